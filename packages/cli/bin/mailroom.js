@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// The `mailroom` command: a thin launcher for the compiled CLI (built by `npm install` through `prepare`).
+import { main } from "../dist/main.js";
+
+main(process.argv).catch((error) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,119 @@
+/**
+ * `mailroom serve`: starts one node with the flags of PROTOCOL.md §9; each flag has an environment
+ * twin, and a flag wins over its twin. SIGTERM or SIGINT closes the node and exits 0.
+ */
+import { ConfigError, createNode, DEFAULTS, LOG_LEVELS, type NodeOptions } from "@mailroom/server";
+import { Command, InvalidArgumentError, Option } from "commander";
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
+  return parsed;
+}
+
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("start a Mailroom node (memory engine without --redis, Redis cluster mode with it)")
+    .addOption(
+      new Option("--port <port>", "TCP port for HTTP and Socket.IO")
+        .env("PORT")
+        .default(DEFAULTS.port)
+        .argParser(integer),
+    )
+    .addOption(new Option("--host <host>", "address to listen on").env("HOST").default(DEFAULTS.host))
+    .addOption(new Option("--redis <url>", "Redis URL; unset runs the in-memory engine (single node)").env("REDIS_URL"))
+    .addOption(
+      new Option("--redis-prefix <prefix>", "prefix of Mailroom's Redis keys")
+        .env("MAILROOM_REDIS_PREFIX")
+        .default(DEFAULTS.redisPrefix),
+    )
+    .addOption(
+      new Option("--adapter-key <key>", "key of the Socket.IO Redis adapter (share it with @socket.io/redis-emitter)")
+        .env("MAILROOM_ADAPTER_KEY")
+        .default(DEFAULTS.adapterKey),
+    )
+    .addOption(
+      new Option("--log-level <level>", "log level").env("LOG_LEVEL").default(DEFAULTS.logLevel).choices(LOG_LEVELS),
+    )
+    .addOption(
+      new Option("--max-message-bytes <bytes>", "largest message or publish")
+        .env("MAILROOM_MAX_MESSAGE_BYTES")
+        .default(DEFAULTS.maxMessageBytes)
+        .argParser(integer),
+    )
+    .addOption(
+      new Option("--heartbeat-interval-ms <ms>", "how often a node heartbeats into Redis")
+        .env("MAILROOM_HEARTBEAT_INTERVAL_MS")
+        .default(DEFAULTS.heartbeatIntervalMs)
+        .argParser(integer),
+    )
+    .addOption(
+      new Option("--node-timeout-ms <ms>", "a node silent this long is dead; its room members drop out")
+        .env("MAILROOM_NODE_TIMEOUT_MS")
+        .default(DEFAULTS.nodeTimeoutMs)
+        .argParser(integer),
+    )
+    .addOption(
+      new Option("--public-url <url>", "the URL this node is reached at, as listed by the cluster").env(
+        "MAILROOM_PUBLIC_URL",
+      ),
+    )
+    .action(async (flags: ServeFlags) => {
+      await serve({
+        port: flags.port,
+        host: flags.host,
+        redisUrl: flags.redis,
+        redisPrefix: flags.redisPrefix,
+        adapterKey: flags.adapterKey,
+        logLevel: flags.logLevel,
+        maxMessageBytes: flags.maxMessageBytes,
+        heartbeatIntervalMs: flags.heartbeatIntervalMs,
+        nodeTimeoutMs: flags.nodeTimeoutMs,
+        publicUrl: flags.publicUrl,
+      });
+    });
+}
+
+interface ServeFlags {
+  port: number;
+  host: string;
+  redis?: string;
+  redisPrefix: string;
+  adapterKey: string;
+  logLevel: NodeOptions["logLevel"];
+  maxMessageBytes: number;
+  heartbeatIntervalMs: number;
+  nodeTimeoutMs: number;
+  publicUrl?: string;
+}
+
+async function serve(options: NodeOptions): Promise<void> {
+  let node: ReturnType<typeof createNode>;
+  try {
+    node = createNode(options);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`mailroom serve: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const log = node.app.log;
+  process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled rejection"));
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, "closing");
+    node.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, "close failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  await node.start();
+}

@@ -1,0 +1,46 @@
+/**
+ * The typed event maps shared by the server and the SDK (PROTOCOL.md §3 and §4).
+ * Every command takes one object argument and an acknowledgement that receives a `Reply`.
+ */
+import type { ErrorBody } from "./errors.js";
+import type {
+  BroadcastMeta,
+  RoomJoinArgs,
+  RoomLeaveArgs,
+  RoomMembersArgs,
+  RoomMembersResult,
+  RoomPublishArgs,
+  RoomPublishResult,
+} from "./rooms.js";
+
+/** A command's acknowledgement: `{ ok: true, ...result }` or `{ ok: false, error }`. */
+export type Reply<Result extends object = Record<string, never>> =
+  | ({ ok: true } & Result)
+  | { ok: false; error: ErrorBody };
+
+export type Acknowledge<Result extends object = Record<string, never>> = (reply: Reply<Result>) => void;
+
+/** Each command: its argument and its result on success. */
+export interface Commands {
+  "room:join": { args: RoomJoinArgs; result: Record<string, never> };
+  "room:leave": { args: RoomLeaveArgs; result: Record<string, never> };
+  "room:publish": { args: RoomPublishArgs; result: RoomPublishResult };
+  "room:members": { args: RoomMembersArgs; result: RoomMembersResult };
+}
+
+export type CommandName = keyof Commands;
+
+export type ClientToServerEvents = {
+  [Name in CommandName]: (args: Commands[Name]["args"], ack: Acknowledge<Commands[Name]["result"]>) => void;
+};
+
+/**
+ * What a node sends a client without being asked: `mailroom:error` answers a command sent without an
+ * acknowledgement callback (there is nothing else to answer it with). Room broadcasts arrive under their
+ * publisher's event name as `(data, meta)`.
+ */
+export interface ServerToClientEvents {
+  "mailroom:error": (report: { event: string; error: ErrorBody }) => void;
+  // biome-ignore lint/suspicious/noExplicitAny: broadcasts carry whatever data the publisher sent
+  [broadcast: string]: (data: any, meta: BroadcastMeta) => void;
+}

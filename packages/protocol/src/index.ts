@@ -1,0 +1,6 @@
+/** @mailroom/protocol: Mailroom's public contract in code (PROTOCOL.md). */
+export * from "./errors.js";
+export * from "./events.js";
+export * from "./names.js";
+export * from "./rooms.js";
+export * from "./validate.js";

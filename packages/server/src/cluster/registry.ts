@@ -1,0 +1,50 @@
+/**
+ * The cluster registry: which nodes are alive and which sockets are in which room, across the cluster.
+ *
+ * Guarantees of every implementation:
+ * - `members` answers from the registry's store alone, never by asking other nodes, so one slow or dead
+ *   node cannot make it fail or hang (unlike the Redis adapter's `fetchSockets`).
+ * - A node that stops heartbeating for `nodeTimeoutMs` (killed, frozen, cut off) is dead: its members
+ *   stop counting at once, and a live node removes what it held.
+ * - `join` and `leave` are idempotent; `join` fails with `UNAVAILABLE` when the store is unreachable; a socket's memberships are its own node's to write.
+ * - The registry only lists rooms joined through `room:join`: never a socket's private room.
+ * It does not deliver anything: broadcasts go through Socket.IO's adapter.
+ */
+import type { RoomMembersResult } from "@mailroom/protocol";
+
+export interface Membership {
+  namespace: string;
+  room: string;
+  socket: string;
+  user?: string | undefined;
+}
+
+export interface NodeRecord {
+  id: string;
+  url: string;
+  startedAt: number;
+  connections: number;
+  lastSeenAt: number;
+}
+
+export interface ClusterRegistry {
+  /** Registers this node and starts its heartbeat. */
+  start(): Promise<void>;
+  /** Stops the heartbeat and removes this node and its memberships. */
+  close(): Promise<void>;
+  join(membership: Membership): Promise<void>;
+  /** Never fails: a leave that cannot reach the store now is retried until it does. */
+  leave(membership: Membership): Promise<void>;
+  /** The room's member count across the cluster, and up to `MAX_LISTED_MEMBERS` of them. */
+  members(namespace: string, room: string): Promise<RoomMembersResult>;
+  /** The live nodes. */
+  nodes(): Promise<NodeRecord[]>;
+}
+
+/** What a node tells the registry about itself at each heartbeat. */
+export interface LocalNode {
+  id: string;
+  url: () => string;
+  startedAt: number;
+  connections: () => number;
+}

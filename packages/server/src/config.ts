@@ -1,0 +1,88 @@
+/**
+ * A node's configuration: every setting with its default, validated once at start and then frozen.
+ * The CLI maps flags and environment variables onto `NodeOptions`; nothing else reads the environment.
+ */
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface NodeOptions {
+  /** TCP port of HTTP and Socket.IO; 0 picks a free one. @default 3000 */
+  port?: number;
+  /** Address to listen on. @default "127.0.0.1" */
+  host?: string;
+  /** Redis URL; unset runs the embedded in-memory engine (single node). @default undefined */
+  redisUrl?: string;
+  /** Prefix of every Mailroom key and channel in Redis (no `{` or `}`). @default "mailroom" */
+  redisPrefix?: string;
+  /** Key of the Socket.IO Redis adapter, which `@socket.io/redis-emitter` must share. @default "socket.io" */
+  adapterKey?: string;
+  /** pino log level. @default "info" */
+  logLevel?: LogLevel;
+  /** Largest message or publish, in bytes of binary data or of JSON text. @default 1048576 */
+  maxMessageBytes?: number;
+  /** How often a node writes its heartbeat to Redis, in ms. @default 1000 */
+  heartbeatIntervalMs?: number;
+  /** A node whose heartbeat is older than this is dead: its memberships drop out. @default 5000 */
+  nodeTimeoutMs?: number;
+  /** How long a Redis command may take before it fails as `UNAVAILABLE`, in ms. @default 2000 */
+  redisCommandTimeoutMs?: number;
+  /** The URL other nodes and operators reach this node at. @default "http://<host>:<port>" */
+  publicUrl?: string;
+}
+
+export type NodeConfig = Readonly<Required<Omit<NodeOptions, "redisUrl" | "publicUrl">>> & {
+  readonly redisUrl: string | undefined;
+  readonly publicUrl: string | undefined;
+};
+
+export const DEFAULTS = {
+  port: 3000,
+  host: "127.0.0.1",
+  redisPrefix: "mailroom",
+  adapterKey: "socket.io",
+  logLevel: "info",
+  maxMessageBytes: 1_048_576,
+  heartbeatIntervalMs: 1000,
+  nodeTimeoutMs: 5000,
+  redisCommandTimeoutMs: 2000,
+} as const satisfies Partial<NodeOptions>;
+
+/** Thrown at start for a setting out of its range; its message names the setting and what it accepts. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+function integerIn(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function resolveConfig(options: NodeOptions = {}): NodeConfig {
+  const merged = { ...DEFAULTS, ...stripUndefined(options) };
+  if (!LOG_LEVELS.includes(merged.logLevel)) {
+    throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${merged.logLevel}`);
+  }
+  if (!/^[^{}\s]{1,64}$/.test(merged.redisPrefix)) {
+    throw new ConfigError("redisPrefix must be 1-64 characters without braces or spaces");
+  }
+  if (merged.redisUrl !== undefined && !/^rediss?:\/\//.test(merged.redisUrl)) {
+    throw new ConfigError(`redisUrl must start with redis:// or rediss://, got ${merged.redisUrl}`);
+  }
+  integerIn("port", merged.port, 0, 65535);
+  integerIn("maxMessageBytes", merged.maxMessageBytes, 1, 64 * 1_048_576);
+  integerIn("heartbeatIntervalMs", merged.heartbeatIntervalMs, 50, 60_000);
+  integerIn("nodeTimeoutMs", merged.nodeTimeoutMs, merged.heartbeatIntervalMs * 2, 600_000);
+  integerIn("redisCommandTimeoutMs", merged.redisCommandTimeoutMs, 50, 60_000);
+  return Object.freeze({
+    ...merged,
+    redisUrl: merged.redisUrl,
+    publicUrl: merged.publicUrl,
+  });
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}

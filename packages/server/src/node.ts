@@ -1,0 +1,113 @@
+/**
+ * A Mailroom node: one Fastify instance and one Socket.IO server on the same port, over a store
+ * (Redis for a cluster, memory for a single node). `createNode` wires config → store → app → handlers;
+ * `start` listens; `close` leaves the cluster, disconnects sockets and closes the store.
+ */
+import { randomBytes } from "node:crypto";
+import Fastify, { type FastifyInstance, LogController } from "fastify";
+import { Server } from "socket.io";
+import { type NodeConfig, type NodeOptions, resolveConfig } from "./config.js";
+import { healthRoutes } from "./http/health-routes.js";
+import { roomCommands } from "./rooms/room-commands.js";
+import { handleConnection } from "./sockets/connection.js";
+import { mountNamespaces } from "./sockets/namespaces.js";
+import { createMemoryStore } from "./store/memory-store.js";
+import { createRedisStore } from "./store/redis-store.js";
+import type { LocalNode, NodeStore } from "./store/store.js";
+
+/** Room for Socket.IO's framing around the largest message, so an oversize one is answered, not dropped. */
+const PACKET_HEADROOM_BYTES = 64 * 1024;
+
+export interface MailroomNode {
+  readonly id: string;
+  readonly config: NodeConfig;
+  readonly app: FastifyInstance;
+  readonly io: Server;
+  readonly store: NodeStore;
+  /** Listens; resolves with the node's URL. */
+  start(): Promise<string>;
+  close(): Promise<void>;
+}
+
+export function createNode(options: NodeOptions = {}): MailroomNode {
+  const config = resolveConfig(options);
+  const id = randomBytes(6).toString("hex");
+  const startedAt = Date.now();
+  let url = config.publicUrl ?? `http://${config.host}:${config.port}`;
+
+  const app = Fastify({
+    logger: { level: config.logLevel, redact: ["req.headers.authorization"] },
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const io = new Server(app.server, {
+    maxHttpBufferSize: config.maxMessageBytes + PACKET_HEADROOM_BYTES,
+    cleanupEmptyChildNamespaces: true,
+    serveClient: false,
+    cors: { origin: "*" },
+  });
+
+  const localNode: LocalNode = { id, url: () => url, startedAt, connections: () => io.engine.clientsCount };
+  const logger = app.log.child({ node: id });
+  const store = config.redisUrl
+    ? createRedisStore({
+        url: config.redisUrl,
+        prefix: config.redisPrefix,
+        adapterKey: config.adapterKey,
+        commandTimeoutMs: config.redisCommandTimeoutMs,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        nodeTimeoutMs: config.nodeTimeoutMs,
+        node: localNode,
+        logger: logger.child({ component: "redis" }),
+      })
+    : createMemoryStore(localNode);
+  store.attach(io);
+
+  const commands = {
+    ...roomCommands({
+      registry: store.registry,
+      maxMessageBytes: config.maxMessageBytes,
+      broadcastsFlow: () => store.broadcastsFlow(),
+    }),
+  };
+  const socketLogger = logger.child({ component: "sockets" });
+  mountNamespaces(io, {
+    onConnection: (socket) => handleConnection(socket, { commands, registry: store.registry, logger: socketLogger }),
+  });
+  app.register(healthRoutes, store.readiness);
+
+  app.addHook("preClose", async () => {
+    io.local.disconnectSockets(true);
+    io.engine.close();
+  });
+
+  return {
+    id,
+    config,
+    app,
+    io,
+    store,
+    async start() {
+      await store.start();
+      const address = await app.listen({ port: config.port, host: config.host });
+      const port = app.server.address();
+      if (config.publicUrl === undefined && port !== null && typeof port === "object") {
+        url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port.port}`;
+      }
+      logger.info({ url, engine: store.engine }, engineBanner(store.engine));
+      return config.publicUrl ?? address;
+    },
+    async close() {
+      await store.registry.close();
+      await app.close();
+      await io.close();
+      await store.close();
+    },
+  };
+}
+
+function engineBanner(engine: NodeStore["engine"]): string {
+  return engine === "redis"
+    ? "Mailroom node ready on the Redis engine (cluster mode)"
+    : "Mailroom node ready on the memory engine: one node, nothing durable across restarts. " +
+        "Start with --redis redis://host:6379 (or REDIS_URL) to run a cluster on Redis.";
+}

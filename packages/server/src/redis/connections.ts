@@ -1,0 +1,134 @@
+/**
+ * A node's two Redis connections and what it asks of them beyond commands.
+ * - `command`: fails fast while Redis is away (no offline queue, a command timeout, no retry of a command
+ *   caught by a disconnect), so callers answer `UNAVAILABLE` instead of hanging or lying; auto-pipelined.
+ * - `subscriber`: Socket.IO's adapter and our own channels; it keeps reconnecting and re-subscribes.
+ * Both reconnect forever. Connection changes are logged once each, not at every retry.
+ */
+import { randomUUID } from "node:crypto";
+import type { FastifyBaseLogger } from "fastify";
+import { Redis } from "ioredis";
+
+/** Longest pause between two reconnection attempts: Redis that returns is noticed within it. */
+const MAX_RECONNECT_DELAY_MS = 500;
+
+export interface RedisConnectionOptions {
+  url: string;
+  commandTimeoutMs: number;
+  logger: FastifyBaseLogger;
+}
+
+export class RedisConnections {
+  readonly command: Redis;
+  readonly subscriber: Redis;
+  private readonly logger: FastifyBaseLogger;
+  private readonly probeReplies = new Map<string, () => void>();
+  private probeChannel: string | undefined;
+
+  constructor({ url, commandTimeoutMs, logger }: RedisConnectionOptions) {
+    this.logger = logger;
+    const retryStrategy = (attempt: number) => Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS);
+    this.command = new Redis(url, {
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      commandTimeout: commandTimeoutMs,
+      maxRetriesPerRequest: 0,
+      retryStrategy,
+      lazyConnect: true,
+      connectionName: "mailroom-command",
+    });
+    this.subscriber = new Redis(url, {
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      retryStrategy,
+      lazyConnect: true,
+      connectionName: "mailroom-subscriber",
+    });
+    this.watch(this.command, "command");
+    this.watch(this.subscriber, "subscriber");
+    this.subscriber.on("message", (channel: string, nonce: string) => {
+      if (channel === this.probeChannel) this.probeReplies.get(nonce)?.();
+    });
+  }
+
+  /** Starts connecting; resolves at once, since a node may start before its Redis does. */
+  connect(): void {
+    for (const client of [this.command, this.subscriber]) client.connect().catch(() => {});
+  }
+
+  /** Calls `listener` each time the command connection becomes ready, the first time included. */
+  onReady(listener: () => void): void {
+    this.command.on("ready", listener);
+  }
+
+  /**
+   * A client for Socket.IO's adapter to publish with: the adapter does not handle a failed publish, so
+   * this one logs it instead of leaving an unhandled rejection (a broadcast during an outage is lost,
+   * as Socket.IO's own are).
+   */
+  adapterPublisher(): Redis {
+    const logger = this.logger;
+    return new Proxy(this.command, {
+      get(target, property, receiver) {
+        if (property !== "publish") return Reflect.get(target, property, receiver);
+        return (channel: string, message: string | Buffer) =>
+          target.publish(channel, message).catch((error: unknown) => {
+            logger.warn({ err: error, channel }, "a broadcast could not reach Redis");
+            return 0;
+          });
+      },
+    });
+  }
+
+  /** Subscribes the channel that `probe` uses; call once (it resolves once Redis is reachable). */
+  async listenForProbes(channel: string): Promise<void> {
+    this.probeChannel = channel;
+    await this.subscriber.subscribe(channel);
+  }
+
+  /**
+   * Whether both connections work end to end: a command answers, and a message published now reaches
+   * our subscriber within `timeoutMs` (a subscriber that lost its subscription fails this).
+   */
+  async probe(timeoutMs: number): Promise<boolean> {
+    const channel = this.probeChannel;
+    if (!channel || this.command.status !== "ready" || this.subscriber.status !== "ready") return false;
+    const nonce = randomUUID();
+    const received = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.probeReplies.set(nonce, () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    try {
+      await this.command.publish(channel, nonce);
+      return await received;
+    } catch {
+      return false;
+    } finally {
+      this.probeReplies.delete(nonce);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.command.quit(), this.subscriber.quit()]);
+    this.command.disconnect();
+    this.subscriber.disconnect();
+  }
+
+  private watch(client: Redis, role: string): void {
+    let connected = false;
+    client.on("ready", () => {
+      connected = true;
+      this.logger.info({ role }, "Redis connection ready");
+    });
+    client.on("error", (error: Error) => {
+      if (connected) this.logger.warn({ role, err: error }, "Redis connection error");
+    });
+    client.on("close", () => {
+      if (connected) this.logger.warn({ role }, "Redis connection lost; reconnecting");
+      connected = false;
+    });
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The room commands of PROTOCOL.md §3: join, leave, publish and members. Delivery is Socket.IO's
+ * (its adapter carries a publish to every node); membership as the cluster sees it is the registry's.
+ * Handlers check names after shapes, so a wrong type is `BAD_REQUEST` and a wrong name `INVALID_NAME`.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  type BroadcastMeta,
+  eventNameProblem,
+  isReservedEvent,
+  MailroomError,
+  RoomJoinArgs,
+  RoomLeaveArgs,
+  RoomMembersArgs,
+  RoomPublishArgs,
+  roomNameProblem,
+} from "@mailroom/protocol";
+import type { Socket } from "socket.io";
+import type { ClusterRegistry } from "../cluster/registry.js";
+import { payloadBytes } from "../payload-size.js";
+import { type CommandTable, command } from "../sockets/commands.js";
+import { selfRoom } from "../sockets/private-rooms.js";
+import { joinedRooms, userOf } from "../sockets/socket-state.js";
+
+export interface RoomCommandDeps {
+  registry: ClusterRegistry;
+  maxMessageBytes: number;
+  /** Whether a publish can reach the other nodes now (always, with no Redis). */
+  broadcastsFlow: () => boolean;
+}
+
+export function roomCommands({ registry, maxMessageBytes, broadcastsFlow }: RoomCommandDeps): CommandTable {
+  return {
+    "room:join": command(RoomJoinArgs, async ({ room }, socket) => {
+      checkRoom(room);
+      const rooms = joinedRooms(socket);
+      if (rooms.has(room)) return {};
+      await registry.join(membership(socket, room));
+      if (socket.disconnected) {
+        await registry.leave(membership(socket, room));
+        return {};
+      }
+      rooms.add(room);
+      socket.join(room);
+      if (room === socket.id) socket.leave(selfRoom(socket.id));
+      return {};
+    }),
+
+    "room:leave": command(RoomLeaveArgs, async ({ room }, socket) => {
+      checkRoom(room);
+      await leaveRoom(socket, room, registry);
+      return {};
+    }),
+
+    "room:publish": command(RoomPublishArgs, async ({ room, event, data, echo }, socket) => {
+      checkRoom(room);
+      const eventProblem = eventNameProblem(event);
+      if (eventProblem) throw new MailroomError("INVALID_NAME", eventProblem);
+      if (isReservedEvent(event)) throw new MailroomError("RESERVED_EVENT", `${event} is a reserved event name`);
+      const bytes = payloadBytes(data);
+      if (bytes > maxMessageBytes) {
+        throw new MailroomError("PAYLOAD_TOO_LARGE", `data is ${bytes} bytes; the maximum is ${maxMessageBytes}`);
+      }
+      if (!broadcastsFlow()) throw new MailroomError("UNAVAILABLE", "broadcasts cannot reach the cluster now: retry");
+      const meta: BroadcastMeta = { room, id: randomUUID(), ts: Date.now() };
+      const from = userOf(socket);
+      if (from !== undefined) meta.from = from;
+      const excluded = echo ? [selfRoom(room)] : [selfRoom(room), socket.id];
+      socket.nsp.to(room).except(excluded).emit(event, data, meta);
+      return { id: meta.id };
+    }),
+
+    "room:members": command(RoomMembersArgs, async ({ room }, socket) => {
+      checkRoom(room);
+      return registry.members(socket.nsp.name, room);
+    }),
+  };
+}
+
+/** Takes a socket out of a room, locally and in the registry; nothing when it is not a member. */
+export async function leaveRoom(socket: Socket, room: string, registry: ClusterRegistry): Promise<void> {
+  const rooms = joinedRooms(socket);
+  if (!rooms.delete(room)) return;
+  if (room === socket.id) socket.join(selfRoom(socket.id));
+  else socket.leave(room);
+  await registry.leave(membership(socket, room));
+}
+
+function checkRoom(room: string): void {
+  const problem = roomNameProblem(room);
+  if (problem) throw new MailroomError("INVALID_NAME", problem);
+}
+
+function membership(socket: Socket, room: string) {
+  return { namespace: socket.nsp.name, room, socket: socket.id, user: userOf(socket) };
+}

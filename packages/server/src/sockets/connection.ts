@@ -1,0 +1,25 @@
+/**
+ * What happens to each socket from its handshake to its end: it joins its shadow room (private-rooms.ts),
+ * its commands are served, and when it goes its room memberships are removed from the registry.
+ */
+import type { FastifyBaseLogger } from "fastify";
+import type { Socket } from "socket.io";
+import type { ClusterRegistry } from "../cluster/registry.js";
+import { leaveRoom } from "../rooms/room-commands.js";
+import { type CommandTable, serveCommands } from "./commands.js";
+import { selfRoom } from "./private-rooms.js";
+import { joinedRooms } from "./socket-state.js";
+
+export interface ConnectionDeps {
+  commands: CommandTable;
+  registry: ClusterRegistry;
+  logger: FastifyBaseLogger;
+}
+
+export function handleConnection(socket: Socket, { commands, registry, logger }: ConnectionDeps): void {
+  socket.join(selfRoom(socket.id));
+  serveCommands(socket, commands, logger);
+  socket.on("disconnect", () => {
+    for (const room of [...joinedRooms(socket)]) void leaveRoom(socket, room, registry);
+  });
+}

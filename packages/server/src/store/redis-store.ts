@@ -1,0 +1,91 @@
+/**
+ * The store of a cluster node on Redis: two connections, the Socket.IO Redis adapter over them, and the
+ * Redis registry. Warns at start when Redis may evict keys, since an evicting Redis can drop messages.
+ */
+import { createAdapter } from "@socket.io/redis-adapter";
+import type { FastifyBaseLogger } from "fastify";
+import type { Server } from "socket.io";
+import { RedisRegistry } from "../cluster/redis-registry.js";
+import { RedisConnections } from "../redis/connections.js";
+import { RedisKeys } from "../redis/keys.js";
+import { Scripts } from "../redis/scripts.js";
+import type { LocalNode, NodeStore } from "./store.js";
+
+/** How long `/readyz` waits for its probe message to come back through the subscriber. */
+const READINESS_PROBE_TIMEOUT_MS = 1000;
+
+export interface RedisStoreOptions {
+  url: string;
+  prefix: string;
+  adapterKey: string;
+  commandTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  nodeTimeoutMs: number;
+  node: LocalNode;
+  logger: FastifyBaseLogger;
+}
+
+export function createRedisStore(options: RedisStoreOptions): NodeStore {
+  const { url, prefix, adapterKey, commandTimeoutMs, node, logger } = options;
+  const connections = new RedisConnections({ url, commandTimeoutMs, logger });
+  const keys = new RedisKeys(prefix);
+  const scripts = new Scripts(connections.command, keys);
+  const registry = new RedisRegistry({
+    redis: connections.command,
+    scripts,
+    keys,
+    node,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    nodeTimeoutMs: options.nodeTimeoutMs,
+    logger,
+  });
+
+  let evictionChecked = false;
+  connections.onReady(() => {
+    if (evictionChecked) return;
+    evictionChecked = true;
+    void warnIfEvicting(connections, logger);
+  });
+
+  return {
+    engine: "redis",
+    registry,
+    readiness: {
+      problem: async () =>
+        (await connections.probe(READINESS_PROBE_TIMEOUT_MS))
+          ? undefined
+          : "Redis is unreachable, or this node's subscription does not receive",
+    },
+    broadcastsFlow: () => connections.command.status === "ready",
+    attach(io: Server) {
+      io.adapter(createAdapter(connections.adapterPublisher(), connections.subscriber, { key: adapterKey }));
+    },
+    async start() {
+      connections.connect();
+      connections.listenForProbes(keys.probeChannel(node.id)).catch((error: unknown) => {
+        logger.error({ err: error }, "could not subscribe the readiness probe channel");
+      });
+      await registry.start();
+    },
+    close: () => connections.close(),
+  };
+}
+
+async function warnIfEvicting(connections: RedisConnections, logger: FastifyBaseLogger): Promise<void> {
+  try {
+    const reply = (await connections.command.config("GET", "maxmemory-policy")) as string[];
+    const policy = reply[1];
+    if (policy !== undefined && policy !== "noeviction") {
+      logger.warn(
+        { maxmemoryPolicy: policy },
+        `REDIS MAY EVICT KEYS: maxmemory-policy is ${policy}, so Redis can silently drop queued messages. ` +
+          "Set maxmemory-policy noeviction.",
+      );
+    }
+  } catch (error) {
+    logger.warn(
+      { err: error },
+      "could not read Redis's maxmemory-policy (CONFIG GET refused?): make sure it is noeviction",
+    );
+  }
+}
