@@ -1,0 +1,22 @@
+/**
+ * What every handle a client hands out (a room now, a queue next) shares: the context the client gives
+ * it, and the hook the client calls after each reconnect so the handle can restore its server-side state
+ * (a room re-joins; a queue consumer would consume again). A node forgets a socket's state when the
+ * socket goes, and a reconnect is a new socket, so a handle that holds server-side state must be resumable.
+ * Internal: neither the symbol nor the context is exported from the package.
+ */
+import type { MailroomSocket, SendCommand } from "./request.js";
+
+/** What the client gives each handle: its socket, for listening, and its command channel. */
+export interface HandleContext {
+  readonly socket: MailroomSocket;
+  readonly send: SendCommand;
+}
+
+/** The hook a client calls on every handle after a reconnect; a symbol, so it stays off the public API. */
+export const resume: unique symbol = Symbol("mailroom.resume");
+
+export interface Resumable {
+  /** Restores what the node forgot; resolves with nothing to report, rejects with a `MailroomError`. */
+  [resume](): Promise<void>;
+}
