@@ -75,8 +75,8 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   });
   app.register(healthRoutes, store.readiness);
 
+  // Closing the transports (not a Socket.IO disconnect) lets stock clients reconnect to another node.
   app.addHook("preClose", async () => {
-    io.local.disconnectSockets(true);
     io.engine.close();
   });
 

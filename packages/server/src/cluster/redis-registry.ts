@@ -35,13 +35,20 @@ export class RedisRegistry implements ClusterRegistry {
   private readonly pendingLeaves = new Map<string, Membership>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  /** When the last heartbeat landed (this process's monotonic clock, ms); 0 before the first. */
+  private lastHeartbeatAt = 0;
 
   constructor(private readonly options: RedisRegistryOptions) {}
 
   async start(): Promise<void> {
-    await this.tick();
-    this.timer = setInterval(() => void this.tick(), this.options.heartbeatIntervalMs);
+    await this.heartbeatNow();
+    this.timer = setInterval(() => void this.heartbeatNow(), this.options.heartbeatIntervalMs);
     this.timer.unref();
+  }
+
+  /** Whether the cluster sees this node: its last heartbeat landed within the node timeout. */
+  isRegistered(): boolean {
+    return this.lastHeartbeatAt > 0 && performance.now() - this.lastHeartbeatAt < this.options.nodeTimeoutMs;
   }
 
   async close(): Promise<void> {
@@ -131,7 +138,7 @@ export class RedisRegistry implements ClusterRegistry {
   }
 
   /** One heartbeat: say we are alive, repair what Redis lost, and clean up after dead nodes. */
-  private async tick(): Promise<void> {
+  async heartbeatNow(): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
     const { scripts, node, nodeTimeoutMs, logger } = this.options;
@@ -144,6 +151,7 @@ export class RedisRegistry implements ClusterRegistry {
         infoTtlMs: nodeTimeoutMs * INFO_TTL_IN_TIMEOUTS,
       });
       if (wasUnlisted === 1) await this.rewriteMemberships();
+      this.lastHeartbeatAt = performance.now();
       await this.retryPendingLeaves();
       for (const deadId of await scripts.claimDeadNodes(nodeTimeoutMs)) await this.removeDeadNode(deadId);
     } catch (error) {

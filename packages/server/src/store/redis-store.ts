@@ -42,6 +42,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
 
   let evictionChecked = false;
   connections.onReady(() => {
+    void registry.heartbeatNow();
     if (evictionChecked) return;
     evictionChecked = true;
     void warnIfEvicting(connections, logger);
@@ -51,10 +52,13 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     engine: "redis",
     registry,
     readiness: {
-      problem: async () =>
-        (await connections.probe(READINESS_PROBE_TIMEOUT_MS))
-          ? undefined
-          : "Redis is unreachable, or this node's subscription does not receive",
+      problem: async () => {
+        if (!(await connections.probe(READINESS_PROBE_TIMEOUT_MS))) {
+          return "Redis is unreachable, or this node's subscription does not receive";
+        }
+        if (!registry.isRegistered()) return "this node's heartbeat has not reached Redis yet";
+        return undefined;
+      },
     },
     broadcastsFlow: () => connections.command.status === "ready",
     attach(io: Server) {

@@ -1,0 +1,108 @@
+/**
+ * Mailroom nodes as real processes, started from the built CLI (`mailroom serve`) on free ports.
+ * `kill` is SIGKILL (a crash), `stop` is SIGTERM (a graceful close), `restart` starts the node again
+ * on the same port. Tests shorten heartbeats so a killed node drops out in about a second.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { onCleanup } from "./cleanup.js";
+import { freePort } from "./ports.js";
+import { waitFor } from "./wait.js";
+
+const CLI = fileURLToPath(new URL("../../packages/cli/bin/mailroom.js", import.meta.url));
+
+/** Test timing: a node missing heartbeats for this long is dead. */
+export const TEST_NODE_TIMEOUT_MS = 1500;
+const TEST_HEARTBEAT_INTERVAL_MS = 250;
+
+export interface NodeOptions {
+  redisUrl?: string;
+  prefix?: string;
+  port?: number;
+  env?: Record<string, string>;
+  args?: string[];
+}
+
+export interface NodeHandle {
+  readonly port: number;
+  readonly url: string;
+  /** Everything the process printed so far. */
+  output(): string;
+  kill(): Promise<void>;
+  stop(): Promise<number | null>;
+  restart(): Promise<void>;
+}
+
+export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> {
+  const port = options.port ?? (await freePort());
+  let child: ChildProcess | undefined;
+  let output = "";
+
+  const launch = async () => {
+    const args = [CLI, "serve", "--port", String(port), ...(options.args ?? [])];
+    if (options.redisUrl) args.push("--redis", options.redisUrl);
+    if (options.prefix) args.push("--redis-prefix", options.prefix);
+    child = spawn(process.execPath, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        MAILROOM_HEARTBEAT_INTERVAL_MS: String(TEST_HEARTBEAT_INTERVAL_MS),
+        MAILROOM_NODE_TIMEOUT_MS: String(TEST_NODE_TIMEOUT_MS),
+        ...options.env,
+      },
+    });
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const started = child;
+    await waitFor(
+      async () => {
+        if (started.exitCode !== null) throw new Error(`node exited with ${started.exitCode}:\n${output}`);
+        const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+        return response.status === 200;
+      },
+      { timeoutMs: 15_000, what: `node on port ${port} to be ready` },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}\n${output}`);
+    });
+  };
+
+  const handle: NodeHandle = {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    output: () => output,
+    async kill() {
+      if (child) await signalAndWait(child, "SIGKILL");
+      child = undefined;
+    },
+    async stop() {
+      if (!child) return null;
+      const code = await signalAndWait(child, "SIGTERM");
+      child = undefined;
+      return code;
+    },
+    async restart() {
+      await handle.kill();
+      await launch();
+    },
+  };
+  onCleanup(() => handle.kill());
+  await launch();
+  return handle;
+}
+
+/** Starts `count` nodes on one Redis with one key prefix. */
+export async function startCluster(count: number, options: NodeOptions): Promise<NodeHandle[]> {
+  return Promise.all(Array.from({ length: count }, () => startNode(options)));
+}
+
+function signalAndWait(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.kill(signal);
+  });
+}

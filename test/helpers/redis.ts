@@ -1,0 +1,114 @@
+/**
+ * A Redis server of the test's own: a testcontainers container when a Docker engine answers, else the
+ * `redis-server` binary from the PATH on a free port (set MAILROOM_TEST_REDIS=binary or =container to
+ * force one). Never the shared 6379, never a FLUSH: each test also takes a fresh key prefix.
+ * `kill` and `restart` serve the fault tests: the server comes back on the same port, empty.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { onCleanup } from "./cleanup.js";
+import { freePort } from "./ports.js";
+
+export interface RedisHandle {
+  readonly port: number;
+  readonly url: string;
+  /** Stops the server at once (SIGKILL, or container kill). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (with no data). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface RedisProcess {
+  kill(): Promise<void>;
+}
+
+type Launcher = (port: number) => Promise<RedisProcess>;
+
+/** A key prefix no other test uses. */
+export function freshPrefix(): string {
+  return `mrtest-${randomBytes(4).toString("hex")}`;
+}
+
+export async function startRedis(): Promise<RedisHandle> {
+  const launch = await pickLauncher();
+  const port = await freePort();
+  let current: RedisProcess | undefined = await launch(port);
+  const handle: RedisHandle = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async kill() {
+      await current?.kill();
+      current = undefined;
+    },
+    async restart() {
+      await current?.kill();
+      current = await launch(port);
+    },
+    async stop() {
+      await handle.kill();
+    },
+  };
+  onCleanup(() => handle.stop());
+  return handle;
+}
+
+let chosen: Promise<Launcher> | undefined;
+
+function pickLauncher(): Promise<Launcher> {
+  chosen ??= (async () => {
+    const forced = process.env.MAILROOM_TEST_REDIS;
+    if (forced === "binary") return launchBinary;
+    if (forced === "container" || (await dockerAnswers())) return launchContainer;
+    return launchBinary;
+  })();
+  return chosen;
+}
+
+async function dockerAnswers(): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient } = await import("testcontainers");
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function launchContainer(port: number): Promise<RedisProcess> {
+  const { GenericContainer, Wait } = await import("testcontainers");
+  const container = await new GenericContainer("redis:7")
+    .withExposedPorts({ container: 6379, host: port })
+    .withCommand(["redis-server", "--save", "", "--appendonly", "no"])
+    .withWaitStrategy(Wait.forLogMessage("Ready to accept connections"))
+    .start();
+  return { kill: async () => void (await container.stop({ timeout: 0 })) };
+}
+
+async function launchBinary(port: number): Promise<RedisProcess> {
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let output = "";
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes("Ready to accept connections")) resolve();
+    };
+    child.stdout?.on("data", onData);
+    child.once("error", (error) => reject(new Error(`could not start redis-server: ${error.message}`)));
+    child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
+  });
+  child.stdout?.resume();
+  return { kill: () => killAndWait(child) };
+}
+
+function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGKILL");
+  });
+}
