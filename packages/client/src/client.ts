@@ -1,12 +1,14 @@
 /**
- * The Mailroom client: one socket.io-client socket to one namespace, the handles it hands out (rooms now;
- * queues would sit next to them), and what keeps them true across reconnects.
+ * The Mailroom client: one socket.io-client socket to one namespace, the handles it hands out (rooms and
+ * queues), and what keeps them true across reconnects.
  *
- * Invariants: every command goes through `sendCommand` with the client's timeout; one handle per name;
- * after every reconnect (each `connect` but the first) each handle restores its server-side state, and a
- * failure to do so is reported to `rejoinError` listeners, never thrown. Socket.IO reconnects by itself
- * (with backoff) after a lost connection; commands sent while disconnected wait in its buffer, within
- * their timeout. After `close()` every command fails with `UNAVAILABLE`.
+ * Invariants: every command goes through `sendCommand` with the client's timeout; one handle per name and
+ * kind; after every reconnect (each `connect` but the first) each handle restores its server-side state (a
+ * room re-joins, a queue's consumptions consume again), and a failure to do so is reported to `rejoinError`
+ * or `consumeError` listeners, never thrown; so are the failures of the acks, nacks and extends the SDK
+ * sends for consumption handlers. Socket.IO reconnects by itself (with backoff) after a lost connection;
+ * commands sent while disconnected wait in its buffer, within their timeout. After `close()` every command
+ * fails with `UNAVAILABLE`.
  *
  * One addition to Socket.IO's reconnection: a node that drains (SIGTERM) disconnects its sockets from the
  * server side, which socket.io-client never retries, so the client reconnects itself then, after
@@ -15,8 +17,10 @@
  */
 import { type CommandName, type Commands, MailroomError } from "@mailroom/protocol";
 import type { Manager } from "socket.io-client";
+import type { ConsumeFailure, QueueContext } from "./consumption.js";
 import { type HandleContext, resume } from "./handle.js";
 import { handshakeError } from "./handshake-error.js";
+import { Queue } from "./queue.js";
 import { type CommandResult, type MailroomSocket, sendCommand } from "./request.js";
 import { Room, type RoomEvents } from "./room.js";
 
@@ -35,6 +39,12 @@ export interface ClientEvents {
    * next reconnect tries again; `room.join()` tries now.
    */
   rejoinError: (error: MailroomError, room: Room) => void;
+  /**
+   * Something a consumption does for its handler failed: an ack (also a stale receipt, whose lease had
+   * ended first: the message is delivered again), a nack, a lease extension, its registration again after
+   * a reconnect (it stays active, so the next reconnect tries again), or a cancel then.
+   */
+  consumeError: (error: MailroomError, failure: ConsumeFailure) => void;
 }
 
 type Listeners = { [Event in keyof ClientEvents]: Set<ClientEvents[Event]> };
@@ -62,8 +72,10 @@ export class MailroomClient {
 
   private readonly timeoutMs: number;
   private readonly context: HandleContext;
+  private readonly queueContext: QueueContext;
   private readonly rooms = new Map<string, Room>();
-  private readonly listeners: Listeners = { rejoinError: new Set() };
+  private readonly queues = new Map<string, Queue>();
+  private readonly listeners: Listeners = { rejoinError: new Set(), consumeError: new Set() };
   private readonly readyWaiters = new Set<ReadyWaiter>();
   private hasConnected: boolean;
   private closed = false;
@@ -87,6 +99,10 @@ export class MailroomClient {
     this.timeoutMs = timeoutMs;
     this.hasConnected = socket.connected;
     this.context = { socket, send: (name, args) => this.send(name, args) };
+    this.queueContext = {
+      ...this.context,
+      reportConsumeError: (error, failure) => this.reportConsumeError(error, failure),
+    };
     socket.on("connect", this.onConnect);
     socket.on("connect_error", this.onConnectError);
     socket.on("disconnect", this.onDisconnect);
@@ -143,9 +159,26 @@ export class MailroomClient {
   }
 
   /**
+   * The handle of queue `name`, the same one for every call with that name. Nothing is sent until one of
+   * its methods is called; the queue name is checked by the node then.
+   * @example
+   * const orders = client.queue<{ sku: string; quantity: number }>("orders");
+   * await orders.send({ sku: "A-1", quantity: 2 });
+   */
+  queue<Data = unknown>(name: string): Queue<Data> {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, this.queueContext);
+      this.queues.set(name, queue);
+    }
+    return queue as Queue<Data>;
+  }
+
+  /**
    * Calls `listener` on each `event` the client reports, and returns the function that stops it.
    * @example
    * client.on("rejoinError", (error, room) => console.warn(`could not re-join ${room.name}:`, error.code));
+   * client.on("consumeError", (error, { operation, message }) => console.warn(operation, message?.id, error.code));
    */
   on<Event extends keyof ClientEvents>(event: Event, listener: ClientEvents[Event]): () => void {
     this.listeners[event].add(listener);
@@ -168,6 +201,7 @@ export class MailroomClient {
     this.socket.disconnect();
     this.socket.removeAllListeners();
     this.listeners.rejoinError.clear();
+    this.listeners.consumeError.clear();
     this.settleReady(closedError());
   }
 
@@ -186,6 +220,7 @@ export class MailroomClient {
     for (const room of this.rooms.values()) {
       room[resume]().catch((error: unknown) => this.reportRejoinError(error, room));
     }
+    for (const queue of this.queues.values()) void queue[resume]();
   };
 
   private readonly onConnectError = (error: Error): void => {
@@ -205,6 +240,10 @@ export class MailroomClient {
     const reported =
       error instanceof MailroomError ? error : new MailroomError("INTERNAL", "re-joining failed", { cause: error });
     for (const listener of this.listeners.rejoinError) listener(reported, room);
+  }
+
+  private reportConsumeError(error: MailroomError, failure: ConsumeFailure): void {
+    for (const listener of this.listeners.consumeError) listener(error, failure);
   }
 
   /** Resolves every pending `ready()`, or rejects them with `error`. */

@@ -1,7 +1,7 @@
 /**
- * What every handle a client hands out (a room now, a queue next) shares: the context the client gives
- * it, and the hook the client calls after each reconnect so the handle can restore its server-side state
- * (a room re-joins; a queue consumer would consume again). A node forgets a socket's state when the
+ * What every handle a client hands out (a room, a queue) shares: the context the client gives it, and
+ * the hook the client calls after each reconnect so the handle can restore its server-side state (a room
+ * re-joins; a queue's consumptions consume again). A node forgets a socket's state when the
  * socket goes, and a reconnect is a new socket, so a handle that holds server-side state must be resumable.
  * Internal: neither the symbol nor the context is exported from the package.
  */

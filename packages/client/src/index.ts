@@ -8,16 +8,36 @@
  * room.on("message", (data, meta) => console.log(meta.id, data));
  * await room.join();
  * await room.publish("message", { text: "hello" });
+ *
+ * const orders = client.queue("orders");
+ * await orders.consume(async (message) => console.log(message.attempt, message.data));
+ * await orders.send({ sku: "A-1" }, { headers: { "trace-id": "t-1" } });
  */
 export type {
+  AckResult,
   BroadcastMeta,
+  DeadLetterReason,
   ErrorCode,
+  NackResult,
+  PurgeResult,
+  QueueStats,
+  RedriveResult,
   RoomMember,
   RoomMembersResult,
   RoomPublishResult,
+  SendResult,
 } from "@mailroom/protocol";
 export { MailroomError } from "@mailroom/protocol";
 export { type ClientEvents, type ClientOptions, DEFAULT_TIMEOUT_MS, MailroomClient } from "./client.js";
 export { type ConnectOptions, connect } from "./connect.js";
+export {
+  type ConsumeFailure,
+  type ConsumeOperation,
+  type ConsumeOptions,
+  Consumption,
+  type MessageHandler,
+} from "./consumption.js";
+export { type BatchMessage, type NackOptions, Queue, type SendOptions } from "./queue.js";
+export type { ReceivedMessage } from "./received-message.js";
 export type { MailroomSocket } from "./request.js";
 export { type BroadcastHandler, type PublishOptions, Room, type RoomEvents } from "./room.js";

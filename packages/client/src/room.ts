@@ -15,6 +15,7 @@ import {
   type RoomPublishArgs,
   type RoomPublishResult,
 } from "@mailroom/protocol";
+import { asDelivered } from "./delivered-data.js";
 import { type HandleContext, type Resumable, resume } from "./handle.js";
 
 /**
@@ -167,9 +168,4 @@ export class Room<Events extends RoomEvents = RoomEvents> implements Resumable {
 
 function isMetaOfRoom(meta: unknown, room: string): meta is BroadcastMeta {
   return typeof meta === "object" && meta !== null && (meta as { room?: unknown }).room === room;
-}
-
-/** Browsers receive binary as an `ArrayBuffer`, Node as a `Buffer`: both become a `Uint8Array` view. */
-function asDelivered(data: unknown): unknown {
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }
