@@ -4,6 +4,25 @@
  */
 import type { ErrorBody } from "./errors.js";
 import type {
+  AckResult,
+  ConsumeResult,
+  NackResult,
+  PurgeResult,
+  QueueAckArgs,
+  QueueCancelArgs,
+  QueueConsumeArgs,
+  QueueExtendArgs,
+  QueueMessage,
+  QueueNackArgs,
+  QueueNameArgs,
+  QueueSendArgs,
+  QueueSendBatchArgs,
+  QueueStats,
+  RedriveResult,
+  SendBatchResult,
+  SendResult,
+} from "./queues.js";
+import type {
   BroadcastMeta,
   RoomJoinArgs,
   RoomLeaveArgs,
@@ -26,6 +45,16 @@ export interface Commands {
   "room:leave": { args: RoomLeaveArgs; result: Record<string, never> };
   "room:publish": { args: RoomPublishArgs; result: RoomPublishResult };
   "room:members": { args: RoomMembersArgs; result: RoomMembersResult };
+  "queue:send": { args: QueueSendArgs; result: SendResult };
+  "queue:sendBatch": { args: QueueSendBatchArgs; result: SendBatchResult };
+  "queue:consume": { args: QueueConsumeArgs; result: ConsumeResult };
+  "queue:cancel": { args: QueueCancelArgs; result: Record<string, never> };
+  "queue:ack": { args: QueueAckArgs; result: AckResult };
+  "queue:nack": { args: QueueNackArgs; result: NackResult };
+  "queue:extend": { args: QueueExtendArgs; result: Record<string, never> };
+  "queue:stats": { args: QueueNameArgs; result: QueueStats };
+  "queue:purge": { args: QueueNameArgs; result: PurgeResult };
+  "queue:redrive": { args: QueueNameArgs; result: RedriveResult };
 }
 
 export type CommandName = keyof Commands;
@@ -41,6 +70,7 @@ export type ClientToServerEvents = {
  */
 export interface ServerToClientEvents {
   "mailroom:error": (report: { event: string; error: ErrorBody }) => void;
+  "queue:message": (message: QueueMessage) => void;
   // biome-ignore lint/suspicious/noExplicitAny: broadcasts carry whatever data the publisher sent
   [broadcast: string]: (data: any, meta: BroadcastMeta) => void;
 }

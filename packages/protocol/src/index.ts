@@ -2,5 +2,6 @@
 export * from "./errors.js";
 export * from "./events.js";
 export * from "./names.js";
+export * from "./queues.js";
 export * from "./rooms.js";
 export * from "./validate.js";

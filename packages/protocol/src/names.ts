@@ -8,6 +8,8 @@ const NAMESPACE_PATTERN = /^\/[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const QUEUE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,123}$/;
 const MESSAGE_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+/** A lone UTF-16 surrogate: a string with one has no UTF-8 form, so it is no valid name. */
+const LONE_SURROGATE = /\p{Cs}/u;
 
 const MAX_ROOM_BYTES = 256;
 const MAX_EVENT_CHARS = 128;
@@ -38,7 +40,9 @@ export function queueNameProblem(name: string): string | undefined {
 
 export function roomNameProblem(name: string): string | undefined {
   const bytes = utf8ByteLength(name);
-  if (bytes >= 1 && bytes <= MAX_ROOM_BYTES && !CONTROL_CHARACTER.test(name)) return undefined;
+  if (bytes >= 1 && bytes <= MAX_ROOM_BYTES && !CONTROL_CHARACTER.test(name) && !LONE_SURROGATE.test(name)) {
+    return undefined;
+  }
   return "room must be 1-256 UTF-8 bytes with no control characters";
 }
 
@@ -50,7 +54,9 @@ export function messageIdProblem(id: string): string | undefined {
 /** An event name that breaks the character rule: `INVALID_NAME`. */
 export function eventNameProblem(name: string): string | undefined {
   const chars = [...name].length;
-  if (chars >= 1 && chars <= MAX_EVENT_CHARS && !CONTROL_CHARACTER.test(name)) return undefined;
+  if (chars >= 1 && chars <= MAX_EVENT_CHARS && !CONTROL_CHARACTER.test(name) && !LONE_SURROGATE.test(name)) {
+    return undefined;
+  }
   return "event must be 1-128 characters with no control characters";
 }
 

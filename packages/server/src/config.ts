@@ -3,6 +3,8 @@
  * The CLI maps flags and environment variables onto `NodeOptions`; nothing else reads the environment.
  */
 
+import { QUEUE_LIMITS } from "@mailroom/protocol";
+
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -21,6 +23,12 @@ export interface NodeOptions {
   logLevel?: LogLevel;
   /** Largest message or publish, in bytes of binary data or of JSON text. @default 1048576 */
   maxMessageBytes?: number;
+  /** A producer's message id is a duplicate this long after its first acceptance, in ms. @default 300000 */
+  dedupWindowMs?: number;
+  /** Lease length of a consumer that names none, in ms. @default 30000 */
+  visibilityMs?: number;
+  /** Deliveries of a message that names no `maxAttempts` before it is dead-lettered. @default 5 */
+  maxAttempts?: number;
   /** How often a node writes its heartbeat to Redis, in ms. @default 1000 */
   heartbeatIntervalMs?: number;
   /** A node whose heartbeat is older than this is dead: its memberships drop out. @default 5000 */
@@ -43,6 +51,9 @@ export const DEFAULTS = {
   adapterKey: "socket.io",
   logLevel: "info",
   maxMessageBytes: 1_048_576,
+  dedupWindowMs: 300_000,
+  visibilityMs: 30_000,
+  maxAttempts: 5,
   heartbeatIntervalMs: 1000,
   nodeTimeoutMs: 5000,
   redisCommandTimeoutMs: 2000,
@@ -73,6 +84,9 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   }
   integerIn("port", merged.port, 0, 65535);
   integerIn("maxMessageBytes", merged.maxMessageBytes, 1, 64 * 1_048_576);
+  integerIn("dedupWindowMs", merged.dedupWindowMs, 0, 7 * 24 * 3_600_000);
+  integerIn("visibilityMs", merged.visibilityMs, QUEUE_LIMITS.minVisibilityMs, QUEUE_LIMITS.maxVisibilityMs);
+  integerIn("maxAttempts", merged.maxAttempts, QUEUE_LIMITS.minMaxAttempts, QUEUE_LIMITS.maxMaxAttempts);
   integerIn("heartbeatIntervalMs", merged.heartbeatIntervalMs, 50, 60_000);
   integerIn("nodeTimeoutMs", merged.nodeTimeoutMs, merged.heartbeatIntervalMs * 2, 600_000);
   integerIn("redisCommandTimeoutMs", merged.redisCommandTimeoutMs, 50, 60_000);

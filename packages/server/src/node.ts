@@ -8,6 +8,8 @@ import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { Server } from "socket.io";
 import { type NodeConfig, type NodeOptions, resolveConfig } from "./config.js";
 import { healthRoutes } from "./http/health-routes.js";
+import { ConsumerDispatcher } from "./queues/consumer-dispatcher.js";
+import { queueCommands } from "./queues/queue-commands.js";
 import { roomCommands } from "./rooms/room-commands.js";
 import { handleConnection } from "./sockets/connection.js";
 import { mountNamespaces } from "./sockets/namespaces.js";
@@ -56,22 +58,33 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
         commandTimeoutMs: config.redisCommandTimeoutMs,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         nodeTimeoutMs: config.nodeTimeoutMs,
+        dedupWindowMs: config.dedupWindowMs,
         node: localNode,
         logger: logger.child({ component: "redis" }),
       })
-    : createMemoryStore(localNode);
+    : createMemoryStore(localNode, { dedupWindowMs: config.dedupWindowMs });
   store.attach(io);
 
+  const dispatcher = new ConsumerDispatcher(store.queues, store.registry, logger.child({ component: "consumers" }));
   const commands = {
     ...roomCommands({
       registry: store.registry,
       maxMessageBytes: config.maxMessageBytes,
       broadcastsFlow: () => store.broadcastsFlow(),
     }),
+    ...queueCommands({
+      engine: store.queues,
+      dispatcher,
+      registry: store.registry,
+      maxMessageBytes: config.maxMessageBytes,
+      defaultMaxAttempts: config.maxAttempts,
+      defaultVisibilityMs: config.visibilityMs,
+    }),
   };
   const socketLogger = logger.child({ component: "sockets" });
   mountNamespaces(io, {
-    onConnection: (socket) => handleConnection(socket, { commands, registry: store.registry, logger: socketLogger }),
+    onConnection: (socket) =>
+      handleConnection(socket, { commands, registry: store.registry, dispatcher, logger: socketLogger }),
   });
   app.register(healthRoutes, store.readiness);
 
@@ -88,6 +101,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     store,
     async start() {
       await store.start();
+      dispatcher.start();
       const address = await app.listen({ port: config.port, host: config.host });
       const port = app.server.address();
       if (config.publicUrl === undefined && port !== null && typeof port === "object") {
@@ -97,6 +111,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       return config.publicUrl ?? address;
     },
     async close() {
+      dispatcher.close();
       await store.registry.close();
       await app.close();
       await io.close();

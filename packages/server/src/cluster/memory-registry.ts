@@ -2,11 +2,13 @@
  * The registry of a single node with no Redis: its own memberships are the whole cluster's.
  */
 import { MAX_LISTED_MEMBERS, type RoomMember, type RoomMembersResult } from "@mailroom/protocol";
+import { queueRef } from "../redis/keys.js";
 import { LocalMemberships } from "./local-memberships.js";
 import type { ClusterRegistry, LocalNode, Membership, NodeRecord } from "./registry.js";
 
 export class MemoryRegistry implements ClusterRegistry {
   private readonly memberships = new LocalMemberships();
+  private readonly consumerCounts = new Map<string, number>();
 
   constructor(private readonly node: LocalNode) {}
 
@@ -30,6 +32,15 @@ export class MemoryRegistry implements ClusterRegistry {
       members.push(user === undefined ? { socket } : { socket, user });
     }
     return { count: sockets.size, members };
+  }
+
+  async setQueueConsumers(namespace: string, queue: string, count: number): Promise<void> {
+    if (count > 0) this.consumerCounts.set(queueRef(namespace, queue), count);
+    else this.consumerCounts.delete(queueRef(namespace, queue));
+  }
+
+  async queueConsumers(namespace: string, queue: string): Promise<number> {
+    return this.consumerCounts.get(queueRef(namespace, queue)) ?? 0;
   }
 
   async nodes(): Promise<NodeRecord[]> {

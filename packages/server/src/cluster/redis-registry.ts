@@ -8,7 +8,7 @@
 import { MAX_LISTED_MEMBERS, type RoomMember, type RoomMembersResult } from "@mailroom/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import type { Redis } from "ioredis";
-import { parseRoomRef, type RedisKeys, roomRef } from "../redis/keys.js";
+import { parseQueueRef, parseRoomRef, queueRef, type RedisKeys, roomRef } from "../redis/keys.js";
 import type { Scripts } from "../redis/scripts.js";
 import { inStore } from "../redis/store-errors.js";
 import { LocalMemberships } from "./local-memberships.js";
@@ -31,10 +31,16 @@ export interface RedisRegistryOptions {
 
 export class RedisRegistry implements ClusterRegistry {
   private readonly local = new LocalMemberships();
+  /** This node's consumer count per queue ref; what Redis holds for this node, or is being retried. */
+  private readonly consumerCounts = new Map<string, number>();
+  /** Queue refs whose count could not reach Redis; retried at each heartbeat. */
+  private readonly pendingCounts = new Set<string>();
   /** Leaves that could not reach Redis; retried at each heartbeat. */
   private readonly pendingLeaves = new Map<string, Membership>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
+  /** Redis lost this node's entries and they are not all written again yet. */
+  private needsRewrite = false;
   /** When the last heartbeat landed (this process's monotonic clock, ms); 0 before the first. */
   private lastHeartbeatAt = 0;
 
@@ -61,7 +67,11 @@ export class RedisRegistry implements ClusterRegistry {
         const { namespace, room } = parseRoomRef(ref);
         return scripts.roomDropNode(node.id, namespace, room);
       }),
-      redis.del(keys.nodeRooms(node.id), keys.nodeInfo(node.id)),
+      ...[...this.consumerCounts.keys()].map((ref) => {
+        const { namespace, queue } = parseQueueRef(ref);
+        return redis.hdel(keys.queueConsumers(namespace, queue), node.id);
+      }),
+      redis.del(keys.nodeRooms(node.id), keys.nodeQueues(node.id), keys.nodeInfo(node.id)),
       redis.zrem(keys.nodes(), node.id),
     ]);
   }
@@ -122,6 +132,42 @@ export class RedisRegistry implements ClusterRegistry {
     return { count, members };
   }
 
+  async setQueueConsumers(namespace: string, queue: string, count: number): Promise<void> {
+    const ref = queueRef(namespace, queue);
+    if (count > 0) this.consumerCounts.set(ref, count);
+    else this.consumerCounts.delete(ref);
+    try {
+      await this.writeConsumerCount(ref);
+    } catch (error) {
+      this.options.logger.debug({ err: error }, "a consumer count could not reach Redis; retrying");
+      this.pendingCounts.add(ref);
+    }
+  }
+
+  async queueConsumers(namespace: string, queue: string): Promise<number> {
+    const { redis, scripts, keys, nodeTimeoutMs } = this.options;
+    const [liveIds, counts] = await inStore(
+      Promise.all([scripts.liveNodes(nodeTimeoutMs), redis.hgetall(keys.queueConsumers(namespace, queue))]),
+    );
+    const live = new Set(liveIds);
+    let total = 0;
+    for (const [nodeId, count] of Object.entries(counts)) if (live.has(nodeId)) total += Number(count);
+    return total;
+  }
+
+  private async writeConsumerCount(ref: string): Promise<void> {
+    const { redis, keys, node } = this.options;
+    const { namespace, queue } = parseQueueRef(ref);
+    const count = this.consumerCounts.get(ref) ?? 0;
+    const key = keys.queueConsumers(namespace, queue);
+    await Promise.all(
+      count > 0
+        ? [redis.hset(key, node.id, count), redis.sadd(keys.nodeQueues(node.id), ref)]
+        : [redis.hdel(key, node.id), redis.srem(keys.nodeQueues(node.id), ref)],
+    );
+    this.pendingCounts.delete(ref);
+  }
+
   async nodes(): Promise<NodeRecord[]> {
     const { redis, scripts, keys, nodeTimeoutMs } = this.options;
     const liveIds = await inStore(scripts.liveNodes(nodeTimeoutMs));
@@ -150,7 +196,13 @@ export class RedisRegistry implements ClusterRegistry {
         connections: node.connections(),
         infoTtlMs: nodeTimeoutMs * INFO_TTL_IN_TIMEOUTS,
       });
-      if (wasUnlisted === 1) await this.rewriteMemberships();
+      if (wasUnlisted === 1) this.needsRewrite = true;
+      if (this.needsRewrite) {
+        await this.rewriteMemberships();
+        for (const ref of this.consumerCounts.keys()) this.pendingCounts.add(ref);
+        this.needsRewrite = false;
+      }
+      for (const ref of [...this.pendingCounts]) await this.writeConsumerCount(ref);
       this.lastHeartbeatAt = performance.now();
       await this.retryPendingLeaves();
       for (const deadId of await scripts.claimDeadNodes(nodeTimeoutMs)) await this.removeDeadNode(deadId);
@@ -175,8 +227,12 @@ export class RedisRegistry implements ClusterRegistry {
 
   private async retryPendingLeaves(): Promise<void> {
     for (const [key, membership] of this.pendingLeaves) {
-      await this.options.scripts.roomLeave(this.options.node.id, membership);
-      this.pendingLeaves.delete(key);
+      try {
+        await this.options.scripts.roomLeave(this.options.node.id, membership);
+        this.pendingLeaves.delete(key);
+      } catch (error) {
+        this.options.logger.debug({ err: error }, "a pending leave failed again");
+      }
     }
   }
 
@@ -189,7 +245,14 @@ export class RedisRegistry implements ClusterRegistry {
         return scripts.roomDropNode(deadId, namespace, room);
       }),
     );
-    await redis.del(keys.nodeRooms(deadId), keys.nodeInfo(deadId));
+    const queues = await redis.smembers(keys.nodeQueues(deadId));
+    await Promise.all(
+      queues.map((ref) => {
+        const { namespace, queue } = parseQueueRef(ref);
+        return redis.hdel(keys.queueConsumers(namespace, queue), deadId);
+      }),
+    );
+    await redis.del(keys.nodeRooms(deadId), keys.nodeQueues(deadId), keys.nodeInfo(deadId));
     logger.info({ node: deadId, rooms: rooms.length }, "removed a dead node's room memberships");
   }
 }

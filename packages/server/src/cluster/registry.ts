@@ -39,6 +39,10 @@ export interface ClusterRegistry {
   members(namespace: string, room: string): Promise<RoomMembersResult>;
   /** The live nodes. */
   nodes(): Promise<NodeRecord[]>;
+  /** Records how many consumers of a queue this node holds now (0 removes it); never fails, retried. */
+  setQueueConsumers(namespace: string, queue: string, count: number): Promise<void>;
+  /** How many consumers the queue has on live nodes. */
+  queueConsumers(namespace: string, queue: string): Promise<number>;
 }
 
 /** What a node tells the registry about itself at each heartbeat. */

@@ -24,6 +24,7 @@ export class RedisConnections {
   private readonly logger: FastifyBaseLogger;
   private readonly probeReplies = new Map<string, () => void>();
   private probeChannel: string | undefined;
+  private readonly channelListeners = new Map<string, Set<() => void>>();
 
   constructor({ url, commandTimeoutMs, logger }: RedisConnectionOptions) {
     this.logger = logger;
@@ -46,8 +47,10 @@ export class RedisConnections {
     });
     this.watch(this.command, "command");
     this.watch(this.subscriber, "subscriber");
-    this.subscriber.on("message", (channel: string, nonce: string) => {
-      if (channel === this.probeChannel) this.probeReplies.get(nonce)?.();
+    this.subscriber.on("message", (channel: string, message: string) => {
+      if (channel === this.probeChannel) this.probeReplies.get(message)?.();
+      const listeners = this.channelListeners.get(channel);
+      if (listeners) for (const listener of listeners) listener();
     });
   }
 
@@ -78,6 +81,28 @@ export class RedisConnections {
           });
       },
     });
+  }
+
+  /**
+   * Calls `listener` for each message on `channel` (subscribed while it has a listener; re-subscribed by
+   * ioredis after a reconnect). Returns the function that stops listening.
+   */
+  listen(channel: string, listener: () => void): () => void {
+    let listeners = this.channelListeners.get(channel);
+    if (!listeners) {
+      listeners = new Set();
+      this.channelListeners.set(channel, listeners);
+      this.subscriber.subscribe(channel).catch((error: unknown) => {
+        this.logger.warn({ err: error, channel }, "could not subscribe a channel");
+      });
+    }
+    listeners.add(listener);
+    return () => {
+      const current = this.channelListeners.get(channel);
+      if (!current?.delete(listener) || current.size > 0) return;
+      this.channelListeners.delete(channel);
+      this.subscriber.unsubscribe(channel).catch(() => {});
+    };
   }
 
   /** Subscribes the channel that `probe` uses; call once (it resolves once Redis is reachable). */

@@ -32,14 +32,84 @@ export class RedisKeys {
     return `${this.prefix}:room:{${this.roomTag(namespace, room)}}:counts`;
   }
 
+  /**
+   * The 13 keys of a queue script, in the order of lua/include/queue-keys.lua: the queue's own, then its
+   * dead-letter queue's. A queue and its `.dlq` share one hash tag (the name without `.dlq` suffixes), so
+   * dead-lettering and redrive are atomic in one slot.
+   */
+  queueScriptKeys(namespace: string, queue: string): string[] {
+    const own = this.queueBase(namespace, queue);
+    const deadLetter = this.queueBase(namespace, `${queue}.dlq`);
+    const tag = this.queueTag(namespace, queue);
+    return [
+      `${own}:ready`,
+      `${own}:meta`,
+      `${own}:bodies`,
+      `${own}:inflight`,
+      `${own}:leases`,
+      `${own}:delayed`,
+      `${own}:dedup`,
+      `${own}:counters`,
+      `${this.prefix}:q:{${tag}}:seq`,
+      `${deadLetter}:ready`,
+      `${deadLetter}:meta`,
+      `${deadLetter}:bodies`,
+      `${deadLetter}:delayed`,
+    ];
+  }
+
+  /** Hash: node id -> how many consumers of the queue that node holds. */
+  queueConsumers(namespace: string, queue: string): string {
+    return `${this.queueBase(namespace, queue)}:consumers`;
+  }
+
+  /** Set: the queues in which a node holds consumers, each as `queueRef(namespace, queue)`. */
+  nodeQueues(nodeId: string): string {
+    return `${this.prefix}:{cluster}:node:${nodeId}:queues`;
+  }
+
+  /** Sorted set: queue ref -> when that queue next has a lease deadline or a delay due (ms). */
+  dueQueues(): string {
+    return `${this.prefix}:{schedule}:due`;
+  }
+
+  /** Hash: queue ref -> generation, bumped whenever a queue's due time is marked. */
+  dueGenerations(): string {
+    return `${this.prefix}:{schedule}:generations`;
+  }
+
+  /** Channel: messages became ready in the queue (a wake-up for nodes with its consumers). */
+  wakeChannel(namespace: string, queue: string): string {
+    return `${this.prefix}:wake:${namespace}:${queue}`;
+  }
+
   /** Channel on which a node checks that its own subscriber connection still receives. */
   probeChannel(nodeId: string): string {
     return `${this.prefix}:probe:${nodeId}`;
   }
 
+  private queueBase(namespace: string, queue: string): string {
+    return `${this.prefix}:q:{${this.queueTag(namespace, queue)}}:${queue}`;
+  }
+
+  /** Namespace and queue name without its `.dlq` suffixes: a queue and its dead letters share a slot. */
+  private queueTag(namespace: string, queue: string): string {
+    return `${namespace}:${queue.replace(/(\.dlq)+$/, "")}`;
+  }
+
   private roomTag(namespace: string, room: string): string {
     return `${namespace}:${encodeURIComponent(room)}`;
   }
+}
+
+/** A queue as one string (namespaces hold no newline), as stored in the due index and node indexes. */
+export function queueRef(namespace: string, queue: string): string {
+  return `${namespace}\n${queue}`;
+}
+
+export function parseQueueRef(ref: string): { namespace: string; queue: string } {
+  const split = ref.indexOf("\n");
+  return { namespace: ref.slice(0, split), queue: ref.slice(split + 1) };
 }
 
 /** A room as one string (namespaces hold no newline), as stored in a node's room index. */

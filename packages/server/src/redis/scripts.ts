@@ -7,10 +7,17 @@ import type { Redis } from "ioredis";
 import type { RedisKeys } from "./keys.js";
 
 const LUA_FOLDER = new URL("../../lua/", import.meta.url);
+/** A line `--!include name` is replaced by lua/include/name.lua (Redis scripts have no modules). */
+const INCLUDE_LINE = /^--!include ([a-z-]+)$/gm;
 
 function lua(name: string): string {
-  return readFileSync(new URL(`${name}.lua`, LUA_FOLDER), "utf8");
+  const source = readFileSync(new URL(`${name}.lua`, LUA_FOLDER), "utf8");
+  return source.replace(INCLUDE_LINE, (_line, include: string) =>
+    readFileSync(new URL(`include/${include}.lua`, LUA_FOLDER), "utf8"),
+  );
 }
+
+const QUEUE_KEY_COUNT = 13;
 
 const SCRIPTS = {
   heartbeat: { numberOfKeys: 2, lua: lua("heartbeat") },
@@ -19,12 +26,43 @@ const SCRIPTS = {
   roomJoin: { numberOfKeys: 2, lua: lua("room-join") },
   roomLeave: { numberOfKeys: 2, lua: lua("room-leave") },
   roomDropNode: { numberOfKeys: 2, lua: lua("room-drop-node") },
+  queueSend: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-send") },
+  queueReceive: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-receive") },
+  queueAck: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-ack") },
+  queueNack: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-nack") },
+  queueExtend: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-extend") },
+  queueRelease: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-release") },
+  queueSweep: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-sweep") },
+  queueStats: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-stats") },
+  queuePurge: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-purge") },
+  queueRedrive: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-redrive") },
+  claimDueQueues: { numberOfKeys: 2, lua: lua("claim-due-queues") },
+  settleDueQueue: { numberOfKeys: 2, lua: lua("settle-due-queue") },
+  markDueQueue: { numberOfKeys: 2, lua: lua("mark-due-queue") },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
-type ScriptRunner = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
-/** What `defineCommand` adds to a client or a pipeline. */
-type WithScripts = Record<ScriptName, ScriptRunner>;
+type Argument = string | number | Buffer;
+type ScriptRunner = (...keysThenArgs: Argument[]) => Promise<unknown>;
+/** What `defineCommand` adds to a client: `name` replies with strings, `nameBuffer` with Buffers. */
+type WithScripts = Record<ScriptName | `${ScriptName}Buffer`, ScriptRunner>;
+
+/** Where a queue script works: the queue and whether it is itself a dead-letter queue. */
+export interface QueueTarget {
+  namespace: string;
+  queue: string;
+  isDeadLetterQueue: boolean;
+}
+
+/** One message for `queueSend`, as the script takes it. */
+export interface SendItem {
+  id: string;
+  chosenByProducer: boolean;
+  delayMs: number;
+  ttlMs: number;
+  maxAttempts: number;
+  body: Buffer;
+}
 
 export interface HeartbeatArgs {
   nodeId: string;
@@ -85,7 +123,81 @@ export class Scripts {
     return this.run("roomDropNode", this.roomKeys({ namespace, room }), [nodeId]) as Promise<number>;
   }
 
-  private run(name: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown> {
+  /** Returns { wasEmpty, earliest due, duplicate flag per message }. */
+  queueSend(target: QueueTarget, dedupWindowMs: number, items: SendItem[]): Promise<number[]> {
+    const args: Argument[] = [dedupWindowMs, items.length];
+    for (const item of items) {
+      args.push(item.id, item.chosenByProducer ? "1" : "0", item.delayMs, item.ttlMs, item.maxAttempts, item.body);
+    }
+    return this.runQueue("queueSend", target, args) as Promise<number[]>;
+  }
+
+  /** Returns { deadline, remaining, then six Buffers or numbers per message }, bulk strings as Buffers. */
+  queueReceive(target: QueueTarget, max: number, visibilityMs: number, token: string): Promise<unknown[]> {
+    return this.runQueue("queueReceiveBuffer", target, [max, visibilityMs, token]) as Promise<unknown[]>;
+  }
+
+  /** Returns { acked, then the 1-based positions of stale receipts }. */
+  queueAck(target: QueueTarget, receipts: string[]): Promise<number[]> {
+    return this.runQueue("queueAck", target, receipts) as Promise<number[]>;
+  }
+
+  /** Returns { current, deadLettered, wasEmpty, due }. */
+  queueNack(target: QueueTarget, receipt: string, requeue: boolean, delayMs: number): Promise<number[]> {
+    return this.runQueue("queueNack", target, [receipt, requeue ? "1" : "0", delayMs]) as Promise<number[]>;
+  }
+
+  /** Returns the new deadline, or 0 for a stale receipt. */
+  queueExtend(target: QueueTarget, receipt: string, visibilityMs: number): Promise<number> {
+    return this.runQueue("queueExtend", target, [receipt, visibilityMs]) as Promise<number>;
+  }
+
+  /** Returns { ended, wasEmpty }. */
+  queueRelease(target: QueueTarget, receipts: string[]): Promise<number[]> {
+    return this.runQueue("queueRelease", target, receipts) as Promise<number[]>;
+  }
+
+  /** Returns { wasFilled, next due, more }. */
+  queueSweep(target: QueueTarget, limit: number): Promise<number[]> {
+    return this.runQueue("queueSweep", target, [limit]) as Promise<number[]>;
+  }
+
+  /** Returns { ready, inflight, delayed, deadLettered, expired, discarded }. */
+  queueStats(target: QueueTarget): Promise<number[]> {
+    return this.runQueue("queueStats", target, []) as Promise<number[]>;
+  }
+
+  queuePurge(target: QueueTarget): Promise<number> {
+    return this.runQueue("queuePurge", target, []) as Promise<number>;
+  }
+
+  queueRedrive(target: QueueTarget): Promise<number> {
+    return this.runQueue("queueRedrive", target, []) as Promise<number>;
+  }
+
+  /** Returns { queue ref, generation, ... } of the claimed queues. */
+  claimDueQueues(limit: number, claimMs: number): Promise<string[]> {
+    return this.run("claimDueQueues", this.scheduleKeys(), [limit, claimMs]) as Promise<string[]>;
+  }
+
+  settleDueQueue(ref: string, generation: string, nextDue: number): Promise<number> {
+    return this.run("settleDueQueue", this.scheduleKeys(), [ref, generation, nextDue]) as Promise<number>;
+  }
+
+  markDueQueue(ref: string, due: number): Promise<number> {
+    return this.run("markDueQueue", this.scheduleKeys(), [ref, due]) as Promise<number>;
+  }
+
+  private runQueue(name: `${ScriptName}` | `${ScriptName}Buffer`, target: QueueTarget, args: Argument[]) {
+    const keys = this.keys.queueScriptKeys(target.namespace, target.queue);
+    return this.target[name](...keys, target.isDeadLetterQueue ? "1" : "0", ...args);
+  }
+
+  private scheduleKeys(): string[] {
+    return [this.keys.dueQueues(), this.keys.dueGenerations()];
+  }
+
+  private run(name: ScriptName, keys: string[], args: Argument[]): Promise<unknown> {
     return this.target[name](...keys, ...args);
   }
 

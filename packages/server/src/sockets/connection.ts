@@ -1,10 +1,12 @@
 /**
  * What happens to each socket from its handshake to its end: it joins its shadow room (private-rooms.ts),
- * its commands are served, and when it goes its room memberships are removed from the registry.
+ * its commands are served, and when it goes its room memberships are removed from the registry and the
+ * leases its consumers hold end at once.
  */
 import type { FastifyBaseLogger } from "fastify";
 import type { Socket } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
+import type { ConsumerDispatcher } from "../queues/consumer-dispatcher.js";
 import { leaveRoom } from "../rooms/room-commands.js";
 import { type CommandTable, serveCommands } from "./commands.js";
 import { selfRoom } from "./private-rooms.js";
@@ -13,13 +15,15 @@ import { joinedRooms } from "./socket-state.js";
 export interface ConnectionDeps {
   commands: CommandTable;
   registry: ClusterRegistry;
+  dispatcher: ConsumerDispatcher;
   logger: FastifyBaseLogger;
 }
 
-export function handleConnection(socket: Socket, { commands, registry, logger }: ConnectionDeps): void {
+export function handleConnection(socket: Socket, { commands, registry, dispatcher, logger }: ConnectionDeps): void {
   socket.join(selfRoom(socket.id));
   serveCommands(socket, commands, logger);
   socket.on("disconnect", () => {
     for (const room of [...joinedRooms(socket)]) void leaveRoom(socket, room, registry);
+    void dispatcher.socketGone(socket);
   });
 }

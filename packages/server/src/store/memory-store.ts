@@ -3,17 +3,23 @@
  * Not durable across restarts, and one node only.
  */
 import { MemoryRegistry } from "../cluster/memory-registry.js";
+import { MemoryQueueEngine } from "../queues/memory-queue-engine.js";
 import type { LocalNode, NodeStore } from "./store.js";
 
-export function createMemoryStore(node: LocalNode): NodeStore {
+export function createMemoryStore(node: LocalNode, options: { dedupWindowMs: number }): NodeStore {
   const registry = new MemoryRegistry(node);
+  const queues = new MemoryQueueEngine({ dedupWindowMs: options.dedupWindowMs });
   return {
     engine: "memory",
     registry,
+    queues,
     readiness: { problem: async () => undefined },
     broadcastsFlow: () => true,
     attach: () => {},
-    start: () => registry.start(),
-    close: async () => {},
+    start: async () => {
+      await registry.start();
+      await queues.start();
+    },
+    close: () => queues.close(),
   };
 }

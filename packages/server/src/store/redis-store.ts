@@ -6,6 +6,7 @@ import { createAdapter } from "@socket.io/redis-adapter";
 import type { FastifyBaseLogger } from "fastify";
 import type { Server } from "socket.io";
 import { RedisRegistry } from "../cluster/redis-registry.js";
+import { RedisQueueEngine } from "../queues/redis-queue-engine.js";
 import { RedisConnections } from "../redis/connections.js";
 import { RedisKeys } from "../redis/keys.js";
 import { Scripts } from "../redis/scripts.js";
@@ -21,6 +22,7 @@ export interface RedisStoreOptions {
   commandTimeoutMs: number;
   heartbeatIntervalMs: number;
   nodeTimeoutMs: number;
+  dedupWindowMs: number;
   node: LocalNode;
   logger: FastifyBaseLogger;
 }
@@ -40,6 +42,14 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     logger,
   });
 
+  const queues = new RedisQueueEngine({
+    connections,
+    scripts,
+    keys,
+    dedupWindowMs: options.dedupWindowMs,
+    logger: logger.child({ component: "queues" }),
+  });
+
   let evictionChecked = false;
   connections.onReady(() => {
     void registry.heartbeatNow();
@@ -51,6 +61,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
   return {
     engine: "redis",
     registry,
+    queues,
     readiness: {
       problem: async () => {
         if (!(await connections.probe(READINESS_PROBE_TIMEOUT_MS))) {
@@ -70,8 +81,12 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
         logger.error({ err: error }, "could not subscribe the readiness probe channel");
       });
       await registry.start();
+      await queues.start();
     },
-    close: () => connections.close(),
+    async close() {
+      await queues.close();
+      await connections.close();
+    },
   };
 }
 

@@ -6,11 +6,13 @@
 import type { Server } from "socket.io";
 import type { ClusterRegistry, LocalNode } from "../cluster/registry.js";
 import type { Readiness } from "../http/health-routes.js";
+import type { QueueEngine } from "../queues/queue-engine.js";
 
 export interface NodeStore {
   /** "redis" or "memory", for logs and `/v1/cluster`. */
   readonly engine: "redis" | "memory";
   readonly registry: ClusterRegistry;
+  readonly queues: QueueEngine;
   readonly readiness: Readiness;
   /** Whether a broadcast published now can reach every node. */
   broadcastsFlow(): boolean;

@@ -1,0 +1,162 @@
+/**
+ * The queue commands of PROTOCOL.md §3 and the `queue:message` delivery of §4: argument schemas with
+ * their ranges, defaults and result types. Shapes and ranges only: name rules live in names.ts.
+ * A number out of its range is `BAD_REQUEST`, never clamped.
+ */
+import { type Static, Type } from "@sinclair/typebox";
+
+const strict = { additionalProperties: false } as const;
+
+export const QUEUE_LIMITS = {
+  maxDelayMs: 604_800_000,
+  minTtlMs: 1000,
+  maxTtlMs: 1_209_600_000,
+  minMaxAttempts: 1,
+  maxMaxAttempts: 1000,
+  minPrefetch: 1,
+  maxPrefetch: 1000,
+  minVisibilityMs: 1000,
+  maxVisibilityMs: 43_200_000,
+  maxBatch: 1000,
+  maxHeaders: 64,
+  maxHeaderBytes: 8192,
+  maxReceiptChars: 512,
+} as const;
+
+export const QUEUE_DEFAULTS = {
+  prefetch: 10,
+  visibilityMs: 30_000,
+  maxAttempts: 5,
+  dedupWindowMs: 300_000,
+} as const;
+
+const integer = (minimum: number, maximum: number) => Type.Integer({ minimum, maximum });
+
+export const DelayMs = integer(0, QUEUE_LIMITS.maxDelayMs);
+export const TtlMs = integer(QUEUE_LIMITS.minTtlMs, QUEUE_LIMITS.maxTtlMs);
+export const MaxAttempts = integer(QUEUE_LIMITS.minMaxAttempts, QUEUE_LIMITS.maxMaxAttempts);
+export const VisibilityMs = integer(QUEUE_LIMITS.minVisibilityMs, QUEUE_LIMITS.maxVisibilityMs);
+export const Prefetch = integer(QUEUE_LIMITS.minPrefetch, QUEUE_LIMITS.maxPrefetch);
+export const Headers = Type.Record(Type.String(), Type.String());
+export const Receipt = Type.String({ minLength: 1, maxLength: QUEUE_LIMITS.maxReceiptChars });
+
+/** One message as a producer gives it, in `queue:send` (with `queue`) and in `queue:sendBatch`. */
+const messageFields = {
+  data: Type.Unknown(),
+  id: Type.Optional(Type.String()),
+  headers: Type.Optional(Headers),
+  delayMs: Type.Optional(DelayMs),
+  ttlMs: Type.Optional(TtlMs),
+  maxAttempts: Type.Optional(MaxAttempts),
+};
+
+export const OutgoingMessage = Type.Object(messageFields, strict);
+export type OutgoingMessage = Static<typeof OutgoingMessage>;
+
+export const QueueSendArgs = Type.Object({ queue: Type.String(), ...messageFields }, strict);
+export type QueueSendArgs = Static<typeof QueueSendArgs>;
+
+export const QueueSendBatchArgs = Type.Object(
+  { queue: Type.String(), messages: Type.Array(OutgoingMessage, { minItems: 1, maxItems: QUEUE_LIMITS.maxBatch }) },
+  strict,
+);
+export type QueueSendBatchArgs = Static<typeof QueueSendBatchArgs>;
+
+export const QueueConsumeArgs = Type.Object(
+  { queue: Type.String(), prefetch: Type.Optional(Prefetch), visibilityMs: Type.Optional(VisibilityMs) },
+  strict,
+);
+export type QueueConsumeArgs = Static<typeof QueueConsumeArgs>;
+
+export const QueueCancelArgs = Type.Object({ consumer: Type.String({ maxLength: 128 }) }, strict);
+export type QueueCancelArgs = Static<typeof QueueCancelArgs>;
+
+export const QueueAckArgs = Type.Union([
+  Type.Object({ queue: Type.String(), receipt: Receipt }, strict),
+  Type.Object(
+    { queue: Type.String(), receipts: Type.Array(Receipt, { minItems: 1, maxItems: QUEUE_LIMITS.maxBatch }) },
+    strict,
+  ),
+]);
+export type QueueAckArgs = Static<typeof QueueAckArgs>;
+
+export const QueueNackArgs = Type.Object(
+  { queue: Type.String(), receipt: Receipt, requeue: Type.Optional(Type.Boolean()), delayMs: Type.Optional(DelayMs) },
+  strict,
+);
+export type QueueNackArgs = Static<typeof QueueNackArgs>;
+
+export const QueueExtendArgs = Type.Object(
+  { queue: Type.String(), receipt: Receipt, visibilityMs: VisibilityMs },
+  strict,
+);
+export type QueueExtendArgs = Static<typeof QueueExtendArgs>;
+
+export const QueueNameArgs = Type.Object({ queue: Type.String() }, strict);
+export type QueueNameArgs = Static<typeof QueueNameArgs>;
+
+export interface SendResult {
+  id: string;
+  duplicate: boolean;
+}
+
+export interface SendBatchResult {
+  results: SendResult[];
+}
+
+export interface ConsumeResult {
+  consumer: string;
+}
+
+export interface AckResult {
+  acked: number;
+  stale: string[];
+}
+
+export interface NackResult {
+  deadLettered: boolean;
+}
+
+export interface QueueStats {
+  ready: number;
+  inflight: number;
+  delayed: number;
+  deadLettered: number;
+  consumers: number;
+}
+
+export interface PurgeResult {
+  purged: number;
+}
+
+export interface RedriveResult {
+  moved: number;
+}
+
+/** Why a message is in a `.dlq` queue. */
+export type DeadLetterReason = "rejected" | "maxAttempts";
+
+/** The `queue:message` event a consumer receives. */
+export interface QueueMessage {
+  queue: string;
+  consumer: string;
+  id: string;
+  receipt: string;
+  // biome-ignore lint/suspicious/noExplicitAny: data is whatever the producer sent
+  data: any;
+  headers: Record<string, string>;
+  attempt: number;
+  enqueuedAt: number;
+  reason?: DeadLetterReason;
+}
+
+/** The suffix of a queue's dead-letter queue. */
+export const DEAD_LETTER_SUFFIX = ".dlq";
+
+export function deadLetterQueueOf(queue: string): string {
+  return `${queue}${DEAD_LETTER_SUFFIX}`;
+}
+
+export function isDeadLetterQueue(queue: string): boolean {
+  return queue.endsWith(DEAD_LETTER_SUFFIX);
+}

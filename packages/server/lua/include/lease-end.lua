@@ -1,0 +1,49 @@
+-- Ending a message's life in this queue without an ack: dead-lettering, and the end of a lease.
+-- Needs include/queue-keys.lua first.
+
+-- Moves a message to "<queue>.dlq" (attempt starts again there), or discards it when this queue is
+-- itself a dead-letter queue. Returns 1 when dead-lettered, 0 when discarded.
+local function deadLetter(id, meta, reason)
+  local body = redis.call('HGET', bodiesKey, id)
+  redis.call('HDEL', metaKey, id)
+  redis.call('HDEL', bodiesKey, id)
+  if isDeadLetterQueue or body == false or redis.call('HEXISTS', dlqMetaKey, id) == 1 then
+    redis.call('HINCRBY', countersKey, 'discarded', 1)
+    return 0
+  end
+  meta.attempt = 0
+  meta.reason = reason
+  meta.expiresAt = 0
+  redis.call('HSET', dlqMetaKey, id, encodeMeta(meta))
+  redis.call('HSET', dlqBodiesKey, id, body)
+  redis.call('RPUSH', dlqReadyKey, id)
+  redis.call('HINCRBY', countersKey, 'deadLettered', 1)
+  return 1
+end
+
+-- Removes the lease of `id`. When its attempt was the last, dead-letters it and returns nil and
+-- whether it reached the dead-letter queue (1) or was discarded (0); otherwise returns its meta, for the
+-- caller to requeue.
+local function endLease(id)
+  redis.call('HDEL', leasesKey, id)
+  redis.call('ZREM', inflightKey, id)
+  local text = redis.call('HGET', metaKey, id)
+  if not text then return nil, 0 end
+  local meta = decodeMeta(text)
+  if meta.attempt >= meta.maxAttempts then
+    return nil, deadLetter(id, meta, 'maxAttempts')
+  end
+  return meta, 0
+end
+
+-- Puts ended leases back at the head of the queue, keeping their acceptance order among themselves.
+-- `entries` is a list of { id, seq }. Returns 1 when the queue was empty before, else 0.
+local function requeueAtHead(entries)
+  if #entries == 0 then return 0 end
+  table.sort(entries, function(a, b) return a[2] > b[2] end)
+  local ids = {}
+  for index, entry in ipairs(entries) do ids[index] = entry[1] end
+  local wasEmpty = redis.call('LLEN', readyKey) == 0 and 1 or 0
+  redis.call('LPUSH', readyKey, unpack(ids))
+  return wasEmpty
+end

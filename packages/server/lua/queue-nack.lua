@@ -1,0 +1,30 @@
+-- Rejects one delivery: requeue it (at the head, or after a delay at the tail), or dead-letter it.
+--!include queue-keys
+--!include lease-end
+-- ARGV[2] receipt
+-- ARGV[3] '1' to requeue, '0' to dead-letter
+-- ARGV[4] delay before it is ready again (ms, 0 = at once)
+-- Returns { 1 when the receipt was current else 0, 1 when dead-lettered, 1 when the ready list was
+--   empty before, due time of the delay (ms, 0 = none) }
+local receipt = ARGV[2]
+local requeue = ARGV[3] == '1'
+local delayMs = tonumber(ARGV[4])
+
+local id = receiptId(receipt)
+if not id or redis.call('HGET', leasesKey, id) ~= receipt then return { 0, 0, 0, 0 } end
+
+if not requeue then
+  redis.call('HDEL', leasesKey, id)
+  redis.call('ZREM', inflightKey, id)
+  local meta = decodeMeta(redis.call('HGET', metaKey, id))
+  return { 1, deadLetter(id, meta, 'rejected'), 0, 0 }
+end
+
+local meta, deadLettered = endLease(id)
+if not meta then return { 1, deadLettered, 0, 0 } end
+if delayMs > 0 then
+  local due = nowMs() + delayMs
+  redis.call('ZADD', delayedKey, due, id)
+  return { 1, 0, 0, due }
+end
+return { 1, 0, requeueAtHead({ { id, meta.seq } }), 0 }

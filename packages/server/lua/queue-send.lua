@@ -1,0 +1,55 @@
+-- Accepts a batch of messages into a queue: deduplicates, stores, and makes each ready or delayed.
+--!include queue-keys
+-- ARGV[2] dedup window (ms): a producer id accepted within it is a duplicate
+-- ARGV[3] how many messages follow; then six ARGV per message:
+--   id, '1' when the producer chose the id (deduplicated) else '0', delay (ms), ttl (ms, 0 = none),
+--   maxAttempts, body
+-- Returns { wasEmpty (1 when the ready list went from empty to not), earliest new delay due (ms, 0 = none),
+--   then one flag per message: 1 = duplicate, 0 = stored }
+local dedupWindowMs = tonumber(ARGV[2])
+local count = tonumber(ARGV[3])
+
+local now = nowMs()
+redis.call('ZREMRANGEBYSCORE', dedupKey, '-inf', '(' .. string.format('%d', now - dedupWindowMs))
+
+local result = { 0, 0 }
+local metaArgs, bodyArgs, readyIds = {}, {}, {}
+local accepted = {}
+for index = 0, count - 1 do
+  local base = 4 + index * 6
+  local id, chosen = ARGV[base], ARGV[base + 1] == '1'
+  local delayMs, ttlMs = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
+  local maxAttempts, body = tonumber(ARGV[base + 4]), ARGV[base + 5]
+  local duplicate = accepted[id] or redis.call('HEXISTS', metaKey, id) == 1
+    or (chosen and redis.call('ZSCORE', dedupKey, id) ~= false)
+  if duplicate then
+    result[#result + 1] = 1
+  else
+    accepted[id] = true
+    result[#result + 1] = 0
+    local seq = redis.call('INCR', seqKey)
+    local expiresAt = ttlMs > 0 and now + ttlMs or 0
+    local meta = { seq = seq, attempt = 0, maxAttempts = maxAttempts, enqueuedAt = now, expiresAt = expiresAt, reason = '' }
+    metaArgs[#metaArgs + 1] = id
+    metaArgs[#metaArgs + 1] = encodeMeta(meta)
+    bodyArgs[#bodyArgs + 1] = id
+    bodyArgs[#bodyArgs + 1] = body
+    if chosen then redis.call('ZADD', dedupKey, 'NX', now, id) end
+    if delayMs > 0 then
+      local due = now + delayMs
+      redis.call('ZADD', delayedKey, due, id)
+      if result[2] == 0 or due < result[2] then result[2] = due end
+    else
+      readyIds[#readyIds + 1] = id
+    end
+  end
+end
+
+if #metaArgs > 0 then
+  redis.call('HSET', metaKey, unpack(metaArgs))
+  redis.call('HSET', bodiesKey, unpack(bodyArgs))
+end
+if #readyIds > 0 then
+  if redis.call('RPUSH', readyKey, unpack(readyIds)) == #readyIds then result[1] = 1 end
+end
+return result

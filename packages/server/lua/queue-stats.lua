@@ -1,0 +1,11 @@
+-- A consistent snapshot of a queue's counts.
+--!include queue-keys
+-- Returns { ready, inflight, delayed, messages now held by the dead-letter queue, expired, discarded }
+return {
+  redis.call('LLEN', readyKey),
+  redis.call('ZCARD', inflightKey),
+  redis.call('ZCARD', delayedKey),
+  redis.call('HLEN', dlqMetaKey),
+  tonumber(redis.call('HGET', countersKey, 'expired') or '0'),
+  tonumber(redis.call('HGET', countersKey, 'discarded') or '0')
+}

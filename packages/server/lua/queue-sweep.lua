@@ -1,0 +1,42 @@
+-- The timed work of one queue: leases past their deadline end (requeued at the head, or dead-lettered
+-- after the last attempt) and delayed messages that are due join the tail.
+--!include queue-keys
+--!include lease-end
+-- ARGV[2] at most this many leases and as many delayed messages per call
+-- Returns { 1 when the ready list went from empty to not, when the next lease or delay is due (ms, 0 = none),
+--   1 when work was left for another call }
+local limit = tonumber(ARGV[2])
+local now = nowMs()
+local readyBefore = redis.call('LLEN', readyKey)
+
+local expired = redis.call('ZRANGEBYSCORE', inflightKey, '-inf', now, 'LIMIT', 0, limit)
+local requeued = {}
+for _, id in ipairs(expired) do
+  local meta = endLease(id)
+  if meta then requeued[#requeued + 1] = { id, meta.seq } end
+end
+requeueAtHead(requeued)
+
+-- Due messages join the tail in acceptance order (equal due times would otherwise sort by id).
+local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
+if #due > 0 then
+  redis.call('ZREM', delayedKey, unpack(due))
+  local entries = {}
+  for _, id in ipairs(due) do
+    local text = redis.call('HGET', metaKey, id)
+    if text then entries[#entries + 1] = { id, decodeMeta(text).seq } end
+  end
+  table.sort(entries, function(a, b) return a[2] < b[2] end)
+  local ids = {}
+  for index, entry in ipairs(entries) do ids[index] = entry[1] end
+  if #ids > 0 then redis.call('RPUSH', readyKey, unpack(ids)) end
+end
+
+local nextDue = 0
+local firstLease = redis.call('ZRANGE', inflightKey, 0, 0, 'WITHSCORES')
+local firstDelay = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
+if firstLease[2] then nextDue = tonumber(firstLease[2]) end
+if firstDelay[2] and (nextDue == 0 or tonumber(firstDelay[2]) < nextDue) then nextDue = tonumber(firstDelay[2]) end
+local wasFilled = (readyBefore == 0 and redis.call('LLEN', readyKey) > 0) and 1 or 0
+local more = (#expired == limit or #due == limit) and 1 or 0
+return { wasFilled, nextDue, more }

@@ -1,0 +1,276 @@
+/**
+ * Delivers queued messages to this node's consumers. Each queue with local consumers has a feed that
+ * pulls from the engine only as many messages as its consumers have free prefetch, when woken (a send,
+ * a requeue, a due delay, on any node), when a consumer frees a slot, and on a periodic poll (wake-ups
+ * are at most once). Consumers of one queue on this node take turns; across nodes each node pulls for
+ * its own free capacity, so none starves while it has room.
+ *
+ * A delivery stops counting against prefetch when it is acked or nacked, or its lease ends: by the
+ * engine's clock, which this node approximates from below with its own (it frees the slot at receive
+ * time + visibility, never before the store ends the lease). When a socket goes, its leases end at once.
+ */
+import { randomBytes } from "node:crypto";
+import type { QueueMessage } from "@mailroom/protocol";
+import { MailroomError } from "@mailroom/protocol";
+import type { FastifyBaseLogger } from "fastify";
+import type { Socket } from "socket.io";
+import type { ClusterRegistry } from "../cluster/registry.js";
+import { decodeMessage } from "./message-codec.js";
+import type { Lease, QueueAddress, QueueEngine } from "./queue-engine.js";
+
+/** How often each feed with free capacity polls, in case a wake-up was lost; also frees expired slots. */
+const POLL_INTERVAL_MS = 1000;
+
+class Consumer {
+  readonly deliveries = new Map<string, number>();
+  cancelled = false;
+
+  constructor(
+    readonly id: string,
+    readonly socket: Socket,
+    readonly address: QueueAddress,
+    readonly prefetch: number,
+    readonly visibilityMs: number,
+  ) {}
+
+  freeSlots(): number {
+    if (this.cancelled || this.socket.disconnected) return 0;
+    return this.prefetch - this.deliveries.size;
+  }
+}
+
+class QueueFeed {
+  readonly consumers: Consumer[] = [];
+  private pulling = false;
+  private pullAgain = false;
+  private turn = 0;
+
+  constructor(
+    readonly address: QueueAddress,
+    readonly stopWatching: () => void,
+    private readonly receive: (consumer: Consumer) => Promise<{ got: number; remaining: number }>,
+    private readonly logger: FastifyBaseLogger,
+  ) {}
+
+  hasFreeSlots(): boolean {
+    return this.consumers.some((consumer) => consumer.freeSlots() > 0);
+  }
+
+  /** Pulls for consumers with free slots until they are full or the queue is empty. */
+  async pump(): Promise<void> {
+    if (this.pulling) {
+      this.pullAgain = true;
+      return;
+    }
+    this.pulling = true;
+    try {
+      do {
+        this.pullAgain = false;
+        const count = this.consumers.length;
+        this.turn = (this.turn + 1) % Math.max(count, 1);
+        for (let offset = 0; offset < count; offset += 1) {
+          const consumer = this.consumers[(this.turn + offset) % count];
+          if (!consumer || consumer.freeSlots() <= 0) continue;
+          const { got, remaining } = await this.receive(consumer);
+          if (got === 0 && remaining === 0) break;
+          if (remaining > 0 && this.hasFreeSlots()) this.pullAgain = true;
+        }
+      } while (this.pullAgain);
+    } catch (error) {
+      this.logger.debug({ err: error, queue: this.address.queue }, "pull failed; the next poll retries");
+    } finally {
+      this.pulling = false;
+    }
+  }
+}
+
+export class ConsumerDispatcher {
+  private readonly feeds = new Map<string, QueueFeed>();
+  private readonly consumers = new Map<string, Consumer>();
+  private readonly consumersBySocket = new Map<string, Set<Consumer>>();
+  private readonly receiptOwners = new Map<string, Consumer>();
+  private pollTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly engine: QueueEngine,
+    private readonly registry: ClusterRegistry,
+    private readonly logger: FastifyBaseLogger,
+  ) {}
+
+  start(): void {
+    this.pollTimer = setInterval(() => this.poll(), POLL_INTERVAL_MS);
+    this.pollTimer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.pollTimer);
+    for (const feed of this.feeds.values()) feed.stopWatching();
+    this.feeds.clear();
+  }
+
+  /** Registers a consumer and starts delivering to it; returns its id. */
+  consume(socket: Socket, address: QueueAddress, prefetch: number, visibilityMs: number): string {
+    const consumer = new Consumer(`c-${randomBytes(8).toString("hex")}`, socket, address, prefetch, visibilityMs);
+    this.consumers.set(consumer.id, consumer);
+    let owned = this.consumersBySocket.get(socket.id);
+    if (!owned) {
+      owned = new Set();
+      this.consumersBySocket.set(socket.id, owned);
+    }
+    owned.add(consumer);
+    const feed = this.feedOf(address);
+    feed.consumers.push(consumer);
+    this.countConsumers(feed);
+    void feed.pump();
+    return consumer.id;
+  }
+
+  /** Stops new deliveries to a consumer of this socket; its unacked deliveries stay leased. */
+  cancel(socket: Socket, consumerId: string): void {
+    const consumer = this.consumers.get(consumerId);
+    if (!consumer || consumer.socket !== socket || consumer.cancelled) {
+      throw new MailroomError("NOT_FOUND", `no consumer ${consumerId} on this connection`);
+    }
+    consumer.cancelled = true;
+    this.detach(consumer);
+  }
+
+  /** Frees the prefetch slots of deliveries that were acked or nacked (or found stale). */
+  settled(receipts: string[]): void {
+    const feeds = new Set<QueueFeed>();
+    for (const receipt of receipts) {
+      const consumer = this.receiptOwners.get(receipt);
+      if (!consumer) continue;
+      this.receiptOwners.delete(receipt);
+      consumer.deliveries.delete(receipt);
+      const feed = this.feeds.get(feedKey(consumer.address));
+      if (feed) feeds.add(feed);
+    }
+    for (const feed of feeds) void feed.pump();
+  }
+
+  /** Records a lease's new end. */
+  extended(receipt: string, visibilityMs: number): void {
+    const consumer = this.receiptOwners.get(receipt);
+    consumer?.deliveries.set(receipt, performance.now() + visibilityMs);
+  }
+
+  /** The socket went: its consumers stop, and every lease they hold ends now. */
+  async socketGone(socket: Socket): Promise<void> {
+    const owned = this.consumersBySocket.get(socket.id);
+    if (!owned) return;
+    this.consumersBySocket.delete(socket.id);
+    const releases: Promise<void>[] = [];
+    for (const consumer of owned) {
+      if (!consumer.cancelled) this.detach(consumer);
+      this.consumers.delete(consumer.id);
+      const receipts = [...consumer.deliveries.keys()];
+      for (const receipt of receipts) this.receiptOwners.delete(receipt);
+      consumer.deliveries.clear();
+      releases.push(this.release(consumer.address, receipts));
+    }
+    await Promise.all(releases);
+  }
+
+  private async release(address: QueueAddress, receipts: string[]): Promise<void> {
+    if (receipts.length === 0) return;
+    try {
+      await this.engine.release(address, receipts);
+    } catch (error) {
+      // The leases still end when they expire: nothing is lost, only delayed.
+      this.logger.warn({ err: error, queue: address.queue }, "could not end leases at once; they end at expiry");
+    }
+  }
+
+  private feedOf(address: QueueAddress): QueueFeed {
+    const key = feedKey(address);
+    let feed = this.feeds.get(key);
+    if (!feed) {
+      const created: QueueFeed = new QueueFeed(
+        address,
+        this.engine.watch(address, () => void created.pump()),
+        (consumer) => this.pullFor(consumer),
+        this.logger,
+      );
+      feed = created;
+      this.feeds.set(key, feed);
+    }
+    return feed;
+  }
+
+  /** Takes a consumer out of its feed's rotation (and the feed away when it was the last). */
+  private detach(consumer: Consumer): void {
+    const key = feedKey(consumer.address);
+    const feed = this.feeds.get(key);
+    if (!feed) return;
+    const index = feed.consumers.indexOf(consumer);
+    if (index >= 0) feed.consumers.splice(index, 1);
+    this.countConsumers(feed);
+    if (feed.consumers.length === 0) {
+      feed.stopWatching();
+      this.feeds.delete(key);
+    }
+  }
+
+  private countConsumers(feed: QueueFeed): void {
+    const { namespace, queue } = feed.address;
+    void this.registry.setQueueConsumers(namespace, queue, feed.consumers.length);
+  }
+
+  private async pullFor(consumer: Consumer): Promise<{ got: number; remaining: number }> {
+    const free = consumer.freeSlots();
+    const { leases, remaining } = await this.engine.receive(consumer.address, free, consumer.visibilityMs);
+    const receivedAt = performance.now();
+    if (consumer.cancelled || consumer.socket.disconnected) {
+      await this.release(
+        consumer.address,
+        leases.map((lease) => lease.receipt),
+      );
+      return { got: 0, remaining };
+    }
+    for (const lease of leases) this.deliver(consumer, lease, receivedAt);
+    return { got: leases.length, remaining };
+  }
+
+  private deliver(consumer: Consumer, lease: Lease, receivedAt: number): void {
+    let content: ReturnType<typeof decodeMessage>;
+    try {
+      content = decodeMessage(lease.body);
+    } catch (error) {
+      this.logger.error({ err: error, id: lease.id }, "a stored message could not be decoded; it is left to expire");
+      return;
+    }
+    consumer.deliveries.set(lease.receipt, receivedAt + consumer.visibilityMs);
+    this.receiptOwners.set(lease.receipt, consumer);
+    const message: QueueMessage = {
+      queue: consumer.address.queue,
+      consumer: consumer.id,
+      id: lease.id,
+      receipt: lease.receipt,
+      data: content.data,
+      headers: content.headers,
+      attempt: lease.attempt,
+      enqueuedAt: lease.enqueuedAt,
+    };
+    if (lease.reason) message.reason = lease.reason;
+    consumer.socket.emit("queue:message", message);
+  }
+
+  /** Frees slots whose lease has ended by now, and pulls for every feed with room. */
+  private poll(): void {
+    const now = performance.now();
+    for (const consumer of this.consumers.values()) {
+      for (const [receipt, deadline] of consumer.deliveries) {
+        if (deadline <= now) {
+          consumer.deliveries.delete(receipt);
+          this.receiptOwners.delete(receipt);
+        }
+      }
+    }
+    for (const feed of this.feeds.values()) if (feed.hasFreeSlots()) void feed.pump();
+  }
+}
+
+function feedKey({ namespace, queue }: QueueAddress): string {
+  return `${namespace}\n${queue}`;
+}

@@ -1,0 +1,172 @@
+/**
+ * The queue commands of PROTOCOL.md §3: send, sendBatch, consume, cancel, ack, nack, extend, stats,
+ * purge and redrive. Checks shape, then names, then sizes; the engine stores, the dispatcher delivers.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  MailroomError,
+  messageIdProblem,
+  type OutgoingMessage,
+  QUEUE_DEFAULTS,
+  QUEUE_LIMITS,
+  QueueAckArgs,
+  QueueCancelArgs,
+  QueueConsumeArgs,
+  QueueExtendArgs,
+  QueueNackArgs,
+  QueueNameArgs,
+  QueueSendArgs,
+  QueueSendBatchArgs,
+  queueNameProblem,
+  utf8ByteLength,
+} from "@mailroom/protocol";
+import type { Socket } from "socket.io";
+import type { ClusterRegistry } from "../cluster/registry.js";
+import { payloadBytes } from "../payload-size.js";
+import { type CommandTable, command } from "../sockets/commands.js";
+import type { ConsumerDispatcher } from "./consumer-dispatcher.js";
+import { encodeMessage } from "./message-codec.js";
+import type { NewMessage, QueueAddress, QueueEngine } from "./queue-engine.js";
+
+export interface QueueCommandDeps {
+  engine: QueueEngine;
+  dispatcher: ConsumerDispatcher;
+  registry: ClusterRegistry;
+  maxMessageBytes: number;
+  defaultMaxAttempts: number;
+  defaultVisibilityMs: number;
+}
+
+export function queueCommands(deps: QueueCommandDeps): CommandTable {
+  const { engine, dispatcher, registry } = deps;
+  return {
+    "queue:send": command(QueueSendArgs, async ({ queue, ...message }, socket) => {
+      const address = addressOf(socket, queue);
+      const prepared = prepareMessage(message, deps);
+      checkSize(prepared.bytes, deps.maxMessageBytes, "data");
+      const [duplicate] = await engine.send(address, [prepared.message]);
+      return { id: prepared.message.id, duplicate: duplicate === true };
+    }),
+
+    "queue:sendBatch": command(QueueSendBatchArgs, async ({ queue, messages }, socket) => {
+      const address = addressOf(socket, queue);
+      const prepared = messages.map((message) => prepareMessage(message, deps));
+      checkSize(
+        prepared.reduce((total, entry) => total + entry.bytes, 0),
+        deps.maxMessageBytes,
+        "the batch's data",
+      );
+      const duplicates = await engine.send(
+        address,
+        prepared.map((entry) => entry.message),
+      );
+      return {
+        results: prepared.map((entry, index) => ({ id: entry.message.id, duplicate: duplicates[index] === true })),
+      };
+    }),
+
+    "queue:consume": command(QueueConsumeArgs, async ({ queue, prefetch, visibilityMs }, socket) => {
+      const address = addressOf(socket, queue);
+      const consumer = dispatcher.consume(
+        socket,
+        address,
+        prefetch ?? QUEUE_DEFAULTS.prefetch,
+        visibilityMs ?? deps.defaultVisibilityMs,
+      );
+      return { consumer };
+    }),
+
+    "queue:cancel": command(QueueCancelArgs, async ({ consumer }, socket) => {
+      dispatcher.cancel(socket, consumer);
+      return {};
+    }),
+
+    "queue:ack": command(QueueAckArgs, async (args, socket) => {
+      const address = addressOf(socket, args.queue);
+      const receipts = "receipts" in args ? args.receipts : [args.receipt];
+      const result = await engine.ack(address, receipts);
+      dispatcher.settled(receipts);
+      return result;
+    }),
+
+    "queue:nack": command(QueueNackArgs, async ({ queue, receipt, requeue, delayMs }, socket) => {
+      const address = addressOf(socket, queue);
+      try {
+        return await engine.nack(address, receipt, requeue ?? true, delayMs ?? 0);
+      } finally {
+        dispatcher.settled([receipt]);
+      }
+    }),
+
+    "queue:extend": command(QueueExtendArgs, async ({ queue, receipt, visibilityMs }, socket) => {
+      await engine.extend(addressOf(socket, queue), receipt, visibilityMs);
+      dispatcher.extended(receipt, visibilityMs);
+      return {};
+    }),
+
+    "queue:stats": command(QueueNameArgs, async ({ queue }, socket) => {
+      const address = addressOf(socket, queue);
+      const [stats, consumers] = await Promise.all([
+        engine.stats(address),
+        registry.queueConsumers(address.namespace, address.queue),
+      ]);
+      const { ready, inflight, delayed, deadLettered } = stats;
+      return { ready, inflight, delayed, deadLettered, consumers };
+    }),
+
+    "queue:purge": command(QueueNameArgs, async ({ queue }, socket) => ({
+      purged: await engine.purge(addressOf(socket, queue)),
+    })),
+
+    "queue:redrive": command(QueueNameArgs, async ({ queue }, socket) => ({
+      moved: await engine.redrive(addressOf(socket, queue)),
+    })),
+  };
+}
+
+function addressOf(socket: Socket, queue: string): QueueAddress {
+  const problem = queueNameProblem(queue);
+  if (problem) throw new MailroomError("INVALID_NAME", problem);
+  return { namespace: socket.nsp.name, queue };
+}
+
+function prepareMessage(
+  message: OutgoingMessage,
+  deps: Pick<QueueCommandDeps, "defaultMaxAttempts">,
+): { message: NewMessage; bytes: number } {
+  if (message.id !== undefined) {
+    const problem = messageIdProblem(message.id);
+    if (problem) throw new MailroomError("INVALID_NAME", problem);
+  }
+  const headers = message.headers ?? {};
+  checkHeaders(headers);
+  return {
+    bytes: payloadBytes(message.data),
+    message: {
+      id: message.id ?? randomUUID(),
+      chosenByProducer: message.id !== undefined,
+      body: encodeMessage(message.data, headers),
+      delayMs: message.delayMs ?? 0,
+      ttlMs: message.ttlMs ?? 0,
+      maxAttempts: message.maxAttempts ?? deps.defaultMaxAttempts,
+    },
+  };
+}
+
+function checkHeaders(headers: Record<string, string>): void {
+  const entries = Object.entries(headers);
+  if (entries.length > QUEUE_LIMITS.maxHeaders) {
+    throw new MailroomError("BAD_REQUEST", `headers: at most ${QUEUE_LIMITS.maxHeaders} entries`);
+  }
+  let bytes = 0;
+  for (const [name, value] of entries) bytes += utf8ByteLength(name) + utf8ByteLength(value);
+  if (bytes > QUEUE_LIMITS.maxHeaderBytes) {
+    throw new MailroomError("BAD_REQUEST", `headers: at most ${QUEUE_LIMITS.maxHeaderBytes} bytes together`);
+  }
+}
+
+function checkSize(bytes: number, maximum: number, what: string): void {
+  if (bytes > maximum) {
+    throw new MailroomError("PAYLOAD_TOO_LARGE", `${what} is ${bytes} bytes; the maximum is ${maximum}`);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The queue engine: where a node keeps its queues. One interface, a Redis and a memory implementation.
+ *
+ * Guarantees every implementation gives (PROTOCOL.md §5):
+ * - `send` resolves only once the messages are in the store (accepted means durable, for Redis: the write
+ *   returned); when the store is unreachable it rejects with `UNAVAILABLE`, never a false success.
+ * - At least once: a message stays until acked, dead-lettered or expired. A delivery holds one lease of
+ *   `visibilityMs` (counted by the store's clock, never a node's); at most one lease per message at a time.
+ * - A lease that ends without an ack (expiry, `release`, `nack` without delay) puts the message back at the
+ *   head of its queue, several at once in their acceptance order; the delivery after it has `attempt` + 1.
+ *   When the ended delivery's attempt equals `maxAttempts`, the message goes to `<queue>.dlq` instead
+ *   (attempt from 1 there); one that ends so in a `.dlq` queue is discarded and counted.
+ * - First deliveries leave in acceptance order. Delayed messages join the tail when due. A message whose
+ *   TTL has passed is discarded when met, and counted.
+ * - A producer's id is deduplicated while the queue holds it and for `dedupWindowMs` after its first
+ *   acceptance; a duplicate is answered as such and not stored.
+ * - A receipt that matches no current lease changes nothing: `ack` lists it as stale, `nack` and `extend`
+ *   reject with `NOT_FOUND`.
+ * What it does not do: know consumers, sockets or prefetch (consumer-dispatcher.ts does).
+ */
+import type { DeadLetterReason, QueueStats } from "@mailroom/protocol";
+
+export interface QueueAddress {
+  namespace: string;
+  queue: string;
+}
+
+/** A message to store: its body is the encoded data and headers (message-codec.ts). */
+export interface NewMessage {
+  id: string;
+  /** Whether the producer chose the id: only those are deduplicated by the window. */
+  chosenByProducer: boolean;
+  body: Buffer;
+  delayMs: number;
+  /** 0: never expires. */
+  ttlMs: number;
+  maxAttempts: number;
+}
+
+export interface Lease {
+  id: string;
+  receipt: string;
+  attempt: number;
+  enqueuedAt: number;
+  reason?: DeadLetterReason;
+  body: Buffer;
+}
+
+export interface ReceiveResult {
+  leases: Lease[];
+  /** How many messages stay ready after this receive (to know whether to pull again). */
+  remaining: number;
+}
+
+export type EngineStats = Omit<QueueStats, "consumers"> & { expired: number; discarded: number };
+
+export interface QueueEngine {
+  /** Stores messages, all or none; resolves with a duplicate flag per message. */
+  send(address: QueueAddress, messages: NewMessage[]): Promise<boolean[]>;
+  /** Leases up to `max` ready messages for `visibilityMs`. */
+  receive(address: QueueAddress, max: number, visibilityMs: number): Promise<ReceiveResult>;
+  ack(address: QueueAddress, receipts: string[]): Promise<{ acked: number; stale: string[] }>;
+  /** Rejects with `NOT_FOUND` for a stale receipt. */
+  nack(address: QueueAddress, receipt: string, requeue: boolean, delayMs: number): Promise<{ deadLettered: boolean }>;
+  /** Rejects with `NOT_FOUND` for a stale receipt. */
+  extend(address: QueueAddress, receipt: string, visibilityMs: number): Promise<void>;
+  /** Ends these leases now, as if they had expired (their consumer is gone). Stale receipts are ignored. */
+  release(address: QueueAddress, receipts: string[]): Promise<void>;
+  stats(address: QueueAddress): Promise<EngineStats>;
+  /** Drops ready and delayed messages; returns how many. */
+  purge(address: QueueAddress): Promise<number>;
+  /** Moves ready and delayed messages of `<queue>.dlq` to the tail of the queue; returns how many. */
+  redrive(address: QueueAddress): Promise<number>;
+  /**
+   * Calls `listener` when messages may have become ready in the queue (sent, requeued, due), on any node.
+   * Wake-ups may be lost or repeated: callers also poll now and then. Returns the unsubscribe function.
+   */
+  watch(address: QueueAddress, listener: () => void): () => void;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}

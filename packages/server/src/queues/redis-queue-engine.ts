@@ -1,0 +1,205 @@
+/**
+ * The queue engine on Redis (see queue-engine.ts for its guarantees). Every change is one Lua script on
+ * the queue's slot, timed by Redis's clock. Sends and acks made in the same event-loop turn share one
+ * script call. Cross-node delivery: a send that fills an empty queue publishes a wake-up on the queue's
+ * channel; nodes with its consumers subscribe. Timed work (lease deadlines, delays) lives in one due-time
+ * index for the whole cluster, which every node polls with one script per tick whatever the number of
+ * queues; each due queue is claimed by one node, swept, and settled.
+ */
+import { randomBytes } from "node:crypto";
+import { isDeadLetterQueue, MailroomError } from "@mailroom/protocol";
+import type { FastifyBaseLogger } from "fastify";
+import type { RedisConnections } from "../redis/connections.js";
+import { parseQueueRef, queueRef, type RedisKeys } from "../redis/keys.js";
+import type { QueueTarget, Scripts, SendItem } from "../redis/scripts.js";
+import { inStore } from "../redis/store-errors.js";
+import type { EngineStats, Lease, NewMessage, QueueAddress, QueueEngine, ReceiveResult } from "./queue-engine.js";
+import { TickBatcher } from "./tick-batcher.js";
+
+/** How often each node looks for due queues: the precision of lease expiry and delays. */
+const SWEEP_INTERVAL_MS = 200;
+/** Due queues one node claims per tick. */
+const SWEEP_QUEUES_PER_TICK = 50;
+/** Leases and delayed messages one sweep script handles; more waits for the next call. */
+const SWEEP_BATCH = 500;
+/** A claimed queue is pushed this far ahead, so a sweeper that dies leaves it to another node. */
+const SWEEP_CLAIM_MS = 5000;
+/** Largest number of messages or receipts coalesced into one script call. */
+const MAX_COALESCED = 1000;
+
+export interface RedisQueueEngineOptions {
+  connections: RedisConnections;
+  scripts: Scripts;
+  keys: RedisKeys;
+  dedupWindowMs: number;
+  logger: FastifyBaseLogger;
+}
+
+export class RedisQueueEngine implements QueueEngine {
+  private readonly sends: TickBatcher<SendItem, boolean>;
+  private readonly acks: TickBatcher<string, boolean>;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+
+  constructor(private readonly options: RedisQueueEngineOptions) {
+    this.sends = new TickBatcher((ref, items) => this.flushSends(ref, items), MAX_COALESCED);
+    this.acks = new TickBatcher((ref, receipts) => this.flushAcks(ref, receipts), MAX_COALESCED);
+  }
+
+  async start(): Promise<void> {
+    this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+  }
+
+  send(address: QueueAddress, messages: NewMessage[]): Promise<boolean[]> {
+    return inStore(this.sends.add(queueRef(address.namespace, address.queue), messages));
+  }
+
+  async receive(address: QueueAddress, max: number, visibilityMs: number): Promise<ReceiveResult> {
+    const { scripts } = this.options;
+    const token = randomBytes(8).toString("hex");
+    const reply = await inStore(scripts.queueReceive(target(address), max, visibilityMs, token));
+    const deadline = Number(reply[0]);
+    const remaining = Number(reply[1]);
+    const leases: Lease[] = [];
+    for (let index = 2; index < reply.length; index += 6) {
+      const reason = String(reply[index + 4]);
+      const lease: Lease = {
+        id: String(reply[index]),
+        receipt: String(reply[index + 1]),
+        attempt: Number(reply[index + 2]),
+        enqueuedAt: Number(reply[index + 3]),
+        body: reply[index + 5] as Buffer,
+      };
+      if (reason === "rejected" || reason === "maxAttempts") lease.reason = reason;
+      leases.push(lease);
+    }
+    if (leases.length > 0) await this.markDue(address, deadline);
+    return { leases, remaining };
+  }
+
+  async ack(address: QueueAddress, receipts: string[]): Promise<{ acked: number; stale: string[] }> {
+    const current = await inStore(this.acks.add(queueRef(address.namespace, address.queue), receipts));
+    const stale = receipts.filter((_receipt, index) => !current[index]);
+    return { acked: receipts.length - stale.length, stale };
+  }
+
+  async nack(
+    address: QueueAddress,
+    receipt: string,
+    requeue: boolean,
+    delayMs: number,
+  ): Promise<{ deadLettered: boolean }> {
+    const [current, deadLettered, wasEmpty, due] = await inStore(
+      this.options.scripts.queueNack(target(address), receipt, requeue, delayMs),
+    );
+    if (current !== 1) throw staleReceipt();
+    if (wasEmpty === 1) this.wake(address);
+    if (due) await this.markDue(address, due);
+    if (deadLettered === 1) this.wake({ ...address, queue: `${address.queue}.dlq` });
+    return { deadLettered: deadLettered === 1 };
+  }
+
+  async extend(address: QueueAddress, receipt: string, visibilityMs: number): Promise<void> {
+    const deadline = await inStore(this.options.scripts.queueExtend(target(address), receipt, visibilityMs));
+    if (!deadline) throw staleReceipt();
+    // A shorter lease than before must be swept sooner than the index says.
+    await this.markDue(address, deadline);
+  }
+
+  async release(address: QueueAddress, receipts: string[]): Promise<void> {
+    if (receipts.length === 0) return;
+    const [, wasEmpty] = await inStore(this.options.scripts.queueRelease(target(address), receipts));
+    if (wasEmpty === 1) this.wake(address);
+  }
+
+  async stats(address: QueueAddress): Promise<EngineStats> {
+    const [ready, inflight, delayed, deadLettered, expired, discarded] = await inStore(
+      this.options.scripts.queueStats(target(address)),
+    );
+    return {
+      ready: Number(ready),
+      inflight: Number(inflight),
+      delayed: Number(delayed),
+      deadLettered: Number(deadLettered),
+      expired: Number(expired),
+      discarded: Number(discarded),
+    };
+  }
+
+  purge(address: QueueAddress): Promise<number> {
+    return inStore(this.options.scripts.queuePurge(target(address)));
+  }
+
+  async redrive(address: QueueAddress): Promise<number> {
+    const moved = await inStore(this.options.scripts.queueRedrive(target(address)));
+    if (moved > 0) this.wake(address);
+    return moved;
+  }
+
+  watch(address: QueueAddress, listener: () => void): () => void {
+    const channel = this.options.keys.wakeChannel(address.namespace, address.queue);
+    return this.options.connections.listen(channel, listener);
+  }
+
+  private async flushSends(ref: string, items: SendItem[]): Promise<boolean[]> {
+    const address = parseQueueRef(ref);
+    const reply = await this.options.scripts.queueSend(target(address), this.options.dedupWindowMs, items);
+    const [wasEmpty, earliestDue] = reply;
+    if (wasEmpty === 1) this.wake(address);
+    if (earliestDue) await this.markDue(address, earliestDue);
+    return reply.slice(2).map((flag) => flag === 1);
+  }
+
+  private async flushAcks(ref: string, receipts: string[]): Promise<boolean[]> {
+    const reply = await this.options.scripts.queueAck(target(parseQueueRef(ref)), receipts);
+    const current = receipts.map(() => true);
+    for (const position of reply.slice(1)) current[position - 1] = false;
+    return current;
+  }
+
+  private wake(address: QueueAddress): void {
+    const { connections, keys, logger } = this.options;
+    connections.command.publish(keys.wakeChannel(address.namespace, address.queue), "1").catch((error: unknown) => {
+      logger.debug({ err: error }, "a wake-up could not be published; consumers will poll");
+    });
+  }
+
+  private markDue(address: QueueAddress, due: number): Promise<number> {
+    return inStore(this.options.scripts.markDueQueue(queueRef(address.namespace, address.queue), due));
+  }
+
+  /** One tick of timed work: claim the due queues, sweep each, record when each is next due. */
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.options.connections.command.status !== "ready") return;
+    this.sweeping = true;
+    const { scripts, logger } = this.options;
+    try {
+      const claimed = await scripts.claimDueQueues(SWEEP_QUEUES_PER_TICK, SWEEP_CLAIM_MS);
+      for (let index = 0; index < claimed.length; index += 2) {
+        const ref = claimed[index] as string;
+        const generation = claimed[index + 1] as string;
+        const address = parseQueueRef(ref);
+        const [wasFilled, nextDue, more] = await scripts.queueSweep(target(address), SWEEP_BATCH);
+        if (wasFilled === 1) this.wake(address);
+        await scripts.settleDueQueue(ref, generation, more === 1 ? 1 : (nextDue ?? 0));
+      }
+    } catch (error) {
+      logger.debug({ err: error }, "queue sweep failed; retrying at the next tick");
+    } finally {
+      this.sweeping = false;
+    }
+  }
+}
+
+function target(address: QueueAddress): QueueTarget {
+  return { ...address, isDeadLetterQueue: isDeadLetterQueue(address.queue) };
+}
+
+function staleReceipt(): MailroomError {
+  return new MailroomError("NOT_FOUND", "no current lease has this receipt (unknown, expired or already used)");
+}
