@@ -106,6 +106,10 @@ export interface SendBatchResult {
 
 export interface ConsumeResult {
   consumer: string;
+  /** The prefetch in force (an addition to the contract: the default when none was given). */
+  prefetch: number;
+  /** The lease length in force (an addition: the node's default when none was given), so SDKs can extend. */
+  visibilityMs: number;
 }
 
 export interface AckResult {

@@ -16,8 +16,10 @@ local result = { deadline, 0 }
 local ids = redis.call('LPOP', readyKey, max)
 if ids then
   local metaArgs, leaseArgs, inflightArgs = {}, {}, {}
+  local metas = redis.call('HMGET', metaKey, unpack(ids))
+  local bodies = redis.call('HMGET', bodiesKey, unpack(ids))
   for index, id in ipairs(ids) do
-    local text = redis.call('HGET', metaKey, id)
+    local text = metas[index]
     if text then
       local meta = decodeMeta(text)
       if meta.expiresAt > 0 and meta.expiresAt <= now then
@@ -39,7 +41,7 @@ if ids then
         result[n + 3] = meta.attempt
         result[n + 4] = meta.enqueuedAt
         result[n + 5] = meta.reason
-        result[n + 6] = redis.call('HGET', bodiesKey, id)
+        result[n + 6] = bodies[index]
       end
     end
   end

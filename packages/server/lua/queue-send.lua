@@ -15,19 +15,22 @@ redis.call('ZREMRANGEBYSCORE', dedupKey, '-inf', '(' .. string.format('%d', now 
 local result = { 0, 0 }
 local metaArgs, bodyArgs, readyIds = {}, {}, {}
 local accepted = {}
+-- Reserve the batch's sequence numbers at once; a duplicate leaves a harmless gap.
+local seq = redis.call('INCRBY', seqKey, count) - count
 for index = 0, count - 1 do
   local base = 4 + index * 6
   local id, chosen = ARGV[base], ARGV[base + 1] == '1'
   local delayMs, ttlMs = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
   local maxAttempts, body = tonumber(ARGV[base + 4]), ARGV[base + 5]
-  local duplicate = accepted[id] or redis.call('HEXISTS', metaKey, id) == 1
-    or (chosen and redis.call('ZSCORE', dedupKey, id) ~= false)
+  -- An id the server made is unique: only a producer's own id can be a duplicate.
+  local duplicate = accepted[id] or (chosen and (redis.call('HEXISTS', metaKey, id) == 1
+    or redis.call('ZSCORE', dedupKey, id) ~= false))
   if duplicate then
     result[#result + 1] = 1
   else
     accepted[id] = true
     result[#result + 1] = 0
-    local seq = redis.call('INCR', seqKey)
+    seq = seq + 1
     local expiresAt = ttlMs > 0 and now + ttlMs or 0
     local meta = { seq = seq, attempt = 0, maxAttempts = maxAttempts, enqueuedAt = now, expiresAt = expiresAt, reason = '' }
     metaArgs[#metaArgs + 1] = id

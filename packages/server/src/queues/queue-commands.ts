@@ -65,15 +65,12 @@ export function queueCommands(deps: QueueCommandDeps): CommandTable {
       };
     }),
 
-    "queue:consume": command(QueueConsumeArgs, async ({ queue, prefetch, visibilityMs }, socket) => {
+    "queue:consume": command(QueueConsumeArgs, async ({ queue, ...options }, socket) => {
       const address = addressOf(socket, queue);
-      const consumer = dispatcher.consume(
-        socket,
-        address,
-        prefetch ?? QUEUE_DEFAULTS.prefetch,
-        visibilityMs ?? deps.defaultVisibilityMs,
-      );
-      return { consumer };
+      const prefetch = options.prefetch ?? QUEUE_DEFAULTS.prefetch;
+      const visibilityMs = options.visibilityMs ?? deps.defaultVisibilityMs;
+      const consumer = dispatcher.consume(socket, address, prefetch, visibilityMs);
+      return { consumer, prefetch, visibilityMs };
     }),
 
     "queue:cancel": command(QueueCancelArgs, async ({ consumer }, socket) => {
