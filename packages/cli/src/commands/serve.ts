@@ -5,6 +5,9 @@
 import { ConfigError, createNode, DEFAULTS, LOG_LEVELS, type NodeOptions } from "@mailroom/server";
 import { Command, InvalidArgumentError, Option } from "commander";
 
+/** A node that has not closed by then exits anyway, inside the contract's 10 seconds. */
+const CLOSE_DEADLINE_MS = 9000;
+
 function integer(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed)) throw new InvalidArgumentError(`expected an integer, got "${value}"`);
@@ -42,6 +45,27 @@ export function serveCommand(): Command {
         .argParser(integer),
     )
     .addOption(
+      new Option(
+        "--dedup-window-ms <ms>",
+        "a producer's message id is a duplicate this long after its first acceptance",
+      )
+        .env("MAILROOM_DEDUP_WINDOW_MS")
+        .default(DEFAULTS.dedupWindowMs)
+        .argParser(integer),
+    )
+    .addOption(
+      new Option("--visibility-ms <ms>", "lease length of a consumer that names none")
+        .env("MAILROOM_VISIBILITY_MS")
+        .default(DEFAULTS.visibilityMs)
+        .argParser(integer),
+    )
+    .addOption(
+      new Option("--max-attempts <count>", "deliveries before a message is dead-lettered, when it names none")
+        .env("MAILROOM_MAX_ATTEMPTS")
+        .default(DEFAULTS.maxAttempts)
+        .argParser(integer),
+    )
+    .addOption(
       new Option("--heartbeat-interval-ms <ms>", "how often a node heartbeats into Redis")
         .env("MAILROOM_HEARTBEAT_INTERVAL_MS")
         .default(DEFAULTS.heartbeatIntervalMs)
@@ -67,6 +91,9 @@ export function serveCommand(): Command {
         adapterKey: flags.adapterKey,
         logLevel: flags.logLevel,
         maxMessageBytes: flags.maxMessageBytes,
+        dedupWindowMs: flags.dedupWindowMs,
+        visibilityMs: flags.visibilityMs,
+        maxAttempts: flags.maxAttempts,
         heartbeatIntervalMs: flags.heartbeatIntervalMs,
         nodeTimeoutMs: flags.nodeTimeoutMs,
         publicUrl: flags.publicUrl,
@@ -82,6 +109,9 @@ interface ServeFlags {
   adapterKey: string;
   logLevel: NodeOptions["logLevel"];
   maxMessageBytes: number;
+  dedupWindowMs: number;
+  visibilityMs: number;
+  maxAttempts: number;
   heartbeatIntervalMs: number;
   nodeTimeoutMs: number;
   publicUrl?: string;
@@ -105,6 +135,11 @@ async function serve(options: NodeOptions): Promise<void> {
     if (closing) return;
     closing = true;
     log.info({ signal }, "closing");
+    // The contract promises an exit within 10 s: a close that hangs must not keep the process alive.
+    setTimeout(() => {
+      log.error("close took too long; exiting");
+      process.exit(1);
+    }, CLOSE_DEADLINE_MS).unref();
     node.close().then(
       () => process.exit(0),
       (error: unknown) => {
