@@ -52,7 +52,7 @@ export function queueConformance(engine: string, twoNodes: StartPair): void {
       const done = new Promise<void>((resolve) => {
         consumer.on("queue:message", (message: Delivery) => {
           received.push(message.data as number);
-          void command(consumer, "queue:ack", { queue: "jobs", receipt: message.receipt });
+          command(consumer, "queue:ack", { queue: "jobs", receipt: message.receipt }).catch(() => {});
           if (received.length === 1000) resolve();
         });
       });
@@ -295,7 +295,10 @@ export function queueConformance(engine: string, twoNodes: StartPair): void {
       workers.forEach((worker, index) => {
         worker.on("queue:message", (message: Delivery) => {
           counts[index]! += 1;
-          setTimeout(() => void command(worker, "queue:ack", { queue: "shared", receipt: message.receipt }), 5);
+          setTimeout(
+            () => command(worker, "queue:ack", { queue: "shared", receipt: message.receipt }).catch(() => {}),
+            5,
+          );
         });
       });
       for (const worker of workers) await consume(worker, { queue: "shared", prefetch: 5 });

@@ -58,9 +58,12 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       output += chunk.toString();
     });
     const started = child;
-    await waitFor(
+    const exited = new Promise<never>((_resolve, reject) => {
+      started.once("exit", (code) => reject(new Error(`node exited with ${code} before it was ready:\n${output}`)));
+    });
+    exited.catch(() => {});
+    const ready = waitFor(
       async () => {
-        if (started.exitCode !== null) throw new Error(`node exited with ${started.exitCode}:\n${output}`);
         const response = await fetch(`http://127.0.0.1:${port}/readyz`);
         return response.status === 200;
       },
@@ -68,6 +71,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     ).catch((error: Error) => {
       throw new Error(`${error.message}\n${output}`);
     });
+    await Promise.race([ready, exited]);
   };
 
   const handle: NodeHandle = {
