@@ -1,6 +1,7 @@
 /** @mailroom/protocol: Mailroom's public contract in code (PROTOCOL.md). */
 export * from "./errors.js";
 export * from "./events.js";
+export * from "./http.js";
 export * from "./names.js";
 export * from "./queues.js";
 export * from "./rooms.js";

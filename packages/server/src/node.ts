@@ -7,6 +7,7 @@ import { randomBytes } from "node:crypto";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { Server } from "socket.io";
 import { type NodeConfig, type NodeOptions, resolveConfig } from "./config.js";
+import { httpApi, httpApiServerOptions } from "./http/api.js";
 import { healthRoutes } from "./http/health-routes.js";
 import { ConsumerDispatcher } from "./queues/consumer-dispatcher.js";
 import { queueCommands } from "./queues/queue-commands.js";
@@ -40,6 +41,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   const app = Fastify({
     logger: { level: config.logLevel, redact: ["req.headers.authorization"] },
     logController: new LogController({ disableRequestLogging: true }),
+    ...httpApiServerOptions,
   });
   const io = new Server(app.server, {
     maxHttpBufferSize: config.maxMessageBytes + PACKET_HEADROOM_BYTES,
@@ -87,6 +89,17 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       handleConnection(socket, { commands, registry: store.registry, dispatcher, logger: socketLogger }),
   });
   app.register(healthRoutes, store.readiness);
+  app.register(httpApi, {
+    engine: store.queues,
+    registry: store.registry,
+    io,
+    maxMessageBytes: config.maxMessageBytes,
+    defaultMaxAttempts: config.maxAttempts,
+    defaultVisibilityMs: config.visibilityMs,
+    broadcastsFlow: () => store.broadcastsFlow(),
+    nodeEngine: store.engine,
+    dispatcher,
+  });
 
   // Closing the transports (not a Socket.IO disconnect) lets stock clients reconnect to another node.
   app.addHook("preClose", async () => {

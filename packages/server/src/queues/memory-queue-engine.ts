@@ -350,6 +350,16 @@ export class MemoryQueueEngine implements QueueEngine {
     return moved;
   }
 
+  /** Walks every queue this process holds: an admin listing, linear in the number of queues. */
+  async listQueues(namespace: string): Promise<string[]> {
+    this.assertOpen();
+    const names: string[] = [];
+    for (const queue of this.queues.values()) {
+      if (queue.address.namespace === namespace && queue.messages.size > 0) names.push(queue.address.queue);
+    }
+    return names.sort();
+  }
+
   watch(address: QueueAddress, listener: () => void): () => void {
     if (this.closed) return () => {};
     const key = keyOf(address);

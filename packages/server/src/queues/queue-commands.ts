@@ -2,13 +2,8 @@
  * The queue commands of PROTOCOL.md §3: send, sendBatch, consume, cancel, ack, nack, extend, stats,
  * purge and redrive. Checks shape, then names, then sizes; the engine stores, the dispatcher delivers.
  */
-import { randomUUID } from "node:crypto";
 import {
-  MailroomError,
-  messageIdProblem,
-  type OutgoingMessage,
   QUEUE_DEFAULTS,
-  QUEUE_LIMITS,
   QueueAckArgs,
   QueueCancelArgs,
   QueueConsumeArgs,
@@ -17,16 +12,13 @@ import {
   QueueNameArgs,
   QueueSendArgs,
   QueueSendBatchArgs,
-  queueNameProblem,
-  utf8ByteLength,
 } from "@mailroom/protocol";
 import type { Socket } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
-import { payloadBytes } from "../payload-size.js";
 import { type CommandTable, command } from "../sockets/commands.js";
 import type { ConsumerDispatcher } from "./consumer-dispatcher.js";
-import { encodeMessage } from "./message-codec.js";
-import type { NewMessage, QueueAddress, QueueEngine } from "./queue-engine.js";
+import { checkSize, prepareMessage, queueAddress } from "./outgoing-messages.js";
+import type { QueueAddress, QueueEngine } from "./queue-engine.js";
 
 export interface QueueCommandDeps {
   engine: QueueEngine;
@@ -42,7 +34,7 @@ export function queueCommands(deps: QueueCommandDeps): CommandTable {
   return {
     "queue:send": command(QueueSendArgs, async ({ queue, ...message }, socket) => {
       const address = addressOf(socket, queue);
-      const prepared = prepareMessage(message, deps);
+      const prepared = prepareMessage(message, deps.defaultMaxAttempts);
       checkSize(prepared.bytes, deps.maxMessageBytes, "data");
       const [duplicate] = await engine.send(address, [prepared.message]);
       return { id: prepared.message.id, duplicate: duplicate === true };
@@ -50,7 +42,7 @@ export function queueCommands(deps: QueueCommandDeps): CommandTable {
 
     "queue:sendBatch": command(QueueSendBatchArgs, async ({ queue, messages }, socket) => {
       const address = addressOf(socket, queue);
-      const prepared = messages.map((message) => prepareMessage(message, deps));
+      const prepared = messages.map((message) => prepareMessage(message, deps.defaultMaxAttempts));
       checkSize(
         prepared.reduce((total, entry) => total + entry.bytes, 0),
         deps.maxMessageBytes,
@@ -122,48 +114,5 @@ export function queueCommands(deps: QueueCommandDeps): CommandTable {
 }
 
 function addressOf(socket: Socket, queue: string): QueueAddress {
-  const problem = queueNameProblem(queue);
-  if (problem) throw new MailroomError("INVALID_NAME", problem);
-  return { namespace: socket.nsp.name, queue };
-}
-
-function prepareMessage(
-  message: OutgoingMessage,
-  deps: Pick<QueueCommandDeps, "defaultMaxAttempts">,
-): { message: NewMessage; bytes: number } {
-  if (message.id !== undefined) {
-    const problem = messageIdProblem(message.id);
-    if (problem) throw new MailroomError("INVALID_NAME", problem);
-  }
-  const headers = message.headers ?? {};
-  checkHeaders(headers);
-  return {
-    bytes: payloadBytes(message.data),
-    message: {
-      id: message.id ?? randomUUID(),
-      chosenByProducer: message.id !== undefined,
-      body: encodeMessage(message.data, headers),
-      delayMs: message.delayMs ?? 0,
-      ttlMs: message.ttlMs ?? 0,
-      maxAttempts: message.maxAttempts ?? deps.defaultMaxAttempts,
-    },
-  };
-}
-
-function checkHeaders(headers: Record<string, string>): void {
-  const entries = Object.entries(headers);
-  if (entries.length > QUEUE_LIMITS.maxHeaders) {
-    throw new MailroomError("BAD_REQUEST", `headers: at most ${QUEUE_LIMITS.maxHeaders} entries`);
-  }
-  let bytes = 0;
-  for (const [name, value] of entries) bytes += utf8ByteLength(name) + utf8ByteLength(value);
-  if (bytes > QUEUE_LIMITS.maxHeaderBytes) {
-    throw new MailroomError("BAD_REQUEST", `headers: at most ${QUEUE_LIMITS.maxHeaderBytes} bytes together`);
-  }
-}
-
-function checkSize(bytes: number, maximum: number, what: string): void {
-  if (bytes > maximum) {
-    throw new MailroomError("PAYLOAD_TOO_LARGE", `${what} is ${bytes} bytes; the maximum is ${maximum}`);
-  }
+  return queueAddress(socket.nsp.name, queue);
 }

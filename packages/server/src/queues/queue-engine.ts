@@ -72,6 +72,11 @@ export interface QueueEngine {
   /** Moves ready and delayed messages of `<queue>.dlq` to the tail of the queue; returns how many. */
   redrive(address: QueueAddress): Promise<number>;
   /**
+   * The queues of a namespace that hold messages now (ready, delayed or in flight), sorted by name: an
+   * admin listing, which may scan the store. A queue that holds nothing is not listed.
+   */
+  listQueues?(namespace: string): Promise<string[]>;
+  /**
    * Calls `listener` when messages may have become ready in the queue (sent, requeued, due), on any node.
    * Wake-ups may be lost or repeated: callers also poll now and then. Returns the unsubscribe function.
    */

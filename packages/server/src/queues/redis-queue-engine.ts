@@ -26,6 +26,8 @@ const SWEEP_BATCH = 500;
 const SWEEP_CLAIM_MS = 5000;
 /** Largest number of messages or receipts coalesced into one script call. */
 const MAX_COALESCED = 1000;
+/** Keys Redis looks at per SCAN call of a queue listing: short calls that never stall other clients. */
+const SCAN_COUNT = 1000;
 
 export interface RedisQueueEngineOptions {
   connections: RedisConnections;
@@ -139,6 +141,23 @@ export class RedisQueueEngine implements QueueEngine {
     const moved = await inStore(this.options.scripts.queueRedrive(target(address)));
     if (moved > 0) this.wake(address);
     return moved;
+  }
+
+  /** Scans the keyspace for the namespace's `meta` hashes: an admin listing, linear in the number of keys. */
+  async listQueues(namespace: string): Promise<string[]> {
+    const { connections, keys } = this.options;
+    const pattern = keys.queueMetaPattern(namespace);
+    const names = new Set<string>();
+    let cursor = "0";
+    do {
+      const [next, found] = await inStore(connections.command.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT));
+      cursor = next;
+      for (const key of found) {
+        const queue = keys.queueOfMetaKey(namespace, key);
+        if (queue !== undefined) names.add(queue);
+      }
+    } while (cursor !== "0");
+    return [...names].sort();
   }
 
   watch(address: QueueAddress, listener: () => void): () => void {

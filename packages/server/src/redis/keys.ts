@@ -58,6 +58,22 @@ export class RedisKeys {
     ];
   }
 
+  /** A SCAN pattern that matches the `meta` hash of every queue of the namespace that holds messages. */
+  queueMetaPattern(namespace: string): string {
+    return `${escapeGlob(this.prefix)}:q:{${escapeGlob(namespace)}:*}:*:meta`;
+  }
+
+  /** The queue whose `meta` hash this key (found by `queueMetaPattern`) is; undefined for another key. */
+  queueOfMetaKey(namespace: string, key: string): string | undefined {
+    const start = `${this.prefix}:q:{${namespace}:`;
+    const end = ":meta";
+    if (!key.startsWith(start) || !key.endsWith(end)) return undefined;
+    // Queue names hold no brace, so the first `}:` after the tag's start closes the tag.
+    const tagEnd = key.indexOf("}:", start.length);
+    if (tagEnd < 0 || tagEnd + 2 > key.length - end.length) return undefined;
+    return key.slice(tagEnd + 2, key.length - end.length);
+  }
+
   /** Hash: node id -> how many consumers of the queue that node holds. */
   queueConsumers(namespace: string, queue: string): string {
     return `${this.queueBase(namespace, queue)}:consumers`;
@@ -100,6 +116,11 @@ export class RedisKeys {
   private roomTag(namespace: string, room: string): string {
     return `${namespace}:${encodeURIComponent(room)}`;
   }
+}
+
+/** Escapes the characters that Redis glob patterns (SCAN MATCH) treat as special. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
 }
 
 /** A queue as one string (namespaces hold no newline), as stored in the due index and node indexes. */

@@ -1,0 +1,92 @@
+/**
+ * The HTTP API of PROTOCOL.md §6 as one Fastify plugin: the queue, room and cluster routes, their
+ * OpenAPI document and UI, and the error and not-found handlers that give every failure the contract's
+ * shape. Routes are schema-first: one TypeBox schema per part validates it (as strictly as the Socket.IO
+ * commands), types the handler and documents it. Each route declares the right it needs in
+ * `config.right` (route-rights.ts), for the auth preHandler. `/healthz` and `/readyz` live apart
+ * (health-routes.ts); `/metrics` is not here.
+ *
+ * The Fastify instance must be created with `httpApiServerOptions` (router and framework-error options
+ * that only the root takes). Lifecycle: when the server closes, waiting receives end at once (long-poll.ts), so a drain is not held
+ * up by them.
+ * @example
+ * app.register(httpApi, { engine, registry, io, maxMessageBytes, defaultMaxAttempts, defaultVisibilityMs,
+ *   broadcastsFlow: () => store.broadcastsFlow(), nodeEngine: store.engine, dispatcher });
+ */
+import type { FastifyInstance, FastifyServerOptions } from "fastify";
+import type { Server } from "socket.io";
+import type { ClusterRegistry } from "../cluster/registry.js";
+import type { ConsumerDispatcher } from "../queues/consumer-dispatcher.js";
+import type { QueueEngine } from "../queues/queue-engine.js";
+import { clusterRoutes } from "./cluster-routes.js";
+import { httpErrorHandler, notFoundHandler } from "./http-errors.js";
+import { LongPolls } from "./long-poll.js";
+import { registerOpenApi } from "./openapi.js";
+import { queueRoutes } from "./queue-routes.js";
+import { roomRoutes } from "./room-routes.js";
+import { validatorCompiler } from "./validation.js";
+
+export type { RouteRight } from "./route-rights.js";
+
+/** The longest path parameter routed: longer than any valid name, so an over-long name is `INVALID_NAME`. */
+const MAX_PATH_PARAM_CHARS = 1024;
+
+/**
+ * What the Fastify instance itself must be created with for this API, since Fastify takes these at its
+ * root only: path parameters long enough for every valid name (its default, 100, is shorter than the
+ * longest queue and room names), and the contract's error shape for URLs refused before routing.
+ * @example
+ * const app = Fastify({ logger, ...httpApiServerOptions });
+ */
+export const httpApiServerOptions = {
+  routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
+  frameworkErrors: httpErrorHandler,
+} satisfies FastifyServerOptions;
+
+export interface HttpApiDeps {
+  engine: QueueEngine;
+  registry: ClusterRegistry;
+  io: Server;
+  /** Largest message or publish, in bytes of binary data or of JSON text (PROTOCOL.md §5). */
+  maxMessageBytes: number;
+  /** Deliveries of a message that names no `maxAttempts` before it is dead-lettered. */
+  defaultMaxAttempts: number;
+  /** Lease length of a receive that names no `visibilityMs`, in ms. */
+  defaultVisibilityMs: number;
+  /** Whether a publish can reach the other nodes now (always, with no Redis). */
+  broadcastsFlow: () => boolean;
+  /** This node's store ("redis" or "memory"), reported by `/v1/cluster`. @default undefined (not reported) */
+  nodeEngine?: string | undefined;
+  /**
+   * The Socket.IO consumers' dispatcher: told of HTTP acks and nacks, so a socket consumer's delivery
+   * settled over HTTP frees its prefetch slot at once, not at its lease's end. @default undefined
+   */
+  dispatcher?: Pick<ConsumerDispatcher, "settled"> | undefined;
+}
+
+export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<void> {
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(httpErrorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  await registerOpenApi(app);
+
+  const polls = new LongPolls(deps.engine, app.log.child({ component: "http" }));
+  app.addHook("preClose", async () => polls.close());
+
+  await app.register(queueRoutes, {
+    engine: deps.engine,
+    registry: deps.registry,
+    dispatcher: deps.dispatcher,
+    polls,
+    maxMessageBytes: deps.maxMessageBytes,
+    defaultMaxAttempts: deps.defaultMaxAttempts,
+    defaultVisibilityMs: deps.defaultVisibilityMs,
+  });
+  await app.register(roomRoutes, {
+    io: deps.io,
+    registry: deps.registry,
+    maxMessageBytes: deps.maxMessageBytes,
+    broadcastsFlow: deps.broadcastsFlow,
+  });
+  await app.register(clusterRoutes, { registry: deps.registry, nodeEngine: deps.nodeEngine });
+}

@@ -1,0 +1,323 @@
+/**
+ * The queue routes of PROTOCOL.md §6: send (JSON or binary), batch send, receive (long-polling), ack,
+ * nack, stats, the namespace's queue list, purge and redrive. The same checks as the Socket.IO commands
+ * (outgoing-messages.ts), in the same order: shape, names, size, store. Leases taken over HTTP belong to
+ * no connection: they end when acked, nacked or expired (or at once, when the client left mid-receive).
+ */
+
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import {
+  HTTP_DEFAULTS,
+  HttpAckBody,
+  HttpAckResponse,
+  HttpError,
+  HttpNackBody,
+  HttpNackResponse,
+  HttpOutgoingMessage,
+  HttpPurgeResponse,
+  HttpQueueList,
+  HttpQueueStats,
+  HttpReceiveBody,
+  type HttpReceivedMessage,
+  HttpReceiveResponse,
+  HttpRedriveResponse,
+  HttpSendBatchBody,
+  HttpSendBatchResponse,
+  HttpSendResponse,
+  MailroomError,
+  NamespaceParams,
+  QueueParams,
+} from "@mailroom/protocol";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import type { ClusterRegistry } from "../cluster/registry.js";
+import type { ConsumerDispatcher } from "../queues/consumer-dispatcher.js";
+import { decodeMessage } from "../queues/message-codec.js";
+import { checkSize, prepareMessage } from "../queues/outgoing-messages.js";
+import type { Lease, QueueAddress, QueueEngine } from "../queues/queue-engine.js";
+import { BINARY_CONTENT_TYPE, BINARY_HEADERS_DESCRIPTION, installBinaryBodyParser } from "./binary-body.js";
+import { fromJsonData, toJsonData } from "./binary-json.js";
+import { bodyLimits } from "./body-limits.js";
+import type { LongPolls } from "./long-poll.js";
+import { namespaceOf, queueOf } from "./route-params.js";
+
+/** At most this many queues are listed with their stats, the first by name; `truncated` tells of more. */
+const MAX_LISTED_QUEUES = 1000;
+
+const TAGS = ["queues"];
+const errors = { "4xx": HttpError, "5xx": HttpError };
+
+export interface QueueRouteOptions {
+  engine: QueueEngine;
+  registry: ClusterRegistry;
+  /** Told of HTTP acks and nacks, so a Socket.IO consumer's settled deliveries free its prefetch at once. */
+  dispatcher?: Pick<ConsumerDispatcher, "settled"> | undefined;
+  polls: LongPolls;
+  maxMessageBytes: number;
+  defaultMaxAttempts: number;
+  defaultVisibilityMs: number;
+}
+
+export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptions): Promise<void> {
+  const { engine, registry, dispatcher, polls, maxMessageBytes, defaultMaxAttempts, defaultVisibilityMs } = options;
+  const limits = bodyLimits(maxMessageBytes);
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+
+  await api.register(async (binaryScope) => {
+    installBinaryBodyParser(binaryScope);
+    binaryScope.withTypeProvider<TypeBoxTypeProvider>().post(
+      "/v1/namespaces/:ns/queues/:queue/messages",
+      {
+        bodyLimit: limits.message,
+        config: { right: "send", swaggerTransform: documentBinaryForm },
+        schema: {
+          tags: TAGS,
+          summary: "Send one message (JSON, or raw bytes as application/octet-stream)",
+          description: BINARY_HEADERS_DESCRIPTION,
+          params: QueueParams,
+          body: HttpOutgoingMessage,
+          response: { 201: HttpSendResponse, ...errors },
+        },
+      },
+      async (request, reply) => {
+        const data = fromJsonData(request.body.data, "data");
+        const address = queueOf(request.params);
+        const prepared = prepareMessage({ ...request.body, data }, defaultMaxAttempts);
+        checkSize(prepared.bytes, maxMessageBytes, "data");
+        const [duplicate] = await engine.send(address, [prepared.message]);
+        return reply.code(201).send({ id: prepared.message.id, duplicate: duplicate === true });
+      },
+    );
+  });
+
+  api.post(
+    "/v1/namespaces/:ns/queues/:queue/messages/batch",
+    {
+      bodyLimit: limits.batch,
+      config: { right: "send" },
+      schema: {
+        tags: TAGS,
+        summary: "Send up to 1000 messages, all or none",
+        params: QueueParams,
+        body: HttpSendBatchBody,
+        response: { 201: HttpSendBatchResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const messages = request.body.messages.map((message, index) => ({
+        ...message,
+        data: fromJsonData(message.data, `messages.${index}.data`),
+      }));
+      const address = queueOf(request.params);
+      const prepared = messages.map((message) => prepareMessage(message, defaultMaxAttempts));
+      const bytes = prepared.reduce((total, entry) => total + entry.bytes, 0);
+      checkSize(bytes, maxMessageBytes, "the batch's data");
+      const duplicates = await engine.send(
+        address,
+        prepared.map((entry) => entry.message),
+      );
+      const results = prepared.map((entry, index) => ({ id: entry.message.id, duplicate: duplicates[index] === true }));
+      return reply.code(201).send({ results });
+    },
+  );
+
+  api.post(
+    "/v1/namespaces/:ns/queues/:queue/receive",
+    {
+      bodyLimit: limits.options,
+      config: { right: "consume" },
+      schema: {
+        tags: TAGS,
+        summary: "Lease up to max messages, waiting up to waitMs for the first",
+        params: QueueParams,
+        body: HttpReceiveBody,
+        response: { 200: HttpReceiveResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const address = queueOf(request.params);
+      const clientGone = new AbortController();
+      const onClose = () => {
+        if (!reply.raw.writableEnded) clientGone.abort();
+      };
+      reply.raw.once("close", onClose);
+      if (reply.raw.destroyed) clientGone.abort();
+      try {
+        const leases = await polls.receive({
+          address,
+          max: request.body.max ?? HTTP_DEFAULTS.receiveMax,
+          waitMs: request.body.waitMs ?? HTTP_DEFAULTS.waitMs,
+          visibilityMs: request.body.visibilityMs ?? defaultVisibilityMs,
+          clientGone: clientGone.signal,
+        });
+        return { messages: leases.flatMap((lease) => receivedMessage(lease, request.log)) };
+      } finally {
+        reply.raw.off("close", onClose);
+      }
+    },
+  );
+
+  api.post(
+    "/v1/namespaces/:ns/queues/:queue/ack",
+    {
+      bodyLimit: limits.ack,
+      config: { right: "consume" },
+      schema: {
+        tags: TAGS,
+        summary: "Acknowledge deliveries by receipt; receipts of no current lease are listed as stale",
+        params: QueueParams,
+        body: HttpAckBody,
+        response: { 200: HttpAckResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const address = queueOf(request.params);
+      const { receipts } = request.body;
+      const result = await engine.ack(address, receipts);
+      dispatcher?.settled(receipts);
+      return result;
+    },
+  );
+
+  api.post(
+    "/v1/namespaces/:ns/queues/:queue/nack",
+    {
+      bodyLimit: limits.options,
+      config: { right: "consume" },
+      schema: {
+        tags: TAGS,
+        summary: "Give a delivery back: ready again (after delayMs), or dead-lettered with requeue false",
+        params: QueueParams,
+        body: HttpNackBody,
+        response: { 200: HttpNackResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const address = queueOf(request.params);
+      const { receipt, requeue, delayMs } = request.body;
+      try {
+        return await engine.nack(address, receipt, requeue ?? true, delayMs ?? 0);
+      } finally {
+        dispatcher?.settled([receipt]);
+      }
+    },
+  );
+
+  api.get(
+    "/v1/namespaces/:ns/queues",
+    {
+      config: { right: "any" },
+      schema: {
+        tags: TAGS,
+        summary: "The namespace's queues that hold messages, with their stats",
+        params: NamespaceParams,
+        response: { 200: HttpQueueList, ...errors },
+      },
+    },
+    async (request) => {
+      const namespace = namespaceOf(request.params.ns);
+      if (!engine.listQueues) throw new MailroomError("INTERNAL", "this node's queue engine cannot list queues");
+      const names = await engine.listQueues(namespace);
+      const listed = names.slice(0, MAX_LISTED_QUEUES);
+      const queues = await Promise.all(listed.map((queue) => statsOf({ namespace, queue })));
+      return { queues, truncated: names.length > listed.length };
+    },
+  );
+
+  api.get(
+    "/v1/namespaces/:ns/queues/:queue",
+    {
+      config: { right: "any" },
+      schema: {
+        tags: TAGS,
+        summary: "The stats of one queue, across the cluster",
+        params: QueueParams,
+        response: { 200: HttpQueueStats, ...errors },
+      },
+    },
+    async (request) => statsOf(queueOf(request.params)),
+  );
+
+  api.delete(
+    "/v1/namespaces/:ns/queues/:queue/messages",
+    {
+      config: { right: "admin" },
+      schema: {
+        tags: TAGS,
+        summary: "Purge: drop the queue's ready and delayed messages (in-flight ones stay)",
+        params: QueueParams,
+        response: { 200: HttpPurgeResponse, ...errors },
+      },
+    },
+    async (request) => ({ purged: await engine.purge(queueOf(request.params)) }),
+  );
+
+  api.post(
+    "/v1/namespaces/:ns/queues/:queue/redrive",
+    {
+      config: { right: "admin" },
+      schema: {
+        tags: TAGS,
+        summary: "Move every ready and delayed message of <queue>.dlq to the tail of the queue",
+        params: QueueParams,
+        response: { 200: HttpRedriveResponse, ...errors },
+      },
+    },
+    async (request) => ({ moved: await engine.redrive(queueOf(request.params)) }),
+  );
+
+  async function statsOf(address: QueueAddress): Promise<HttpQueueStats> {
+    const [stats, consumers] = await Promise.all([
+      engine.stats(address),
+      registry.queueConsumers(address.namespace, address.queue),
+    ]);
+    const { ready, inflight, delayed, deadLettered } = stats;
+    return { name: address.queue, ready, inflight, delayed, deadLettered, consumers };
+  }
+}
+
+/** A lease as the receive route answers it; none when its stored body cannot be read (left to expire). */
+function receivedMessage(lease: Lease, log: FastifyBaseLogger): HttpReceivedMessage[] {
+  let content: ReturnType<typeof decodeMessage>;
+  try {
+    content = decodeMessage(lease.body);
+  } catch (error) {
+    log.error({ err: error, id: lease.id }, "a stored message could not be decoded; it is left to expire");
+    return [];
+  }
+  const message: HttpReceivedMessage = {
+    id: lease.id,
+    receipt: lease.receipt,
+    data: toJsonData(content.data),
+    headers: content.headers,
+    attempt: lease.attempt,
+    enqueuedAt: lease.enqueuedAt,
+  };
+  if (lease.reason) message.reason = lease.reason;
+  return [message];
+}
+
+/** The OpenAPI view of the send route: a JSON body, or raw bytes with the options in headers. */
+function documentBinaryForm({ schema, url }: { schema: object; url: string }) {
+  const { body, ...rest } = schema as { body: unknown };
+  return {
+    url,
+    schema: {
+      ...rest,
+      body: {
+        content: {
+          "application/json": { schema: body },
+          [BINARY_CONTENT_TYPE]: { schema: { type: "string", format: "binary" } },
+        },
+      },
+      headers: {
+        type: "object",
+        properties: {
+          "mailroom-id": { type: "string", description: "The message id (binary form only)" },
+          "mailroom-delay-ms": { type: "integer", description: "delayMs (binary form only)" },
+          "mailroom-ttl-ms": { type: "integer", description: "ttlMs (binary form only)" },
+          "mailroom-max-attempts": { type: "integer", description: "maxAttempts (binary form only)" },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * The checks a message passes on its way into a queue, shared by the Socket.IO commands and the HTTP
+ * routes: the queue's name, the producer's id (`INVALID_NAME`), the headers' limits (`BAD_REQUEST`) and
+ * the size of the data (`PAYLOAD_TOO_LARGE`, PROTOCOL.md §5). Shapes are checked before, by the schemas;
+ * nothing here touches the store.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  MailroomError,
+  messageIdProblem,
+  type OutgoingMessage,
+  QUEUE_LIMITS,
+  queueNameProblem,
+  utf8ByteLength,
+} from "@mailroom/protocol";
+import { payloadBytes } from "../payload-size.js";
+import { encodeMessage } from "./message-codec.js";
+import type { NewMessage, QueueAddress } from "./queue-engine.js";
+
+/** The queue's address, or `INVALID_NAME` when its name breaks the rule (the namespace is checked apart). */
+export function queueAddress(namespace: string, queue: string): QueueAddress {
+  const problem = queueNameProblem(queue);
+  if (problem) throw new MailroomError("INVALID_NAME", problem);
+  return { namespace, queue };
+}
+
+/** A producer's message made ready to store, with its size as §5 counts it. */
+export function prepareMessage(
+  message: OutgoingMessage,
+  defaultMaxAttempts: number,
+): { message: NewMessage; bytes: number } {
+  if (message.id !== undefined) {
+    const problem = messageIdProblem(message.id);
+    if (problem) throw new MailroomError("INVALID_NAME", problem);
+  }
+  const headers = message.headers ?? {};
+  checkHeaders(headers);
+  return {
+    bytes: payloadBytes(message.data),
+    message: {
+      id: message.id ?? randomUUID(),
+      chosenByProducer: message.id !== undefined,
+      body: encodeMessage(message.data, headers),
+      delayMs: message.delayMs ?? 0,
+      ttlMs: message.ttlMs ?? 0,
+      maxAttempts: message.maxAttempts ?? defaultMaxAttempts,
+    },
+  };
+}
+
+/** `PAYLOAD_TOO_LARGE` when `bytes` is over the maximum; `what` names the data in the message. */
+export function checkSize(bytes: number, maximum: number, what: string): void {
+  if (bytes > maximum) {
+    throw new MailroomError("PAYLOAD_TOO_LARGE", `${what} is ${bytes} bytes; the maximum is ${maximum}`);
+  }
+}
+
+function checkHeaders(headers: Record<string, string>): void {
+  const entries = Object.entries(headers);
+  if (entries.length > QUEUE_LIMITS.maxHeaders) {
+    throw new MailroomError("BAD_REQUEST", `headers: at most ${QUEUE_LIMITS.maxHeaders} entries`);
+  }
+  let bytes = 0;
+  for (const [name, value] of entries) bytes += utf8ByteLength(name) + utf8ByteLength(value);
+  if (bytes > QUEUE_LIMITS.maxHeaderBytes) {
+    throw new MailroomError("BAD_REQUEST", `headers: at most ${QUEUE_LIMITS.maxHeaderBytes} bytes together`);
+  }
+}
