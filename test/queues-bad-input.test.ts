@@ -830,10 +830,8 @@ describe("queue commands given bad input", () => {
     await expectStillServing(node, socket);
   });
 
-  // Known server bug, so `it.fails` until fixed: queue-commands.ts checks the headers' count and size
-  // (BAD_REQUEST) in prepareMessage's checkHeaders, after addressOf and the id check (INVALID_NAME), against
-  // §10's order. The fix: check headers in the shape step (in the schema, or before any name check).
-  it.fails("refuses too many or too large headers as BAD_REQUEST even when a name is also invalid (shape first)", async () => {
+  // Headers are part of the shape: their limits are BAD_REQUEST before any name is checked.
+  it("refuses too many or too large headers as BAD_REQUEST even when a name is also invalid (shape first)", async () => {
     const node = await oneNode();
     const socket = await connectSocket(node.url);
     const tooMany = headersOf(QUEUE_LIMITS.maxHeaders + 1);
@@ -855,10 +853,8 @@ describe("queue commands given bad input", () => {
     ]);
   });
 
-  // Known server bug, so `it.fails` until fixed: queue:ack (and queue:nack, in a finally) tell the dispatcher
-  // the receipt is settled whatever the store answered, so a held receipt sent with the wrong queue is stale
-  // (or NOT_FOUND) yet frees its consumer's prefetch slot, and a second delivery goes out past prefetch.
-  it.fails.each([
+  // A held receipt sent with the wrong queue is stale (or NOT_FOUND): it must not free its consumer's slot.
+  it.each([
     ["queue:ack", { queue: "other" }, { ok: true, acked: 0, stale: [expect.any(String)] }],
     ["queue:nack", { queue: "other", requeue: false }, refusal("NOT_FOUND")],
   ] as const)(

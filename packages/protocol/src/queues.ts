@@ -37,7 +37,7 @@ export const TtlMs = integer(QUEUE_LIMITS.minTtlMs, QUEUE_LIMITS.maxTtlMs);
 export const MaxAttempts = integer(QUEUE_LIMITS.minMaxAttempts, QUEUE_LIMITS.maxMaxAttempts);
 export const VisibilityMs = integer(QUEUE_LIMITS.minVisibilityMs, QUEUE_LIMITS.maxVisibilityMs);
 export const Prefetch = integer(QUEUE_LIMITS.minPrefetch, QUEUE_LIMITS.maxPrefetch);
-export const Headers = Type.Record(Type.String(), Type.String());
+export const Headers = Type.Record(Type.String(), Type.String(), { maxProperties: QUEUE_LIMITS.maxHeaders });
 export const Receipt = Type.String({ minLength: 1, maxLength: QUEUE_LIMITS.maxReceiptChars });
 
 /** One message as a producer gives it, in `queue:send` (with `queue`) and in `queue:sendBatch`. */

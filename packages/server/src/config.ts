@@ -37,11 +37,20 @@ export interface NodeOptions {
   redisCommandTimeoutMs?: number;
   /** The URL other nodes and operators reach this node at. @default "http://<host>:<port>" */
   publicUrl?: string;
+  /** Commands per second one Socket.IO connection may send (0: no limit). @default 10000 */
+  commandsPerSecond?: number;
+  /** HS256 shared secret: turns auth on. @default undefined */
+  jwtSecret?: string;
+  /** RS256/ES256 public key as PEM text: turns auth on. @default undefined */
+  jwtPublicKey?: string;
+  /** Listen on a non-loopback address with auth off. @default false */
+  insecure?: boolean;
 }
 
-export type NodeConfig = Readonly<Required<Omit<NodeOptions, "redisUrl" | "publicUrl">>> & {
-  readonly redisUrl: string | undefined;
-  readonly publicUrl: string | undefined;
+type OptionalSettings = "redisUrl" | "publicUrl" | "jwtSecret" | "jwtPublicKey";
+
+export type NodeConfig = Readonly<Required<Omit<NodeOptions, OptionalSettings>>> & {
+  readonly [Setting in OptionalSettings]: string | undefined;
 };
 
 export const DEFAULTS = {
@@ -57,6 +66,8 @@ export const DEFAULTS = {
   heartbeatIntervalMs: 1000,
   nodeTimeoutMs: 5000,
   redisCommandTimeoutMs: 2000,
+  commandsPerSecond: 10_000,
+  insecure: false,
 } as const satisfies Partial<NodeOptions>;
 
 /** Thrown at start for a setting out of its range; its message names the setting and what it accepts. */
@@ -84,17 +95,35 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   }
   integerIn("port", merged.port, 0, 65535);
   integerIn("maxMessageBytes", merged.maxMessageBytes, 1, 64 * 1_048_576);
+  integerIn("commandsPerSecond", merged.commandsPerSecond, 0, 1_000_000);
   integerIn("dedupWindowMs", merged.dedupWindowMs, 0, 7 * 24 * 3_600_000);
   integerIn("visibilityMs", merged.visibilityMs, QUEUE_LIMITS.minVisibilityMs, QUEUE_LIMITS.maxVisibilityMs);
   integerIn("maxAttempts", merged.maxAttempts, QUEUE_LIMITS.minMaxAttempts, QUEUE_LIMITS.maxMaxAttempts);
   integerIn("heartbeatIntervalMs", merged.heartbeatIntervalMs, 50, 60_000);
   integerIn("nodeTimeoutMs", merged.nodeTimeoutMs, merged.heartbeatIntervalMs * 2, 600_000);
   integerIn("redisCommandTimeoutMs", merged.redisCommandTimeoutMs, 50, 60_000);
+  if (merged.jwtSecret !== undefined && merged.jwtPublicKey !== undefined) {
+    throw new ConfigError("give either a JWT secret or a JWT public key, not both");
+  }
+  const authOn = merged.jwtSecret !== undefined || merged.jwtPublicKey !== undefined;
+  if (!authOn && !merged.insecure && !isLoopback(merged.host)) {
+    throw new ConfigError(
+      `refusing to listen on ${merged.host} with auth off: set a JWT key (--jwt-secret or --jwt-public-key), ` +
+        "listen on a loopback address, or pass --insecure",
+    );
+  }
   return Object.freeze({
     ...merged,
     redisUrl: merged.redisUrl,
     publicUrl: merged.publicUrl,
+    jwtSecret: merged.jwtSecret,
+    jwtPublicKey: merged.jwtPublicKey,
   });
+}
+
+/** Loopback: 127.0.0.0/8, ::1 and localhost (PROTOCOL.md §7). */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

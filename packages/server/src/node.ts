@@ -6,6 +6,9 @@
 import { randomBytes } from "node:crypto";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { Server } from "socket.io";
+import { installHttpAuth } from "./auth/http-auth.js";
+import { authorizeSocket, installSocketAuth } from "./auth/socket-auth.js";
+import { createTokenVerifier } from "./auth/token-verifier.js";
 import { type NodeConfig, type NodeOptions, resolveConfig } from "./config.js";
 import { httpApi, httpApiServerOptions } from "./http/api.js";
 import { healthRoutes } from "./http/health-routes.js";
@@ -68,6 +71,8 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   store.attach(io);
 
   const dispatcher = new ConsumerDispatcher(store.queues, store.registry, logger.child({ component: "consumers" }));
+  const verifier = createTokenVerifier(config);
+  if (verifier) installHttpAuth(app, verifier);
   const commands = {
     ...roomCommands({
       registry: store.registry,
@@ -84,10 +89,18 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     }),
   };
   const socketLogger = logger.child({ component: "sockets" });
-  mountNamespaces(io, {
+  const roots = mountNamespaces(io, {
     onConnection: (socket) =>
-      handleConnection(socket, { commands, registry: store.registry, dispatcher, logger: socketLogger }),
+      handleConnection(socket, {
+        commands,
+        authorize: verifier ? authorizeSocket : undefined,
+        commandsPerSecond: config.commandsPerSecond,
+        registry: store.registry,
+        dispatcher,
+        logger: socketLogger,
+      }),
   });
+  if (verifier) installSocketAuth(roots, verifier);
   app.register(healthRoutes, store.readiness);
   app.register(httpApi, {
     engine: store.queues,
@@ -120,7 +133,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       if (config.publicUrl === undefined && port !== null && typeof port === "object") {
         url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port.port}`;
       }
-      logger.info({ url, engine: store.engine }, engineBanner(store.engine));
+      logger.info({ url, engine: store.engine, auth: verifier ? "on" : "off" }, engineBanner(store.engine));
       return config.publicUrl ?? address;
     },
     async close() {

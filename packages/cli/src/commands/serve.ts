@@ -2,6 +2,8 @@
  * `mailroom serve`: starts one node with the flags of PROTOCOL.md §9; each flag has an environment
  * twin, and a flag wins over its twin. SIGTERM or SIGINT closes the node and exits 0.
  */
+
+import { readFileSync } from "node:fs";
 import { ConfigError, createNode, DEFAULTS, LOG_LEVELS, type NodeOptions } from "@mailroom/server";
 import { Command, InvalidArgumentError, Option } from "commander";
 
@@ -44,6 +46,20 @@ export function serveCommand(): Command {
         .default(DEFAULTS.maxMessageBytes)
         .argParser(integer),
     )
+    .addOption(
+      new Option("--commands-per-second <count>", "commands one Socket.IO connection may send per second (0: no limit)")
+        .env("MAILROOM_COMMANDS_PER_SECOND")
+        .default(DEFAULTS.commandsPerSecond)
+        .argParser(integer),
+    )
+    .addOption(new Option("--jwt-secret <secret>", "HS256 shared secret: turns auth on").env("MAILROOM_JWT_SECRET"))
+    .addOption(
+      new Option(
+        "--jwt-public-key <pem-or-path>",
+        "RS256/ES256 public key (PEM text or a file's path): turns auth on",
+      ).env("MAILROOM_JWT_PUBLIC_KEY"),
+    )
+    .addOption(new Option("--insecure", "allow a non-loopback --host with auth off").default(false))
     .addOption(
       new Option(
         "--dedup-window-ms <ms>",
@@ -97,6 +113,10 @@ export function serveCommand(): Command {
         heartbeatIntervalMs: flags.heartbeatIntervalMs,
         nodeTimeoutMs: flags.nodeTimeoutMs,
         publicUrl: flags.publicUrl,
+        commandsPerSecond: flags.commandsPerSecond,
+        jwtSecret: flags.jwtSecret,
+        jwtPublicKey: flags.jwtPublicKey === undefined ? undefined : readPem(flags.jwtPublicKey),
+        insecure: flags.insecure,
       });
     });
 }
@@ -115,6 +135,15 @@ interface ServeFlags {
   heartbeatIntervalMs: number;
   nodeTimeoutMs: number;
   publicUrl?: string;
+  commandsPerSecond: number;
+  jwtSecret?: string;
+  jwtPublicKey?: string;
+  insecure: boolean;
+}
+
+/** The public key flag holds PEM text or the path of a PEM file. */
+function readPem(value: string): string {
+  return value.includes("-----BEGIN") ? value : readFileSync(value, "utf8");
 }
 
 async function serve(options: NodeOptions): Promise<void> {

@@ -32,8 +32,9 @@ import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { ClusterRegistry } from "../cluster/registry.js";
 import type { ConsumerDispatcher } from "../queues/consumer-dispatcher.js";
 import { decodeMessage } from "../queues/message-codec.js";
-import { checkSize, prepareMessage } from "../queues/outgoing-messages.js";
+import { checkHeaderLimits, checkSize, prepareMessage } from "../queues/outgoing-messages.js";
 import type { Lease, QueueAddress, QueueEngine } from "../queues/queue-engine.js";
+import { ackAndSettle, nackAndSettle } from "../queues/settlement.js";
 import { BINARY_CONTENT_TYPE, BINARY_HEADERS_DESCRIPTION, installBinaryBodyParser } from "./binary-body.js";
 import { fromJsonData, toJsonData } from "./binary-json.js";
 import { bodyLimits } from "./body-limits.js";
@@ -80,6 +81,7 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
       },
       async (request, reply) => {
         const data = fromJsonData(request.body.data, "data");
+        checkHeaderLimits([request.body]);
         const address = queueOf(request.params);
         const prepared = prepareMessage({ ...request.body, data }, defaultMaxAttempts);
         checkSize(prepared.bytes, maxMessageBytes, "data");
@@ -107,6 +109,7 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
         ...message,
         data: fromJsonData(message.data, `messages.${index}.data`),
       }));
+      checkHeaderLimits(messages);
       const address = queueOf(request.params);
       const prepared = messages.map((message) => prepareMessage(message, defaultMaxAttempts));
       const bytes = prepared.reduce((total, entry) => total + entry.bytes, 0);
@@ -172,9 +175,7 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
     async (request) => {
       const address = queueOf(request.params);
       const { receipts } = request.body;
-      const result = await engine.ack(address, receipts);
-      dispatcher?.settled(receipts);
-      return result;
+      return ackAndSettle(engine, dispatcher, address, receipts);
     },
   );
 
@@ -194,11 +195,7 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
     async (request) => {
       const address = queueOf(request.params);
       const { receipt, requeue, delayMs } = request.body;
-      try {
-        return await engine.nack(address, receipt, requeue ?? true, delayMs ?? 0);
-      } finally {
-        dispatcher?.settled([receipt]);
-      }
+      return nackAndSettle(engine, dispatcher, address, receipt, { requeue, delayMs });
     },
   );
 

@@ -135,12 +135,12 @@ export class ConsumerDispatcher {
     this.detach(consumer);
   }
 
-  /** Frees the prefetch slots of deliveries that were acked or nacked (or found stale). */
-  settled(receipts: string[]): void {
+  /** Frees the prefetch slots of deliveries of this queue that the store acked or nacked. */
+  settled(address: QueueAddress, receipts: string[]): void {
     const feeds = new Set<QueueFeed>();
     for (const receipt of receipts) {
       const consumer = this.receiptOwners.get(receipt);
-      if (!consumer) continue;
+      if (!consumer || feedKey(consumer.address) !== feedKey(address)) continue;
       this.receiptOwners.delete(receipt);
       consumer.deliveries.delete(receipt);
       const feed = this.feeds.get(feedKey(consumer.address));

@@ -1,7 +1,7 @@
 /**
  * The checks a message passes on its way into a queue, shared by the Socket.IO commands and the HTTP
- * routes: the queue's name, the producer's id (`INVALID_NAME`), the headers' limits (`BAD_REQUEST`) and
- * the size of the data (`PAYLOAD_TOO_LARGE`, PROTOCOL.md §5). Shapes are checked before, by the schemas;
+ * routes, in the contract's order: the headers' limits (`BAD_REQUEST`, with the shape), the queue's name and
+ * the producer's id (`INVALID_NAME`), and the size of the data (`PAYLOAD_TOO_LARGE`, PROTOCOL.md §5). Shapes are checked before, by the schemas;
  * nothing here touches the store.
  */
 import { randomUUID } from "node:crypto";
@@ -34,7 +34,6 @@ export function prepareMessage(
     if (problem) throw new MailroomError("INVALID_NAME", problem);
   }
   const headers = message.headers ?? {};
-  checkHeaders(headers);
   return {
     bytes: payloadBytes(message.data),
     message: {
@@ -53,6 +52,14 @@ export function checkSize(bytes: number, maximum: number, what: string): void {
   if (bytes > maximum) {
     throw new MailroomError("PAYLOAD_TOO_LARGE", `${what} is ${bytes} bytes; the maximum is ${maximum}`);
   }
+}
+
+/**
+ * `BAD_REQUEST` when a message's headers break their limits. Part of the shape, so it runs before any
+ * name is checked; call it on every message first.
+ */
+export function checkHeaderLimits(messages: { headers?: Record<string, string> | undefined }[]): void {
+  for (const message of messages) if (message.headers) checkHeaders(message.headers);
 }
 
 function checkHeaders(headers: Record<string, string>): void {

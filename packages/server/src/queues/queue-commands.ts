@@ -17,8 +17,9 @@ import type { Socket } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
 import { type CommandTable, command } from "../sockets/commands.js";
 import type { ConsumerDispatcher } from "./consumer-dispatcher.js";
-import { checkSize, prepareMessage, queueAddress } from "./outgoing-messages.js";
+import { checkHeaderLimits, checkSize, prepareMessage, queueAddress } from "./outgoing-messages.js";
 import type { QueueAddress, QueueEngine } from "./queue-engine.js";
+import { ackAndSettle, nackAndSettle } from "./settlement.js";
 
 export interface QueueCommandDeps {
   engine: QueueEngine;
@@ -32,7 +33,8 @@ export interface QueueCommandDeps {
 export function queueCommands(deps: QueueCommandDeps): CommandTable {
   const { engine, dispatcher, registry } = deps;
   return {
-    "queue:send": command(QueueSendArgs, async ({ queue, ...message }, socket) => {
+    "queue:send": command(QueueSendArgs, "send", async ({ queue, ...message }, socket) => {
+      checkHeaderLimits([message]);
       const address = addressOf(socket, queue);
       const prepared = prepareMessage(message, deps.defaultMaxAttempts);
       checkSize(prepared.bytes, deps.maxMessageBytes, "data");
@@ -40,7 +42,8 @@ export function queueCommands(deps: QueueCommandDeps): CommandTable {
       return { id: prepared.message.id, duplicate: duplicate === true };
     }),
 
-    "queue:sendBatch": command(QueueSendBatchArgs, async ({ queue, messages }, socket) => {
+    "queue:sendBatch": command(QueueSendBatchArgs, "send", async ({ queue, messages }, socket) => {
+      checkHeaderLimits(messages);
       const address = addressOf(socket, queue);
       const prepared = messages.map((message) => prepareMessage(message, deps.defaultMaxAttempts));
       checkSize(
@@ -57,7 +60,7 @@ export function queueCommands(deps: QueueCommandDeps): CommandTable {
       };
     }),
 
-    "queue:consume": command(QueueConsumeArgs, async ({ queue, ...options }, socket) => {
+    "queue:consume": command(QueueConsumeArgs, "consume", async ({ queue, ...options }, socket) => {
       const address = addressOf(socket, queue);
       const prefetch = options.prefetch ?? QUEUE_DEFAULTS.prefetch;
       const visibilityMs = options.visibilityMs ?? deps.defaultVisibilityMs;
@@ -65,35 +68,29 @@ export function queueCommands(deps: QueueCommandDeps): CommandTable {
       return { consumer, prefetch, visibilityMs };
     }),
 
-    "queue:cancel": command(QueueCancelArgs, async ({ consumer }, socket) => {
+    "queue:cancel": command(QueueCancelArgs, "consume", async ({ consumer }, socket) => {
       dispatcher.cancel(socket, consumer);
       return {};
     }),
 
-    "queue:ack": command(QueueAckArgs, async (args, socket) => {
+    "queue:ack": command(QueueAckArgs, "consume", async (args, socket) => {
       const address = addressOf(socket, args.queue);
       const receipts = "receipts" in args ? args.receipts : [args.receipt];
-      const result = await engine.ack(address, receipts);
-      dispatcher.settled(receipts);
-      return result;
+      return ackAndSettle(engine, dispatcher, address, receipts);
     }),
 
-    "queue:nack": command(QueueNackArgs, async ({ queue, receipt, requeue, delayMs }, socket) => {
+    "queue:nack": command(QueueNackArgs, "consume", async ({ queue, receipt, requeue, delayMs }, socket) => {
       const address = addressOf(socket, queue);
-      try {
-        return await engine.nack(address, receipt, requeue ?? true, delayMs ?? 0);
-      } finally {
-        dispatcher.settled([receipt]);
-      }
+      return nackAndSettle(engine, dispatcher, address, receipt, { requeue, delayMs });
     }),
 
-    "queue:extend": command(QueueExtendArgs, async ({ queue, receipt, visibilityMs }, socket) => {
+    "queue:extend": command(QueueExtendArgs, "consume", async ({ queue, receipt, visibilityMs }, socket) => {
       await engine.extend(addressOf(socket, queue), receipt, visibilityMs);
       dispatcher.extended(receipt, visibilityMs);
       return {};
     }),
 
-    "queue:stats": command(QueueNameArgs, async ({ queue }, socket) => {
+    "queue:stats": command(QueueNameArgs, "any", async ({ queue }, socket) => {
       const address = addressOf(socket, queue);
       const [stats, consumers] = await Promise.all([
         engine.stats(address),
@@ -103,11 +100,11 @@ export function queueCommands(deps: QueueCommandDeps): CommandTable {
       return { ready, inflight, delayed, deadLettered, consumers };
     }),
 
-    "queue:purge": command(QueueNameArgs, async ({ queue }, socket) => ({
+    "queue:purge": command(QueueNameArgs, "admin", async ({ queue }, socket) => ({
       purged: await engine.purge(addressOf(socket, queue)),
     })),
 
-    "queue:redrive": command(QueueNameArgs, async ({ queue }, socket) => ({
+    "queue:redrive": command(QueueNameArgs, "admin", async ({ queue }, socket) => ({
       moved: await engine.redrive(addressOf(socket, queue)),
     })),
   };

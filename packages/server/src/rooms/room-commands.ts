@@ -31,7 +31,7 @@ export interface RoomCommandDeps {
 
 export function roomCommands({ registry, maxMessageBytes, broadcastsFlow }: RoomCommandDeps): CommandTable {
   return {
-    "room:join": command(RoomJoinArgs, async ({ room }, socket) => {
+    "room:join": command(RoomJoinArgs, "join", async ({ room }, socket) => {
       checkRoom(room);
       const rooms = joinedRooms(socket);
       if (rooms.has(room)) return {};
@@ -46,13 +46,13 @@ export function roomCommands({ registry, maxMessageBytes, broadcastsFlow }: Room
       return {};
     }),
 
-    "room:leave": command(RoomLeaveArgs, async ({ room }, socket) => {
+    "room:leave": command(RoomLeaveArgs, "join", async ({ room }, socket) => {
       checkRoom(room);
       await leaveRoom(socket, room, registry);
       return {};
     }),
 
-    "room:publish": command(RoomPublishArgs, async ({ room, event, data, echo }, socket) => {
+    "room:publish": command(RoomPublishArgs, "publish", async ({ room, event, data, echo }, socket) => {
       checkRoom(room);
       const eventProblem = eventNameProblem(event);
       if (eventProblem) throw new MailroomError("INVALID_NAME", eventProblem);
@@ -70,7 +70,7 @@ export function roomCommands({ registry, maxMessageBytes, broadcastsFlow }: Room
       return { id: meta.id };
     }),
 
-    "room:members": command(RoomMembersArgs, async ({ room }, socket) => {
+    "room:members": command(RoomMembersArgs, "any", async ({ room }, socket) => {
       checkRoom(room);
       return registry.members(socket.nsp.name, room);
     }),

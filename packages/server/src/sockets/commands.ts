@@ -9,27 +9,55 @@ import { type ErrorBody, MailroomError, parseShape } from "@mailroom/protocol";
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { FastifyBaseLogger } from "fastify";
 import type { Socket } from "socket.io";
+import type { Requirement } from "../auth/rights.js";
+import { CommandRateLimit } from "./command-rate-limit.js";
 
 export interface Command<Schema extends TSchema = TSchema, Result extends object = object> {
   schema: Schema;
+  /** The right the command needs in the socket's namespace, once auth is on. */
+  requirement: Requirement;
   run(args: Static<Schema>, socket: Socket): Promise<Result>;
 }
 
 /** Declares a command, typing its handler's argument by its schema. */
 export function command<Schema extends TSchema, Result extends object>(
   schema: Schema,
+  requirement: Requirement,
   run: (args: Static<Schema>, socket: Socket) => Promise<Result>,
 ): Command<Schema, Result> {
-  return { schema, run };
+  return { schema, requirement, run };
 }
+
+/** Throws `FORBIDDEN` when the socket may not do what the requirement says; undefined with auth off. */
+export type Authorize = ((socket: Socket, requirement: Requirement) => void) | undefined;
 
 export type CommandTable = Record<string, Command>;
 
 type Ack = (reply: unknown) => void;
 
-export function serveCommands(socket: Socket, commands: CommandTable, logger: FastifyBaseLogger): void {
+export interface ServeOptions {
+  authorize: Authorize;
+  /** Commands per second one connection may send; 0: no limit. */
+  commandsPerSecond: number;
+  logger: FastifyBaseLogger;
+}
+
+export function serveCommands(socket: Socket, commands: CommandTable, options: ServeOptions): void {
+  const { authorize, logger } = options;
+  const limit = options.commandsPerSecond > 0 ? new CommandRateLimit(options.commandsPerSecond) : undefined;
   for (const [event, definition] of Object.entries(commands)) {
-    socket.on(event, (...args: unknown[]) => void dispatch(socket, event, definition, args, logger));
+    socket.on(event, (...args: unknown[]) => {
+      if (limit && !limit.take()) {
+        refuse(
+          socket,
+          event,
+          args,
+          new MailroomError("RATE_LIMITED", "too many commands on this connection: retry later"),
+        );
+        return;
+      }
+      void dispatch(socket, event, definition, args, authorize, logger);
+    });
   }
   socket.onAny((event: unknown, ...args: unknown[]) => {
     if (typeof event === "string" && Object.hasOwn(commands, event)) return;
@@ -45,6 +73,7 @@ async function dispatch(
   event: string,
   definition: Command,
   args: unknown[],
+  authorize: Authorize,
   logger: FastifyBaseLogger,
 ): Promise<void> {
   const ack = typeof args.at(-1) === "function" ? (args.pop() as Ack) : undefined;
@@ -54,6 +83,7 @@ async function dispatch(
     return;
   }
   try {
+    authorize?.(socket, definition.requirement);
     if (args.length !== 1) {
       throw new MailroomError("BAD_REQUEST", `${event} takes exactly one object argument`);
     }
@@ -65,6 +95,13 @@ async function dispatch(
     }
     reply(ack, failure(error));
   }
+}
+
+/** Answers a command that will not run, through its callback or else `mailroom:error`. */
+function refuse(socket: Socket, event: string, args: unknown[], error: MailroomError): void {
+  const ack = args.at(-1);
+  if (typeof ack === "function") reply(ack as Ack, failure(error));
+  else socket.emit("mailroom:error", { event, error: error.toBody() });
 }
 
 function failure(error: unknown): { ok: false; error: ErrorBody } {

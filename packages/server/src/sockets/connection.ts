@@ -8,20 +8,25 @@ import type { Socket } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
 import type { ConsumerDispatcher } from "../queues/consumer-dispatcher.js";
 import { leaveRoom } from "../rooms/room-commands.js";
-import { type CommandTable, serveCommands } from "./commands.js";
+import { type Authorize, type CommandTable, serveCommands } from "./commands.js";
 import { selfRoom } from "./private-rooms.js";
 import { joinedRooms } from "./socket-state.js";
 
 export interface ConnectionDeps {
   commands: CommandTable;
+  authorize: Authorize;
+  commandsPerSecond: number;
   registry: ClusterRegistry;
   dispatcher: ConsumerDispatcher;
   logger: FastifyBaseLogger;
 }
 
-export function handleConnection(socket: Socket, { commands, registry, dispatcher, logger }: ConnectionDeps): void {
+export function handleConnection(
+  socket: Socket,
+  { commands, authorize, commandsPerSecond, registry, dispatcher, logger }: ConnectionDeps,
+): void {
   socket.join(selfRoom(socket.id));
-  serveCommands(socket, commands, logger);
+  serveCommands(socket, commands, { authorize, commandsPerSecond, logger });
   socket.on("disconnect", () => {
     for (const room of [...joinedRooms(socket)]) void leaveRoom(socket, room, registry);
     void dispatcher.socketGone(socket);

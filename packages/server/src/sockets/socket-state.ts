@@ -1,12 +1,15 @@
 /**
  * What a node remembers about each socket, kept in `socket.data`: the rooms it joined through
- * `room:join` (never its private rooms) and its user, once auth is on.
+ * `room:join` (never its private rooms) and, once auth is on, its principal and user.
  */
 import type { Socket } from "socket.io";
+import type { Principal } from "../auth/token-verifier.js";
 
 export interface SocketState {
   rooms: Set<string>;
   user?: string;
+  /** Who the handshake's token speaks for; absent while auth is off. */
+  principal?: Principal;
 }
 
 export function socketState(socket: Socket): SocketState {
