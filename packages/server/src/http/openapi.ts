@@ -22,6 +22,7 @@ const OPERATIONAL_PATHS = {
     get: {
       tags: ["operations"],
       summary: "Liveness: 200 while the process serves",
+      security: [],
       responses: { 200: { description: "The process serves" } },
     },
   },
@@ -29,6 +30,7 @@ const OPERATIONAL_PATHS = {
     get: {
       tags: ["operations"],
       summary: "Readiness: 200 when the store answers, else 503 with the reason",
+      security: [],
       responses: {
         200: { description: "Ready" },
         503: { description: "Not ready: the store is unreachable or the node has not joined the cluster yet" },
@@ -48,6 +50,9 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           "Queues and rooms over HTTP, beside Socket.IO on the same port. Every error is " +
           '{ "error": { "code", "message" } }. In JSON, binary data is written { "$binary": "<base64>" }.',
       },
+      // Once a JWT key is configured, every route but the operational ones needs a bearer token (§7).
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+      security: [{ bearer: [] }],
       tags: [
         { name: "queues", description: "Send, receive, acknowledge and administer queued messages" },
         { name: "rooms", description: "Publish to rooms and list their members" },
