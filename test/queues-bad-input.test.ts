@@ -5,6 +5,8 @@
  * nothing; a command without an acknowledgement gets `mailroom:error` and does not run; every valid
  * boundary is accepted; and the node keeps serving the same socket and others.
  */
+
+import type { QueueMessage } from "@mailroom/protocol";
 import { QUEUE_LIMITS } from "@mailroom/protocol";
 import { describe, expect, it } from "vitest";
 import { type NodeHandle, startNode } from "./helpers/nodes.js";
@@ -27,16 +29,8 @@ interface Row {
   code: RefusalCode;
 }
 
-interface Delivery {
-  queue: string;
-  consumer: string;
-  id: string;
-  receipt: string;
-  data: unknown;
-  headers: Record<string, string>;
-  attempt: number;
-  enqueuedAt: number;
-}
+/** What a consumer receives: the contract's `queue:message`. */
+type Delivery = QueueMessage;
 
 async function oneNode(): Promise<NodeHandle> {
   const redis = await startRedis();

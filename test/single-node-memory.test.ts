@@ -4,22 +4,14 @@
  * letters, delay, a disconnected consumer's leases), readiness and the startup banner, and a SIGTERM drain.
  */
 import { connect } from "node:net";
+import type { QueueMessage } from "@mailroom/protocol";
 import { describe, expect, it } from "vitest";
 import { type NodeHandle, startNode } from "./helpers/nodes.js";
 import { type ClientSocket, collect, command, connectSocket, nextEvent } from "./helpers/sockets.js";
 import { waitFor } from "./helpers/wait.js";
 
-interface Delivery {
-  queue: string;
-  consumer: string;
-  id: string;
-  receipt: string;
-  data: unknown;
-  headers: Record<string, string>;
-  attempt: number;
-  enqueuedAt: number;
-  reason?: string;
-}
+/** What a consumer receives: the contract's `queue:message`. */
+type Delivery = QueueMessage;
 
 /** Every `queue:message` the socket receives, as a live list. */
 function deliveries(socket: ClientSocket): Delivery[] {

@@ -4,22 +4,15 @@
  * way to start two nodes. On Redis they are two processes on one Redis; on the memory engine, one node
  * serves as both, so "across nodes" there means "on the node".
  */
+
+import type { QueueMessage } from "@mailroom/protocol";
 import { describe, expect, it } from "vitest";
 import type { NodeHandle } from "../helpers/nodes.js";
 import { type ClientSocket, command, connectSocket, nextEvent } from "../helpers/sockets.js";
 import { waitFor } from "../helpers/wait.js";
 
-export interface Delivery {
-  queue: string;
-  consumer: string;
-  id: string;
-  receipt: string;
-  data: unknown;
-  headers: Record<string, string>;
-  attempt: number;
-  enqueuedAt: number;
-  reason?: string;
-}
+/** What a consumer receives: the contract's `queue:message`. */
+export type Delivery = QueueMessage;
 
 /** Every `queue:message` the socket receives, as a live list. */
 export function deliveries(socket: ClientSocket): Delivery[] {
