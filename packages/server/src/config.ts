@@ -39,6 +39,16 @@ export interface NodeOptions {
   publicUrl?: string;
   /** Commands per second one Socket.IO connection may send (0: no limit). @default 10000 */
   commandsPerSecond?: number;
+  /**
+   * HTTP requests per minute one client address may make (0: no limit); health, readiness, metrics and
+   * the docs are exempt. @default 60000
+   */
+  httpRequestsPerMinute?: number;
+  /**
+   * How long a client may take to send a whole HTTP request (headers and body), in ms; a slower one is
+   * closed. It bounds receiving the request, not the answer (a long-poll may wait longer). @default 30000
+   */
+  httpRequestTimeoutMs?: number;
   /** HS256 shared secret: turns auth on. @default undefined */
   jwtSecret?: string;
   /** RS256/ES256 public key as PEM text: turns auth on. @default undefined */
@@ -67,6 +77,8 @@ export const DEFAULTS = {
   nodeTimeoutMs: 5000,
   redisCommandTimeoutMs: 2000,
   commandsPerSecond: 10_000,
+  httpRequestsPerMinute: 60_000,
+  httpRequestTimeoutMs: 30_000,
   insecure: false,
 } as const satisfies Partial<NodeOptions>;
 
@@ -96,6 +108,8 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   integerIn("port", merged.port, 0, 65535);
   integerIn("maxMessageBytes", merged.maxMessageBytes, 1, 64 * 1_048_576);
   integerIn("commandsPerSecond", merged.commandsPerSecond, 0, 1_000_000);
+  integerIn("httpRequestsPerMinute", merged.httpRequestsPerMinute, 0, 60_000_000);
+  integerIn("httpRequestTimeoutMs", merged.httpRequestTimeoutMs, 1000, 3_600_000);
   integerIn("dedupWindowMs", merged.dedupWindowMs, 0, 7 * 24 * 3_600_000);
   integerIn("visibilityMs", merged.visibilityMs, QUEUE_LIMITS.minVisibilityMs, QUEUE_LIMITS.maxVisibilityMs);
   integerIn("maxAttempts", merged.maxAttempts, QUEUE_LIMITS.minMaxAttempts, QUEUE_LIMITS.maxMaxAttempts);

@@ -4,6 +4,7 @@
  * `start` listens; `close` leaves the cluster, disconnects sockets and closes the store.
  */
 import { randomBytes } from "node:crypto";
+import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { Server } from "socket.io";
 import { installHttpAuth } from "./auth/http-auth.js";
@@ -12,6 +13,7 @@ import { createTokenVerifier } from "./auth/token-verifier.js";
 import { type NodeConfig, type NodeOptions, resolveConfig } from "./config.js";
 import { httpApi, httpApiServerOptions } from "./http/api.js";
 import { healthRoutes } from "./http/health-routes.js";
+import { httpRateLimitOptions } from "./http/rate-limit.js";
 import { ConsumerDispatcher } from "./queues/consumer-dispatcher.js";
 import { queueCommands } from "./queues/queue-commands.js";
 import { roomCommands } from "./rooms/room-commands.js";
@@ -23,6 +25,12 @@ import type { LocalNode, NodeStore } from "./store/store.js";
 
 /** Room for Socket.IO's framing around the largest message, so an oversize one is answered, not dropped. */
 const PACKET_HEADROOM_BYTES = 64 * 1024;
+/** A connection with no byte moving either way this long is closed: above Socket.IO's 25 s polling interval. */
+const IDLE_CONNECTION_TIMEOUT_MS = 60_000;
+/** An idle keep-alive connection is closed after this: above load balancers' usual 60 s, so they close first. */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** How often Node looks for requests past their timeout (its default, 30 s, would let them live that much longer). */
+const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
 
 export interface MailroomNode {
   readonly id: string;
@@ -44,6 +52,12 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   const app = Fastify({
     logger: { level: config.logLevel, redact: ["req.headers.authorization"] },
     logController: new LogController({ disableRequestLogging: true }),
+    requestTimeout: config.httpRequestTimeoutMs,
+    connectionTimeout: IDLE_CONNECTION_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // Headers get the same time: Node applies the shorter of the two to the headers and the longer to
+    // the whole request, so its 60 s headers default would let a body trickle in for a minute.
+    http: { headersTimeout: config.httpRequestTimeoutMs, connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS },
     ...httpApiServerOptions,
   });
   const io = new Server(app.server, {
@@ -101,6 +115,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       }),
   });
   if (verifier) installSocketAuth(roots, verifier);
+  if (config.httpRequestsPerMinute > 0) app.register(rateLimit, httpRateLimitOptions(config.httpRequestsPerMinute));
   app.register(healthRoutes, store.readiness);
   app.register(httpApi, {
     engine: store.queues,

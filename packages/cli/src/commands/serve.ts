@@ -52,6 +52,21 @@ export function serveCommand(): Command {
         .default(DEFAULTS.commandsPerSecond)
         .argParser(integer),
     )
+    .addOption(
+      new Option(
+        "--http-requests-per-minute <count>",
+        "HTTP requests one client address may make per minute (0: no limit)",
+      )
+        .env("MAILROOM_HTTP_REQUESTS_PER_MINUTE")
+        .default(DEFAULTS.httpRequestsPerMinute)
+        .argParser(integer),
+    )
+    .addOption(
+      new Option("--http-request-timeout-ms <ms>", "a client slower than this to send a whole HTTP request is closed")
+        .env("MAILROOM_HTTP_REQUEST_TIMEOUT_MS")
+        .default(DEFAULTS.httpRequestTimeoutMs)
+        .argParser(integer),
+    )
     .addOption(new Option("--jwt-secret <secret>", "HS256 shared secret: turns auth on").env("MAILROOM_JWT_SECRET"))
     .addOption(
       new Option(
@@ -114,6 +129,8 @@ export function serveCommand(): Command {
         nodeTimeoutMs: flags.nodeTimeoutMs,
         publicUrl: flags.publicUrl,
         commandsPerSecond: flags.commandsPerSecond,
+        httpRequestsPerMinute: flags.httpRequestsPerMinute,
+        httpRequestTimeoutMs: flags.httpRequestTimeoutMs,
         jwtSecret: flags.jwtSecret,
         jwtPublicKey: flags.jwtPublicKey === undefined ? undefined : readPem(flags.jwtPublicKey),
         insecure: flags.insecure,
@@ -136,6 +153,8 @@ interface ServeFlags {
   nodeTimeoutMs: number;
   publicUrl?: string;
   commandsPerSecond: number;
+  httpRequestsPerMinute: number;
+  httpRequestTimeoutMs: number;
   jwtSecret?: string;
   jwtPublicKey?: string;
   insecure: boolean;

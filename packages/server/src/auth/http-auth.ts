@@ -1,11 +1,13 @@
 /**
- * Auth for HTTP: a preHandler that reads the right a route declares in `config.right` (routes that
+ * Auth for HTTP: a preParsing hook that reads the right a route declares in `config.right` (routes that
  * declare none, such as /healthz, /readyz, /metrics and the docs, are open), checks the
  * `Authorization: Bearer` token and the right in the route's namespace (`{ns}`, `_` for `/`).
- * No or a bad token is 401 `UNAUTHORIZED`; a missing right 403 `FORBIDDEN`.
+ * No or a bad token is 401 `UNAUTHORIZED`; a missing right 403 `FORBIDDEN`. It runs before the body is
+ * read, so a request without the right learns nothing about its body and costs no parsing; the
+ * refusal is thrown, so the API's error handler answers it and nothing after the hook runs.
  */
-import { type ErrorCode, MailroomError } from "@mailroom/protocol";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { MailroomError } from "@mailroom/protocol";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { type Requirement, satisfies } from "./rights.js";
 import type { TokenVerifier } from "./token-verifier.js";
 
@@ -17,7 +19,7 @@ declare module "fastify" {
 }
 
 export function installHttpAuth(app: FastifyInstance, verifier: TokenVerifier): void {
-  app.addHook("preHandler", async (request, reply) => {
+  app.addHook("preParsing", async (request) => {
     const requirement = request.routeOptions.config?.right;
     if (requirement === undefined) return;
     const header = request.headers.authorization;
@@ -26,11 +28,11 @@ export function installHttpAuth(app: FastifyInstance, verifier: TokenVerifier): 
     try {
       rights = (await verifier.verify(token)).rights;
     } catch (error) {
-      return refuse(reply, "UNAUTHORIZED", error instanceof MailroomError ? error.message : "unauthorized");
+      throw new MailroomError("UNAUTHORIZED", error instanceof MailroomError ? error.message : "unauthorized");
     }
     const namespace = namespaceOf(request);
     if (!satisfies(rights, namespace, requirement)) {
-      return refuse(reply, "FORBIDDEN", `this token lacks the ${requirement} right in ${namespace}`);
+      throw new MailroomError("FORBIDDEN", `this token lacks the ${requirement} right in ${namespace}`);
     }
   });
 }
@@ -38,9 +40,4 @@ export function installHttpAuth(app: FastifyInstance, verifier: TokenVerifier): 
 function namespaceOf(request: FastifyRequest): string {
   const ns = (request.params as { ns?: string } | undefined)?.ns;
   return ns === undefined || ns === "_" ? "/" : `/${ns}`;
-}
-
-function refuse(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
-  const error = new MailroomError(code, message);
-  return reply.code(error.status).send({ error: error.toBody() });
 }

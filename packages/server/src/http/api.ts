@@ -3,7 +3,7 @@
  * OpenAPI document and UI, and the error and not-found handlers that give every failure the contract's
  * shape. Routes are schema-first: one TypeBox schema per part validates it (as strictly as the Socket.IO
  * commands), types the handler and documents it. Each route declares the right it needs in
- * `config.right` (route-rights.ts), for the auth preHandler. `/healthz` and `/readyz` live apart
+ * `config.right` (route-rights.ts), for the auth hook. `/healthz` and `/readyz` live apart
  * (health-routes.ts); `/metrics` is not here.
  *
  * The Fastify instance must be created with `httpApiServerOptions` (router and framework-error options

@@ -5,7 +5,8 @@
  * unsupported or malformed body or URL `BAD_REQUEST`, a path name too long to route `INVALID_NAME`;
  * anything else is `INTERNAL`, logged with its cause. `httpErrorHandler` also serves as Fastify's
  * `frameworkErrors` (bad URLs are refused before any route or plugin is chosen).
- * A temporary error (`UNAVAILABLE`, `RATE_LIMITED`) also says when to retry.
+ * A temporary error (`UNAVAILABLE`, `RATE_LIMITED`) also says when to retry (`Retry-After`), unless the
+ * reply already says so.
  */
 import { type ErrorCode, MailroomError } from "@mailroom/protocol";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
@@ -40,7 +41,8 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
 }
 
 function sendError(reply: FastifyReply, error: MailroomError) {
-  if (error.temporary) reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+  // The rate limit sets its own: the seconds until its window ends.
+  if (error.temporary && !reply.hasHeader("retry-after")) reply.header("retry-after", String(RETRY_AFTER_SECONDS));
   return reply.code(error.status).send({ error: error.toBody() });
 }
 

@@ -1,6 +1,6 @@
 /**
  * The right each HTTP route needs once auth is on, declared in the route's `config.right` so a
- * `preHandler` can check it in the route's namespace (`{ns}`). A route that declares none is open
+ * `preParsing` hook can check it in the route's namespace (`{ns}`). A route that declares none is open
  * (`/healthz`, `/readyz`, `/openapi.json`, `/docs`). This module only declares: it checks nothing.
  */
 
