@@ -15,9 +15,9 @@
  * - the node keeps serving (`/healthz`) and logs no unhandled rejection and nothing at error level.
  *
  * Out of the properties, by design: packets over the node's Socket.IO limit (engine.io closes those
- * connections) and the `/socket.io/` path (engine.io's own answers). Out of them because of the known
- * bugs pinned at the end as `it.fails`: data nested deeper than KNOWN_SAFE_DEPTH, and HTTP requests that
- * Node's parser refuses (unknown methods, raw non-ASCII URL bytes, relative paths).
+ * connections) and the `/socket.io/` path (engine.io's own answers). Data nested deeper than
+ * KNOWN_SAFE_DEPTH and requests Node's parser refuses (unknown methods, raw non-ASCII URL bytes, relative
+ * paths) are checked by the regression tests at the end, where the fuzz first found them.
  */
 import { request } from "node:http";
 import { ERROR_CATALOGUE, isErrorCode, QUEUE_LIMITS } from "@mailroom/protocol";
@@ -1247,9 +1247,9 @@ const OVERFLOWING_DEPTH = 10_000;
 const ADAPTER_OVERFLOWING_DEPTH = 3500;
 
 describe("fuzz regressions", () => {
-  // Bug: sockets/commands.ts answers INTERNAL, because payloadBytes (payload-size.ts) calls
+  // Regression: sockets/commands.ts answers INTERNAL, because payloadBytes (payload-size.ts) calls
   // JSON.stringify on the data, which throws RangeError (stack overflow) for deep nesting.
-  it.fails("answers data nested 10,000 levels deep over Socket.IO with BAD_REQUEST, not INTERNAL", async () => {
+  it("answers data nested 10,000 levels deep over Socket.IO with BAD_REQUEST, not INTERNAL", async () => {
     const node = await fuzzNode("memory");
     const socket = await connectSocket(node.url);
     const deep = nestedArrayText(OVERFLOWING_DEPTH);
@@ -1266,9 +1266,9 @@ describe("fuzz regressions", () => {
     }
   });
 
-  // Bug: on a Redis node, room:publish passes the size check but the Redis adapter's encoder overflows in
+  // Regression: on a Redis node, room:publish passes the size check but the Redis adapter's encoder overflows in
   // socket.nsp.to(room).emit (rooms/room-commands.ts), and the command answers INTERNAL.
-  it.fails("answers a room:publish of data nested 3,500 levels deep on a Redis node without INTERNAL", async () => {
+  it("answers a room:publish of data nested 3,500 levels deep on a Redis node without INTERNAL", async () => {
     const node = await fuzzNode("redis");
     const socket = await connectSocket(node.url);
     const reply = await sendRawJson(
@@ -1279,8 +1279,8 @@ describe("fuzz regressions", () => {
     expect(replyProblem(reply), brief(reply)).toBeUndefined();
   });
 
-  // Bug: the same overflow in payloadBytes reaches the HTTP error handler as a plain RangeError: 500 INTERNAL.
-  it.fails("answers HTTP data nested 10,000 levels deep with 400 BAD_REQUEST, not 500", async () => {
+  // Regression: the same overflow in payloadBytes reaches the HTTP error handler as a plain RangeError: 500 INTERNAL.
+  it("answers HTTP data nested 10,000 levels deep with 400 BAD_REQUEST, not 500", async () => {
     const node = await fuzzNode("memory");
     const deep = nestedArrayText(OVERFLOWING_DEPTH);
     const calls: [string, string][] = [
@@ -1297,10 +1297,10 @@ describe("fuzz regressions", () => {
     }
   });
 
-  // Bug: a request Node's HTTP parser refuses never reaches Fastify's handlers; Fastify's default
+  // Regression: a request Node's HTTP parser refuses never reaches Fastify's handlers; Fastify's default
   // clientError handler answers `{"error":"Bad Request","message":"Client Error","statusCode":400}`,
   // whose `error` is a string, not the contract's `{ code, message }`.
-  it.fails("answers a request Node's HTTP parser refuses with the contract's error JSON", async () => {
+  it("answers a request Node's HTTP parser refuses with the contract's error JSON", async () => {
     const node = await fuzzNode("memory");
     const refused: HttpCall[] = [
       { method: "FOO", path: "/v1/cluster", headers: {} },

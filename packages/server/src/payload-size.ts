@@ -1,7 +1,12 @@
 /**
  * The size of a message's data as PROTOCOL.md §5 counts it: the byte length of binary data, or of the
- * data's JSON text in UTF-8.
+ * data's JSON text in UTF-8. Data nested deeper than `MAX_DATA_DEPTH` is refused first (`BAD_REQUEST`):
+ * JSON.stringify and the Redis adapter's encoder recurse, and would overflow the stack on it.
  */
+import { MailroomError } from "@mailroom/protocol";
+
+/** Deepest nesting of arrays and objects accepted in data: far beyond real messages, far below the stack. */
+export const MAX_DATA_DEPTH = 256;
 
 export function isBinary(data: unknown): data is Buffer | ArrayBuffer | ArrayBufferView {
   return Buffer.isBuffer(data) || data instanceof ArrayBuffer || ArrayBuffer.isView(data);
@@ -9,5 +14,19 @@ export function isBinary(data: unknown): data is Buffer | ArrayBuffer | ArrayBuf
 
 export function payloadBytes(data: unknown): number {
   if (isBinary(data)) return data.byteLength;
+  checkDepth(data);
   return Buffer.byteLength(JSON.stringify(data) ?? "null", "utf8");
+}
+
+/** Walks the data without recursion; `BAD_REQUEST` past `MAX_DATA_DEPTH`. */
+function checkDepth(data: unknown): void {
+  const pending: [unknown, number][] = [[data, 1]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop() as [unknown, number];
+    if (typeof value !== "object" || value === null || isBinary(value)) continue;
+    if (depth > MAX_DATA_DEPTH) {
+      throw new MailroomError("BAD_REQUEST", `data nests deeper than ${MAX_DATA_DEPTH} levels`);
+    }
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+  }
 }

@@ -13,6 +13,7 @@
  * app.register(httpApi, { engine, registry, io, maxMessageBytes, defaultMaxAttempts, defaultVisibilityMs,
  *   broadcastsFlow: () => store.broadcastsFlow(), nodeEngine: store.engine, dispatcher });
  */
+import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { Server } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
@@ -41,7 +42,27 @@ const MAX_PATH_PARAM_CHARS = 1024;
 export const httpApiServerOptions = {
   routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
   frameworkErrors: httpErrorHandler,
+  clientErrorHandler: answerClientError,
 } satisfies FastifyServerOptions;
+
+/**
+ * Requests that Node's HTTP parser refuses (an unknown method, a malformed line) or that time out never
+ * reach a route: they are answered here, in the contract's shape, and the connection is closed.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const timedOut = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+  const status = timedOut ? "408 Request Timeout" : "400 Bad Request";
+  const message = timedOut ? "the request took too long" : "the request is not valid HTTP";
+  const body = JSON.stringify({ error: { code: "BAD_REQUEST", message } });
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
 
 export interface HttpApiDeps {
   engine: QueueEngine;

@@ -12,7 +12,8 @@ const DEFAULT_NAMESPACE_PARAM = "_";
 
 export function namespaceOf(ns: string): string {
   const namespace = ns === DEFAULT_NAMESPACE_PARAM ? "/" : `/${ns}`;
-  const problem = namespaceNameProblem(namespace);
+  // The default namespace is written `_`: an empty segment names nothing.
+  const problem = ns === "" ? "the namespace is missing: write the default one as _" : namespaceNameProblem(namespace);
   if (problem) throw new MailroomError("INVALID_NAME", problem);
   return namespace;
 }
