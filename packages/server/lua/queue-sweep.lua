@@ -11,9 +11,9 @@ local readyBefore = redis.call('LLEN', readyKey)
 
 local expired = redis.call('ZRANGEBYSCORE', inflightKey, '-inf', now, 'LIMIT', 0, limit)
 local requeued = {}
-for _, id in ipairs(expired) do
-  local meta = endLease(id)
-  if meta then requeued[#requeued + 1] = { id, meta.seq } end
+for _, receipt in ipairs(expired) do
+  local id, meta = endLease(receipt)
+  if id then requeued[#requeued + 1] = { id, meta.seq } end
 end
 requeueAtHead(requeued)
 

@@ -21,19 +21,21 @@ local function deadLetter(id, meta, reason)
   return 1
 end
 
--- Removes the lease of `id`. When its attempt was the last, dead-letters it and returns nil and
--- whether it reached the dead-letter queue (1) or was discarded (0); otherwise returns its meta, for the
--- caller to requeue.
-local function endLease(id)
-  redis.call('HDEL', leasesKey, id)
-  redis.call('ZREM', inflightKey, id)
+-- Ends the lease whose receipt is current (a member of inflight) and counts its delivery in meta. When
+-- that delivery was the last attempt, dead-letters the message. Returns its id and meta for the caller to
+-- requeue (nil, nil when it was dead-lettered or is gone), then 1 when it reached the dead-letter queue.
+local function endLease(receipt)
+  redis.call('ZREM', inflightKey, receipt)
+  local id = receiptId(receipt)
   local text = redis.call('HGET', metaKey, id)
-  if not text then return nil, 0 end
+  if not text then return nil, nil, 0 end
   local meta = decodeMeta(text)
+  meta.attempt = meta.attempt + 1
   if meta.attempt >= meta.maxAttempts then
-    return nil, deadLetter(id, meta, 'maxAttempts')
+    return nil, nil, deadLetter(id, meta, 'maxAttempts')
   end
-  return meta, 0
+  redis.call('HSET', metaKey, id, encodeMeta(meta))
+  return id, meta, 0
 end
 
 -- Puts ended leases back at the head of the queue, keeping their acceptance order among themselves.

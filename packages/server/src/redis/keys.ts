@@ -33,7 +33,7 @@ export class RedisKeys {
   }
 
   /**
-   * The 13 keys of a queue script, in the order of lua/include/queue-keys.lua: the queue's own, then its
+   * The 12 keys of a queue script, in the order of lua/include/queue-keys.lua: the queue's own, then its
    * dead-letter queue's. A queue and its `.dlq` share one hash tag (the name without `.dlq` suffixes), so
    * dead-lettering and redrive are atomic in one slot.
    */
@@ -46,7 +46,6 @@ export class RedisKeys {
       `${own}:meta`,
       `${own}:bodies`,
       `${own}:inflight`,
-      `${own}:leases`,
       `${own}:delayed`,
       `${own}:dedup`,
       `${own}:counters`,
