@@ -19,8 +19,7 @@ for index = 2, #ARGV do
 end
 if #ids > 0 then
   redis.call('ZREM', inflightKey, unpack(receipts))
-  redis.call('HDEL', metaKey, unpack(ids))
-  redis.call('HDEL', bodiesKey, unpack(ids))
+  redis.call('HDEL', messagesKey, unpack(ids))
 end
 result[1] = #ids
 return result

@@ -15,9 +15,10 @@ if not redis.call('ZSCORE', inflightKey, receipt) then return { 0, 0, 0, 0 } end
 if not requeue then
   redis.call('ZREM', inflightKey, receipt)
   local id = receiptId(receipt)
-  local text = redis.call('HGET', metaKey, id)
+  local text = redis.call('HGET', messagesKey, id)
   if not text then return { 1, 0, 0, 0 } end
-  return { 1, deadLetter(id, decodeMeta(text), 'rejected'), 0, 0 }
+  local meta, body = decodeMessage(text)
+  return { 1, deadLetter(id, meta, body, 'rejected'), 0, 0 }
 end
 
 local id, meta, deadLettered = endLease(receipt)

@@ -1,6 +1,6 @@
 -- Leases up to `max` messages from the head of a queue to one consumer. Expired messages met on the
--- way are discarded and counted, not delivered. Meta is only read: the delivery's attempt is the ended
--- deliveries in meta + 1, and its lease is the receipt's entry in inflight.
+-- way are discarded and counted, not delivered. Stored entries are only read: the delivery's attempt is
+-- the ended deliveries + 1, and its lease is the receipt's entry in inflight.
 --!include queue-keys
 -- ARGV[2] max: how many messages at most
 -- ARGV[3] visibility (ms): the lease lasts this long from now (Redis time)
@@ -20,14 +20,14 @@ local result = { deadline, 0 }
 local ids = redis.call('LPOP', readyKey, max)
 if ids then
   local inflightArgs, expiredIds = {}, {}
-  local metas = redis.call('HMGET', metaKey, unpack(ids))
-  local bodies = redis.call('HMGET', bodiesKey, unpack(ids))
+  local texts = redis.call('HMGET', messagesKey, unpack(ids))
   local n = 2
   for index, id in ipairs(ids) do
-    local text = metas[index]
+    local text = texts[index]
     if text then
-      -- Only the fields a delivery needs, without building a meta table (see decodeMeta).
-      local attempt, enqueuedAt, expiresAt, reason = string.match(text, '^%d+|(%d+)|%d+|(%d+)|(%d+)|(%a*)$')
+      -- Only the fields a delivery needs, without building a meta table (see decodeMessage).
+      local attempt, enqueuedAt, expiresAt, reason, bodyStart =
+        string.match(text, '^%d+|(%d+)|%d+|(%d+)|(%d+)|(%a*)|()')
       expiresAt = tonumber(expiresAt)
       if expiresAt > 0 and expiresAt <= now then
         expiredIds[#expiredIds + 1] = id
@@ -40,15 +40,14 @@ if ids then
         result[n + 3] = tonumber(attempt) + 1
         result[n + 4] = tonumber(enqueuedAt)
         result[n + 5] = reason
-        result[n + 6] = bodies[index]
+        result[n + 6] = string.sub(text, bodyStart)
         n = n + 6
       end
     end
   end
   if #inflightArgs > 0 then redis.call('ZADD', inflightKey, unpack(inflightArgs)) end
   if #expiredIds > 0 then
-    redis.call('HDEL', metaKey, unpack(expiredIds))
-    redis.call('HDEL', bodiesKey, unpack(expiredIds))
+    redis.call('HDEL', messagesKey, unpack(expiredIds))
     redis.call('HINCRBY', countersKey, 'expired', #expiredIds)
   end
 end

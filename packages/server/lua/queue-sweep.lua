@@ -23,8 +23,8 @@ if #due > 0 then
   redis.call('ZREM', delayedKey, unpack(due))
   local entries = {}
   for _, id in ipairs(due) do
-    local text = redis.call('HGET', metaKey, id)
-    if text then entries[#entries + 1] = { id, decodeMeta(text).seq } end
+    local text = redis.call('HGET', messagesKey, id)
+    if text then entries[#entries + 1] = { id, messageSeq(text) } end
   end
   table.sort(entries, function(a, b) return a[2] < b[2] end)
   local ids = {}

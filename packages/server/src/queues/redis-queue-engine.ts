@@ -150,17 +150,17 @@ export class RedisQueueEngine implements QueueEngine {
     return moved;
   }
 
-  /** Scans the keyspace for the namespace's `meta` hashes: an admin listing, linear in the number of keys. */
+  /** Scans the keyspace for the namespace's `messages` hashes: an admin listing, linear in the number of keys. */
   async listQueues(namespace: string): Promise<string[]> {
     const { connections, keys } = this.options;
-    const pattern = keys.queueMetaPattern(namespace);
+    const pattern = keys.queueMessagesPattern(namespace);
     const names = new Set<string>();
     let cursor = "0";
     do {
       const [next, found] = await inStore(connections.command.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT));
       cursor = next;
       for (const key of found) {
-        const queue = keys.queueOfMetaKey(namespace, key);
+        const queue = keys.queueOfMessagesKey(namespace, key);
         if (queue !== undefined) names.add(queue);
       }
     } while (cursor !== "0");
