@@ -1,36 +1,25 @@
--- Acknowledges deliveries: each message whose current lease matches its receipt is deleted.
+-- Acknowledges deliveries: each message whose current lease has this receipt is deleted.
 --!include queue-keys
 -- ARGV[2..] receipts
 -- Returns { how many were acked, then the 1-based positions of the stale receipts }
 local result = { 0 }
-local candidates, positions = {}, {}
+if #ARGV < 2 then return result end
+-- A receipt is current exactly when inflight holds it (a repeat in the same call is stale).
+local deadlines = redis.call('ZMSCORE', inflightKey, unpack(ARGV, 2))
+local receipts, ids, seen = {}, {}, {}
 for index = 2, #ARGV do
-  local id = receiptId(ARGV[index])
-  if id then
-    candidates[#candidates + 1] = id
-    positions[#positions + 1] = index
+  local receipt = ARGV[index]
+  if deadlines[index - 1] and not seen[receipt] then
+    seen[receipt] = true
+    receipts[#receipts + 1] = receipt
+    ids[#ids + 1] = receiptId(receipt)
   else
     result[#result + 1] = index - 1
   end
 end
-local ids = {}
-if #candidates > 0 then
-  local current = redis.call('HMGET', leasesKey, unpack(candidates))
-  for slot, id in ipairs(candidates) do
-    local index = positions[slot]
-    if current[slot] == ARGV[index] and not ids[id] then
-      ids[#ids + 1] = id
-      ids[id] = true
-    else
-      result[#result + 1] = index - 1
-    end
-  end
-end
 if #ids > 0 then
-  redis.call('HDEL', leasesKey, unpack(ids))
-  redis.call('ZREM', inflightKey, unpack(ids))
-  redis.call('HDEL', metaKey, unpack(ids))
-  redis.call('HDEL', bodiesKey, unpack(ids))
+  redis.call('ZREM', inflightKey, unpack(receipts))
+  redis.call('HDEL', messagesKey, unpack(ids))
 end
 result[1] = #ids
 return result

@@ -6,8 +6,7 @@
 local receipt = ARGV[2]
 local visibilityMs = tonumber(ARGV[3])
 
-local id = receiptId(receipt)
-if not id or redis.call('HGET', leasesKey, id) ~= receipt then return 0 end
+if not redis.call('ZSCORE', inflightKey, receipt) then return 0 end
 local deadline = nowMs() + visibilityMs
-redis.call('ZADD', inflightKey, 'XX', deadline, id)
+redis.call('ZADD', inflightKey, 'XX', deadline, receipt)
 return deadline

@@ -10,18 +10,19 @@ local receipt = ARGV[2]
 local requeue = ARGV[3] == '1'
 local delayMs = tonumber(ARGV[4])
 
-local id = receiptId(receipt)
-if not id or redis.call('HGET', leasesKey, id) ~= receipt then return { 0, 0, 0, 0 } end
+if not redis.call('ZSCORE', inflightKey, receipt) then return { 0, 0, 0, 0 } end
 
 if not requeue then
-  redis.call('HDEL', leasesKey, id)
-  redis.call('ZREM', inflightKey, id)
-  local meta = decodeMeta(redis.call('HGET', metaKey, id))
-  return { 1, deadLetter(id, meta, 'rejected'), 0, 0 }
+  redis.call('ZREM', inflightKey, receipt)
+  local id = receiptId(receipt)
+  local text = redis.call('HGET', messagesKey, id)
+  if not text then return { 1, 0, 0, 0 } end
+  local meta, body = decodeMessage(text)
+  return { 1, deadLetter(id, meta, body, 'rejected'), 0, 0 }
 end
 
-local meta, deadLettered = endLease(id)
-if not meta then return { 1, deadLettered, 0, 0 } end
+local id, meta, deadLettered = endLease(receipt)
+if not id then return { 1, deadLettered, 0, 0 } end
 if delayMs > 0 then
   local due = nowMs() + delayMs
   redis.call('ZADD', delayedKey, due, id)

@@ -6,8 +6,7 @@ local delayed = redis.call('ZRANGE', delayedKey, 0, -1)
 for _, id in ipairs(delayed) do ids[#ids + 1] = id end
 for start = 1, #ids, 1000 do
   local chunk = { unpack(ids, start, math.min(start + 999, #ids)) }
-  redis.call('HDEL', metaKey, unpack(chunk))
-  redis.call('HDEL', bodiesKey, unpack(chunk))
+  redis.call('HDEL', messagesKey, unpack(chunk))
 end
 redis.call('DEL', readyKey, delayedKey)
 return #ids

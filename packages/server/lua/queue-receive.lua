@@ -1,9 +1,11 @@
 -- Leases up to `max` messages from the head of a queue to one consumer. Expired messages met on the
--- way are discarded and counted, not delivered.
+-- way are discarded and counted, not delivered. Stored entries are only read: the delivery's attempt is
+-- the ended deliveries + 1, and its lease is the receipt's entry in inflight.
 --!include queue-keys
 -- ARGV[2] max: how many messages at most
 -- ARGV[3] visibility (ms): the lease lasts this long from now (Redis time)
--- ARGV[4] receipt token: hex, unique per call; each receipt is "<token><index in hex>:<id>"
+-- ARGV[4] receipt token: hex of a fixed length, unique per call; each receipt is
+--   "<token><index in hex>:<id>" (see RECEIPT_TOKEN_BYTES in redis-queue-engine.ts)
 -- Returns { lease deadline (ms), how many stay ready, then six per message:
 --   id, receipt, attempt, enqueuedAt, reason ('' or 'rejected' / 'maxAttempts'), body }
 local max = tonumber(ARGV[2])
@@ -12,43 +14,41 @@ local token = ARGV[4]
 
 local now = nowMs()
 local deadline = now + visibilityMs
+-- Formatted once: Redis would otherwise format the number again for every ZADD score.
+local deadlineText = string.format('%d', deadline)
 local result = { deadline, 0 }
 local ids = redis.call('LPOP', readyKey, max)
 if ids then
-  local metaArgs, leaseArgs, inflightArgs = {}, {}, {}
-  local metas = redis.call('HMGET', metaKey, unpack(ids))
-  local bodies = redis.call('HMGET', bodiesKey, unpack(ids))
+  local inflightArgs, expiredIds = {}, {}
+  local texts = redis.call('HMGET', messagesKey, unpack(ids))
+  local n = 2
   for index, id in ipairs(ids) do
-    local text = metas[index]
+    local text = texts[index]
     if text then
-      local meta = decodeMeta(text)
-      if meta.expiresAt > 0 and meta.expiresAt <= now then
-        redis.call('HDEL', metaKey, id)
-        redis.call('HDEL', bodiesKey, id)
-        redis.call('HINCRBY', countersKey, 'expired', 1)
+      -- Only the fields a delivery needs, without building a meta table (see decodeMessage).
+      local attempt, enqueuedAt, expiresAt, reason, bodyStart =
+        string.match(text, '^%d+|(%d+)|%d+|(%d+)|(%d+)|(%a*)|()')
+      expiresAt = tonumber(expiresAt)
+      if expiresAt > 0 and expiresAt <= now then
+        expiredIds[#expiredIds + 1] = id
       else
-        meta.attempt = meta.attempt + 1
         local receipt = token .. string.format('%x', index) .. ':' .. id
-        metaArgs[#metaArgs + 1] = id
-        metaArgs[#metaArgs + 1] = encodeMeta(meta)
-        leaseArgs[#leaseArgs + 1] = id
-        leaseArgs[#leaseArgs + 1] = receipt
-        inflightArgs[#inflightArgs + 1] = deadline
-        inflightArgs[#inflightArgs + 1] = id
-        local n = #result
+        inflightArgs[#inflightArgs + 1] = deadlineText
+        inflightArgs[#inflightArgs + 1] = receipt
         result[n + 1] = id
         result[n + 2] = receipt
-        result[n + 3] = meta.attempt
-        result[n + 4] = meta.enqueuedAt
-        result[n + 5] = meta.reason
-        result[n + 6] = bodies[index]
+        result[n + 3] = tonumber(attempt) + 1
+        result[n + 4] = tonumber(enqueuedAt)
+        result[n + 5] = reason
+        result[n + 6] = string.sub(text, bodyStart)
+        n = n + 6
       end
     end
   end
-  if #metaArgs > 0 then
-    redis.call('HSET', metaKey, unpack(metaArgs))
-    redis.call('HSET', leasesKey, unpack(leaseArgs))
-    redis.call('ZADD', inflightKey, unpack(inflightArgs))
+  if #inflightArgs > 0 then redis.call('ZADD', inflightKey, unpack(inflightArgs)) end
+  if #expiredIds > 0 then
+    redis.call('HDEL', messagesKey, unpack(expiredIds))
+    redis.call('HINCRBY', countersKey, 'expired', #expiredIds)
   end
 end
 result[2] = redis.call('LLEN', readyKey)

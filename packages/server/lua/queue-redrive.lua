@@ -7,19 +7,16 @@ for _, id in ipairs(delayed) do ids[#ids + 1] = id end
 -- A message whose id the queue holds again stays in the dead-letter queue, ready.
 local moved, kept = {}, {}
 for _, id in ipairs(ids) do
-  local text = redis.call('HGET', dlqMetaKey, id)
-  local body = redis.call('HGET', dlqBodiesKey, id)
-  if text and body and redis.call('HEXISTS', metaKey, id) == 1 then
+  local text = redis.call('HGET', dlqMessagesKey, id)
+  if text and redis.call('HEXISTS', messagesKey, id) == 1 then
     kept[#kept + 1] = id
-  elseif text and body then
-    redis.call('HDEL', dlqMetaKey, id)
-    redis.call('HDEL', dlqBodiesKey, id)
-    local meta = decodeMeta(text)
+  elseif text then
+    redis.call('HDEL', dlqMessagesKey, id)
+    local meta, body = decodeMessage(text)
     meta.seq = redis.call('INCR', seqKey)
     meta.attempt = 0
     meta.reason = ''
-    redis.call('HSET', metaKey, id, encodeMeta(meta))
-    redis.call('HSET', bodiesKey, id, body)
+    redis.call('HSET', messagesKey, id, encodeMessage(meta, body))
     moved[#moved + 1] = id
   end
 end

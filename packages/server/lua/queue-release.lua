@@ -8,11 +8,10 @@ local requeued = {}
 local ended = 0
 for index = 2, #ARGV do
   local receipt = ARGV[index]
-  local id = receiptId(receipt)
-  if id and redis.call('HGET', leasesKey, id) == receipt then
+  if redis.call('ZSCORE', inflightKey, receipt) then
     ended = ended + 1
-    local meta = endLease(id)
-    if meta then requeued[#requeued + 1] = { id, meta.seq } end
+    local id, meta = endLease(receipt)
+    if id then requeued[#requeued + 1] = { id, meta.seq } end
   end
 end
 return { ended, requeueAtHead(requeued) }

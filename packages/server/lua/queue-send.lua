@@ -13,7 +13,7 @@ local now = nowMs()
 redis.call('ZREMRANGEBYSCORE', dedupKey, '-inf', '(' .. string.format('%d', now - dedupWindowMs))
 
 local result = { 0, 0 }
-local metaArgs, bodyArgs, readyIds = {}, {}, {}
+local messageArgs, readyIds = {}, {}
 local accepted = {}
 -- Reserve the batch's sequence numbers at once; a duplicate leaves a harmless gap.
 local seq = redis.call('INCRBY', seqKey, count) - count
@@ -23,7 +23,7 @@ for index = 0, count - 1 do
   local delayMs, ttlMs = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
   local maxAttempts, body = tonumber(ARGV[base + 4]), ARGV[base + 5]
   -- An id the server made is unique: only a producer's own id can be a duplicate.
-  local duplicate = accepted[id] or (chosen and (redis.call('HEXISTS', metaKey, id) == 1
+  local duplicate = accepted[id] or (chosen and (redis.call('HEXISTS', messagesKey, id) == 1
     or redis.call('ZSCORE', dedupKey, id) ~= false))
   if duplicate then
     result[#result + 1] = 1
@@ -32,11 +32,9 @@ for index = 0, count - 1 do
     result[#result + 1] = 0
     seq = seq + 1
     local expiresAt = ttlMs > 0 and now + ttlMs or 0
-    local meta = { seq = seq, attempt = 0, maxAttempts = maxAttempts, enqueuedAt = now, expiresAt = expiresAt, reason = '' }
-    metaArgs[#metaArgs + 1] = id
-    metaArgs[#metaArgs + 1] = encodeMeta(meta)
-    bodyArgs[#bodyArgs + 1] = id
-    bodyArgs[#bodyArgs + 1] = body
+    -- encodeMessage's layout, for a first attempt with no reason.
+    messageArgs[#messageArgs + 1] = id
+    messageArgs[#messageArgs + 1] = string.format('%d|0|%d|%d|%d||', seq, maxAttempts, now, expiresAt) .. body
     if chosen then redis.call('ZADD', dedupKey, 'NX', now, id) end
     if delayMs > 0 then
       local due = now + delayMs
@@ -48,10 +46,7 @@ for index = 0, count - 1 do
   end
 end
 
-if #metaArgs > 0 then
-  redis.call('HSET', metaKey, unpack(metaArgs))
-  redis.call('HSET', bodiesKey, unpack(bodyArgs))
-end
+if #messageArgs > 0 then redis.call('HSET', messagesKey, unpack(messageArgs)) end
 if #readyIds > 0 then
   if redis.call('RPUSH', readyKey, unpack(readyIds)) == #readyIds then result[1] = 1 end
 end

@@ -5,7 +5,7 @@ return {
   redis.call('LLEN', readyKey),
   redis.call('ZCARD', inflightKey),
   redis.call('ZCARD', delayedKey),
-  redis.call('HLEN', dlqMetaKey),
+  redis.call('HLEN', dlqMessagesKey),
   tonumber(redis.call('HGET', countersKey, 'expired') or '0'),
   tonumber(redis.call('HGET', countersKey, 'discarded') or '0')
 }

@@ -11,9 +11,9 @@ local readyBefore = redis.call('LLEN', readyKey)
 
 local expired = redis.call('ZRANGEBYSCORE', inflightKey, '-inf', now, 'LIMIT', 0, limit)
 local requeued = {}
-for _, id in ipairs(expired) do
-  local meta = endLease(id)
-  if meta then requeued[#requeued + 1] = { id, meta.seq } end
+for _, receipt in ipairs(expired) do
+  local id, meta = endLease(receipt)
+  if id then requeued[#requeued + 1] = { id, meta.seq } end
 end
 requeueAtHead(requeued)
 
@@ -23,8 +23,8 @@ if #due > 0 then
   redis.call('ZREM', delayedKey, unpack(due))
   local entries = {}
   for _, id in ipairs(due) do
-    local text = redis.call('HGET', metaKey, id)
-    if text then entries[#entries + 1] = { id, decodeMeta(text).seq } end
+    local text = redis.call('HGET', messagesKey, id)
+    if text then entries[#entries + 1] = { id, messageSeq(text) } end
   end
   table.sort(entries, function(a, b) return a[2] < b[2] end)
   local ids = {}

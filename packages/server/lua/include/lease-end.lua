@@ -3,37 +3,37 @@
 
 -- Moves a message to "<queue>.dlq" (attempt starts again there), or discards it when this queue is
 -- itself a dead-letter queue. Returns 1 when dead-lettered, 0 when discarded.
-local function deadLetter(id, meta, reason)
-  local body = redis.call('HGET', bodiesKey, id)
-  redis.call('HDEL', metaKey, id)
-  redis.call('HDEL', bodiesKey, id)
-  if isDeadLetterQueue or body == false or redis.call('HEXISTS', dlqMetaKey, id) == 1 then
+local function deadLetter(id, meta, body, reason)
+  redis.call('HDEL', messagesKey, id)
+  if isDeadLetterQueue or redis.call('HEXISTS', dlqMessagesKey, id) == 1 then
     redis.call('HINCRBY', countersKey, 'discarded', 1)
     return 0
   end
   meta.attempt = 0
   meta.reason = reason
   meta.expiresAt = 0
-  redis.call('HSET', dlqMetaKey, id, encodeMeta(meta))
-  redis.call('HSET', dlqBodiesKey, id, body)
+  redis.call('HSET', dlqMessagesKey, id, encodeMessage(meta, body))
   redis.call('RPUSH', dlqReadyKey, id)
   redis.call('HINCRBY', countersKey, 'deadLettered', 1)
   return 1
 end
 
--- Removes the lease of `id`. When its attempt was the last, dead-letters it and returns nil and
--- whether it reached the dead-letter queue (1) or was discarded (0); otherwise returns its meta, for the
--- caller to requeue.
-local function endLease(id)
-  redis.call('HDEL', leasesKey, id)
-  redis.call('ZREM', inflightKey, id)
-  local text = redis.call('HGET', metaKey, id)
-  if not text then return nil, 0 end
-  local meta = decodeMeta(text)
+-- Ends the lease whose receipt is current (a member of inflight) and counts its delivery in the message's
+-- entry. When that delivery was the last attempt, dead-letters the message. Returns its id and meta for the
+-- caller to requeue (nil, nil when it was dead-lettered or is gone), then 1 when it reached the
+-- dead-letter queue.
+local function endLease(receipt)
+  redis.call('ZREM', inflightKey, receipt)
+  local id = receiptId(receipt)
+  local text = redis.call('HGET', messagesKey, id)
+  if not text then return nil, nil, 0 end
+  local meta, body = decodeMessage(text)
+  meta.attempt = meta.attempt + 1
   if meta.attempt >= meta.maxAttempts then
-    return nil, deadLetter(id, meta, 'maxAttempts')
+    return nil, nil, deadLetter(id, meta, body, 'maxAttempts')
   end
-  return meta, 0
+  redis.call('HSET', messagesKey, id, encodeMessage(meta, body))
+  return id, meta, 0
 end
 
 -- Puts ended leases back at the head of the queue, keeping their acceptance order among themselves.

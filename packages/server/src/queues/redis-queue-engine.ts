@@ -26,6 +26,13 @@ const SWEEP_BATCH = 500;
 const SWEEP_CLAIM_MS = 5000;
 /** Largest number of messages or receipts coalesced into one script call. */
 const MAX_COALESCED = 1000;
+/**
+ * Random bytes of the token that starts every receipt of one receive (unique per delivery). 128 bits; and
+ * with a generated id the receipt (32 hex digits + index + ":" + id) is longer than Redis's default
+ * zset-max-listpack-value (64), so the inflight set, keyed by receipt, is a skiplist: batched ZADD,
+ * ZMSCORE and ZREM then cost O(log n) per receipt instead of a scan of a listpack.
+ */
+const RECEIPT_TOKEN_BYTES = 16;
 /** Keys Redis looks at per SCAN call of a queue listing: short calls that never stall other clients. */
 const SCAN_COUNT = 1000;
 
@@ -63,7 +70,7 @@ export class RedisQueueEngine implements QueueEngine {
 
   async receive(address: QueueAddress, max: number, visibilityMs: number): Promise<ReceiveResult> {
     const { scripts } = this.options;
-    const token = randomBytes(8).toString("hex");
+    const token = randomBytes(RECEIPT_TOKEN_BYTES).toString("hex");
     const reply = await inStore(scripts.queueReceive(target(address), max, visibilityMs, token));
     const deadline = Number(reply[0]);
     const remaining = Number(reply[1]);
@@ -143,17 +150,17 @@ export class RedisQueueEngine implements QueueEngine {
     return moved;
   }
 
-  /** Scans the keyspace for the namespace's `meta` hashes: an admin listing, linear in the number of keys. */
+  /** Scans the keyspace for the namespace's `messages` hashes: an admin listing, linear in the number of keys. */
   async listQueues(namespace: string): Promise<string[]> {
     const { connections, keys } = this.options;
-    const pattern = keys.queueMetaPattern(namespace);
+    const pattern = keys.queueMessagesPattern(namespace);
     const names = new Set<string>();
     let cursor = "0";
     do {
       const [next, found] = await inStore(connections.command.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT));
       cursor = next;
       for (const key of found) {
-        const queue = keys.queueOfMetaKey(namespace, key);
+        const queue = keys.queueOfMessagesKey(namespace, key);
         if (queue !== undefined) names.add(queue);
       }
     } while (cursor !== "0");

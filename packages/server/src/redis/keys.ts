@@ -33,7 +33,7 @@ export class RedisKeys {
   }
 
   /**
-   * The 13 keys of a queue script, in the order of lua/include/queue-keys.lua: the queue's own, then its
+   * The 10 keys of a queue script, in the order of lua/include/queue-keys.lua: the queue's own, then its
    * dead-letter queue's. A queue and its `.dlq` share one hash tag (the name without `.dlq` suffixes), so
    * dead-lettering and redrive are atomic in one slot.
    */
@@ -43,30 +43,27 @@ export class RedisKeys {
     const tag = this.queueTag(namespace, queue);
     return [
       `${own}:ready`,
-      `${own}:meta`,
-      `${own}:bodies`,
+      `${own}:messages`,
       `${own}:inflight`,
-      `${own}:leases`,
       `${own}:delayed`,
       `${own}:dedup`,
       `${own}:counters`,
       `${this.prefix}:q:{${tag}}:seq`,
       `${deadLetter}:ready`,
-      `${deadLetter}:meta`,
-      `${deadLetter}:bodies`,
+      `${deadLetter}:messages`,
       `${deadLetter}:delayed`,
     ];
   }
 
-  /** A SCAN pattern that matches the `meta` hash of every queue of the namespace that holds messages. */
-  queueMetaPattern(namespace: string): string {
-    return `${escapeGlob(this.prefix)}:q:{${escapeGlob(namespace)}:*}:*:meta`;
+  /** A SCAN pattern that matches the `messages` hash of every queue of the namespace that holds messages. */
+  queueMessagesPattern(namespace: string): string {
+    return `${escapeGlob(this.prefix)}:q:{${escapeGlob(namespace)}:*}:*:messages`;
   }
 
-  /** The queue whose `meta` hash this key (found by `queueMetaPattern`) is; undefined for another key. */
-  queueOfMetaKey(namespace: string, key: string): string | undefined {
+  /** The queue whose `messages` hash this key (found by `queueMessagesPattern`) is; undefined for another key. */
+  queueOfMessagesKey(namespace: string, key: string): string | undefined {
     const start = `${this.prefix}:q:{${namespace}:`;
-    const end = ":meta";
+    const end = ":messages";
     if (!key.startsWith(start) || !key.endsWith(end)) return undefined;
     // Queue names hold no brace, so the first `}:` after the tag's start closes the tag.
     const tagEnd = key.indexOf("}:", start.length);

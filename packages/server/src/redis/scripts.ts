@@ -17,7 +17,7 @@ function lua(name: string): string {
   );
 }
 
-const QUEUE_KEY_COUNT = 13;
+const QUEUE_KEY_COUNT = 10;
 
 const SCRIPTS = {
   heartbeat: { numberOfKeys: 2, lua: lua("heartbeat") },
