@@ -70,4 +70,28 @@ describe("queues on a Redis cluster", () => {
     await waitFor(() => node.output().includes("REDIS MAY EVICT KEYS"), { what: "the eviction warning" });
     expect(node.output()).toContain("maxmemory-policy is allkeys-lru");
   });
+
+  it("sweeps a consumed queue whose due-time mark was lost, so its expired leases still come back", async () => {
+    const redis = await startRedis();
+    const prefix = freshPrefix();
+    const [a, b] = (await startCluster(2, { redisUrl: redis.url, prefix })) as [NodeHandle, NodeHandle];
+    const holder = await connectSocket(b.url);
+    await command(holder, "queue:send", { queue: "lost-mark", data: "x" });
+    const held = deliveries(holder);
+    await consume(holder, { queue: "lost-mark", visibilityMs: 1000 });
+    await waitFor(() => held.length === 1);
+    // Lose the mark, as if Redis had failed between the receive and the mark that follows it, then kill
+    // the holder's node so nothing releases the lease: only a sweep can bring the message back.
+    const admin = new Redis(redis.url);
+    onCleanup(() => void admin.disconnect());
+    expect(await admin.zrem(`${prefix}:{schedule}:due`, "/\nlost-mark")).toBe(1);
+    await b.kill();
+
+    // A consumer arriving on the other node makes that node sweep the queue, mark or no mark.
+    const taker = await connectSocket(a.url);
+    const got = deliveries(taker);
+    await consume(taker, { queue: "lost-mark" });
+    await waitFor(() => got.length === 1, { timeoutMs: 5000 });
+    expect(got[0]).toMatchObject({ data: "x", attempt: 2 });
+  });
 });

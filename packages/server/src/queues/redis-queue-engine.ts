@@ -24,6 +24,8 @@ const SWEEP_QUEUES_PER_TICK = 50;
 const SWEEP_BATCH = 500;
 /** A claimed queue is pushed this far ahead, so a sweeper that dies leaves it to another node. */
 const SWEEP_CLAIM_MS = 5000;
+/** How often the queues this node consumes are swept whatever the due index says (a safety net). */
+const RECHECK_WATCHED_MS = 30_000;
 /** Largest number of messages or receipts coalesced into one script call. */
 const MAX_COALESCED = 1000;
 /**
@@ -48,7 +50,10 @@ export class RedisQueueEngine implements QueueEngine {
   private readonly sends: TickBatcher<SendItem, boolean>;
   private readonly acks: TickBatcher<string, boolean>;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private recheckTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  /** Queues this node watches (it has consumers for them), by ref, with how many watchers each. */
+  private readonly watched = new Map<string, number>();
 
   constructor(private readonly options: RedisQueueEngineOptions) {
     this.sends = new TickBatcher((ref, items) => this.flushSends(ref, items), MAX_COALESCED);
@@ -58,10 +63,13 @@ export class RedisQueueEngine implements QueueEngine {
   async start(): Promise<void> {
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
+    this.recheckTimer = setInterval(() => this.recheckWatched(), RECHECK_WATCHED_MS);
+    this.recheckTimer.unref();
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
+    clearInterval(this.recheckTimer);
   }
 
   send(address: QueueAddress, messages: NewMessage[]): Promise<boolean[]> {
@@ -169,7 +177,32 @@ export class RedisQueueEngine implements QueueEngine {
 
   watch(address: QueueAddress, listener: () => void): () => void {
     const channel = this.options.keys.wakeChannel(address.namespace, address.queue);
-    return this.options.connections.listen(channel, listener);
+    const stopListening = this.options.connections.listen(channel, listener);
+    const ref = queueRef(address.namespace, address.queue);
+    this.watched.set(ref, (this.watched.get(ref) ?? 0) + 1);
+    this.sweepSoon(ref);
+    return () => {
+      stopListening();
+      const count = (this.watched.get(ref) ?? 1) - 1;
+      if (count > 0) this.watched.set(ref, count);
+      else this.watched.delete(ref);
+    };
+  }
+
+  /**
+   * Marks a queue due now, so a sweep looks at it at once. The safety net for timed work whose mark was
+   * lost (Redis failing between a script and the mark that follows it, in another slot): every queue
+   * with consumers is looked at when they come, and again every RECHECK_WATCHED_MS.
+   */
+  private sweepSoon(ref: string): void {
+    this.options.scripts.markDueQueue(ref, 0).catch((error: unknown) => {
+      this.options.logger.debug({ err: error }, "could not mark a queue for a sweep; the next recheck will");
+    });
+  }
+
+  private recheckWatched(): void {
+    if (this.options.connections.command.status !== "ready") return;
+    for (const ref of this.watched.keys()) this.sweepSoon(ref);
   }
 
   private async flushSends(ref: string, items: SendItem[]): Promise<boolean[]> {
