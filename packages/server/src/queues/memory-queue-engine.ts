@@ -22,7 +22,7 @@ const MAX_TIMED_ITEMS_PER_TICK = 10_000;
 const MIN_STALE_ENTRIES_TO_COMPACT = 1024;
 /** The longest delay `setTimeout` accepts; a later due time is reached by re-arming on the way. */
 const MAX_TIMER_DELAY_MS = 2_147_483_647;
-/** Random bytes per receive in a receipt's token, as the Redis engine: receipts are unique and unguessable. */
+/** Random bytes per receive in a receipt's token (64 bits): receipts are unique and unguessable. */
 const RECEIPT_TOKEN_BYTES = 8;
 /** A deque's smallest capacity (a power of two): a small queue stays small, a big one halves as it drains. */
 const MIN_DEQUE_CAPACITY = 16;
