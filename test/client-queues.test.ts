@@ -16,8 +16,8 @@ import {
 } from "@mailroom/client";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { onCleanup } from "./helpers/cleanup.js";
-import { type NodeHandle, startCluster, startNode } from "./helpers/nodes.js";
-import { freshPrefix, startRedis } from "./helpers/redis.js";
+import { readyClient } from "./helpers/clients.js";
+import { startNode, startTwoNodesOnRedis } from "./helpers/nodes.js";
 import { waitFor } from "./helpers/wait.js";
 
 /** The shortest lease the contract allows, so a lease that is not extended ends within the test. */
@@ -25,19 +25,7 @@ const SHORT_VISIBILITY_MS = 1000;
 /** A handler this slow outlives two and a half short leases. */
 const SLOW_HANDLER_MS = 2500;
 
-async function twoNodes(): Promise<[NodeHandle, NodeHandle]> {
-  const redis = await startRedis();
-  const [nodeA, nodeB] = await startCluster(2, { redisUrl: redis.url, prefix: freshPrefix() });
-  return [nodeA as NodeHandle, nodeB as NodeHandle];
-}
-
-/** An SDK client, connected, and closed after the test. */
-async function readyClient(url: string, options: Parameters<typeof connect>[1] = {}): Promise<MailroomClient> {
-  const client = connect(url, { transports: ["websocket"], ...options });
-  onCleanup(() => client.close());
-  await client.ready();
-  return client;
-}
+const twoNodes = startTwoNodesOnRedis;
 
 /** Every consumeError the client reports, for asserting that none (or which) came. */
 function consumeErrors(client: MailroomClient): Array<[MailroomError, ConsumeFailure]> {

@@ -4,29 +4,17 @@
  * cluster, errors carry the contract's codes, a client re-joins its rooms after its node restarts, binary
  * arrives byte-exact, and commands fail with UNAVAILABLE when no node answers.
  */
-import { type BroadcastMeta, connect, type MailroomClient, MailroomError, type Room } from "@mailroom/client";
+import { type BroadcastMeta, connect, MailroomError, type Room } from "@mailroom/client";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { onCleanup } from "./helpers/cleanup.js";
-import { type NodeHandle, startCluster, startNode } from "./helpers/nodes.js";
-import { freshPrefix, startRedis } from "./helpers/redis.js";
+import { readyClient } from "./helpers/clients.js";
+import { type NodeHandle, startNode, startTwoNodesOnRedis } from "./helpers/nodes.js";
 import { waitFor, within } from "./helpers/wait.js";
 
 /** Short enough that a command to a dead node fails quickly, long enough for a loaded test machine. */
 const SHORT_TIMEOUT_MS = 500;
 
-async function twoNodes(): Promise<[NodeHandle, NodeHandle]> {
-  const redis = await startRedis();
-  const [nodeA, nodeB] = await startCluster(2, { redisUrl: redis.url, prefix: freshPrefix() });
-  return [nodeA as NodeHandle, nodeB as NodeHandle];
-}
-
-/** An SDK client, connected, and closed after the test. */
-async function readyClient(url: string, options: Parameters<typeof connect>[1] = {}): Promise<MailroomClient> {
-  const client = connect(url, { transports: ["websocket"], ...options });
-  onCleanup(() => client.close());
-  await client.ready();
-  return client;
-}
+const twoNodes = startTwoNodesOnRedis;
 
 /** Resolves with the next broadcast under `event` that a handler on `room` receives. */
 function nextBroadcast(room: Room, event: string): Promise<[unknown, BroadcastMeta]> {

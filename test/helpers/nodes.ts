@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { onCleanup } from "./cleanup.js";
 import { freePort } from "./ports.js";
+import { freshPrefix, startRedis } from "./redis.js";
 import { waitFor } from "./wait.js";
 
 const CLI = fileURLToPath(new URL("../../packages/cli/bin/mailroom.js", import.meta.url));
@@ -96,6 +97,13 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
   onCleanup(() => handle.kill());
   await launch();
   return handle;
+}
+
+/** Starts a Redis of the test's own and two nodes on it, with a fresh key prefix. */
+export async function startTwoNodesOnRedis(): Promise<[NodeHandle, NodeHandle]> {
+  const redis = await startRedis();
+  const [nodeA, nodeB] = await startCluster(2, { redisUrl: redis.url, prefix: freshPrefix() });
+  return [nodeA as NodeHandle, nodeB as NodeHandle];
 }
 
 /** Starts `count` nodes on one Redis with one key prefix. */

@@ -32,8 +32,8 @@ import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { ClusterRegistry } from "../cluster/registry.js";
 import type { ConsumerDispatcher } from "../queues/consumer-dispatcher.js";
 import { decodeMessage } from "../queues/message-codec.js";
-import { checkHeaderLimits, checkSize, prepareMessage } from "../queues/outgoing-messages.js";
 import type { Lease, QueueAddress, QueueEngine } from "../queues/queue-engine.js";
+import { sendMessage, sendMessages } from "../queues/sending.js";
 import { ackAndSettle, nackAndSettle } from "../queues/settlement.js";
 import { BINARY_CONTENT_TYPE, BINARY_HEADERS_DESCRIPTION, installBinaryBodyParser } from "./binary-body.js";
 import { fromJsonData, toJsonData } from "./binary-json.js";
@@ -61,6 +61,7 @@ export interface QueueRouteOptions {
 export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptions): Promise<void> {
   const { engine, registry, dispatcher, polls, maxMessageBytes, defaultMaxAttempts, defaultVisibilityMs } = options;
   const limits = bodyLimits(maxMessageBytes);
+  const sendLimits = { maxMessageBytes, defaultMaxAttempts };
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
   await api.register(async (binaryScope) => {
@@ -80,13 +81,9 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
         },
       },
       async (request, reply) => {
-        const data = fromJsonData(request.body.data, "data");
-        checkHeaderLimits([request.body]);
-        const address = queueOf(request.params);
-        const prepared = prepareMessage({ ...request.body, data }, defaultMaxAttempts);
-        checkSize(prepared.bytes, maxMessageBytes, "data");
-        const [duplicate] = await engine.send(address, [prepared.message]);
-        return reply.code(201).send({ id: prepared.message.id, duplicate: duplicate === true });
+        const message = { ...request.body, data: fromJsonData(request.body.data, "data") };
+        const result = await sendMessage(engine, () => queueOf(request.params), message, sendLimits);
+        return reply.code(201).send(result);
       },
     );
   });
@@ -109,16 +106,13 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
         ...message,
         data: fromJsonData(message.data, `messages.${index}.data`),
       }));
-      checkHeaderLimits(messages);
-      const address = queueOf(request.params);
-      const prepared = messages.map((message) => prepareMessage(message, defaultMaxAttempts));
-      const bytes = prepared.reduce((total, entry) => total + entry.bytes, 0);
-      checkSize(bytes, maxMessageBytes, "the batch's data");
-      const duplicates = await engine.send(
-        address,
-        prepared.map((entry) => entry.message),
+      const results = await sendMessages(
+        engine,
+        () => queueOf(request.params),
+        messages,
+        sendLimits,
+        "the batch's data",
       );
-      const results = prepared.map((entry, index) => ({ id: entry.message.id, duplicate: duplicates[index] === true }));
       return reply.code(201).send({ results });
     },
   );

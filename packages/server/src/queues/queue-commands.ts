@@ -17,8 +17,9 @@ import type { Socket } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
 import { type CommandTable, command } from "../sockets/commands.js";
 import type { ConsumerDispatcher } from "./consumer-dispatcher.js";
-import { checkHeaderLimits, checkSize, prepareMessage, queueAddress } from "./outgoing-messages.js";
+import { queueAddress } from "./outgoing-messages.js";
 import type { QueueAddress, QueueEngine } from "./queue-engine.js";
+import { sendMessage, sendMessages } from "./sending.js";
 import { ackAndSettle, nackAndSettle } from "./settlement.js";
 
 export interface QueueCommandDeps {
@@ -34,31 +35,12 @@ export function queueCommands(deps: QueueCommandDeps): CommandTable {
   const { engine, dispatcher, registry } = deps;
   return {
     "queue:send": command(QueueSendArgs, "send", async ({ queue, ...message }, socket) => {
-      checkHeaderLimits([message]);
-      const address = addressOf(socket, queue);
-      const prepared = prepareMessage(message, deps.defaultMaxAttempts);
-      checkSize(prepared.bytes, deps.maxMessageBytes, "data");
-      const [duplicate] = await engine.send(address, [prepared.message]);
-      return { id: prepared.message.id, duplicate: duplicate === true };
+      return sendMessage(engine, () => addressOf(socket, queue), message, deps);
     }),
 
-    "queue:sendBatch": command(QueueSendBatchArgs, "send", async ({ queue, messages }, socket) => {
-      checkHeaderLimits(messages);
-      const address = addressOf(socket, queue);
-      const prepared = messages.map((message) => prepareMessage(message, deps.defaultMaxAttempts));
-      checkSize(
-        prepared.reduce((total, entry) => total + entry.bytes, 0),
-        deps.maxMessageBytes,
-        "the batch's data",
-      );
-      const duplicates = await engine.send(
-        address,
-        prepared.map((entry) => entry.message),
-      );
-      return {
-        results: prepared.map((entry, index) => ({ id: entry.message.id, duplicate: duplicates[index] === true })),
-      };
-    }),
+    "queue:sendBatch": command(QueueSendBatchArgs, "send", async ({ queue, messages }, socket) => ({
+      results: await sendMessages(engine, () => addressOf(socket, queue), messages, deps, "the batch's data"),
+    })),
 
     "queue:consume": command(QueueConsumeArgs, "consume", async ({ queue, ...options }, socket) => {
       const address = addressOf(socket, queue);
