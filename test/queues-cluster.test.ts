@@ -94,4 +94,30 @@ describe("queues on a Redis cluster", () => {
     await waitFor(() => got.length === 1, { timeoutMs: 5000 });
     expect(got[0]).toMatchObject({ data: "x", attempt: 2 });
   });
+
+  it("accepts a producer's id again once the dedup window has passed since its first acceptance", async () => {
+    const redis = await startRedis();
+    const node = await startNode({ redisUrl: redis.url, prefix: freshPrefix(), args: ["--dedup-window-ms", "1000"] });
+    const socket = await connectSocket(node.url);
+    const acceptedAt = Date.now();
+    expect(await command(socket, "queue:send", { queue: "window", id: "w1", data: 1 })).toMatchObject({
+      duplicate: false,
+    });
+    const got = deliveries(socket);
+    await consume(socket, { queue: "window" });
+    await waitFor(() => got.length === 1);
+    await command(socket, "queue:ack", { queue: "window", receipt: got[0]!.receipt });
+    // Acked and inside the window: still a duplicate.
+    expect(await command(socket, "queue:send", { queue: "window", id: "w1", data: 2 })).toMatchObject({
+      duplicate: true,
+    });
+    const fresh = await waitFor(async () => {
+      const reply = await command(socket, "queue:send", { queue: "window", id: "w1", data: 3 });
+      return reply.duplicate === false ? reply : undefined;
+    });
+    expect(fresh).toEqual({ ok: true, id: "w1", duplicate: false });
+    expect(Date.now() - acceptedAt).toBeGreaterThanOrEqual(1000);
+    await waitFor(() => got.length === 2);
+    expect(got[1]!.data).toBe(3);
+  });
 });
