@@ -15,6 +15,8 @@ const CLI = fileURLToPath(new URL("../../packages/cli/bin/mailroom.js", import.m
 /** Test timing: a node missing heartbeats for this long is dead. */
 export const TEST_NODE_TIMEOUT_MS = 1500;
 const TEST_HEARTBEAT_INTERVAL_MS = 250;
+/** Test timing: a stopped node drains this long (tests of the drain itself set their own). */
+const TEST_DRAIN_DELAY_MS = 100;
 
 export interface NodeOptions {
   redisUrl?: string;
@@ -49,6 +51,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
         ...process.env,
         MAILROOM_HEARTBEAT_INTERVAL_MS: String(TEST_HEARTBEAT_INTERVAL_MS),
         MAILROOM_NODE_TIMEOUT_MS: String(TEST_NODE_TIMEOUT_MS),
+        MAILROOM_DRAIN_DELAY_MS: String(TEST_DRAIN_DELAY_MS),
         ...options.env,
       },
     });

@@ -6,7 +6,8 @@
 -- ARGV[3] visibility (ms): the lease lasts this long from now (Redis time)
 -- ARGV[4] receipt token: hex of a fixed length, unique per call; each receipt is
 --   "<token><index in hex>:<id>" (see RECEIPT_TOKEN_BYTES in redis-queue-engine.ts)
--- Returns { lease deadline (ms), how many stay ready, then six per message:
+-- Returns { lease deadline (ms), how many stay ready, how many expired messages were discarded, then six
+--   per message:
 --   id, receipt, attempt, enqueuedAt, reason ('' or 'rejected' / 'maxAttempts'), body }
 local max = tonumber(ARGV[2])
 local visibilityMs = tonumber(ARGV[3])
@@ -16,12 +17,12 @@ local now = nowMs()
 local deadline = now + visibilityMs
 -- Formatted once: Redis would otherwise format the number again for every ZADD score.
 local deadlineText = string.format('%d', deadline)
-local result = { deadline, 0 }
+local result = { deadline, 0, 0 }
 local ids = redis.call('LPOP', readyKey, max)
 if ids then
   local inflightArgs, expiredIds = {}, {}
   local texts = redis.call('HMGET', messagesKey, unpack(ids))
-  local n = 2
+  local n = 3
   for index, id in ipairs(ids) do
     local text = texts[index]
     if text then
@@ -49,6 +50,7 @@ if ids then
   if #expiredIds > 0 then
     redis.call('HDEL', messagesKey, unpack(expiredIds))
     redis.call('HINCRBY', countersKey, 'expired', #expiredIds)
+    result[3] = #expiredIds
   end
 end
 result[2] = redis.call('LLEN', readyKey)

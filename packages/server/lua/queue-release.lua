@@ -3,15 +3,17 @@
 --!include queue-keys
 --!include lease-end
 -- ARGV[2..] receipts
--- Returns { how many leases ended, 1 when the ready list was empty before }
+-- Returns { how many leases ended, 1 when the ready list was empty before, how many of them went to the
+--   dead-letter queue }
 local requeued = {}
-local ended = 0
+local ended, deadLettered = 0, 0
 for index = 2, #ARGV do
   local receipt = ARGV[index]
   if redis.call('ZSCORE', inflightKey, receipt) then
     ended = ended + 1
-    local id, meta = endLease(receipt)
+    local id, meta, reachedDeadLetters = endLease(receipt)
     if id then requeued[#requeued + 1] = { id, meta.seq } end
+    deadLettered = deadLettered + reachedDeadLetters
   end
 end
-return { ended, requeueAtHead(requeued) }
+return { ended, requeueAtHead(requeued), deadLettered }

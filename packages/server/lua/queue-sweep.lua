@@ -4,16 +4,18 @@
 --!include lease-end
 -- ARGV[2] at most this many leases and as many delayed messages per call
 -- Returns { 1 when the ready list went from empty to not, when the next lease or delay is due (ms, 0 = none),
---   1 when work was left for another call }
+--   1 when work was left for another call, how many messages went to the dead-letter queue }
 local limit = tonumber(ARGV[2])
 local now = nowMs()
 local readyBefore = redis.call('LLEN', readyKey)
 
 local expired = redis.call('ZRANGEBYSCORE', inflightKey, '-inf', now, 'LIMIT', 0, limit)
 local requeued = {}
+local deadLettered = 0
 for _, receipt in ipairs(expired) do
-  local id, meta = endLease(receipt)
+  local id, meta, reachedDeadLetters = endLease(receipt)
   if id then requeued[#requeued + 1] = { id, meta.seq } end
+  deadLettered = deadLettered + reachedDeadLetters
 end
 requeueAtHead(requeued)
 
@@ -39,4 +41,4 @@ if firstLease[2] then nextDue = tonumber(firstLease[2]) end
 if firstDelay[2] and (nextDue == 0 or tonumber(firstDelay[2]) < nextDue) then nextDue = tonumber(firstDelay[2]) end
 local wasFilled = (readyBefore == 0 and redis.call('LLEN', readyKey) > 0) and 1 or 0
 local more = (#expired == limit or #due == limit) and 1 or 0
-return { wasFilled, nextDue, more }
+return { wasFilled, nextDue, more, deadLettered }

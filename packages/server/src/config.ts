@@ -55,6 +55,14 @@ export interface NodeOptions {
   jwtPublicKey?: string;
   /** Listen on a non-loopback address with auth off. @default false */
   insecure?: boolean;
+  /**
+   * On SIGTERM, how long the node keeps answering `/readyz` with 503 before it closes its listener, so
+   * load balancers see it leave; consumers' unacked deliveries get as long to be acked before they return
+   * to their queues. The whole drain stays within 10 s. @default 1000
+   */
+  drainDelayMs?: number;
+  /** Distinct (namespace, queue) pairs, and namespaces, with their own metric series. @default 1000 */
+  metricsMaxQueues?: number;
 }
 
 type OptionalSettings = "redisUrl" | "publicUrl" | "jwtSecret" | "jwtPublicKey";
@@ -80,16 +88,32 @@ export const DEFAULTS = {
   httpRequestsPerMinute: 60_000,
   httpRequestTimeoutMs: 30_000,
   insecure: false,
+  drainDelayMs: 1000,
+  metricsMaxQueues: 1000,
 } as const satisfies Partial<NodeOptions>;
+
+/** The drain delay leaves room for closing within the contract's 10 s. */
+export const MAX_DRAIN_DELAY_MS = 5000;
 
 /** Thrown at start for a setting out of its range; its message names the setting and what it accepts. */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
+
+  /**
+   * @param setting the bad setting, when one is to blame (the CLI names its flag and variable)
+   * @param problem what is wrong, without the setting's name: "must be an integer from 1 to 100, got 0"
+   */
+  constructor(
+    readonly setting: keyof NodeOptions | undefined,
+    readonly problem: string,
+  ) {
+    super(setting === undefined ? problem : `${setting} ${problem}`);
+  }
 }
 
-function integerIn(name: string, value: number, min: number, max: number): number {
+function integerIn(name: keyof NodeOptions, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    throw new ConfigError(name, `must be an integer from ${min} to ${max}, got ${String(value)}`);
   }
   return value;
 }
@@ -97,13 +121,13 @@ function integerIn(name: string, value: number, min: number, max: number): numbe
 export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   const merged = { ...DEFAULTS, ...stripUndefined(options) };
   if (!LOG_LEVELS.includes(merged.logLevel)) {
-    throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${merged.logLevel}`);
+    throw new ConfigError("logLevel", `must be one of ${LOG_LEVELS.join(", ")}, got ${merged.logLevel}`);
   }
   if (!/^[^{}\s]{1,64}$/.test(merged.redisPrefix)) {
-    throw new ConfigError("redisPrefix must be 1-64 characters without braces or spaces");
+    throw new ConfigError("redisPrefix", `must be 1-64 characters without braces or spaces, got ${merged.redisPrefix}`);
   }
   if (merged.redisUrl !== undefined && !/^rediss?:\/\//.test(merged.redisUrl)) {
-    throw new ConfigError(`redisUrl must start with redis:// or rediss://, got ${merged.redisUrl}`);
+    throw new ConfigError("redisUrl", `must start with redis:// or rediss://, got ${merged.redisUrl}`);
   }
   integerIn("port", merged.port, 0, 65535);
   integerIn("maxMessageBytes", merged.maxMessageBytes, 1, 64 * 1_048_576);
@@ -116,12 +140,15 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   integerIn("heartbeatIntervalMs", merged.heartbeatIntervalMs, 50, 60_000);
   integerIn("nodeTimeoutMs", merged.nodeTimeoutMs, merged.heartbeatIntervalMs * 2, 600_000);
   integerIn("redisCommandTimeoutMs", merged.redisCommandTimeoutMs, 50, 60_000);
+  integerIn("drainDelayMs", merged.drainDelayMs, 0, MAX_DRAIN_DELAY_MS);
+  integerIn("metricsMaxQueues", merged.metricsMaxQueues, 1, 100_000);
   if (merged.jwtSecret !== undefined && merged.jwtPublicKey !== undefined) {
-    throw new ConfigError("give either a JWT secret or a JWT public key, not both");
+    throw new ConfigError(undefined, "give either a JWT secret or a JWT public key, not both");
   }
   const authOn = merged.jwtSecret !== undefined || merged.jwtPublicKey !== undefined;
   if (!authOn && !merged.insecure && !isLoopback(merged.host)) {
     throw new ConfigError(
+      undefined,
       `refusing to listen on ${merged.host} with auth off: set a JWT key (--jwt-secret or --jwt-public-key), ` +
         "listen on a loopback address, or pass --insecure",
     );

@@ -1,7 +1,10 @@
 /**
  * A Mailroom node: one Fastify instance and one Socket.IO server on the same port, over a store
  * (Redis for a cluster, memory for a single node). `createNode` wires config → store → app → handlers;
- * `start` listens; `close` leaves the cluster, disconnects sockets and closes the store.
+ * `start` listens; `close` drains (draining.ts): readiness fails and new connections are refused at once,
+ * deliveries stop, unacked ones get `drainDelayMs` to be acked and then return to the head of their
+ * queues, and after the delay the node leaves the cluster, closes the transports (clients reconnect
+ * elsewhere), finishes in-flight HTTP requests and closes the store.
  */
 import { randomBytes } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
@@ -11,9 +14,13 @@ import { installHttpAuth } from "./auth/http-auth.js";
 import { authorizeSocket, installSocketAuth } from "./auth/socket-auth.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { type NodeConfig, type NodeOptions, resolveConfig } from "./config.js";
+import { Draining } from "./draining.js";
 import { httpApi, httpApiServerOptions } from "./http/api.js";
 import { healthRoutes } from "./http/health-routes.js";
 import { httpRateLimitOptions } from "./http/rate-limit.js";
+import { metricsRoute } from "./metrics/metrics-route.js";
+import { NodeMetrics } from "./metrics/node-metrics.js";
+import { observedEngine } from "./metrics/observed-engine.js";
 import { ConsumerDispatcher } from "./queues/consumer-dispatcher.js";
 import { queueCommands } from "./queues/queue-commands.js";
 import { roomCommands } from "./rooms/room-commands.js";
@@ -31,6 +38,8 @@ const IDLE_CONNECTION_TIMEOUT_MS = 60_000;
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** How often Node looks for requests past their timeout (its default, 30 s, would let them live that much longer). */
 const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
+/** HTTP connections still open this long after a drain began are cut, to exit within the contract's 10 s. */
+const FORCE_CLOSE_AFTER_MS = 7000;
 
 export interface MailroomNode {
   readonly id: string;
@@ -38,8 +47,10 @@ export interface MailroomNode {
   readonly app: FastifyInstance;
   readonly io: Server;
   readonly store: NodeStore;
+  readonly metrics: NodeMetrics;
   /** Listens; resolves with the node's URL. */
   start(): Promise<string>;
+  /** Drains and closes (see the header); calling it again returns the same promise. */
   close(): Promise<void>;
 }
 
@@ -60,7 +71,9 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     http: { headersTimeout: config.httpRequestTimeoutMs, connectionsCheckingInterval: CONNECTIONS_CHECK_INTERVAL_MS },
     ...httpApiServerOptions,
   });
+  const draining = new Draining();
   const io = new Server(app.server, {
+    allowRequest: draining.allowRequest,
     maxHttpBufferSize: config.maxMessageBytes + PACKET_HEADROOM_BYTES,
     cleanupEmptyChildNamespaces: true,
     serveClient: false,
@@ -69,6 +82,13 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
 
   const localNode: LocalNode = { id, url: () => url, startedAt, connections: () => io.engine.clientsCount };
   const logger = app.log.child({ node: id });
+  let queueStats: NodeStore["queues"]["stats"] = async () => ({ ready: 0, inflight: 0, delayed: 0 }) as never;
+  const metrics = new NodeMetrics({
+    maxQueueLabels: config.metricsMaxQueues,
+    defaultLabels: { node: id },
+    queueStats: (address) => queueStats(address),
+    io,
+  });
   const store = config.redisUrl
     ? createRedisStore({
         url: config.redisUrl,
@@ -80,11 +100,15 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
         dedupWindowMs: config.dedupWindowMs,
         node: localNode,
         logger: logger.child({ component: "redis" }),
+        outcomes: metrics,
+        scriptTiming: (script, seconds) => metrics.redisCommand(script, seconds),
       })
-    : createMemoryStore(localNode, { dedupWindowMs: config.dedupWindowMs });
+    : createMemoryStore(localNode, { dedupWindowMs: config.dedupWindowMs, outcomes: metrics });
   store.attach(io);
+  queueStats = (address) => store.queues.stats(address);
+  const engine = observedEngine(store.queues, metrics);
 
-  const dispatcher = new ConsumerDispatcher(store.queues, store.registry, logger.child({ component: "consumers" }));
+  const dispatcher = new ConsumerDispatcher(engine, store.registry, logger.child({ component: "consumers" }));
   const verifier = createTokenVerifier(config);
   if (verifier) installHttpAuth(app, verifier);
   const commands = {
@@ -92,9 +116,10 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       registry: store.registry,
       maxMessageBytes: config.maxMessageBytes,
       broadcastsFlow: () => store.broadcastsFlow(),
+      broadcasted: (namespace) => metrics.broadcasted(namespace),
     }),
     ...queueCommands({
-      engine: store.queues,
+      engine,
       dispatcher,
       registry: store.registry,
       maxMessageBytes: config.maxMessageBytes,
@@ -116,15 +141,18 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   });
   if (verifier) installSocketAuth(roots, verifier);
   if (config.httpRequestsPerMinute > 0) app.register(rateLimit, httpRateLimitOptions(config.httpRequestsPerMinute));
-  app.register(healthRoutes, store.readiness);
+  draining.install(app);
+  app.register(healthRoutes, draining.readiness(store.readiness));
+  app.register(metricsRoute, metrics);
   app.register(httpApi, {
-    engine: store.queues,
+    engine,
     registry: store.registry,
     io,
     maxMessageBytes: config.maxMessageBytes,
     defaultMaxAttempts: config.maxAttempts,
     defaultVisibilityMs: config.visibilityMs,
     broadcastsFlow: () => store.broadcastsFlow(),
+    broadcasted: (namespace) => metrics.broadcasted(namespace),
     nodeEngine: store.engine,
     dispatcher,
   });
@@ -134,12 +162,34 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     io.engine.close();
   });
 
+  const drainAndClose = async () => {
+    draining.begin();
+    const began = performance.now();
+    logger.info({ delayMs: config.drainDelayMs }, "draining: no new connections or deliveries");
+    const cut = setTimeout(() => app.server.closeAllConnections(), FORCE_CLOSE_AFTER_MS);
+    cut.unref();
+    try {
+      const returned = await dispatcher.drain(config.drainDelayMs);
+      logger.info({ returned }, "draining: unacked deliveries returned to their queues");
+      const left = config.drainDelayMs - (performance.now() - began);
+      if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+      await store.registry.close();
+      await app.close();
+      await io.close();
+      await store.close();
+    } finally {
+      clearTimeout(cut);
+    }
+  };
+  let closing: Promise<void> | undefined;
+
   return {
     id,
     config,
     app,
     io,
     store,
+    metrics,
     async start() {
       await store.start();
       dispatcher.start();
@@ -151,12 +201,9 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       logger.info({ url, engine: store.engine, auth: verifier ? "on" : "off" }, engineBanner(store.engine));
       return config.publicUrl ?? address;
     },
-    async close() {
-      dispatcher.close();
-      await store.registry.close();
-      await app.close();
-      await io.close();
-      await store.close();
+    close() {
+      closing ??= drainAndClose();
+      return closing;
     },
   };
 }

@@ -76,6 +76,8 @@ export interface HttpApiDeps {
   defaultVisibilityMs: number;
   /** Whether a publish can reach the other nodes now (always, with no Redis). */
   broadcastsFlow: () => boolean;
+  /** Told of each publish sent (metrics). @default nobody */
+  broadcasted?: (namespace: string) => void;
   /** This node's store ("redis" or "memory"), reported by `/v1/cluster`. @default undefined (not reported) */
   nodeEngine?: string | undefined;
   /**
@@ -108,6 +110,7 @@ export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<
     registry: deps.registry,
     maxMessageBytes: deps.maxMessageBytes,
     broadcastsFlow: deps.broadcastsFlow,
+    broadcasted: deps.broadcasted ?? (() => {}),
   });
   await app.register(clusterRoutes, { registry: deps.registry, nodeEngine: deps.nodeEngine });
 }

@@ -36,10 +36,12 @@ export interface RoomRouteOptions {
   maxMessageBytes: number;
   /** Whether a publish can reach the other nodes now (always, with no Redis). */
   broadcastsFlow: () => boolean;
+  /** Told of each publish sent (metrics). */
+  broadcasted: (namespace: string) => void;
 }
 
 export async function roomRoutes(app: FastifyInstance, options: RoomRouteOptions): Promise<void> {
-  const { io, registry, maxMessageBytes, broadcastsFlow } = options;
+  const { io, registry, maxMessageBytes, broadcastsFlow, broadcasted } = options;
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
   api.post(
@@ -66,6 +68,7 @@ export async function roomRoutes(app: FastifyInstance, options: RoomRouteOptions
       if (!broadcastsFlow()) throw new MailroomError("UNAVAILABLE", "broadcasts cannot reach the cluster now: retry");
       const meta: BroadcastMeta = { room, id: randomUUID(), ts: Date.now() };
       broadcastToRoom(io, namespace, event, data, meta);
+      broadcasted(namespace);
       return reply.code(202).send({ id: meta.id });
     },
   );

@@ -41,6 +41,8 @@ class Consumer {
 
 class QueueFeed {
   readonly consumers: Consumer[] = [];
+  /** The pull running now (resolved when none is). */
+  current: Promise<void> = Promise.resolve();
   private pulling = false;
   private pullAgain = false;
   private turn = 0;
@@ -57,12 +59,17 @@ class QueueFeed {
   }
 
   /** Pulls for consumers with free slots until they are full or the queue is empty. */
-  async pump(): Promise<void> {
+  pump(): Promise<void> {
     if (this.pulling) {
       this.pullAgain = true;
-      return;
+      return this.current;
     }
     this.pulling = true;
+    this.current = this.pull();
+    return this.current;
+  }
+
+  private async pull(): Promise<void> {
     try {
       do {
         this.pullAgain = false;
@@ -90,6 +97,9 @@ export class ConsumerDispatcher {
   private readonly consumersBySocket = new Map<string, Set<Consumer>>();
   private readonly receiptOwners = new Map<string, Consumer>();
   private pollTimer: NodeJS.Timeout | undefined;
+  private draining = false;
+  /** Called when a delivery is settled or ends, while a drain waits for them all. */
+  private onSettled: (() => void) | undefined;
 
   constructor(
     private readonly engine: QueueEngine,
@@ -108,8 +118,36 @@ export class ConsumerDispatcher {
     this.feeds.clear();
   }
 
+  /**
+   * The node drains: no consumer gets another delivery; deliveries still held get up to `graceMs` to be
+   * acked or nacked, then every lease left ends now, its message back at the head of its queue for
+   * consumers on other nodes. Resolves with how many leases it ended.
+   */
+  async drain(graceMs: number): Promise<number> {
+    this.draining = true;
+    clearInterval(this.pollTimer);
+    for (const consumer of this.consumers.values()) consumer.cancelled = true;
+    const pulls = [...this.feeds.values()].map((feed) => feed.current);
+    this.close();
+    // A pull under way for a cancelled consumer releases what it leased instead of delivering it.
+    await Promise.all(pulls);
+    await this.deliveriesSettled(graceMs);
+    let ended = 0;
+    const releases: Promise<void>[] = [];
+    for (const consumer of this.consumers.values()) {
+      const receipts = [...consumer.deliveries.keys()];
+      ended += receipts.length;
+      for (const receipt of receipts) this.receiptOwners.delete(receipt);
+      consumer.deliveries.clear();
+      releases.push(this.release(consumer.address, receipts));
+    }
+    await Promise.all(releases);
+    return ended;
+  }
+
   /** Registers a consumer and starts delivering to it; returns its id. */
   consume(socket: Socket, address: QueueAddress, prefetch: number, visibilityMs: number): string {
+    if (this.draining) throw new MailroomError("UNAVAILABLE", "the node is draining: consume on another node");
     const consumer = new Consumer(`c-${randomBytes(8).toString("hex")}`, socket, address, prefetch, visibilityMs);
     this.consumers.set(consumer.id, consumer);
     let owned = this.consumersBySocket.get(socket.id);
@@ -147,6 +185,7 @@ export class ConsumerDispatcher {
       if (feed) feeds.add(feed);
     }
     for (const feed of feeds) void feed.pump();
+    this.onSettled?.();
   }
 
   /** Records a lease's new end. */
@@ -169,7 +208,25 @@ export class ConsumerDispatcher {
       consumer.deliveries.clear();
       releases.push(this.release(consumer.address, receipts));
     }
+    this.onSettled?.();
     await Promise.all(releases);
+  }
+
+  /** Resolves when no consumer holds a delivery, or after `timeoutMs`. */
+  private deliveriesSettled(timeoutMs: number): Promise<void> {
+    const holding = () => [...this.consumers.values()].some((consumer) => consumer.deliveries.size > 0);
+    if (!holding() || timeoutMs <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.onSettled = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.onSettled = () => {
+        if (!holding()) finish();
+      };
+    });
   }
 
   private async release(address: QueueAddress, receipts: string[]): Promise<void> {

@@ -14,7 +14,16 @@
 import { randomBytes } from "node:crypto";
 import { type DeadLetterReason, deadLetterQueueOf, isDeadLetterQueue, MailroomError } from "@mailroom/protocol";
 import { queueRef } from "../redis/keys.js";
-import type { EngineStats, Lease, NewMessage, QueueAddress, QueueEngine, ReceiveResult } from "./queue-engine.js";
+import {
+  type EngineStats,
+  IGNORED_OUTCOMES,
+  type Lease,
+  type NewMessage,
+  type QueueAddress,
+  type QueueEngine,
+  type QueueOutcomes,
+  type ReceiveResult,
+} from "./queue-engine.js";
 
 /** Timed items handled per timer tick, so a burst of deadlines never stalls the event loop; the rest follow. */
 const MAX_TIMED_ITEMS_PER_TICK = 10_000;
@@ -32,6 +41,8 @@ export interface MemoryQueueEngineOptions {
   dedupWindowMs: number;
   /** The clock of leases, delays, TTLs and dedup windows (ms since the epoch). @default Date.now */
   now?: () => number;
+  /** Told of messages dead-lettered or expired. @default nobody */
+  outcomes?: QueueOutcomes;
 }
 
 interface StoredMessage {
@@ -100,6 +111,7 @@ interface TimedEntry {
 export class MemoryQueueEngine implements QueueEngine {
   private readonly dedupWindowMs: number;
   private readonly now: () => number;
+  private readonly outcomes: QueueOutcomes;
   private readonly queues = new Map<string, QueueState>();
   /** Kept apart from the queues, so totals outlive a queue that empties (as Redis's counters key does). */
   private readonly counters = new Map<string, QueueCounters>();
@@ -123,6 +135,7 @@ export class MemoryQueueEngine implements QueueEngine {
     }
     this.dedupWindowMs = options.dedupWindowMs;
     this.now = options.now ?? Date.now;
+    this.outcomes = options.outcomes ?? IGNORED_OUTCOMES;
   }
 
   async start(): Promise<void> {}
@@ -197,6 +210,7 @@ export class MemoryQueueEngine implements QueueEngine {
       if (message.expiresAt > 0 && message.expiresAt <= now) {
         queue.messages.delete(id);
         this.count(queue.key, "expired");
+        this.outcomes.expired(queue.address, 1);
         continue;
       }
       message.attempt += 1;
@@ -478,6 +492,7 @@ export class MemoryQueueEngine implements QueueEngine {
     deadLetterQueue.messages.set(id, message);
     deadLetterQueue.ready.pushBack(id);
     this.wake(deadLetterQueue.key);
+    this.outcomes.deadLettered(queue.address, 1);
     return true;
   }
 

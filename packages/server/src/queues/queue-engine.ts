@@ -52,6 +52,18 @@ export interface ReceiveResult {
   remaining: number;
 }
 
+/**
+ * Told of messages that left a queue without an ack, by the node whose store call ended them (a receive
+ * that met expired messages, a nack, a release or a lease sweep): the per-node counters of metrics.
+ */
+export interface QueueOutcomes {
+  deadLettered(address: QueueAddress, count: number): void;
+  expired(address: QueueAddress, count: number): void;
+}
+
+/** The default: nobody listens. */
+export const IGNORED_OUTCOMES: QueueOutcomes = { deadLettered() {}, expired() {} };
+
 export type EngineStats = Omit<QueueStats, "consumers"> & { expired: number; discarded: number };
 
 export interface QueueEngine {

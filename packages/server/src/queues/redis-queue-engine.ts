@@ -13,7 +13,16 @@ import type { RedisConnections } from "../redis/connections.js";
 import { parseQueueRef, queueRef, type RedisKeys } from "../redis/keys.js";
 import type { QueueTarget, Scripts, SendItem } from "../redis/scripts.js";
 import { inStore } from "../redis/store-errors.js";
-import type { EngineStats, Lease, NewMessage, QueueAddress, QueueEngine, ReceiveResult } from "./queue-engine.js";
+import {
+  type EngineStats,
+  IGNORED_OUTCOMES,
+  type Lease,
+  type NewMessage,
+  type QueueAddress,
+  type QueueEngine,
+  type QueueOutcomes,
+  type ReceiveResult,
+} from "./queue-engine.js";
 import { TickBatcher } from "./tick-batcher.js";
 
 /** How often each node looks for due queues: the precision of lease expiry and delays. */
@@ -44,6 +53,8 @@ export interface RedisQueueEngineOptions {
   keys: RedisKeys;
   dedupWindowMs: number;
   logger: FastifyBaseLogger;
+  /** Told of messages dead-lettered or expired by this node's calls. @default nobody */
+  outcomes?: QueueOutcomes;
 }
 
 export class RedisQueueEngine implements QueueEngine {
@@ -54,8 +65,10 @@ export class RedisQueueEngine implements QueueEngine {
   private sweeping = false;
   /** Queues this node watches (it has consumers for them), by ref, with how many watchers each. */
   private readonly watched = new Map<string, number>();
+  private readonly outcomes: QueueOutcomes;
 
   constructor(private readonly options: RedisQueueEngineOptions) {
+    this.outcomes = options.outcomes ?? IGNORED_OUTCOMES;
     this.sends = new TickBatcher((ref, items) => this.flushSends(ref, items), MAX_COALESCED);
     this.acks = new TickBatcher((ref, receipts) => this.flushAcks(ref, receipts), MAX_COALESCED);
   }
@@ -82,8 +95,10 @@ export class RedisQueueEngine implements QueueEngine {
     const reply = await inStore(scripts.queueReceive(target(address), max, visibilityMs, token));
     const deadline = Number(reply[0]);
     const remaining = Number(reply[1]);
+    const expired = Number(reply[2]);
+    if (expired > 0) this.outcomes.expired(address, expired);
     const leases: Lease[] = [];
-    for (let index = 2; index < reply.length; index += 6) {
+    for (let index = 3; index < reply.length; index += 6) {
       const reason = String(reply[index + 4]);
       const lease: Lease = {
         id: String(reply[index]),
@@ -117,7 +132,7 @@ export class RedisQueueEngine implements QueueEngine {
     if (current !== 1) throw staleReceipt();
     if (wasEmpty === 1) this.wake(address);
     if (due) await this.markDue(address, due);
-    if (deadLettered === 1) this.wake({ ...address, queue: `${address.queue}.dlq` });
+    if (deadLettered === 1) this.deadLettered(address, 1);
     return { deadLettered: deadLettered === 1 };
   }
 
@@ -130,8 +145,9 @@ export class RedisQueueEngine implements QueueEngine {
 
   async release(address: QueueAddress, receipts: string[]): Promise<void> {
     if (receipts.length === 0) return;
-    const [, wasEmpty] = await inStore(this.options.scripts.queueRelease(target(address), receipts));
+    const [, wasEmpty, deadLettered] = await inStore(this.options.scripts.queueRelease(target(address), receipts));
     if (wasEmpty === 1) this.wake(address);
+    if (deadLettered) this.deadLettered(address, deadLettered);
   }
 
   async stats(address: QueueAddress): Promise<EngineStats> {
@@ -228,6 +244,12 @@ export class RedisQueueEngine implements QueueEngine {
     });
   }
 
+  /** Counts dead-lettered messages and wakes the dead-letter queue's consumers. */
+  private deadLettered(address: QueueAddress, count: number): void {
+    this.outcomes.deadLettered(address, count);
+    if (!isDeadLetterQueue(address.queue)) this.wake({ ...address, queue: `${address.queue}.dlq` });
+  }
+
   private markDue(address: QueueAddress, due: number): Promise<number> {
     return inStore(this.options.scripts.markDueQueue(queueRef(address.namespace, address.queue), due));
   }
@@ -243,8 +265,9 @@ export class RedisQueueEngine implements QueueEngine {
         const ref = claimed[index] as string;
         const generation = claimed[index + 1] as string;
         const address = parseQueueRef(ref);
-        const [wasFilled, nextDue, more] = await scripts.queueSweep(target(address), SWEEP_BATCH);
+        const [wasFilled, nextDue, more, deadLettered] = await scripts.queueSweep(target(address), SWEEP_BATCH);
         if (wasFilled === 1) this.wake(address);
+        if (deadLettered) this.deadLettered(address, deadLettered);
         await scripts.settleDueQueue(ref, generation, more === 1 ? 1 : (nextDue ?? 0));
       }
     } catch (error) {

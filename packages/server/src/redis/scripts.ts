@@ -42,6 +42,8 @@ const SCRIPTS = {
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
+/** Told how long each script call took, in seconds (for the Redis latency metric). */
+export type ScriptTiming = (script: string, seconds: number) => void;
 type Argument = string | number | Buffer;
 type ScriptRunner = (...keysThenArgs: Argument[]) => Promise<unknown>;
 /** What `defineCommand` adds to a client: `name` replies with strings, `nameBuffer` with Buffers. */
@@ -89,6 +91,7 @@ export class Scripts {
   constructor(
     client: Redis,
     private readonly keys: RedisKeys,
+    private readonly timing?: ScriptTiming,
   ) {
     for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
     this.target = client as unknown as WithScripts;
@@ -132,7 +135,7 @@ export class Scripts {
     return this.runQueue("queueSend", target, args) as Promise<number[]>;
   }
 
-  /** Returns { deadline, remaining, then six Buffers or numbers per message }, bulk strings as Buffers. */
+  /** Returns { deadline, remaining, expired, then six Buffers or numbers per message }, bulk strings as Buffers. */
   queueReceive(target: QueueTarget, max: number, visibilityMs: number, token: string): Promise<unknown[]> {
     return this.runQueue("queueReceiveBuffer", target, [max, visibilityMs, token]) as Promise<unknown[]>;
   }
@@ -152,12 +155,12 @@ export class Scripts {
     return this.runQueue("queueExtend", target, [receipt, visibilityMs]) as Promise<number>;
   }
 
-  /** Returns { ended, wasEmpty }. */
+  /** Returns { ended, wasEmpty, dead-lettered }. */
   queueRelease(target: QueueTarget, receipts: string[]): Promise<number[]> {
     return this.runQueue("queueRelease", target, receipts) as Promise<number[]>;
   }
 
-  /** Returns { wasFilled, next due, more }. */
+  /** Returns { wasFilled, next due, more, dead-lettered }. */
   queueSweep(target: QueueTarget, limit: number): Promise<number[]> {
     return this.runQueue("queueSweep", target, [limit]) as Promise<number[]>;
   }
@@ -190,7 +193,7 @@ export class Scripts {
 
   private runQueue(name: `${ScriptName}` | `${ScriptName}Buffer`, target: QueueTarget, args: Argument[]) {
     const keys = this.keys.queueScriptKeys(target.namespace, target.queue);
-    return this.target[name](...keys, target.isDeadLetterQueue ? "1" : "0", ...args);
+    return this.timed(name, this.target[name](...keys, target.isDeadLetterQueue ? "1" : "0", ...args));
   }
 
   private scheduleKeys(): string[] {
@@ -198,7 +201,16 @@ export class Scripts {
   }
 
   private run(name: ScriptName, keys: string[], args: Argument[]): Promise<unknown> {
-    return this.target[name](...keys, ...args);
+    return this.timed(name, this.target[name](...keys, ...args));
+  }
+
+  private timed(name: string, call: Promise<unknown>): Promise<unknown> {
+    const { timing } = this;
+    if (!timing) return call;
+    const started = performance.now();
+    const record = () => timing(name.replace(/Buffer$/, ""), (performance.now() - started) / 1000);
+    call.then(record, record);
+    return call;
   }
 
   private roomKeys({ namespace, room }: { namespace: string; room: string }): string[] {

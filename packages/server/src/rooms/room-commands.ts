@@ -27,9 +27,16 @@ export interface RoomCommandDeps {
   maxMessageBytes: number;
   /** Whether a publish can reach the other nodes now (always, with no Redis). */
   broadcastsFlow: () => boolean;
+  /** Told of each publish sent (metrics). */
+  broadcasted: (namespace: string) => void;
 }
 
-export function roomCommands({ registry, maxMessageBytes, broadcastsFlow }: RoomCommandDeps): CommandTable {
+export function roomCommands({
+  registry,
+  maxMessageBytes,
+  broadcastsFlow,
+  broadcasted,
+}: RoomCommandDeps): CommandTable {
   return {
     "room:join": command(RoomJoinArgs, "join", async ({ room }, socket) => {
       checkRoom(room);
@@ -67,6 +74,7 @@ export function roomCommands({ registry, maxMessageBytes, broadcastsFlow }: Room
       if (from !== undefined) meta.from = from;
       const excluded = echo ? [selfRoom(room)] : [selfRoom(room), socket.id];
       socket.nsp.to(room).except(excluded).emit(event, data, meta);
+      broadcasted(socket.nsp.name);
       return { id: meta.id };
     }),
 

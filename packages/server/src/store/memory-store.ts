@@ -4,11 +4,15 @@
  */
 import { MemoryRegistry } from "../cluster/memory-registry.js";
 import { MemoryQueueEngine } from "../queues/memory-queue-engine.js";
+import type { QueueOutcomes } from "../queues/queue-engine.js";
 import type { LocalNode, NodeStore } from "./store.js";
 
-export function createMemoryStore(node: LocalNode, options: { dedupWindowMs: number }): NodeStore {
+export function createMemoryStore(
+  node: LocalNode,
+  options: { dedupWindowMs: number; outcomes?: QueueOutcomes },
+): NodeStore {
   const registry = new MemoryRegistry(node);
-  const queues = new MemoryQueueEngine({ dedupWindowMs: options.dedupWindowMs });
+  const queues = new MemoryQueueEngine({ dedupWindowMs: options.dedupWindowMs, outcomes: options.outcomes });
   return {
     engine: "memory",
     registry,

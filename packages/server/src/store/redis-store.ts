@@ -6,10 +6,11 @@ import { createAdapter } from "@socket.io/redis-adapter";
 import type { FastifyBaseLogger } from "fastify";
 import type { Server } from "socket.io";
 import { RedisRegistry } from "../cluster/redis-registry.js";
+import type { QueueOutcomes } from "../queues/queue-engine.js";
 import { RedisQueueEngine } from "../queues/redis-queue-engine.js";
 import { RedisConnections } from "../redis/connections.js";
 import { RedisKeys } from "../redis/keys.js";
-import { Scripts } from "../redis/scripts.js";
+import { Scripts, type ScriptTiming } from "../redis/scripts.js";
 import type { LocalNode, NodeStore } from "./store.js";
 
 /** How long `/readyz` waits for its probe message to come back through the subscriber. */
@@ -25,13 +26,17 @@ export interface RedisStoreOptions {
   dedupWindowMs: number;
   node: LocalNode;
   logger: FastifyBaseLogger;
+  /** Told of messages dead-lettered or expired by this node's calls. @default nobody */
+  outcomes?: QueueOutcomes;
+  /** Told how long each script call took. @default nobody */
+  scriptTiming?: ScriptTiming;
 }
 
 export function createRedisStore(options: RedisStoreOptions): NodeStore {
   const { url, prefix, adapterKey, commandTimeoutMs, node, logger } = options;
   const connections = new RedisConnections({ url, commandTimeoutMs, logger });
   const keys = new RedisKeys(prefix);
-  const scripts = new Scripts(connections.command, keys);
+  const scripts = new Scripts(connections.command, keys, options.scriptTiming);
   const registry = new RedisRegistry({
     redis: connections.command,
     scripts,
@@ -48,6 +53,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     keys,
     dedupWindowMs: options.dedupWindowMs,
     logger: logger.child({ component: "queues" }),
+    outcomes: options.outcomes,
   });
 
   let evictionChecked = false;

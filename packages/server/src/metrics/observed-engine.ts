@@ -1,0 +1,44 @@
+/**
+ * A queue engine that counts what passes through it: messages accepted (duplicates not counted), leased,
+ * acked and nacked, for both transports, since every send, receive and settlement goes through the
+ * engine. Dead letters and expiries are told by the engine itself (`QueueOutcomes`), since they also
+ * happen in its own sweeps.
+ */
+import type { QueueEngine } from "../queues/queue-engine.js";
+import type { NodeMetrics } from "./node-metrics.js";
+
+export function observedEngine(engine: QueueEngine, metrics: NodeMetrics): QueueEngine {
+  const observed: QueueEngine = {
+    async send(address, messages) {
+      const duplicates = await engine.send(address, messages);
+      metrics.sent(address, duplicates.filter((duplicate) => !duplicate).length);
+      return duplicates;
+    },
+    async receive(address, max, visibilityMs) {
+      const result = await engine.receive(address, max, visibilityMs);
+      metrics.delivered(address, result.leases.length);
+      return result;
+    },
+    async ack(address, receipts) {
+      const result = await engine.ack(address, receipts);
+      metrics.acked(address, result.acked);
+      return result;
+    },
+    async nack(address, receipt, requeue, delayMs) {
+      const result = await engine.nack(address, receipt, requeue, delayMs);
+      metrics.nacked(address);
+      return result;
+    },
+    extend: (address, receipt, visibilityMs) => engine.extend(address, receipt, visibilityMs),
+    release: (address, receipts) => engine.release(address, receipts),
+    stats: (address) => engine.stats(address),
+    purge: (address) => engine.purge(address),
+    redrive: (address) => engine.redrive(address),
+    watch: (address, listener) => engine.watch(address, listener),
+    start: () => engine.start(),
+    close: () => engine.close(),
+  };
+  const { listQueues } = engine;
+  if (listQueues) observed.listQueues = (namespace) => listQueues.call(engine, namespace);
+  return observed;
+}
