@@ -250,7 +250,12 @@ describe("auth over HTTP", () => {
     expect((await http(node, "GET", "/v1/nothing")).status).toBe(404);
   });
 
-  it.skip("leaves /metrics open without a token (no /metrics route yet)", () => {});
+  it("leaves /metrics open without a token, for Prometheus", async () => {
+    const node = await securedNode();
+    const response = await fetch(`${node.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toMatch(/^# HELP mailroom_/m);
+  });
 
   it("verifies RS256 tokens with --jwt-public-key and refuses HS256 ones and those of another key pair", async () => {
     const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
