@@ -17,7 +17,7 @@ async function scrape(url: string): Promise<string> {
 }
 
 /** The value of the series `name` whose labels include `labels` (undefined when there is none). */
-function valueOf(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+function seriesValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of text.split("\n")) {
     if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
     const wanted = Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`));
@@ -39,7 +39,7 @@ describe("metrics", () => {
     const node = await startNode();
     const queue = { namespace: "/", queue: "jobs" };
     const before = await scrape(node.url);
-    expect(valueOf(before, "mailroom_messages_sent_total", queue)).toBeUndefined();
+    expect(seriesValue(before, "mailroom_messages_sent_total", queue)).toBeUndefined();
 
     const socket = await connectSocket(node.url);
     await command(socket, "queue:sendBatch", {
@@ -63,19 +63,19 @@ describe("metrics", () => {
     await post(node.url, "/v1/namespaces/_/rooms/lobby/publish", { event: "hello", data: 2 });
 
     const after = await scrape(node.url);
-    expect(valueOf(after, "mailroom_messages_sent_total", queue)).toBe(5);
-    expect(valueOf(after, "mailroom_messages_delivered_total", queue)).toBe(4);
-    expect(valueOf(after, "mailroom_messages_acked_total", queue)).toBe(2);
-    expect(valueOf(after, "mailroom_messages_nacked_total", queue)).toBe(1);
-    expect(valueOf(after, "mailroom_messages_dead_lettered_total", queue)).toBe(1);
-    expect(valueOf(after, "mailroom_messages_expired_total", queue)).toBe(1);
-    expect(valueOf(after, "mailroom_queue_inflight", queue)).toBe(1);
-    expect(valueOf(after, "mailroom_queue_depth", { namespace: "/", queue: "jobs" })).toBe(0);
-    expect(valueOf(after, "mailroom_room_broadcasts_total", { namespace: "/" })).toBe(2);
-    expect(valueOf(after, "mailroom_sockets_connected", { namespace: "/" })).toBe(1);
+    expect(seriesValue(after, "mailroom_messages_sent_total", queue)).toBe(5);
+    expect(seriesValue(after, "mailroom_messages_delivered_total", queue)).toBe(4);
+    expect(seriesValue(after, "mailroom_messages_acked_total", queue)).toBe(2);
+    expect(seriesValue(after, "mailroom_messages_nacked_total", queue)).toBe(1);
+    expect(seriesValue(after, "mailroom_messages_dead_lettered_total", queue)).toBe(1);
+    expect(seriesValue(after, "mailroom_messages_expired_total", queue)).toBe(1);
+    expect(seriesValue(after, "mailroom_queue_inflight", queue)).toBe(1);
+    expect(seriesValue(after, "mailroom_queue_depth", { namespace: "/", queue: "jobs" })).toBe(0);
+    expect(seriesValue(after, "mailroom_room_broadcasts_total", { namespace: "/" })).toBe(2);
+    expect(seriesValue(after, "mailroom_sockets_connected", { namespace: "/" })).toBe(1);
     // Default process metrics and event-loop lag, under the prefix.
-    expect(valueOf(after, "mailroom_process_cpu_user_seconds_total")).toBeGreaterThan(0);
-    expect(valueOf(after, "mailroom_nodejs_eventloop_lag_seconds")).toBeGreaterThanOrEqual(0);
+    expect(seriesValue(after, "mailroom_process_cpu_user_seconds_total")).toBeGreaterThan(0);
+    expect(seriesValue(after, "mailroom_nodejs_eventloop_lag_seconds")).toBeGreaterThanOrEqual(0);
     const names = after
       .split("\n")
       .filter((line) => line !== "" && !line.startsWith("#"))
@@ -90,9 +90,9 @@ describe("metrics", () => {
       expect((await post(node.url, "/v1/namespaces/_/queues/orders/messages", { data: index })).status).toBe(201);
     }
     const text = await scrape(node.url);
-    expect(valueOf(text, "mailroom_redis_command_duration_seconds_count", { command: "queueSend" })).toBeGreaterThan(0);
-    expect(valueOf(text, "mailroom_queue_depth", { queue: "orders" })).toBe(3);
-    expect(valueOf(text, "mailroom_messages_sent_total", { queue: "orders" })).toBe(3);
+    expect(seriesValue(text, "mailroom_redis_command_duration_seconds_count", { command: "queueSend" })).toBeGreaterThan(0);
+    expect(seriesValue(text, "mailroom_queue_depth", { queue: "orders" })).toBe(3);
+    expect(seriesValue(text, "mailroom_messages_sent_total", { queue: "orders" })).toBe(3);
   });
 
   it("counts queues past the label cap under _other", async () => {
@@ -101,9 +101,9 @@ describe("metrics", () => {
       await post(node.url, `/v1/namespaces/_/queues/${queue}/messages`, { data: queue });
     }
     const text = await scrape(node.url);
-    expect(valueOf(text, "mailroom_messages_sent_total", { queue: "a" })).toBe(1);
-    expect(valueOf(text, "mailroom_messages_sent_total", { queue: "b" })).toBe(1);
-    expect(valueOf(text, "mailroom_messages_sent_total", { queue: "c" })).toBeUndefined();
-    expect(valueOf(text, "mailroom_messages_sent_total", { namespace: "_other", queue: "_other" })).toBe(2);
+    expect(seriesValue(text, "mailroom_messages_sent_total", { queue: "a" })).toBe(1);
+    expect(seriesValue(text, "mailroom_messages_sent_total", { queue: "b" })).toBe(1);
+    expect(seriesValue(text, "mailroom_messages_sent_total", { queue: "c" })).toBeUndefined();
+    expect(seriesValue(text, "mailroom_messages_sent_total", { namespace: "_other", queue: "_other" })).toBe(2);
   });
 });
