@@ -90,7 +90,9 @@ describe("metrics", () => {
       expect((await post(node.url, "/v1/namespaces/_/queues/orders/messages", { data: index })).status).toBe(201);
     }
     const text = await scrape(node.url);
-    expect(seriesValue(text, "mailroom_redis_command_duration_seconds_count", { command: "queueSend" })).toBeGreaterThan(0);
+    expect(
+      seriesValue(text, "mailroom_redis_command_duration_seconds_count", { command: "queueSend" }),
+    ).toBeGreaterThan(0);
     expect(seriesValue(text, "mailroom_queue_depth", { queue: "orders" })).toBe(3);
     expect(seriesValue(text, "mailroom_messages_sent_total", { queue: "orders" })).toBe(3);
   });
