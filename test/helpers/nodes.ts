@@ -22,6 +22,8 @@ export interface NodeOptions {
   redisUrl?: string;
   prefix?: string;
   port?: number;
+  /** Address to listen on (any of 127.0.0.0/8 is loopback); 127.0.0.1 unless given. */
+  host?: string;
   env?: Record<string, string>;
   args?: string[];
 }
@@ -38,6 +40,7 @@ export interface NodeHandle {
 
 export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> {
   const port = options.port ?? (await freePort());
+  const host = options.host ?? "127.0.0.1";
   let child: ChildProcess | undefined;
   let output = "";
 
@@ -45,6 +48,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     const args = [CLI, "serve", "--port", String(port), ...(options.args ?? [])];
     if (options.redisUrl) args.push("--redis", options.redisUrl);
     if (options.prefix) args.push("--redis-prefix", options.prefix);
+    if (options.host) args.push("--host", options.host);
     child = spawn(process.execPath, args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: {
@@ -68,10 +72,10 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     exited.catch(() => {});
     const ready = waitFor(
       async () => {
-        const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+        const response = await fetch(`http://${host}:${port}/readyz`);
         return response.status === 200;
       },
-      { timeoutMs: 15_000, what: `node on port ${port} to be ready` },
+      { timeoutMs: 15_000, what: `node on ${host}:${port} to be ready` },
     ).catch((error: Error) => {
       throw new Error(`${error.message}\n${output}`);
     });
@@ -80,7 +84,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
 
   const handle: NodeHandle = {
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     output: () => output,
     async kill() {
       if (child) await signalAndWait(child, "SIGKILL");

@@ -12,3 +12,21 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** A port free on every one of `hosts` (e.g. 127.0.0.1, 127.0.0.2, ...), for nodes that share a port. */
+export async function freePortOnAll(hosts: readonly string[]): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await freePort();
+    const free = await Promise.all(hosts.map((host) => portFree(host, port)));
+    if (free.every(Boolean)) return port;
+  }
+  throw new Error(`found no port free on all of ${hosts.join(", ")}`);
+}
+
+function portFree(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
