@@ -4,7 +4,9 @@
  * commands `UNAVAILABLE` at once, never a false ok; when Redis returns on the same port with no data, every
  * node becomes ready again by itself, writes its members back, and broadcasts flow between nodes again.
  */
+import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import { onCleanup } from "./helpers/cleanup.js";
 import { type NodeHandle, startCluster, startNode, TEST_NODE_TIMEOUT_MS } from "./helpers/nodes.js";
 import { freshPrefix, type RedisHandle, startRedis } from "./helpers/redis.js";
 import { type ClientSocket, collect, command, connectSocket, nextEvent } from "./helpers/sockets.js";
@@ -173,4 +175,37 @@ describe("Redis faults", () => {
       });
     },
   );
+
+  it("refuses sends UNAVAILABLE while Redis is full (noeviction) but lets consumers drain it", async () => {
+    const redis = await startRedis();
+    const node = await startNode({ redisUrl: redis.url, prefix: freshPrefix() });
+    const admin = new Redis(redis.url);
+    onCleanup(async () => {
+      await admin.quit();
+    });
+    const queued = await fetch(`${node.url}/v1/namespaces/_/queues/jobs/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: "queued", data: "before" }),
+    });
+    expect(queued.status).toBe(201);
+    await admin.config("SET", "maxmemory-policy", "noeviction");
+    await admin.config("SET", "maxmemory", "1");
+    const response = await fetch(`${node.url}/v1/namespaces/_/queues/jobs/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ data: "no room" }),
+    });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({
+      error: { code: "UNAVAILABLE", message: expect.stringMatching(/full/) },
+    });
+    await admin.config("SET", "maxmemory", "0");
+    const retried = await fetch(`${node.url}/v1/namespaces/_/queues/jobs/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ data: "room again" }),
+    });
+    expect(retried.status).toBe(201);
+  });
 });

@@ -7,6 +7,7 @@
  * elsewhere), finishes in-flight HTTP requests and closes the store.
  */
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { Server } from "socket.io";
@@ -196,7 +197,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       const address = await app.listen({ port: config.port, host: config.host });
       const port = app.server.address();
       if (config.publicUrl === undefined && port !== null && typeof port === "object") {
-        url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port.port}`;
+        url = `http://${reachableHost(config.host)}:${port.port}`;
       }
       logger.info({ url, engine: store.engine, auth: verifier ? "on" : "off" }, engineBanner(store.engine));
       return config.publicUrl ?? address;
@@ -206,6 +207,12 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       return closing;
     },
   };
+}
+
+/** The host other nodes and operators reach: the machine's name when listening on every address (as in a container). */
+function reachableHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::" || host === "[::]") return hostname();
+  return host.includes(":") ? `[${host}]` : host;
 }
 
 function engineBanner(engine: NodeStore["engine"]): string {

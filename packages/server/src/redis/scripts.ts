@@ -10,35 +10,49 @@ const LUA_FOLDER = new URL("../../lua/", import.meta.url);
 /** A line `--!include name` is replaced by lua/include/name.lua (Redis scripts have no modules). */
 const INCLUDE_LINE = /^--!include ([a-z-]+)$/gm;
 
-function lua(name: string): string {
+/**
+ * What a script may do when Redis is full (`maxmemory` reached under `noeviction`, the policy Mailroom
+ * needs). "deny": Redis refuses it before it starts (OOM, answered `UNAVAILABLE`), so no new message or
+ * membership is accepted into a full Redis. "allow": it runs anyway, since it frees memory (acks, ends of
+ * leases) or must go on for the cluster to drain a full Redis (deliveries, heartbeats, sweeps). Without the
+ * `#!lua` line Redis would only check the first write of a script, which let writes through once a script
+ * had removed something.
+ */
+type WhenFull = "deny" | "allow";
+
+function lua(name: string, whenFull: WhenFull): string {
   const source = readFileSync(new URL(`${name}.lua`, LUA_FOLDER), "utf8");
-  return source.replace(INCLUDE_LINE, (_line, include: string) =>
-    readFileSync(new URL(`include/${include}.lua`, LUA_FOLDER), "utf8"),
+  const shebang = whenFull === "allow" ? "#!lua flags=allow-oom\n" : "#!lua\n";
+  return (
+    shebang +
+    source.replace(INCLUDE_LINE, (_line, include: string) =>
+      readFileSync(new URL(`include/${include}.lua`, LUA_FOLDER), "utf8"),
+    )
   );
 }
 
 const QUEUE_KEY_COUNT = 10;
 
 const SCRIPTS = {
-  heartbeat: { numberOfKeys: 2, lua: lua("heartbeat") },
-  liveNodes: { numberOfKeys: 1, lua: lua("live-nodes") },
-  claimDeadNodes: { numberOfKeys: 1, lua: lua("claim-dead-nodes") },
-  roomJoin: { numberOfKeys: 2, lua: lua("room-join") },
-  roomLeave: { numberOfKeys: 2, lua: lua("room-leave") },
-  roomDropNode: { numberOfKeys: 2, lua: lua("room-drop-node") },
-  queueSend: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-send") },
-  queueReceive: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-receive") },
-  queueAck: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-ack") },
-  queueNack: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-nack") },
-  queueExtend: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-extend") },
-  queueRelease: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-release") },
-  queueSweep: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-sweep") },
-  queueStats: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-stats") },
-  queuePurge: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-purge") },
-  queueRedrive: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-redrive") },
-  claimDueQueues: { numberOfKeys: 2, lua: lua("claim-due-queues") },
-  settleDueQueue: { numberOfKeys: 2, lua: lua("settle-due-queue") },
-  markDueQueue: { numberOfKeys: 2, lua: lua("mark-due-queue") },
+  heartbeat: { numberOfKeys: 2, lua: lua("heartbeat", "allow") },
+  liveNodes: { numberOfKeys: 1, lua: lua("live-nodes", "allow") },
+  claimDeadNodes: { numberOfKeys: 1, lua: lua("claim-dead-nodes", "allow") },
+  roomJoin: { numberOfKeys: 2, lua: lua("room-join", "deny") },
+  roomLeave: { numberOfKeys: 2, lua: lua("room-leave", "allow") },
+  roomDropNode: { numberOfKeys: 2, lua: lua("room-drop-node", "allow") },
+  queueSend: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-send", "deny") },
+  queueReceive: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-receive", "allow") },
+  queueAck: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-ack", "allow") },
+  queueNack: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-nack", "allow") },
+  queueExtend: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-extend", "allow") },
+  queueRelease: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-release", "allow") },
+  queueSweep: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-sweep", "allow") },
+  queueStats: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-stats", "allow") },
+  queuePurge: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-purge", "allow") },
+  queueRedrive: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-redrive", "allow") },
+  claimDueQueues: { numberOfKeys: 2, lua: lua("claim-due-queues", "allow") },
+  settleDueQueue: { numberOfKeys: 2, lua: lua("settle-due-queue", "allow") },
+  markDueQueue: { numberOfKeys: 2, lua: lua("mark-due-queue", "allow") },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;

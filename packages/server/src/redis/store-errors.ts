@@ -1,14 +1,28 @@
 /**
  * Maps failures of Redis to the contract's codes, in one place: a connection that is down, closed or too
- * slow is `UNAVAILABLE` (safe to retry); a reply error from Redis itself (a bug in a script, a wrong type)
- * is `INTERNAL`.
+ * slow is `UNAVAILABLE` (safe to retry), and so are the refusals of a Redis that cannot take writes now
+ * (full under `noeviction`, loading its data after a restart, a read-only replica, busy with a script);
+ * any other reply error from Redis itself (a bug in a script, a wrong type) is `INTERNAL`.
  */
 import { MailroomError } from "@mailroom/protocol";
 import { ReplyError } from "ioredis";
 
+/** Reply errors that say "not now" rather than "never": their prefix, and what to tell the client. */
+const TEMPORARY_REFUSALS: ReadonlyArray<readonly [string, string]> = [
+  ["OOM", "is full (Redis maxmemory reached)"],
+  ["LOADING", "is loading its data"],
+  ["READONLY", "is a read-only replica"],
+  ["BUSY", "is busy running a script"],
+  ["MASTERDOWN", "has lost its primary"],
+  ["TRYAGAIN", "asks to try again"],
+];
+
 export function storeError(error: unknown): MailroomError {
   if (error instanceof MailroomError) return error;
   if (error instanceof ReplyError) {
+    const message = String((error as Error).message);
+    const reason = TEMPORARY_REFUSALS.find(([prefix]) => message.startsWith(prefix));
+    if (reason) return new MailroomError("UNAVAILABLE", `the store ${reason[1]}: retry`, { cause: error });
     return new MailroomError("INTERNAL", "the store refused a command", { cause: error });
   }
   return new MailroomError("UNAVAILABLE", "the store is unreachable: retry", { cause: error });
