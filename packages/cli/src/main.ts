@@ -4,26 +4,38 @@
  *
  * A command line commander refuses (unknown flag, missing argument, bad value) exits 2 after its message
  * and a hint; `--help` exits 0. Failures of the commands themselves become exit codes in failure.ts.
+ * A client command does not load the server package (`serve` and the top-level help do): it starts in
+ * half the time, which a shell loop of `mailroom send` notices.
  */
 import { Command, CommanderError } from "commander";
 import { consumeCommand } from "./commands/consume.js";
 import { publishCommand } from "./commands/publish.js";
 import { sendCommand } from "./commands/send.js";
-import { serveCommand } from "./commands/serve.js";
 import { statsCommand } from "./commands/stats.js";
 import { subscribeCommand } from "./commands/subscribe.js";
 import { EXIT_CODES } from "./failure.js";
+import { exitWhenStdoutCloses } from "./output.js";
+
+/** The commands that speak through `@mailroom/client`, by name. */
+const CLIENT_COMMANDS: ReadonlyMap<string, () => Command> = new Map([
+  ["send", sendCommand],
+  ["consume", consumeCommand],
+  ["stats", statsCommand],
+  ["publish", publishCommand],
+  ["subscribe", subscribeCommand],
+]);
 
 export async function main(argv: string[]): Promise<void> {
+  exitWhenStdoutCloses();
   const program = new Command("mailroom")
     .description("Mailroom: queues and rooms over Socket.IO and HTTP, on Redis or in memory.")
-    .showHelpAfterError()
-    .addCommand(serveCommand())
-    .addCommand(sendCommand())
-    .addCommand(consumeCommand())
-    .addCommand(statsCommand())
-    .addCommand(publishCommand())
-    .addCommand(subscribeCommand());
+    .showHelpAfterError();
+  const commandName = argv[2];
+  if (commandName === undefined || !CLIENT_COMMANDS.has(commandName)) {
+    const { serveCommand } = await import("./commands/serve.js");
+    program.addCommand(serveCommand());
+  }
+  for (const makeCommand of CLIENT_COMMANDS.values()) program.addCommand(makeCommand());
   program.exitOverride();
   for (const command of program.commands) {
     command.exitOverride().showHelpAfterError(`(run "mailroom ${command.name()} --help" for usage)`);

@@ -14,7 +14,7 @@ import { Command, Option } from "commander";
 import { addConnectionOptions, type ConnectionFlags, openClient } from "../connection.js";
 import { IncompleteError, runAction } from "../failure.js";
 import { integerOption } from "../option-values.js";
-import { exitWhenStdoutCloses, jsonData, notice, printJsonLine, warn } from "../output.js";
+import { jsonData, notice, printJsonLine, warn } from "../output.js";
 import { type Settlement, Settler } from "../settler.js";
 import { stopCondition } from "../stop-condition.js";
 
@@ -68,7 +68,6 @@ export function consumeCommand(): Command {
 }
 
 async function consume(queueName: string, flags: ConsumeFlags): Promise<void> {
-  exitWhenStdoutCloses();
   const max = flags.max ?? Number.POSITIVE_INFINITY;
   const prefetch = Math.min(flags.prefetch, max);
   const settlement: Settlement = flags.nack ? "nack" : flags.reject ? "reject" : "ack";

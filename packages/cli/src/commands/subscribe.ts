@@ -9,7 +9,7 @@ import { Command, Option } from "commander";
 import { addConnectionOptions, type ConnectionFlags, openClient } from "../connection.js";
 import { IncompleteError, runAction } from "../failure.js";
 import { collectValue, integerOption } from "../option-values.js";
-import { exitWhenStdoutCloses, jsonData, notice, printJsonLine, warn } from "../output.js";
+import { jsonData, notice, printJsonLine, warn } from "../output.js";
 import { stopCondition } from "../stop-condition.js";
 
 interface SubscribeFlags extends ConnectionFlags {
@@ -45,7 +45,6 @@ export function subscribeCommand(): Command {
 }
 
 async function subscribe(roomName: string, flags: SubscribeFlags): Promise<void> {
-  exitWhenStdoutCloses();
   const wanted = flags.event === undefined ? undefined : new Set(flags.event);
   const stop = stopCondition({ max: flags.max, timeoutMs: flags.timeoutMs });
   const client = await openClient(flags).catch((error: unknown) => {
