@@ -94,11 +94,9 @@ async function consume(queueName: string, flags: ConsumeFlags): Promise<void> {
     client.socket.on("disconnect", (reason) => {
       if (!stop.stopping) warn("consume", `connection lost (${reason}); reconnecting`);
     });
-    const options = {
-      prefetch,
-      autoAck: false,
-      ...(flags.visibilityMs === undefined ? {} : { visibilityMs: flags.visibilityMs }),
-    };
+    // The command settles at once after printing: no lease to keep alive, and the node's default lease
+    // applies unless --visibility-ms says otherwise.
+    const options = { prefetch, autoAck: false, autoExtend: false, visibilityMs: flags.visibilityMs };
     const consumption = await queue.consume(onMessage, options);
     notice(flags.quiet, `consuming ${queueName} (prefetch ${prefetch}); Ctrl-C to stop`);
     stop.start();
