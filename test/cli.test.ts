@@ -87,6 +87,14 @@ describe("mailroom send and consume", () => {
     expect(await statsOf(node, "bulk")).toMatchObject({ ready: 0, inflight: 0 });
   });
 
+  it("splits --count batches that a node with a small --max-message-bytes finds too large, and sends them all", async () => {
+    const node = await startNode({ args: ["--max-message-bytes", "4096"] });
+    const data = JSON.stringify({ padding: "x".repeat(100) }); // ~115 bytes: the CLI's first batches hold ~570
+    const [summary] = await mailroomOk(node, ["send", "small", data, "--count", "700"]);
+    expect(summary).toMatchObject({ sent: 700, duplicates: 0 });
+    expect(await statsOf(node, "small")).toMatchObject({ ready: 700 });
+  });
+
   it("draws a progress bar on stderr for --count when asked with --progress, and keeps stdout for the summary", async () => {
     const node = await startNode();
     const result = await mailroom(node, ["send", "bar", "x", "--count", "1200", "--progress"]);

@@ -1,8 +1,8 @@
 /**
  * `send --count N`: the same message N times, fast. Messages go in `queue:sendBatch` batches (each all or
  * nothing), a few batches in flight at once. A batch holds at most the contract's 1000 messages and about
- * `BATCH_BUDGET_BYTES` of data and headers, so it stays far below a node's packet limit whatever its
- * maximum message size; a batch the node still finds too large in total (`PAYLOAD_TOO_LARGE`) is split in
+ * `BATCH_BUDGET_BYTES` of messages (data, headers, options), so it stays below a node's packet limit
+ * whatever its maximum message size; a batch the node still finds too large in total (`PAYLOAD_TOO_LARGE`) is split in
  * two and sent again, and later batches are that small too. A message that is too large alone fails the
  * send. Batches in flight together may be stored in any order; the messages are all alike.
  */
@@ -12,8 +12,11 @@ import { dataBytes } from "./message-data.js";
 
 /** The contract's largest `queue:sendBatch`. */
 const MAX_BATCH_MESSAGES = 1000;
-/** Data and headers of one batch: small enough for any sensible node maximum, large enough to be fast. */
-const BATCH_BUDGET_BYTES = 64 * 1024;
+/**
+ * One batch's messages, data and all: a node takes packets of its maximum message size plus 64 KiB, so half
+ * that margin fits whatever maximum it has, and is large enough to be fast.
+ */
+const BATCH_BUDGET_BYTES = 32 * 1024;
 /** Batches sent before the first is answered: enough to keep a node busy over a round trip. */
 const BATCHES_IN_FLIGHT = 4;
 
@@ -72,7 +75,8 @@ export async function sendRepeatedly(
 
 /** As many copies of `message` as fit the budget, at least one, at most the contract's batch maximum. */
 function initialBatchSize(message: BatchMessage): number {
-  const headerBytes = message.headers ? Buffer.byteLength(JSON.stringify(message.headers), "utf8") : 0;
-  const bytes = Math.max(1, dataBytes(message.data) + headerBytes);
+  const { data, ...options } = message;
+  // The message as it travels: its data, and its options and JSON punctuation around it.
+  const bytes = dataBytes(data) + Buffer.byteLength(JSON.stringify({ ...options, data: null }), "utf8");
   return Math.min(MAX_BATCH_MESSAGES, Math.max(1, Math.floor(BATCH_BUDGET_BYTES / bytes)));
 }
