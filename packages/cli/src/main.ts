@@ -1,23 +1,50 @@
 /**
  * The `mailroom` command line: one subcommand per file under commands/. Only the CLI writes to stdout.
- * Exit codes: 0 done; 2 bad usage or configuration (an unknown flag, a bad value); others per command.
+ * `serve` starts a node; the others talk to one through `@mailroom/client` (docs/cli.md).
+ *
+ * A command line commander refuses (unknown flag, missing argument, bad value) exits 2 after its message
+ * and a hint; `--help` exits 0. Failures of the commands themselves become exit codes in failure.ts.
+ * A client command does not load the server package (`serve` and the top-level help do): it starts in
+ * half the time, which a shell loop of `mailroom send` notices.
  */
-import { Command, type CommanderError } from "commander";
-import { serveCommand } from "./commands/serve.js";
+import { Command, CommanderError } from "commander";
+import { consumeCommand } from "./commands/consume.js";
+import { publishCommand } from "./commands/publish.js";
+import { sendCommand } from "./commands/send.js";
+import { statsCommand } from "./commands/stats.js";
+import { subscribeCommand } from "./commands/subscribe.js";
+import { EXIT_CODES } from "./failure.js";
+import { exitWhenStdoutCloses } from "./output.js";
 
-/** Exit code of a command line that could not be understood. */
-export const USAGE_EXIT_CODE = 2;
+/** The commands that speak through `@mailroom/client`, by name. */
+const CLIENT_COMMANDS: ReadonlyMap<string, () => Command> = new Map([
+  ["send", sendCommand],
+  ["consume", consumeCommand],
+  ["stats", statsCommand],
+  ["publish", publishCommand],
+  ["subscribe", subscribeCommand],
+]);
 
 export async function main(argv: string[]): Promise<void> {
+  exitWhenStdoutCloses();
   const program = new Command("mailroom")
     .description("Mailroom: queues and rooms over Socket.IO and HTTP, on Redis or in memory.")
-    .showHelpAfterError()
-    .addCommand(serveCommand());
-  for (const command of [program, ...program.commands]) command.exitOverride(exitWithUsageCode);
-  await program.parseAsync(argv);
-}
-
-/** Commander's own exits: help and version stay 0; every usage error becomes USAGE_EXIT_CODE. */
-function exitWithUsageCode(error: CommanderError): never {
-  process.exit(error.exitCode === 0 ? 0 : USAGE_EXIT_CODE);
+    .showHelpAfterError();
+  const commandName = argv[2];
+  if (commandName === undefined || !CLIENT_COMMANDS.has(commandName)) {
+    const { serveCommand } = await import("./commands/serve.js");
+    program.addCommand(serveCommand());
+  }
+  for (const makeCommand of CLIENT_COMMANDS.values()) program.addCommand(makeCommand());
+  program.exitOverride();
+  for (const command of program.commands) {
+    command.exitOverride().showHelpAfterError(`(run "mailroom ${command.name()} --help" for usage)`);
+  }
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (!(error instanceof CommanderError)) throw error;
+    // Commander has written its message (or the help) already.
+    process.exitCode = error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+  }
 }

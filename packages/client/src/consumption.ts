@@ -12,8 +12,9 @@
  * failure is reported to the client's `consumeError` listeners. A stale receipt (its lease had ended,
  * e.g. the connection was lost) changes nothing on the node; the message is, or was, delivered again.
  *
- * It does not ack or nack for a handler that never settles (the lease ends with the connection), and it
- * does not report the handler's own errors: a failed handler is a retry, seen as the next `attempt`.
+ * It does not ack or nack for a handler that never settles (the lease ends with the connection), nor for
+ * any handler with `autoAck: false` (the caller settles by receipt), and it does not report the handler's
+ * own errors: a failed handler is a retry, seen as the next `attempt`.
  */
 import {
   MailroomError,
@@ -58,6 +59,19 @@ export interface ConsumeOptions<Data = unknown> {
    * @default true
    */
   autoExtend?: boolean;
+  /**
+   * Whether the SDK settles each delivery when its handler settles (ack on resolve, nack on throw).
+   * `false` leaves every delivery to the caller, who acks or nacks it by its receipt with `queue.ack` /
+   * `queue.nack` (and awaits the node's answer), or lets its lease end; the handler's outcome then changes
+   * nothing. The lease is still kept alive while the handler runs (`autoExtend`), not after.
+   * @default true
+   * @example
+   * const held: ReceivedMessage[] = [];
+   * await orders.consume((message) => void held.push(message), { autoAck: false, prefetch: 100 });
+   * // later, confirmed by the node:
+   * await orders.ack(held.map((message) => message.receipt));
+   */
+  autoAck?: boolean;
 }
 
 /** What a consumption was doing when it failed. */
@@ -85,6 +99,8 @@ interface ConsumeSettings<Data> {
   nackDelayMs: ConsumeOptions<Data>["nackDelayMs"];
   /** The lease to keep alive, when the SDK extends leases. */
   autoExtendMs: number | undefined;
+  /** Whether the SDK acks or nacks each delivery by its handler's outcome. */
+  autoAck: boolean;
 }
 
 /**
@@ -228,7 +244,10 @@ export class Consumption<Data = unknown> implements Resumable {
     return mine;
   }
 
-  /** Runs the handler, keeping the lease alive meanwhile, then acks or nacks. Never rejects. */
+  /**
+   * Runs the handler, keeping the lease alive meanwhile, then acks or nacks (unless the caller settles:
+   * `autoAck: false`). Never rejects.
+   */
   private async handle(message: ReceivedMessage<Data>): Promise<void> {
     const stopExtending = this.keepAlive(message);
     let failed = false;
@@ -239,6 +258,7 @@ export class Consumption<Data = unknown> implements Resumable {
     } finally {
       stopExtending();
     }
+    if (!this.settings.autoAck) return;
     if (failed) await this.nack(message);
     else await this.ack(message);
   }
@@ -306,7 +326,7 @@ export class Consumption<Data = unknown> implements Resumable {
 
 /** Merges the SDK's defaults into a consumption's options; a static `nackDelayMs` out of range throws. */
 function consumeSettings<Data>(queue: string, options: ConsumeOptions<Data>): ConsumeSettings<Data> {
-  const { prefetch, visibilityMs, nackDelayMs, autoExtend = true } = options;
+  const { prefetch, visibilityMs, nackDelayMs, autoExtend = true, autoAck = true } = options;
   if (typeof nackDelayMs === "number") {
     const problem = nackDelayProblem(nackDelayMs);
     if (problem) throw new MailroomError("BAD_REQUEST", problem);
@@ -315,7 +335,7 @@ function consumeSettings<Data>(queue: string, options: ConsumeOptions<Data>): Co
   if (prefetch !== undefined) consumeArgs.prefetch = prefetch;
   const leaseMs = autoExtend ? (visibilityMs ?? QUEUE_DEFAULTS.visibilityMs) : visibilityMs;
   if (leaseMs !== undefined) consumeArgs.visibilityMs = leaseMs;
-  return { consumeArgs, nackDelayMs, autoExtendMs: autoExtend ? leaseMs : undefined };
+  return { consumeArgs, nackDelayMs, autoExtendMs: autoExtend ? leaseMs : undefined, autoAck };
 }
 
 function nackDelayProblem(delayMs: unknown): string | undefined {

@@ -27,7 +27,7 @@ export type {
   RoomPublishResult,
   SendResult,
 } from "@mailroom/protocol";
-export { MailroomError } from "@mailroom/protocol";
+export { isErrorCode, MailroomError } from "@mailroom/protocol";
 export { type ClientEvents, type ClientOptions, DEFAULT_TIMEOUT_MS, MailroomClient } from "./client.js";
 export { type ConnectOptions, connect } from "./connect.js";
 export {
@@ -40,4 +40,10 @@ export {
 export { type BatchMessage, type NackOptions, Queue, type SendOptions } from "./queue.js";
 export type { ReceivedMessage } from "./received-message.js";
 export type { MailroomSocket } from "./request.js";
-export { type BroadcastHandler, type PublishOptions, Room, type RoomEvents } from "./room.js";
+export {
+  type AnyBroadcastHandler,
+  type BroadcastHandler,
+  type PublishOptions,
+  Room,
+  type RoomEvents,
+} from "./room.js";

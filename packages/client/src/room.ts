@@ -36,6 +36,12 @@ export interface PublishOptions {
 export type BroadcastHandler<Data> = (data: Data, meta: BroadcastMeta) => void;
 
 /**
+ * Receives one broadcast under any event name: the name, its data and `meta`. The data is `unknown`:
+ * whatever a room's event map says, any publisher may use any name.
+ */
+export type AnyBroadcastHandler = (event: string, data: unknown, meta: BroadcastMeta) => void;
+
+/**
  * One room of one client; `client.room(name)` returns the same handle for the same name.
  * @example
  * const room = client.room("chat/general");
@@ -146,6 +152,27 @@ export class Room<Events extends RoomEvents = RoomEvents> implements Resumable {
     socket.on(eventName, listener);
     return () => {
       socket.off(eventName, listener);
+    };
+  }
+
+  /**
+   * Calls `handler` with `(event, data, meta)` for each broadcast to this room, whatever its event name
+   * (a tap, a logger, `mailroom subscribe`), and returns the function that stops it. Like `on`, it hears
+   * only this room's broadcasts, never a reserved event, and stays across reconnects; binary data arrives
+   * as a `Uint8Array`.
+   * @example
+   * const stop = room.onAny((event, data, meta) => console.log(meta.room, event, data));
+   * await room.join();
+   */
+  onAny(handler: AnyBroadcastHandler): () => void {
+    const { socket } = this.context;
+    const listener = (event: string, data: unknown, meta: unknown): void => {
+      if (isReservedEvent(event) || !isMetaOfRoom(meta, this.name)) return;
+      handler(event, asDelivered(data), meta);
+    };
+    socket.onAny(listener);
+    return () => {
+      socket.offAny(listener);
     };
   }
 
