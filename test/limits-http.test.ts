@@ -73,9 +73,31 @@ describe("the HTTP request rate", () => {
     expect(replies[0]?.headers.has("x-ratelimit-limit")).toBe(false);
   });
 
+  it("counts each client behind a trusted proxy (--trust-proxy) by its X-Forwarded-For address", async () => {
+    const get = (node: NodeHandle, client: string) =>
+      fetch(`${node.url}${queuePath("proxied")}`, { headers: { "x-forwarded-for": client } }).then((r) => r.status);
+    const trusting = await startNode({ args: ["--http-requests-per-minute", "2", "--trust-proxy", "127.0.0.1"] });
+    expect([await get(trusting, "10.0.0.1"), await get(trusting, "10.0.0.1"), await get(trusting, "10.0.0.1")]).toEqual(
+      [200, 200, 429],
+    );
+    expect(await get(trusting, "10.0.0.2")).toBe(200);
+    // Without it the header is not believed: every client of the proxy shares the proxy's count.
+    const plain = await startNode({ args: ["--http-requests-per-minute", "2"] });
+    expect([await get(plain, "10.0.0.1"), await get(plain, "10.0.0.2"), await get(plain, "10.0.0.3")]).toEqual([
+      200, 200, 429,
+    ]);
+    await expect(startNode({ args: ["--trust-proxy", "everyone"] })).rejects.toThrow(
+      /--trust-proxy \(MAILROOM_TRUST_PROXY\)/,
+    );
+  });
+
   it("refuses a setting out of range at start", async () => {
-    await expect(startNode({ args: ["--http-requests-per-minute", "-1"] })).rejects.toThrow(/httpRequestsPerMinute/);
-    await expect(startNode({ args: ["--http-request-timeout-ms", "10"] })).rejects.toThrow(/httpRequestTimeoutMs/);
+    await expect(startNode({ args: ["--http-requests-per-minute", "-1"] })).rejects.toThrow(
+      /--http-requests-per-minute \(MAILROOM_HTTP_REQUESTS_PER_MINUTE\) must be/,
+    );
+    await expect(startNode({ args: ["--http-request-timeout-ms", "10"] })).rejects.toThrow(
+      /--http-request-timeout-ms \(MAILROOM_HTTP_REQUEST_TIMEOUT_MS\) must be/,
+    );
   });
 });
 

@@ -63,9 +63,15 @@ export interface NodeOptions {
   drainDelayMs?: number;
   /** Distinct (namespace, queue) pairs, and namespaces, with their own metric series. @default 1000 */
   metricsMaxQueues?: number;
+  /**
+   * Proxies whose `X-Forwarded-For` is believed, so the HTTP rate limit and logs see the client's address
+   * behind a load balancer: `true` (any), or a comma-separated list of addresses and CIDR ranges.
+   * @default undefined (none: the peer's address counts)
+   */
+  trustProxy?: string;
 }
 
-type OptionalSettings = "redisUrl" | "publicUrl" | "jwtSecret" | "jwtPublicKey";
+type OptionalSettings = "redisUrl" | "publicUrl" | "jwtSecret" | "jwtPublicKey" | "trustProxy";
 
 export type NodeConfig = Readonly<Required<Omit<NodeOptions, OptionalSettings>>> & {
   readonly [Setting in OptionalSettings]: string | undefined;
@@ -142,6 +148,9 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   integerIn("redisCommandTimeoutMs", merged.redisCommandTimeoutMs, 50, 60_000);
   integerIn("drainDelayMs", merged.drainDelayMs, 0, MAX_DRAIN_DELAY_MS);
   integerIn("metricsMaxQueues", merged.metricsMaxQueues, 1, 100_000);
+  if (merged.trustProxy !== undefined && !/^(true|[0-9A-Fa-f:.\/]+(,[0-9A-Fa-f:.\/]+)*)$/.test(merged.trustProxy)) {
+    throw new ConfigError("trustProxy", `must be true or a comma-separated list of addresses, got ${merged.trustProxy}`);
+  }
   if (merged.jwtSecret !== undefined && merged.jwtPublicKey !== undefined) {
     throw new ConfigError(undefined, "give either a JWT secret or a JWT public key, not both");
   }
@@ -159,6 +168,7 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
     publicUrl: merged.publicUrl,
     jwtSecret: merged.jwtSecret,
     jwtPublicKey: merged.jwtPublicKey,
+    trustProxy: merged.trustProxy,
   });
 }
 

@@ -65,6 +65,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     logger: { level: config.logLevel, redact: ["req.headers.authorization"] },
     logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: config.httpRequestTimeoutMs,
+    trustProxy: config.trustProxy === "true" ? true : config.trustProxy,
     connectionTimeout: IDLE_CONNECTION_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     // Headers get the same time: Node applies the shorter of the two to the headers and the longer to

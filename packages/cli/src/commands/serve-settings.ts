@@ -140,6 +140,13 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     help: "queues (and namespaces) with their own /metrics series; the rest count as _other",
   },
   {
+    key: "trustProxy",
+    flag: "--trust-proxy",
+    env: "MAILROOM_TRUST_PROXY",
+    kind: "text",
+    help: "proxies whose X-Forwarded-For is believed (true, or addresses/CIDRs, comma-separated), for the HTTP rate limit",
+  },
+  {
     key: "heartbeatIntervalMs",
     flag: "--heartbeat-interval-ms",
     env: "MAILROOM_HEARTBEAT_INTERVAL_MS",
