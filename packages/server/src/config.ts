@@ -148,8 +148,11 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   integerIn("redisCommandTimeoutMs", merged.redisCommandTimeoutMs, 50, 60_000);
   integerIn("drainDelayMs", merged.drainDelayMs, 0, MAX_DRAIN_DELAY_MS);
   integerIn("metricsMaxQueues", merged.metricsMaxQueues, 1, 100_000);
-  if (merged.trustProxy !== undefined && !/^(true|[0-9A-Fa-f:.\/]+(,[0-9A-Fa-f:.\/]+)*)$/.test(merged.trustProxy)) {
-    throw new ConfigError("trustProxy", `must be true or a comma-separated list of addresses, got ${merged.trustProxy}`);
+  if (merged.trustProxy !== undefined && !/^(true|[0-9A-Fa-f:./]+(,[0-9A-Fa-f:./]+)*)$/.test(merged.trustProxy)) {
+    throw new ConfigError(
+      "trustProxy",
+      `must be true or a comma-separated list of addresses, got ${merged.trustProxy}`,
+    );
   }
   if (merged.jwtSecret !== undefined && merged.jwtPublicKey !== undefined) {
     throw new ConfigError(undefined, "give either a JWT secret or a JWT public key, not both");
