@@ -669,7 +669,7 @@ function answerProblem(call: HttpCall, answer: HttpAnswer): string | undefined {
   if (answer.status >= 500) return `status ${answer.status}: ${answer.body.toString().slice(0, 300)}`;
   if (isDocsPath(call.path) || call.method === "HEAD") return undefined;
   // Prometheus' text format is the one non-JSON success.
-  if (call.path === "/metrics" && answer.status === 200) {
+  if (call.path.split("?")[0] === "/metrics" && answer.status === 200) {
     return answer.contentType.startsWith("text/plain") ? undefined : `content-type ${answer.contentType}`;
   }
   if (!answer.contentType.startsWith("application/json")) return `content-type ${answer.contentType}`;
