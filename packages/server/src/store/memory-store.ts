@@ -14,6 +14,7 @@ export function createMemoryStore(node: LocalNode, options: { dedupWindowMs: num
     registry,
     queues,
     readiness: { problem: async () => undefined },
+    dataLoss: () => ({ detected: 0 }),
     broadcastsFlow: () => true,
     attach: () => {},
     start: async () => {
