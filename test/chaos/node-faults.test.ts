@@ -38,16 +38,16 @@ describe("chaos: nodes and consumers", () => {
     });
 
     const rounds = sized(1, 3);
-    const downMs = sized(1000, 3000);
+    const downMs = sized(500, 3000);
     for (let round = 0; round < rounds; round += 1) {
       for (const node of nodes) {
-        await pause(sized(1000, 3000));
+        await pause(sized(500, 3000));
         await node.kill();
         await pause(downMs);
         await node.restart();
       }
     }
-    await pause(1000);
+    await pause(500);
     await load.stop();
 
     const drained = await drain({ history, stats: await statsReader(balancer.url, QUEUE), timeoutMs: 30_000 });
@@ -143,7 +143,7 @@ describe("chaos: nodes and consumers", () => {
     const exits: { code: number | null; exitMs: number; readyAfterSignal: number[] }[] = [];
     for (let round = 0; round < sized(1, 3); round += 1) {
       for (const node of nodes) {
-        await pause(sized(1000, 3000));
+        await pause(sized(500, 3000));
         const readiness = watchReadiness(node);
         const signalledAt = Date.now();
         const code = await node.stop();
@@ -153,7 +153,7 @@ describe("chaos: nodes and consumers", () => {
         await node.restart();
       }
     }
-    await pause(1000);
+    await pause(500);
     await load.stop();
 
     const drained = await drain({ history, stats: await statsReader(balancer.url, QUEUE), timeoutMs: 30_000 });
