@@ -45,18 +45,24 @@ export function redeliveryFigures(history: History): {
   };
 }
 
-/** Polls a node's `/readyz` until stopped; resolves with each answer's status, or 0 for a refused request. */
-export function watchReadiness(node: NodeHandle, intervalMs = 50): { stop(): Promise<number[]> } {
+/**
+ * Polls a node's `/readyz` until stopped; resolves with each answer's status (0 for a refused request)
+ * and when the request was made.
+ */
+export function watchReadiness(
+  node: NodeHandle,
+  intervalMs = 50,
+): { stop(): Promise<{ at: number; status: number }[]> } {
   let watching = true;
-  const statuses: number[] = [];
+  const statuses: { at: number; status: number }[] = [];
   const loop = (async () => {
     while (watching) {
-      statuses.push(
-        await fetch(`${node.url}/readyz`).then(
-          (response) => response.status,
-          () => 0,
-        ),
+      const at = Date.now();
+      const status = await fetch(`${node.url}/readyz`).then(
+        (response) => response.status,
+        () => 0,
       );
+      statuses.push({ at, status });
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
   })();

@@ -149,7 +149,8 @@ describe("chaos: nodes and consumers", () => {
         const code = await node.stop();
         const exitMs = Date.now() - signalledAt;
         const statuses = await readiness.stop();
-        exits.push({ code, exitMs, readyAfterSignal: statuses });
+        const afterSignal = statuses.filter(({ at }) => at >= signalledAt).map(({ status }) => status);
+        exits.push({ code, exitMs, readyAfterSignal: afterSignal });
         await node.restart();
       }
     }
@@ -165,6 +166,8 @@ describe("chaos: nodes and consumers", () => {
       ...figures,
       ...redelivery,
       exitMs: exits.map((exit) => exit.exitMs),
+      // Each /readyz answer seen from the SIGTERM on (0: refused, the node had closed its port).
+      readyzAfterSignal: [...new Set(exits.flatMap((exit) => exit.readyAfterSignal))].sort(),
       visibilityMs,
       drainMs: drained.drainMs,
     });
