@@ -2,38 +2,61 @@
  * A Redis server of the test's own: a testcontainers container when a Docker engine answers, else the
  * `redis-server` binary from the PATH on a free port (set MAILROOM_TEST_REDIS=binary or =container to
  * force one). Never the shared 6379, never a FLUSH: each test also takes a fresh key prefix.
- * `kill` and `restart` serve the fault tests: the server comes back on the same port, empty.
+ * `kill` and `restart` serve the fault tests: the server comes back on the same port, empty, unless it
+ * was started with an append-only file (`appendfsync`), which it then reloads. `pause` and `resume`
+ * (SIGSTOP, SIGCONT; binary only) make a Redis that holds its connections open and answers nothing.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { onCleanup } from "./cleanup.js";
 import { freePort } from "./ports.js";
+
+export interface RedisOptions {
+  /**
+   * Keep an append-only file in a fresh temporary directory, fsynced at every write (`always`) or once a
+   * second (`everysec`), so a restart reloads the data. Forces the binary. @default no persistence
+   */
+  appendfsync?: "always" | "everysec";
+}
 
 export interface RedisHandle {
   readonly port: number;
   readonly url: string;
   /** Stops the server at once (SIGKILL, or container kill). */
   kill(): Promise<void>;
-  /** Starts it again on the same port (with no data). */
+  /** Starts it again on the same port (with no data, or with what its append-only file kept). */
   restart(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections stay open, nothing is answered. Binary only. */
+  pause(): void;
+  /** Lets a paused process run again (SIGCONT). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
 interface RedisProcess {
   kill(): Promise<void>;
+  signal?(signal: NodeJS.Signals): void;
 }
 
-type Launcher = (port: number) => Promise<RedisProcess>;
+type Launcher = (port: number, options?: RedisOptions) => Promise<RedisProcess>;
 
 /** A key prefix no other test uses. */
 export function freshPrefix(): string {
   return `mrtest-${randomBytes(4).toString("hex")}`;
 }
 
-export async function startRedis(): Promise<RedisHandle> {
-  const launch = await pickLauncher();
+export async function startRedis(options: RedisOptions = {}): Promise<RedisHandle> {
+  const launch = options.appendfsync ? launchBinary : await pickLauncher();
   const port = await freePort();
-  let current: RedisProcess | undefined = await launch(port);
+  const launchHere = () => launch(port, options);
+  let current: RedisProcess | undefined = await launchHere();
+  const signal = (name: NodeJS.Signals) => {
+    if (!current?.signal) throw new Error("pause and resume need the redis-server binary");
+    current.signal(name);
+  };
   const handle: RedisHandle = {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -43,8 +66,10 @@ export async function startRedis(): Promise<RedisHandle> {
     },
     async restart() {
       await current?.kill();
-      current = await launch(port);
+      current = await launchHere();
     },
+    pause: () => signal("SIGSTOP"),
+    resume: () => signal("SIGCONT"),
     async stop() {
       await handle.kill();
     },
@@ -85,10 +110,38 @@ async function launchContainer(port: number): Promise<RedisProcess> {
   return { kill: async () => void (await container.stop({ timeout: 0 })) };
 }
 
-async function launchBinary(port: number): Promise<RedisProcess> {
+/** Data directories of append-only servers, by port: a restart reloads the same one. */
+const dataDirectories = new Map<number, string>();
+
+function persistenceArgs(port: number, { appendfsync }: RedisOptions): string[] {
+  if (!appendfsync) return ["--appendonly", "no"];
+  let directory = dataDirectories.get(port);
+  if (!directory) {
+    const created = mkdtempSync(join(tmpdir(), "mailroom-redis-"));
+    directory = created;
+    dataDirectories.set(port, created);
+    onCleanup(() => {
+      dataDirectories.delete(port);
+      rmSync(created, { recursive: true, force: true });
+    });
+  }
+  return ["--appendonly", "yes", "--appendfsync", appendfsync, "--dir", directory];
+}
+
+async function launchBinary(port: number, options: RedisOptions = {}): Promise<RedisProcess> {
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      ...persistenceArgs(port, options),
+      "--protected-mode",
+      "no",
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   await new Promise<void>((resolve, reject) => {
@@ -102,7 +155,12 @@ async function launchBinary(port: number): Promise<RedisProcess> {
     child.once("exit", (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
   });
   child.stdout?.resume();
-  return { kill: () => killAndWait(child) };
+  return {
+    kill: () => killAndWait(child),
+    signal: (signal) => {
+      child.kill(signal);
+    },
+  };
 }
 
 function killAndWait(child: ChildProcess): Promise<void> {

@@ -78,7 +78,8 @@ export class Queue<Data = unknown> implements Resumable {
   /**
    * Sends one message; resolves once the node has stored it, with its id and whether it was a duplicate.
    * `data` is any JSON value or binary (`Uint8Array`, `ArrayBuffer`). Rejects with `INVALID_NAME`,
-   * `BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, `FORBIDDEN` or `UNAVAILABLE` (not stored: retry, with an `id`).
+   * `BAD_REQUEST`, `PAYLOAD_TOO_LARGE`, `FORBIDDEN` or `UNAVAILABLE` (not acknowledged, yet it may have been
+   * stored, e.g. by a Redis that hung and then woke: retry with the same `id`, which deduplication makes safe).
    * @example
    * const { id, duplicate } = await orders.send({ sku: "A-1" }, { id: "order-1042", delayMs: 5000 });
    */

@@ -12,6 +12,11 @@ export class RedisKeys {
     return `${this.prefix}:{cluster}:nodes`;
   }
 
+  /** String: the cluster's epoch, a random value a Redis that lost its data no longer holds (see epoch.ts). */
+  epoch(): string {
+    return `${this.prefix}:{cluster}:epoch`;
+  }
+
   /** Hash: a node's id, url, startedAt, connections and lastSeenAt. */
   nodeInfo(nodeId: string): string {
     return `${this.prefix}:{cluster}:node:${nodeId}`;

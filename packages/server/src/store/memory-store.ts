@@ -18,6 +18,7 @@ export function createMemoryStore(
     registry,
     queues,
     readiness: { problem: async () => undefined },
+    dataLoss: () => ({ detected: 0 }),
     broadcastsFlow: () => true,
     attach: () => {},
     start: async () => {

@@ -1,6 +1,7 @@
 /**
  * The store of a cluster node on Redis: two connections, the Socket.IO Redis adapter over them, and the
- * Redis registry. Warns at start when Redis may evict keys, since an evicting Redis can drop messages.
+ * Redis registry. Warns at start when Redis may evict keys, since an evicting Redis can drop messages, and
+ * watches the cluster's epoch to notice a Redis that lost its data (`/readyz` then says so in `dataLoss`).
  */
 import { createAdapter } from "@socket.io/redis-adapter";
 import type { FastifyBaseLogger } from "fastify";
@@ -9,6 +10,7 @@ import { RedisRegistry } from "../cluster/redis-registry.js";
 import type { QueueOutcomes } from "../queues/queue-engine.js";
 import { RedisQueueEngine } from "../queues/redis-queue-engine.js";
 import { RedisConnections } from "../redis/connections.js";
+import { RedisEpoch } from "../redis/epoch.js";
 import { RedisKeys } from "../redis/keys.js";
 import { Scripts, type ScriptTiming } from "../redis/scripts.js";
 import type { LocalNode, NodeStore } from "./store.js";
@@ -56,8 +58,16 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     outcomes: options.outcomes,
   });
 
+  const epoch = new RedisEpoch({
+    redis: connections.command,
+    key: keys.epoch(),
+    intervalMs: options.heartbeatIntervalMs,
+    logger,
+  });
+
   let evictionChecked = false;
   connections.onReady(() => {
+    void epoch.check();
     void registry.heartbeatNow();
     if (evictionChecked) return;
     evictionChecked = true;
@@ -76,13 +86,19 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
         if (!registry.isRegistered()) return "this node's heartbeat has not reached Redis yet";
         return undefined;
       },
+      notices: () => {
+        const dataLoss = epoch.dataLoss();
+        return dataLoss.detected > 0 ? { dataLoss } : {};
+      },
     },
+    dataLoss: () => epoch.dataLoss(),
     broadcastsFlow: () => connections.command.status === "ready",
     attach(io: Server) {
       io.adapter(createAdapter(connections.adapterPublisher(), connections.subscriber, { key: adapterKey }));
     },
     async start() {
       connections.connect();
+      epoch.start();
       connections.listenForProbes(keys.probeChannel(node.id)).catch((error: unknown) => {
         logger.error({ err: error }, "could not subscribe the readiness probe channel");
       });
@@ -90,6 +106,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
       await queues.start();
     },
     async close() {
+      epoch.close();
       await queues.close();
       await connections.close();
     },

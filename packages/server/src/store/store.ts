@@ -7,6 +7,7 @@ import type { Server } from "socket.io";
 import type { ClusterRegistry, LocalNode } from "../cluster/registry.js";
 import type { Readiness } from "../http/health-routes.js";
 import type { QueueEngine } from "../queues/queue-engine.js";
+import type { DataLossRecord } from "../redis/epoch.js";
 
 export interface NodeStore {
   /** "redis" or "memory", for logs and `/v1/cluster`. */
@@ -14,6 +15,8 @@ export interface NodeStore {
   readonly registry: ClusterRegistry;
   readonly queues: QueueEngine;
   readonly readiness: Readiness;
+  /** How often this node found that the store had lost its data (never, for memory: it starts empty). */
+  dataLoss(): DataLossRecord;
   /** Whether a broadcast published now can reach every node. */
   broadcastsFlow(): boolean;
   /** Installs the adapter that carries broadcasts between nodes (nothing for memory). */
@@ -24,4 +27,4 @@ export interface NodeStore {
   close(): Promise<void>;
 }
 
-export type { LocalNode };
+export type { DataLossRecord, LocalNode };
