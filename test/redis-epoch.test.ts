@@ -46,5 +46,8 @@ describe("the cluster epoch", () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await dataLoss(newcomer)).toBe(0);
     expect(await Promise.all(nodes.map(dataLoss))).toEqual([2, 2]);
+    // Operators see it in the metrics too.
+    const scrape = await (await fetch(`${nodes[0]?.url}/metrics`)).text();
+    expect(scrape).toMatch(/^mailroom_redis_data_loss_detected\{[^}]*\} 2$/m);
   });
 });

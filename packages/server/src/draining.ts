@@ -25,7 +25,9 @@ export class Draining {
 
   /** The store's readiness, not ready once the drain began. */
   readiness(store: Readiness): Readiness {
-    return { problem: async () => (this.started ? DRAINING_MESSAGE : store.problem()) };
+    const readiness: Readiness = { problem: async () => (this.started ? DRAINING_MESSAGE : store.problem()) };
+    if (store.notices) readiness.notices = () => store.notices?.() ?? {};
+    return readiness;
   }
 
   /** Socket.IO's `allowRequest` (asked for handshakes only): refuses new connections while draining. */

@@ -84,14 +84,16 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
 
   const localNode: LocalNode = { id, url: () => url, startedAt, connections: () => io.engine.clientsCount };
   const logger = app.log.child({ node: id });
-  let queueStats: NodeStore["queues"]["stats"] = async () => ({ ready: 0, inflight: 0, delayed: 0 }) as never;
+  // The metrics read the store, which is told of outcomes by the metrics: the store is set just below.
+  let store: NodeStore | undefined;
   const metrics = new NodeMetrics({
     maxQueueLabels: config.metricsMaxQueues,
     defaultLabels: { node: id },
-    queueStats: (address) => queueStats(address),
+    queueStats: (address) => (store as NodeStore).queues.stats(address),
     io,
+    dataLossDetected: () => store?.dataLoss().detected ?? 0,
   });
-  const store = config.redisUrl
+  store = config.redisUrl
     ? createRedisStore({
         url: config.redisUrl,
         prefix: config.redisPrefix,
@@ -107,7 +109,6 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       })
     : createMemoryStore(localNode, { dedupWindowMs: config.dedupWindowMs, outcomes: metrics });
   store.attach(io);
-  queueStats = (address) => store.queues.stats(address);
   const engine = observedEngine(store.queues, metrics);
 
   const dispatcher = new ConsumerDispatcher(engine, store.registry, logger.child({ component: "consumers" }));

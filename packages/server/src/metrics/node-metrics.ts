@@ -28,6 +28,8 @@ export interface NodeMetricsOptions {
   queueStats: (address: QueueAddress) => Promise<QueueDepth>;
   /** The Socket.IO server whose namespaces' sockets are counted. */
   io: Server;
+  /** How many times this node found Redis without its data (the epoch check). @default never */
+  dataLossDetected?: () => number;
 }
 
 /** Hands out label values, up to a cap of distinct keys. */
@@ -147,6 +149,16 @@ export class NodeMetrics implements QueueOutcomes {
         },
       });
     }
+
+    const { dataLossDetected } = options;
+    new Gauge({
+      name: `${PREFIX}redis_data_loss_detected`,
+      help: "Times this node found Redis without the cluster's data (restarted empty, restored from an old copy, flushed)",
+      registers: [this.registry],
+      collect() {
+        this.set(dataLossDetected?.() ?? 0);
+      },
+    });
 
     const namespaceLabels = this.namespaceLabels;
     new Gauge({
