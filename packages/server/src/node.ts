@@ -26,6 +26,7 @@ import { ConsumerDispatcher } from "./queues/consumer-dispatcher.js";
 import { queueCommands } from "./queues/queue-commands.js";
 import { roomCommands } from "./rooms/room-commands.js";
 import { handleConnection } from "./sockets/connection.js";
+import { InFlightCommands } from "./sockets/in-flight-commands.js";
 import { mountNamespaces } from "./sockets/namespaces.js";
 import { createMemoryStore } from "./store/memory-store.js";
 import { createRedisStore } from "./store/redis-store.js";
@@ -41,6 +42,8 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
 /** HTTP connections still open this long after a drain began are cut, to exit within the contract's 10 s. */
 const FORCE_CLOSE_AFTER_MS = 7000;
+/** How long a drain waits for running Socket.IO commands to answer before it closes the transports. */
+const IN_FLIGHT_GRACE_MS = 2000;
 
 export interface MailroomNode {
   readonly id: string;
@@ -131,12 +134,14 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     }),
   };
   const socketLogger = logger.child({ component: "sockets" });
+  const inFlight = new InFlightCommands();
   const roots = mountNamespaces(io, {
     onConnection: (socket) =>
       handleConnection(socket, {
         commands,
         authorize: verifier ? authorizeSocket : undefined,
         commandsPerSecond: config.commandsPerSecond,
+        inFlight,
         registry: store.registry,
         dispatcher,
         logger: socketLogger,
@@ -176,6 +181,8 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       logger.info({ returned }, "draining: unacked deliveries returned to their queues");
       const left = config.drainDelayMs - (performance.now() - began);
       if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+      // Every command gets its answer before the transports close: later ones are refused UNAVAILABLE.
+      await inFlight.close(IN_FLIGHT_GRACE_MS);
       await store.registry.close();
       await app.close();
       await io.close();

@@ -3,7 +3,8 @@
  * (PROTOCOL.md §3). The argument is checked against the command's schema before its handler runs, and
  * every outcome becomes one reply: `{ ok: true, ...result }` or `{ ok: false, error: { code, message } }`.
  * A command sent without a callback is not run; the socket gets `mailroom:error` instead. An unknown event
- * with a callback is answered `NOT_FOUND`. Nothing a client sends can throw out of here.
+ * with a callback is answered `NOT_FOUND`. Nothing a client sends can throw out of here. Once the node's
+ * drain closes `inFlight`, commands are answered `UNAVAILABLE` without running.
  */
 import { type ErrorBody, MailroomError, parseShape } from "@mailroom/protocol";
 import type { Static, TSchema } from "@sinclair/typebox";
@@ -11,6 +12,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { Socket } from "socket.io";
 import type { Requirement } from "../auth/rights.js";
 import { CommandRateLimit } from "./command-rate-limit.js";
+import type { InFlightCommands } from "./in-flight-commands.js";
 
 export interface Command<Schema extends TSchema = TSchema, Result extends object = object> {
   schema: Schema;
@@ -40,10 +42,12 @@ export interface ServeOptions {
   /** Commands per second one connection may send; 0: no limit. */
   commandsPerSecond: number;
   logger: FastifyBaseLogger;
+  /** The node's running commands, which its drain waits for. */
+  inFlight: InFlightCommands;
 }
 
 export function serveCommands(socket: Socket, commands: CommandTable, options: ServeOptions): void {
-  const { authorize, logger } = options;
+  const { authorize, logger, inFlight } = options;
   const limit = options.commandsPerSecond > 0 ? new CommandRateLimit(options.commandsPerSecond) : undefined;
   for (const [event, definition] of Object.entries(commands)) {
     socket.on(event, (...args: unknown[]) => {
@@ -56,7 +60,11 @@ export function serveCommands(socket: Socket, commands: CommandTable, options: S
         );
         return;
       }
-      void dispatch(socket, event, definition, args, authorize, logger);
+      try {
+        void inFlight.track(() => dispatch(socket, event, definition, args, authorize, logger));
+      } catch (error) {
+        refuse(socket, event, args, error as MailroomError);
+      }
     });
   }
   socket.onAny((event: unknown, ...args: unknown[]) => {

@@ -9,6 +9,7 @@ import type { ClusterRegistry } from "../cluster/registry.js";
 import type { ConsumerDispatcher } from "../queues/consumer-dispatcher.js";
 import { leaveRoom } from "../rooms/room-commands.js";
 import { type Authorize, type CommandTable, serveCommands } from "./commands.js";
+import type { InFlightCommands } from "./in-flight-commands.js";
 import { selfRoom } from "./private-rooms.js";
 import { joinedRooms } from "./socket-state.js";
 
@@ -16,6 +17,7 @@ export interface ConnectionDeps {
   commands: CommandTable;
   authorize: Authorize;
   commandsPerSecond: number;
+  inFlight: InFlightCommands;
   registry: ClusterRegistry;
   dispatcher: ConsumerDispatcher;
   logger: FastifyBaseLogger;
@@ -23,10 +25,10 @@ export interface ConnectionDeps {
 
 export function handleConnection(
   socket: Socket,
-  { commands, authorize, commandsPerSecond, registry, dispatcher, logger }: ConnectionDeps,
+  { commands, authorize, commandsPerSecond, inFlight, registry, dispatcher, logger }: ConnectionDeps,
 ): void {
   socket.join(selfRoom(socket.id));
-  serveCommands(socket, commands, { authorize, commandsPerSecond, logger });
+  serveCommands(socket, commands, { authorize, commandsPerSecond, inFlight, logger });
   socket.on("disconnect", () => {
     for (const room of [...joinedRooms(socket)]) void leaveRoom(socket, room, registry);
     void dispatcher.socketGone(socket);
