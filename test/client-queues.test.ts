@@ -350,6 +350,32 @@ describe("client queue commands by hand", () => {
   });
 });
 
+describe("client acks", () => {
+  it("acks the deliveries its handlers finish in one turn with one queue:ack of many receipts", async () => {
+    const node = await startNode();
+    const client = await readyClient(node.url);
+    const orders = client.queue("batched");
+    await orders.sendBatch(Array.from({ length: 200 }, (_, index) => ({ data: index })));
+    const ackCommands: string[][] = [];
+    client.socket.onAnyOutgoing((event, args) => {
+      if (event === "queue:ack") ackCommands.push((args as { receipts: string[] }).receipts);
+    });
+    let handled = 0;
+    await orders.consume(
+      async () => {
+        handled += 1;
+      },
+      { prefetch: 100 },
+    );
+    await waitFor(async () => handled === 200 && (await orders.stats()).inflight === 0, {
+      what: "every message handled and acked",
+    });
+    expect(ackCommands.flat()).toHaveLength(200);
+    expect(ackCommands.length).toBeLessThan(50);
+    expect((await orders.stats()).ready).toBe(0);
+  });
+});
+
 describe("client consumption registration", () => {
   it("hands a delivery that arrives before the answer to queue:consume to the handler, and acks it", async () => {
     const sent: Array<[string, unknown]> = [];
@@ -387,7 +413,7 @@ describe("client consumption registration", () => {
     expect(received.map((message) => message.id)).toEqual(["m-1"]);
     expect(sent).toEqual([
       ["queue:consume", { queue: "early", visibilityMs: 30_000 }],
-      ["queue:ack", { queue: "early", receipt: "r-1" }],
+      ["queue:ack", { queue: "early", receipts: ["r-1"] }],
     ]);
   });
 });

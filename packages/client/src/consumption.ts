@@ -16,6 +16,7 @@
  * any handler with `autoAck: false` (the caller settles by receipt), and it does not report the handler's
  * own errors: a failed handler is a retry, seen as the next `attempt`.
  */
+
 import {
   MailroomError,
   QUEUE_DEFAULTS,
@@ -23,6 +24,7 @@ import {
   type QueueConsumeArgs,
   type QueueNackArgs,
 } from "@mailroom/protocol";
+import { AckBatcher } from "./ack-batcher.js";
 import { type HandleContext, type Resumable, resume } from "./handle.js";
 import { keepLeaseAlive } from "./lease-keeper.js";
 import { type Delivery, type ReceivedMessage, readDelivery } from "./received-message.js";
@@ -119,6 +121,8 @@ export class Consumption<Data = unknown> implements Resumable {
   /** Deliveries of this queue to a consumer not yet known, kept while a registration is pending. */
   private early: Delivery<Data>[] = [];
   private readonly settings: ConsumeSettings<Data>;
+  /** The handlers' acks, one command per turn of the event loop. */
+  private readonly acks: AckBatcher;
 
   /**
    * Made by `queue.consume(handler, options)`; not meant to be constructed directly.
@@ -138,6 +142,7 @@ export class Consumption<Data = unknown> implements Resumable {
     private readonly onDetached: (consumption: Consumption<Data>) => void,
   ) {
     this.settings = consumeSettings(queue, options);
+    this.acks = new AckBatcher(queue, context.send);
     context.socket.on("queue:message", this.onDelivery);
   }
 
@@ -276,8 +281,8 @@ export class Consumption<Data = unknown> implements Resumable {
 
   private async ack(message: ReceivedMessage<Data>): Promise<void> {
     try {
-      const { stale } = await this.context.send("queue:ack", { queue: this.queue, receipt: message.receipt });
-      if (stale.length > 0) this.report(staleReceiptError(message), "ack", message);
+      const stale = await this.acks.ack(message.receipt);
+      if (stale) this.report(staleReceiptError(message), "ack", message);
     } catch (error) {
       this.report(error, "ack", message);
     }
