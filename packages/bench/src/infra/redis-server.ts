@@ -79,6 +79,11 @@ export class RedisServer {
     return stats.sort((a, b) => b.usec - a.usec);
   }
 
+  /** Any command, on the measurement connection. */
+  command(name: string, ...args: string[]): Promise<unknown> {
+    return this.admin.call(name, ...args);
+  }
+
   /** Bytes of memory the server uses (INFO memory used_memory). */
   async usedMemoryBytes(): Promise<number> {
     return infoNumber(await this.admin.info("memory"), "used_memory");

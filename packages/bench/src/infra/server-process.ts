@@ -21,7 +21,9 @@ export interface ServerProcessOptions {
   args: string[];
   /** Path answering 200 once the server is ready. */
   readyPath: string;
-  /** Extra environment, e.g. NODE_OPTIONS=--cpu-prof. */
+  /** Node.js flags before the script, e.g. --cpu-prof (which NODE_OPTIONS may not carry). */
+  nodeArgs?: string[];
+  /** Extra environment. */
   env?: Record<string, string>;
   /** A label for errors and progress. */
   label: string;
@@ -53,7 +55,9 @@ export class ServerProcess {
 
   static async start(options: ServerProcessOptions): Promise<ServerProcess> {
     const port = await freePort();
-    const args = [options.script, ...options.args].map((arg) => arg.replaceAll("{port}", String(port)));
+    const args = [...(options.nodeArgs ?? []), options.script, ...options.args].map((arg) =>
+      arg.replaceAll("{port}", String(port)),
+    );
     const child = spawn(process.execPath, args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, ...options.env },
@@ -69,7 +73,7 @@ export class ServerProcess {
     label: string;
     redisUrl: string;
     prefix: string;
-    env?: Record<string, string>;
+    nodeArgs?: string[];
   }): Promise<ServerProcess> {
     return ServerProcess.start({
       label: options.label,
@@ -91,7 +95,7 @@ export class ServerProcess {
         "0",
       ],
       readyPath: "/readyz",
-      env: options.env ?? {},
+      nodeArgs: options.nodeArgs ?? [],
     });
   }
 

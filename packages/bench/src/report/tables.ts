@@ -4,6 +4,7 @@
  */
 import Table from "cli-table3";
 import type { HotSpot, ProfileSummary } from "../measure/cpu-profile.js";
+import type { ScriptCost } from "../measure/redis-scripts.js";
 import type { RedisUsage } from "../measure/redis-usage.js";
 import type { ScenarioResult } from "../result.js";
 import { kibPerSocket, mailroomOver, ratioToMailroom } from "./ratios.js";
@@ -107,15 +108,21 @@ export function profileReport(result: ScenarioResult): string {
       hotSpotTable("function (self time)", summary.functions),
     );
   }
+  const scripts = result.details?.redisScripts as ScriptCost[] | undefined;
   if (redis) {
-    const commands = new Table({ ...plain, head: ["Redis command", "calls/msg", "µs/call", "µs/msg"] });
-    for (const command of redis.topCommands) {
-      commands.push([command.command, command.callsPerMsg, command.usecPerCall, command.usecPerMsg]);
-    }
     lines.push(
-      `Redis: ${redis.cpuUsPerMsg} µs CPU per message, ${redis.commandsPerMsg} commands per message`,
-      commands.toString(),
+      `Redis: ${redis.cpuUsPerMsg} µs CPU per message (INFO cpu); ${redis.commandsPerMsg} commands per message, ` +
+        "counting those inside scripts (INFO commandstats)",
     );
+  }
+  if (scripts) {
+    const table = new Table({
+      ...plain,
+      head: ["Redis script (slow log)", "calls/msg", "µs/call", "µs/msg"],
+    });
+    for (const cost of scripts.slice(0, 12))
+      table.push([cost.name, cost.callsPerMsg, cost.usecPerCall, cost.usecPerMsg]);
+    lines.push(table.toString());
   }
   return lines.join("\n");
 }

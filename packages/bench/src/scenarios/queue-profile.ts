@@ -30,7 +30,7 @@ export function queueProfile(profileDir: string): Scenario {
           label: `profiled node ${label}`,
           redisUrl: context.redis.url,
           prefix: `${context.prefix}-profile`,
-          env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dirs[label]}` },
+          nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dirs[label]}`],
         });
       const [nodeA, nodeB] = await Promise.all([start("A"), start("B")]);
       let window = { fromUs: 0, toUs: 0 };
@@ -45,6 +45,7 @@ export function queueProfile(profileDir: string): Scenario {
             messages,
             ratePerSecond: 0,
             warmup: 0,
+            scriptCosts: true,
             onWindow: (fromUs, toUs) => {
               window = { fromUs, toUs };
             },
@@ -71,7 +72,14 @@ export function queueProfile(profileDir: string): Scenario {
           `${run.redis?.commandsPerMsg} Redis cmds/msg`,
           `CPU cores: ${describeCpu(run.cpuCores)}`,
         ].join("; "),
-        details: { messages, profileDir, redis: run.redis, cpuCores: run.cpuCores, profiles },
+        details: {
+          messages,
+          profileDir,
+          redis: run.redis,
+          redisScripts: run.scripts,
+          cpuCores: run.cpuCores,
+          profiles,
+        },
       });
     },
   };

@@ -6,6 +6,7 @@
  */
 import { CpuMeter } from "../infra/process-stats.js";
 import { RoleProcess } from "../infra/role-process.js";
+import { type ScriptCost, ScriptCostMeter } from "../measure/redis-scripts.js";
 import { type RedisUsage, RedisUsageMeter } from "../measure/redis-usage.js";
 import type { QueueConsumerConfig, QueueConsumerResult } from "../roles/queue-consumer-role.js";
 import type { QueueProducerConfig, QueueProducerResult } from "../roles/queue-producer-role.js";
@@ -22,6 +23,8 @@ export interface QueueRunSpec {
   warmup: number;
   /** Called with the run's start and end on the monotonic clock, e.g. to cut a CPU profile. */
   onWindow?: (fromUs: number, toUs: number) => void;
+  /** Also break Redis's time down by script (slow log at 0 µs: a little overhead on Redis). */
+  scriptCosts?: boolean;
 }
 
 export interface QueueRunResult {
@@ -29,6 +32,7 @@ export interface QueueRunResult {
   producer: QueueProducerResult;
   consumer: QueueConsumerResult;
   redis: RedisUsage | undefined;
+  scripts: ScriptCost[] | undefined;
   cpuCores: Record<string, number>;
 }
 
@@ -68,6 +72,7 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
   ]);
   try {
     const usage = usesRedis ? await RedisUsageMeter.begin(context.redis) : undefined;
+    const scriptCosts = spec.scriptCosts ? await ScriptCostMeter.begin(context.redis) : undefined;
     const cpu = new CpuMeter({
       redis: usesRedis ? context.redis.pid : undefined,
       "node A": isMailroom ? context.nodeA.pid : undefined,
@@ -84,7 +89,8 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
     spec.onWindow?.(fromUs, Number(process.hrtime.bigint() / 1000n));
     const cpuCores = cpu.read();
     const redis = await usage?.end(spec.messages);
-    return { elapsedMs, producer: produced, consumer: consumerResult, redis, cpuCores };
+    const scripts = await scriptCosts?.end(spec.messages);
+    return { elapsedMs, producer: produced, consumer: consumerResult, redis, scripts, cpuCores };
   } finally {
     await Promise.all([producer.close(), consumer.close()]);
   }
