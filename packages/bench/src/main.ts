@@ -57,7 +57,7 @@ function scenarios(flags: Flags): Scenario[] {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = new Command("bench")
+  const program = new Command("mailroom bench")
     .description("Mailroom's queues, rooms, sockets and HTTP side by side with its peers, in one run")
     .option("--quick", "smaller sizes: about a minute", false)
     .option("--smoke", "tiny sizes: only shows every part works", false)

@@ -68,13 +68,17 @@ export class ServerProcess {
     return server;
   }
 
-  /** A Mailroom node on the given Redis and key prefix, with the per-client rate limits off. */
+  /**
+   * A Mailroom node on the given Redis and key prefix (without `redisUrl`: the embedded memory engine),
+   * with the per-client rate limits off.
+   */
   static mailroomNode(options: {
     label: string;
-    redisUrl: string;
-    prefix: string;
+    redisUrl?: string;
+    prefix?: string;
     nodeArgs?: string[];
   }): Promise<ServerProcess> {
+    const store = options.redisUrl ? ["--redis", options.redisUrl, "--redis-prefix", options.prefix ?? "mailroom"] : [];
     return ServerProcess.start({
       label: options.label,
       script: CLI,
@@ -82,10 +86,7 @@ export class ServerProcess {
         "serve",
         "--port",
         "{port}",
-        "--redis",
-        options.redisUrl,
-        "--redis-prefix",
-        options.prefix,
+        ...store,
         "--log-level",
         "warn",
         // The bench measures the broker, not the per-connection guards against abusive clients.

@@ -8,6 +8,9 @@ import type { BenchContext, Scenario } from "./bench-context.js";
 import { describeCpu, runQueue } from "./queue-run.js";
 import { QUEUE_SYSTEM_ORDER } from "./queue-throughput.js";
 
+/** Below this share of the rate, a system fell behind and its latency is a backlog's, not a path's. */
+const KEPT_UP = 0.95;
+
 export const queueLatency: Scenario = {
   name: "queue-latency",
   about: "producer→consumer latency across nodes at a steady rate (open loop)",
@@ -28,14 +31,16 @@ export const queueLatency: Scenario = {
         ratePerSecond: latencyRate,
         warmup: Math.round(latencyRate * latencyWarmupSeconds),
       });
+      const delivered = perSecond(messages, run.elapsedMs);
       const result: ScenarioResult = {
         name: this.name,
         system,
-        msgsPerSec: perSecond(messages, run.elapsedMs),
+        msgsPerSec: delivered,
         p50Ms: run.consumer.latency.p50Ms,
         p99Ms: run.consumer.latency.p99Ms,
         redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
         notes: [
+          ...(delivered < latencyRate * KEPT_UP ? [`did not keep up: ${delivered} of ${latencyRate} msg/s`] : []),
           `open loop ${latencyRate} msg/s for ${latencySeconds} s (first ${latencyWarmupSeconds} s not counted)`,
           `max ${run.consumer.latency.maxMs} ms; sender lag max ${run.producer.maxLagMs} ms`,
           `CPU cores: ${describeCpu(run.cpuCores)}`,

@@ -23,6 +23,8 @@ export interface QueueRunSpec {
   warmup: number;
   /** Called with the run's start and end on the monotonic clock, e.g. to cut a CPU profile. */
   onWindow?: (fromUs: number, toUs: number) => void;
+  /** Mailroom on the memory engine: node A and node B are the same node, and Redis is not measured. */
+  memoryEngine?: boolean;
   /** Also break Redis's time down by script (slow log at 0 µs: a little overhead on Redis). */
   scriptCosts?: boolean;
 }
@@ -38,7 +40,7 @@ export interface QueueRunResult {
 
 export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promise<QueueRunResult> {
   const { sizes } = context;
-  const usesRedis = spec.system !== "rabbitmq";
+  const usesRedis = spec.system !== "rabbitmq" && !spec.memoryEngine;
   const isMailroom = spec.system === "mailroom";
   const base = { redisUrl: context.redis.url, amqpUrl: context.amqpUrl };
   // Both start at once; the producer's warm-up message waits in the queue if the consumer is not there yet.
@@ -76,7 +78,7 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
     const cpu = new CpuMeter({
       redis: usesRedis ? context.redis.pid : undefined,
       "node A": isMailroom ? context.nodeA.pid : undefined,
-      "node B": isMailroom ? context.nodeB.pid : undefined,
+      "node B": isMailroom && !spec.memoryEngine ? context.nodeB.pid : undefined,
       producer: producer.pid,
       consumer: consumer.pid,
     });

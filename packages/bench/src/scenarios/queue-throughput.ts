@@ -2,12 +2,18 @@
  * Queue throughput at saturation: producer on node A (sendBatch of 100, 4 batches awaiting acceptance),
  * consumer on node B (prefetch 100, the SDK acks each message), 200-byte messages; the same shapes for
  * every peer (BullMQ addBulk and a Worker of concurrency 50; raw lists; RabbitMQ with confirms and
- * prefetch 100). Also Redis CPU per message (send + deliver + ack), the target's measure.
+ * prefetch 100). Also Redis CPU per message (send + deliver + ack), the target's measure. And
+ * `mailroom-memory`: one node on the embedded memory engine, producer and consumer both on it, with the
+ * node's resident memory before and after (it should not keep what it delivered).
  */
+import { residentBytes } from "../infra/process-stats.js";
+import { ServerProcess } from "../infra/server-process.js";
 import { perSecond, type ScenarioResult, skipped } from "../result.js";
 import type { QueueSystemName } from "../systems/queue-systems.js";
 import type { BenchContext, Scenario } from "./bench-context.js";
-import { describeCpu, runQueue } from "./queue-run.js";
+import { describeCpu, type QueueRunResult, runQueue } from "./queue-run.js";
+
+const MIB = 1_048_576;
 
 export const QUEUE_SYSTEM_ORDER: QueueSystemName[] = [
   "mailroom",
@@ -36,21 +42,52 @@ export const queueThroughput: Scenario = {
         ratePerSecond: 0,
         warmup: 0,
       });
-      const result: ScenarioResult = {
-        name: this.name,
-        system,
-        msgsPerSec: perSecond(messages, run.elapsedMs),
-        p50Ms: run.consumer.latency.p50Ms,
-        p99Ms: run.consumer.latency.p99Ms,
-        redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
-        notes: [
-          `${messages} msgs in ${(run.elapsedMs / 1000).toFixed(1)} s`,
-          run.redis ? `${run.redis.commandsPerMsg} Redis cmds/msg` : "no Redis",
-          `CPU cores: ${describeCpu(run.cpuCores)}`,
-        ].join("; "),
-        details: { messages, received: run.consumer.received, redis: run.redis, cpuCores: run.cpuCores },
-      };
-      context.report(result);
+      context.report(throughputResult(system, messages, run));
+      if (system === "mailroom") await memoryEngine(context, messages);
     }
   },
 };
+
+async function memoryEngine(context: BenchContext, messages: number): Promise<void> {
+  context.progress(`queue-throughput: mailroom-memory (one node, memory engine), ${messages} messages`);
+  const node = await ServerProcess.mailroomNode({ label: "memory-engine node" });
+  try {
+    const pid = node.pid ?? 0;
+    const before = residentBytes(pid) ?? 0;
+    const run = await runQueue(
+      { ...context, nodeA: node, nodeB: node },
+      {
+        system: "mailroom",
+        queue: `bench-tp-memory-${context.runId}`,
+        mode: "burst",
+        messages,
+        ratePerSecond: 0,
+        warmup: 0,
+        memoryEngine: true,
+      },
+    );
+    const after = residentBytes(pid) ?? 0;
+    const result = throughputResult("mailroom-memory", messages, run);
+    result.notes += `; node RSS ${(before / MIB).toFixed(0)} → ${(after / MIB).toFixed(0)} MiB`;
+    context.report(result);
+  } finally {
+    await node.kill();
+  }
+}
+
+function throughputResult(system: string, messages: number, run: QueueRunResult): ScenarioResult {
+  return {
+    name: "queue-throughput",
+    system,
+    msgsPerSec: perSecond(messages, run.elapsedMs),
+    p50Ms: run.consumer.latency.p50Ms,
+    p99Ms: run.consumer.latency.p99Ms,
+    redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
+    notes: [
+      `${messages} msgs in ${(run.elapsedMs / 1000).toFixed(1)} s`,
+      run.redis ? `${run.redis.commandsPerMsg} Redis cmds/msg` : "no Redis",
+      `CPU cores: ${describeCpu(run.cpuCores)}`,
+    ].join("; "),
+    details: { messages, received: run.consumer.received, redis: run.redis, cpuCores: run.cpuCores },
+  };
+}
