@@ -13,6 +13,11 @@ export interface ScenarioResult {
   p99Ms: number | null;
   /** redis-server user+sys CPU over the run ÷ messages, in µs; null where the system has no Redis. */
   redisCpuUsPerMsg: number | null;
+  /**
+   * CPU of every process of the system (servers, Redis or the broker, producer, consumer) over the run ÷
+   * messages, in µs: what a message costs the machine, which a busy machine changes less than the rate.
+   */
+  cpuUsPerMsg?: number | null;
   notes: string;
   details?: Record<string, unknown>;
 }

@@ -6,6 +6,8 @@
 export type Mode = "full" | "quick" | "smoke";
 
 export interface Sizes {
+  /** Rounds of the rate scenarios (queue throughput, room fan-out); each system's best is reported. */
+  rounds: number;
   /** Messages through each queue system at saturation. */
   throughputMessages: number;
   /** Messages per send batch (addBulk, sendBatch, a pipeline) and batches awaiting acceptance at once. */
@@ -34,6 +36,7 @@ export interface Sizes {
 }
 
 const FULL: Sizes = {
+  rounds: 2,
   throughputMessages: 50_000,
   sendBatch: 100,
   sendWindow: 4,
@@ -57,6 +60,7 @@ export const SIZES: Record<Mode, Sizes> = {
   full: FULL,
   quick: {
     ...FULL,
+    rounds: 1,
     throughputMessages: 10_000,
     latencySeconds: 3,
     latencyWarmupSeconds: 1,
@@ -67,6 +71,7 @@ export const SIZES: Record<Mode, Sizes> = {
   },
   smoke: {
     ...FULL,
+    rounds: 1,
     throughputMessages: 300,
     latencyRate: 400,
     latencySeconds: 1,

@@ -4,7 +4,7 @@
  * Linux the readings are undefined and the bench reports without them.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Clock ticks per second of /proc/<pid>/stat's CPU fields (USER_HZ, 100 on every usual Linux). */
 const clockTicksPerSecond = (() => {
@@ -40,6 +40,23 @@ export function residentBytes(pid: number): number | undefined {
   }
 }
 
+/** The first process whose command name (/proc/<pid>/comm) is `name`, e.g. RabbitMQ's `beam.smp`; read only. */
+export function findProcess(name: string): number | undefined {
+  try {
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === name) return Number(entry);
+      } catch {
+        // The process ended while we looked.
+      }
+    }
+  } catch {
+    // No /proc: not Linux.
+  }
+  return undefined;
+}
+
 /** CPU use of several processes over one stretch of time, in cores (1 = one core busy all along). */
 export class CpuMeter {
   private readonly startedAt = performance.now();
@@ -50,15 +67,29 @@ export class CpuMeter {
   }
 
   /** Cores each process used since the meter was made, rounded to hundredths. */
-  read(): Record<string, number> {
+  read(): CpuReading {
     const seconds = (performance.now() - this.startedAt) / 1000;
     const cores: Record<string, number> = {};
+    let totalSeconds = 0;
     for (const [name, pid] of Object.entries(this.processes)) {
       const start = this.before.get(name);
       const end = pid && cpuSeconds(pid);
       if (start === undefined || end === undefined || seconds <= 0) continue;
       cores[name] = Math.round(((end - start) / seconds) * 100) / 100;
+      totalSeconds += end - start;
     }
-    return cores;
+    return { cores, totalSeconds };
   }
+}
+
+export interface CpuReading {
+  /** Cores each process used (1 = one core busy all along). */
+  cores: Record<string, number>;
+  /** CPU seconds of all of them together. */
+  totalSeconds: number;
+}
+
+/** CPU µs all the measured processes spent per message: what a message costs the machine, however busy. */
+export function cpuMicrosecondsPer(reading: CpuReading, messages: number): number {
+  return Math.round((reading.totalSeconds * 1e6) / Math.max(messages, 1));
 }

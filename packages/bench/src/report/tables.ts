@@ -19,17 +19,28 @@ function figure(value: number | null | undefined): string {
 export function resultsTable(results: ScenarioResult[]): string {
   const table = new Table({
     ...plain,
-    head: ["scenario", "system", "msgs/s", "p50 ms", "p99 ms", "Redis µs/msg", "KiB/socket", "Mailroom ÷ this"],
+    head: [
+      "scenario",
+      "system",
+      "msgs/s",
+      "p50 ms",
+      "p99 ms",
+      "Redis µs/msg",
+      "CPU µs/msg",
+      "KiB/socket",
+      "Mailroom ÷ this",
+    ],
   });
   for (const result of results) {
     if (result.name === "queue-profile") continue;
     table.push([
       result.name,
       result.system,
-      result.notes.startsWith("skipped") ? result.notes : figure(result.msgsPerSec),
+      result.notes.startsWith("skipped") ? (result.notes.split(" (")[0] ?? "skipped") : figure(result.msgsPerSec),
       figure(result.p50Ms),
       figure(result.p99Ms),
       figure(result.redisCpuUsPerMsg),
+      figure(result.cpuUsPerMsg),
       figure(kibPerSocket(result)),
       ratioToMailroom(result, results),
     ]);

@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { CpuMeter } from "../infra/process-stats.js";
+import { CpuMeter, cpuMicrosecondsPer } from "../infra/process-stats.js";
 import { ServerProcess } from "../infra/server-process.js";
 import { RedisUsageMeter } from "../measure/redis-usage.js";
 import { perSecond } from "../result.js";
@@ -65,7 +65,8 @@ async function measure(context: BenchContext, target: HttpTarget): Promise<void>
     "autocannon (bench)": process.pid,
   });
   const result = await autocannon({ ...options, duration: httpSeconds });
-  const cpuCores = cpu.read();
+  const cpuReading = cpu.read();
+  const cpuCores = cpuReading.cores;
   const ok = result["2xx"];
   const redis = await usage?.end(Math.max(ok, 1));
   context.report({
@@ -75,6 +76,7 @@ async function measure(context: BenchContext, target: HttpTarget): Promise<void>
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     redisCpuUsPerMsg: redis?.cpuUsPerMsg ?? null,
+    cpuUsPerMsg: cpuMicrosecondsPer(cpuReading, ok),
     notes: [
       `${ok} 2xx in ${result.duration.toFixed(1)} s over ${httpConnections} connections`,
       result.non2xx + result.errors + result.timeouts > 0

@@ -39,13 +39,14 @@ export const queueLatency: Scenario = {
         p50Ms: run.consumer.latency.p50Ms,
         p99Ms: run.consumer.latency.p99Ms,
         redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
+        cpuUsPerMsg: run.cpuUsPerMsg,
         notes: [
           ...(delivered < latencyRate * KEPT_UP ? [`did not keep up: ${delivered} of ${latencyRate} msg/s`] : []),
           `open loop ${latencyRate} msg/s for ${latencySeconds} s (first ${latencyWarmupSeconds} s not counted)`,
           `max ${run.consumer.latency.maxMs} ms; sender lag max ${run.producer.maxLagMs} ms`,
-          `CPU cores: ${describeCpu(run.cpuCores)}`,
+          `CPU cores: ${describeCpu(run.cpu.cores)}`,
         ].join("; "),
-        details: { messages, latency: run.consumer.latency, redis: run.redis, cpuCores: run.cpuCores },
+        details: { messages, latency: run.consumer.latency, redis: run.redis, cpuCores: run.cpu.cores },
       };
       context.report(result);
     }

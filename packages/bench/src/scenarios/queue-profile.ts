@@ -67,17 +67,18 @@ export function queueProfile(profileDir: string): Scenario {
         p50Ms: run.consumer.latency.p50Ms,
         p99Ms: run.consumer.latency.p99Ms,
         redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
+        cpuUsPerMsg: run.cpuUsPerMsg,
         notes: [
           "queue-throughput with node --cpu-prof (slower than without)",
           `${run.redis?.commandsPerMsg} Redis cmds/msg`,
-          `CPU cores: ${describeCpu(run.cpuCores)}`,
+          `CPU cores: ${describeCpu(run.cpu.cores)}`,
         ].join("; "),
         details: {
           messages,
           profileDir,
           redis: run.redis,
           redisScripts: run.scripts,
-          cpuCores: run.cpuCores,
+          cpuCores: run.cpu.cores,
           profiles,
         },
       });

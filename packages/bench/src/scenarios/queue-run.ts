@@ -4,7 +4,7 @@
  * consumer has settled every message and the system holds none unacked. Measures the rate, the latency
  * the consumer saw, Redis's CPU and commands per message, and each process's CPU (in cores).
  */
-import { CpuMeter } from "../infra/process-stats.js";
+import { CpuMeter, type CpuReading, cpuMicrosecondsPer, findProcess } from "../infra/process-stats.js";
 import { RoleProcess } from "../infra/role-process.js";
 import { type ScriptCost, ScriptCostMeter } from "../measure/redis-scripts.js";
 import { type RedisUsage, RedisUsageMeter } from "../measure/redis-usage.js";
@@ -13,6 +13,9 @@ import type { QueueProducerConfig, QueueProducerResult } from "../roles/queue-pr
 import { now } from "../systems/payload.js";
 import type { QueueSystemName } from "../systems/queue-systems.js";
 import type { BenchContext } from "./bench-context.js";
+
+/** RabbitMQ's Erlang VM, whose CPU is the broker's (read from /proc when it runs on this machine). */
+const RABBITMQ_PROCESS = "beam.smp";
 
 export interface QueueRunSpec {
   system: QueueSystemName;
@@ -35,7 +38,9 @@ export interface QueueRunResult {
   consumer: QueueConsumerResult;
   redis: RedisUsage | undefined;
   scripts: ScriptCost[] | undefined;
-  cpuCores: Record<string, number>;
+  cpu: CpuReading;
+  /** CPU µs of all the system's processes per message. */
+  cpuUsPerMsg: number;
 }
 
 export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promise<QueueRunResult> {
@@ -79,6 +84,7 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
       redis: usesRedis ? context.redis.pid : undefined,
       "node A": isMailroom ? context.nodeA.pid : undefined,
       "node B": isMailroom && !spec.memoryEngine ? context.nodeB.pid : undefined,
+      "RabbitMQ broker": spec.system === "rabbitmq" ? findProcess(RABBITMQ_PROCESS) : undefined,
       producer: producer.pid,
       consumer: consumer.pid,
     });
@@ -89,10 +95,18 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
     const consumerResult = await consumed;
     const elapsedMs = now() - startedAt;
     spec.onWindow?.(fromUs, Number(process.hrtime.bigint() / 1000n));
-    const cpuCores = cpu.read();
+    const cpuReading = cpu.read();
     const redis = await usage?.end(spec.messages);
     const scripts = await scriptCosts?.end(spec.messages);
-    return { elapsedMs, producer: produced, consumer: consumerResult, redis, scripts, cpuCores };
+    return {
+      elapsedMs,
+      producer: produced,
+      consumer: consumerResult,
+      redis,
+      scripts,
+      cpu: cpuReading,
+      cpuUsPerMsg: cpuMicrosecondsPer(cpuReading, spec.messages),
+    };
   } finally {
     await Promise.all([producer.close(), consumer.close()]);
   }

@@ -6,12 +6,14 @@
  * `mailroom-memory`: one node on the embedded memory engine, producer and consumer both on it, with the
  * node's resident memory before and after (it should not keep what it delivered).
  */
+import { randomBytes } from "node:crypto";
 import { residentBytes } from "../infra/process-stats.js";
 import { ServerProcess } from "../infra/server-process.js";
 import { perSecond, type ScenarioResult, skipped } from "../result.js";
 import type { QueueSystemName } from "../systems/queue-systems.js";
 import type { BenchContext, Scenario } from "./bench-context.js";
 import { describeCpu, type QueueRunResult, runQueue } from "./queue-run.js";
+import { bestOfRounds, type RoundRunner } from "./rounds.js";
 
 const MIB = 1_048_576;
 
@@ -28,27 +30,36 @@ export const queueThroughput: Scenario = {
   about: "messages/s from a producer on node A to a consumer on node B, acked, at saturation",
   async run(context: BenchContext) {
     const messages = context.sizes.throughputMessages;
+    const runners: RoundRunner[] = [];
     for (const system of QUEUE_SYSTEM_ORDER) {
-      if (system === "rabbitmq" && !context.amqpUrl) {
-        context.report(skipped(this.name, system, context.amqpMissing ?? "no RabbitMQ"));
-        continue;
-      }
-      context.progress(`${this.name}: ${system}, ${messages} messages`);
-      const run = await runQueue(context, {
-        system,
-        queue: `bench-tp-${system}-${context.runId}`,
-        mode: "burst",
-        messages,
-        ratePerSecond: 0,
-        warmup: 0,
-      });
-      context.report(throughputResult(system, messages, run));
-      if (system === "mailroom") await memoryEngine(context, messages);
+      if (system === "rabbitmq" && !context.amqpUrl) continue;
+      runners.push({ system, run: () => overRedisOrBroker(context, system, messages) });
+      if (system === "mailroom")
+        runners.push({ system: "mailroom-memory", run: () => memoryEngine(context, messages) });
     }
+    await bestOfRounds(context, runners);
+    if (!context.amqpUrl) context.report(skipped(this.name, "rabbitmq", context.amqpMissing ?? "no RabbitMQ"));
   },
 };
 
-async function memoryEngine(context: BenchContext, messages: number): Promise<void> {
+async function overRedisOrBroker(
+  context: BenchContext,
+  system: QueueSystemName,
+  messages: number,
+): Promise<ScenarioResult> {
+  context.progress(`queue-throughput: ${system}, ${messages} messages`);
+  const run = await runQueue(context, {
+    system,
+    queue: `bench-tp-${system}-${context.runId}-${randomBytes(2).toString("hex")}`,
+    mode: "burst",
+    messages,
+    ratePerSecond: 0,
+    warmup: 0,
+  });
+  return throughputResult(system, messages, run);
+}
+
+async function memoryEngine(context: BenchContext, messages: number): Promise<ScenarioResult> {
   context.progress(`queue-throughput: mailroom-memory (one node, memory engine), ${messages} messages`);
   const node = await ServerProcess.mailroomNode({ label: "memory-engine node" });
   try {
@@ -69,7 +80,7 @@ async function memoryEngine(context: BenchContext, messages: number): Promise<vo
     const after = residentBytes(pid) ?? 0;
     const result = throughputResult("mailroom-memory", messages, run);
     result.notes += `; node RSS ${(before / MIB).toFixed(0)} → ${(after / MIB).toFixed(0)} MiB`;
-    context.report(result);
+    return result;
   } finally {
     await node.kill();
   }
@@ -83,11 +94,12 @@ function throughputResult(system: string, messages: number, run: QueueRunResult)
     p50Ms: run.consumer.latency.p50Ms,
     p99Ms: run.consumer.latency.p99Ms,
     redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
+    cpuUsPerMsg: run.cpuUsPerMsg,
     notes: [
       `${messages} msgs in ${(run.elapsedMs / 1000).toFixed(1)} s`,
       run.redis ? `${run.redis.commandsPerMsg} Redis cmds/msg` : "no Redis",
-      `CPU cores: ${describeCpu(run.cpuCores)}`,
+      `CPU cores: ${describeCpu(run.cpu.cores)}`,
     ].join("; "),
-    details: { messages, received: run.consumer.received, redis: run.redis, cpuCores: run.cpuCores },
+    details: { messages, received: run.consumer.received, redis: run.redis, cpuCores: run.cpu.cores },
   };
 }

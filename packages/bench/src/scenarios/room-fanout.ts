@@ -4,17 +4,19 @@
  * adapter. Deliveries per second from the first publish to the last delivery, Mailroom against raw
  * Socket.IO with @socket.io/redis-adapter in the same shape. Redis CPU is per publish.
  */
-import { CpuMeter } from "../infra/process-stats.js";
+import { randomBytes } from "node:crypto";
+import { CpuMeter, cpuMicrosecondsPer } from "../infra/process-stats.js";
 import { RoleProcess } from "../infra/role-process.js";
 import type { ServerProcess } from "../infra/server-process.js";
 import { RedisUsageMeter } from "../measure/redis-usage.js";
-import { perSecond } from "../result.js";
+import { perSecond, type ScenarioResult } from "../result.js";
 import type { RoomMembersConfig, RoomMembersResult } from "../roles/room-members-role.js";
 import type { RoomPublisherConfig, RoomPublisherResult } from "../roles/room-publisher-role.js";
 import { now } from "../systems/payload.js";
 import type { SocketSystemName } from "../systems/socket-systems.js";
 import type { BenchContext, Scenario } from "./bench-context.js";
 import { describeCpu } from "./queue-run.js";
+import { bestOfRounds } from "./rounds.js";
 import { startSocketioServers } from "./socketio-servers.js";
 
 const EVENT = "tick";
@@ -23,22 +25,32 @@ export const roomFanout: Scenario = {
   name: "room-fanout",
   about: "deliveries/s of one publisher to a room of members on two servers",
   async run(context: BenchContext) {
-    for (const system of ["mailroom", "socket.io"] as const) {
-      const servers = system === "mailroom" ? undefined : await startSocketioServers(context.redis.url, 2);
-      try {
-        const [serverA, serverB] = servers ?? [context.nodeA, context.nodeB];
-        if (!serverA || !serverB) throw new Error("two servers are needed");
-        await fanout(context, system, serverA, serverB);
-      } finally {
-        await Promise.all((servers ?? []).map((server) => server.kill()));
-      }
-    }
+    await bestOfRounds(
+      context,
+      (["mailroom", "socket.io"] as const).map((system) => ({ system, run: () => onServers(context, system) })),
+    );
   },
 };
 
-async function fanout(context: BenchContext, system: SocketSystemName, serverA: ServerProcess, serverB: ServerProcess) {
+async function onServers(context: BenchContext, system: SocketSystemName): Promise<ScenarioResult> {
+  const servers = system === "mailroom" ? undefined : await startSocketioServers(context.redis.url, 2);
+  try {
+    const [serverA, serverB] = servers ?? [context.nodeA, context.nodeB];
+    if (!serverA || !serverB) throw new Error("two servers are needed");
+    return await fanout(context, system, serverA, serverB);
+  } finally {
+    await Promise.all((servers ?? []).map((server) => server.kill()));
+  }
+}
+
+async function fanout(
+  context: BenchContext,
+  system: SocketSystemName,
+  serverA: ServerProcess,
+  serverB: ServerProcess,
+): Promise<ScenarioResult> {
   const { fanoutMembers, fanoutPublishes, fanoutWindow, connectBatch } = context.sizes;
-  const room = `bench-room-${context.runId}`;
+  const room = `bench-room-${context.runId}-${randomBytes(2).toString("hex")}`;
   context.progress(`room-fanout: ${system}, ${fanoutMembers} members, ${fanoutPublishes} publishes`);
   const halves = [Math.ceil(fanoutMembers / 2), Math.floor(fanoutMembers / 2)];
   const members = await Promise.all(
@@ -78,25 +90,27 @@ async function fanout(context: BenchContext, system: SocketSystemName, serverA: 
     await publisher.run();
     const results = await received;
     const elapsedMs = now() - startedAt;
-    const cpuCores = cpu.read();
+    const cpuReading = cpu.read();
+    const cpuCores = cpuReading.cores;
     const redis = await usage.end(fanoutPublishes);
     const deliveries = results.reduce((sum, result) => sum + result.deliveries, 0);
     const worst = (pick: (result: RoomMembersResult) => number | null) =>
       Math.max(...results.map((result) => pick(result) ?? 0));
-    context.report({
+    return {
       name: "room-fanout",
       system,
       msgsPerSec: perSecond(deliveries, elapsedMs),
       p50Ms: worst((result) => result.latency.p50Ms),
       p99Ms: worst((result) => result.latency.p99Ms),
       redisCpuUsPerMsg: redis.cpuUsPerMsg,
+      cpuUsPerMsg: cpuMicrosecondsPer(cpuReading, deliveries),
       notes: [
         `${fanoutPublishes} publishes × ${fanoutMembers} members (${halves.join(" + ")} on 2 servers) in ${(elapsedMs / 1000).toFixed(1)} s`,
-        "msgs/s = deliveries/s; Redis µs per publish; latency = worse of the two member processes",
+        "msgs/s = deliveries/s; Redis µs per publish, CPU µs per delivery; latency = worse of the two member processes",
         `CPU cores: ${describeCpu(cpuCores)}`,
       ].join("; "),
       details: { deliveries, publishes: fanoutPublishes, members: fanoutMembers, redis, cpuCores },
-    });
+    };
   } finally {
     await Promise.all([publisher.close(), ...members.map((member) => member.close())]);
   }
