@@ -22,6 +22,8 @@ export interface ScriptCost {
   /** The script's file name. */
   name: string;
   calls: number;
+  /** Messages ÷ calls: how many messages one call carried, on average. */
+  msgsPerCall: number;
   usecPerCall: number;
   usecPerMsg: number;
   callsPerMsg: number;
@@ -70,6 +72,7 @@ export class ScriptCostMeter {
       .map(([name, { calls, usec }]) => ({
         name,
         calls,
+        msgsPerCall: round(messages / calls),
         usecPerCall: round(usec / calls),
         usecPerMsg: round(usec / messages),
         callsPerMsg: round(calls / messages),

@@ -129,10 +129,11 @@ export function profileReport(result: ScenarioResult): string {
   if (scripts) {
     const table = new Table({
       ...plain,
-      head: ["Redis script (slow log)", "calls/msg", "µs/call", "µs/msg"],
+      head: ["Redis script (slow log)", "calls", "msgs/call", "µs/call", "µs/msg"],
     });
-    for (const cost of scripts.slice(0, 12))
-      table.push([cost.name, cost.callsPerMsg, cost.usecPerCall, cost.usecPerMsg]);
+    for (const cost of scripts.slice(0, 12)) {
+      table.push([cost.name, cost.calls, cost.msgsPerCall, cost.usecPerCall, cost.usecPerMsg]);
+    }
     lines.push(table.toString());
   }
   return lines.join("\n");
