@@ -56,7 +56,7 @@ function scenarios(flags: Flags): Scenario[] {
   return all.filter((scenario) => scenario.name !== "queue-profile" || flags.profile);
 }
 
-export async function main(argv: string[]): Promise<void> {
+async function main(argv: string[]): Promise<void> {
   const program = new Command("mailroom bench")
     .description("Mailroom's queues, rooms, sockets and HTTP side by side with its peers, in one run")
     .option("--quick", "smaller sizes: about a minute", false)

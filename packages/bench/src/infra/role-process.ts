@@ -43,7 +43,12 @@ export class RoleProcess<Result> {
   static async start<Config, Result>(role: string, config: Config, label: string = role): Promise<RoleProcess<Result>> {
     const child = fork(ROLE_MAIN, [], { stdio: ["ignore", "ignore", "pipe", "ipc"] });
     const process = new RoleProcess<Result>(label, child);
-    await process.request({ type: "setup", role, config });
+    try {
+      await process.request({ type: "setup", role, config });
+    } catch (error) {
+      child.kill("SIGKILL");
+      throw error;
+    }
     return process;
   }
 

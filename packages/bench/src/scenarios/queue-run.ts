@@ -6,6 +6,7 @@
  */
 import { CpuMeter, type CpuReading, cpuMicrosecondsPer, findProcess } from "../infra/process-stats.js";
 import { RoleProcess } from "../infra/role-process.js";
+import { monotonicMicroseconds } from "../measure/cpu-profile.js";
 import { type ScriptCost, ScriptCostMeter } from "../measure/redis-scripts.js";
 import { type RedisUsage, RedisUsageMeter } from "../measure/redis-usage.js";
 import type { QueueConsumerConfig, QueueConsumerResult } from "../roles/queue-consumer-role.js";
@@ -49,7 +50,7 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
   const isMailroom = spec.system === "mailroom";
   const base = { redisUrl: context.redis.url, amqpUrl: context.amqpUrl };
   // Both start at once; the producer's warm-up message waits in the queue if the consumer is not there yet.
-  const [consumer, producer] = await Promise.all([
+  const started = await Promise.allSettled([
     RoleProcess.start<QueueConsumerConfig, QueueConsumerResult>(
       "queue-consumer",
       {
@@ -77,6 +78,14 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
       `${spec.system} producer`,
     ),
   ]);
+  const [consumerStart, producerStart] = started;
+  const consumer = consumerStart.status === "fulfilled" ? consumerStart.value : undefined;
+  const producer = producerStart.status === "fulfilled" ? producerStart.value : undefined;
+  if (!consumer || !producer) {
+    await Promise.all([consumer?.close(), producer?.close()]);
+    const failure = started.find((outcome) => outcome.status === "rejected");
+    throw failure?.reason ?? new Error("a role process did not start");
+  }
   try {
     const usage = usesRedis ? await RedisUsageMeter.begin(context.redis) : undefined;
     const scriptCosts = spec.scriptCosts ? await ScriptCostMeter.begin(context.redis) : undefined;
@@ -88,13 +97,13 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
       producer: producer.pid,
       consumer: consumer.pid,
     });
-    const fromUs = Number(process.hrtime.bigint() / 1000n);
+    const fromUs = monotonicMicroseconds();
     const startedAt = now();
     const consumed = consumer.run();
     const produced = await producer.run();
     const consumerResult = await consumed;
     const elapsedMs = now() - startedAt;
-    spec.onWindow?.(fromUs, Number(process.hrtime.bigint() / 1000n));
+    spec.onWindow?.(fromUs, monotonicMicroseconds());
     const cpuReading = cpu.read();
     const redis = await usage?.end(spec.messages);
     const scripts = await scriptCosts?.end(spec.messages);
