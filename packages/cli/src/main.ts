@@ -8,6 +8,7 @@
  * half the time, which a shell loop of `mailroom send` notices.
  */
 import { Command, CommanderError } from "commander";
+import { benchCommand } from "./commands/bench.js";
 import { consumeCommand } from "./commands/consume.js";
 import { publishCommand } from "./commands/publish.js";
 import { sendCommand } from "./commands/send.js";
@@ -23,6 +24,7 @@ const CLIENT_COMMANDS: ReadonlyMap<string, () => Command> = new Map([
   ["stats", statsCommand],
   ["publish", publishCommand],
   ["subscribe", subscribeCommand],
+  ["bench", benchCommand],
 ]);
 
 export async function main(argv: string[]): Promise<void> {

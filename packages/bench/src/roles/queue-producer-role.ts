@@ -1,0 +1,77 @@
+/**
+ * The producer of a queue run. `burst` sends `messages` as fast as the system accepts them, in batches
+ * of `batchSize` with `window` batches awaiting acceptance at once. `steady` is an open-loop sender:
+ * message i is due at start + i / rate and is sent then (or at once, if late) without waiting for the
+ * previous ones to be accepted, carrying its due time, so a slow system cannot slow the sender down and
+ * hide its own latency.
+ */
+import { now, type Payload, payload } from "../systems/payload.js";
+import type { QueueProducer, QueueTarget } from "../systems/queue-system.js";
+import { loadQueueSystem, type QueueSystemName } from "../systems/queue-systems.js";
+import type { Role } from "./role-protocol.js";
+
+export interface QueueProducerConfig {
+  system: QueueSystemName;
+  target: QueueTarget;
+  queue: string;
+  mode: "burst" | "steady";
+  messages: number;
+  batchSize: number;
+  window: number;
+  ratePerSecond: number;
+}
+
+export interface QueueProducerResult {
+  sent: number;
+  elapsedMs: number;
+  /** steady: how far behind its schedule the sender fell at worst, in ms. */
+  maxLagMs: number;
+}
+
+/** The sender's tick: timers fire no more often than about once a millisecond anyway. */
+const TICK_MS = 1;
+
+export async function queueProducerRole(config: QueueProducerConfig): Promise<Role> {
+  const system = await loadQueueSystem(config.system);
+  const producer = await system.producer(config.target, config.queue);
+  // One message first, so connections, scripts and the queue exist before the clock starts.
+  await producer.sendOne(payload(-1));
+  return {
+    start: () => (config.mode === "burst" ? burst(producer, config) : steady(producer, config)),
+    close: () => producer.close(),
+  };
+}
+
+async function burst(producer: QueueProducer, config: QueueProducerConfig): Promise<QueueProducerResult> {
+  const startedAt = now();
+  let next = 0;
+  const lane = async () => {
+    while (next < config.messages) {
+      const batch: Payload[] = [];
+      while (batch.length < config.batchSize && next < config.messages) batch.push(payload(next++));
+      await producer.sendBatch(batch);
+    }
+  };
+  await Promise.all(Array.from({ length: config.window }, lane));
+  return { sent: next, elapsedMs: now() - startedAt, maxLagMs: 0 };
+}
+
+async function steady(producer: QueueProducer, config: QueueProducerConfig): Promise<QueueProducerResult> {
+  const intervalMs = 1000 / config.ratePerSecond;
+  const startedAt = now();
+  const accepted: Promise<void>[] = [];
+  let maxLagMs = 0;
+  let next = 0;
+  while (next < config.messages) {
+    const current = now();
+    while (next < config.messages && startedAt + next * intervalMs <= current) {
+      const dueAt = startedAt + next * intervalMs;
+      maxLagMs = Math.max(maxLagMs, current - dueAt);
+      accepted.push(producer.sendOne(payload(next, dueAt)));
+      next += 1;
+    }
+    if (next < config.messages) await new Promise((resolve) => setTimeout(resolve, TICK_MS));
+  }
+  await Promise.all(accepted);
+  return { sent: next, elapsedMs: now() - startedAt, maxLagMs: Math.round(maxLagMs * 100) / 100 };
+}

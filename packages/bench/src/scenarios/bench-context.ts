@@ -1,0 +1,32 @@
+/**
+ * What every scenario of a run shares: the sizes, the bench's own Redis, two Mailroom nodes on it (node A
+ * and node B, one key prefix), the RabbitMQ URL when a broker answers, a run id that keeps queue names
+ * apart, and where results and progress go.
+ */
+import type { RedisServer } from "../infra/redis-server.js";
+import type { ServerProcess } from "../infra/server-process.js";
+import type { ScenarioResult } from "../result.js";
+import type { Sizes } from "../sizes.js";
+
+export interface BenchContext {
+  sizes: Sizes;
+  redis: RedisServer;
+  nodeA: ServerProcess;
+  nodeB: ServerProcess;
+  /** The Mailroom nodes' key prefix; a scenario's extra nodes take their own. */
+  prefix: string;
+  /** Set when RabbitMQ answered at the start of the run. */
+  amqpUrl: string | undefined;
+  /** Why RabbitMQ is skipped, when it is. */
+  amqpMissing: string | undefined;
+  runId: string;
+  report(result: ScenarioResult): void;
+  progress(text: string): void;
+}
+
+export interface Scenario {
+  name: string;
+  /** One line for --help and the table. */
+  about: string;
+  run(context: BenchContext): Promise<void>;
+}

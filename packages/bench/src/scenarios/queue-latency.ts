@@ -1,0 +1,54 @@
+/**
+ * Queue latency at a steady rate (2,000 msg/s): an open-loop producer on node A sends one message at a
+ * time on schedule, each carrying its due time; the consumer on node B records arrival minus due time.
+ * p50/p99 leave out the first warm-up seconds. The same for every peer.
+ */
+import { perSecond, type ScenarioResult, skipped } from "../result.js";
+import type { BenchContext, Scenario } from "./bench-context.js";
+import { describeCpu, runQueue } from "./queue-run.js";
+import { QUEUE_SYSTEM_ORDER } from "./queue-throughput.js";
+
+/** Below this share of the rate, a system fell behind and its latency is a backlog's, not a path's. */
+const KEPT_UP = 0.95;
+
+export const queueLatency: Scenario = {
+  name: "queue-latency",
+  about: "producer→consumer latency across nodes at a steady rate (open loop)",
+  async run(context: BenchContext) {
+    const { latencyRate, latencySeconds, latencyWarmupSeconds } = context.sizes;
+    const messages = Math.round(latencyRate * latencySeconds);
+    for (const system of QUEUE_SYSTEM_ORDER) {
+      if (system === "rabbitmq" && !context.amqpUrl) {
+        context.report(skipped(this.name, system, context.amqpMissing ?? "no RabbitMQ"));
+        continue;
+      }
+      context.progress(`${this.name}: ${system}, ${latencyRate} msg/s for ${latencySeconds} s`);
+      const run = await runQueue(context, {
+        system,
+        queue: `bench-lat-${system}-${context.runId}`,
+        mode: "steady",
+        messages,
+        ratePerSecond: latencyRate,
+        warmup: Math.round(latencyRate * latencyWarmupSeconds),
+      });
+      const delivered = perSecond(messages, run.elapsedMs);
+      const result: ScenarioResult = {
+        name: this.name,
+        system,
+        msgsPerSec: delivered,
+        p50Ms: run.consumer.latency.p50Ms,
+        p99Ms: run.consumer.latency.p99Ms,
+        redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
+        cpuUsPerMsg: run.cpuUsPerMsg,
+        notes: [
+          ...(delivered < latencyRate * KEPT_UP ? [`did not keep up: ${delivered} of ${latencyRate} msg/s`] : []),
+          `open loop ${latencyRate} msg/s for ${latencySeconds} s (first ${latencyWarmupSeconds} s not counted)`,
+          `max ${run.consumer.latency.maxMs} ms; sender lag max ${run.producer.maxLagMs} ms`,
+          `CPU cores: ${describeCpu(run.cpu.cores)}`,
+        ].join("; "),
+        details: { messages, latency: run.consumer.latency, redis: run.redis, cpuCores: run.cpu.cores },
+      };
+      context.report(result);
+    }
+  },
+};

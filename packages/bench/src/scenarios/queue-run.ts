@@ -1,0 +1,130 @@
+/**
+ * One queue run of one system: a consumer process (on node B for Mailroom) and a producer process (on
+ * node A) against the bench's Redis or RabbitMQ; the clock runs from the producer's start until the
+ * consumer has settled every message and the system holds none unacked. Measures the rate, the latency
+ * the consumer saw, Redis's CPU and commands per message, and each process's CPU (in cores).
+ */
+import { CpuMeter, type CpuReading, cpuMicrosecondsPer, findProcess } from "../infra/process-stats.js";
+import { RoleProcess } from "../infra/role-process.js";
+import { monotonicMicroseconds } from "../measure/cpu-profile.js";
+import { type ScriptCost, ScriptCostMeter } from "../measure/redis-scripts.js";
+import { type RedisUsage, RedisUsageMeter } from "../measure/redis-usage.js";
+import type { QueueConsumerConfig, QueueConsumerResult } from "../roles/queue-consumer-role.js";
+import type { QueueProducerConfig, QueueProducerResult } from "../roles/queue-producer-role.js";
+import { now } from "../systems/payload.js";
+import type { QueueSystemName } from "../systems/queue-systems.js";
+import type { BenchContext } from "./bench-context.js";
+
+/** RabbitMQ's Erlang VM, whose CPU is the broker's (read from /proc when it runs on this machine). */
+const RABBITMQ_PROCESS = "beam.smp";
+
+export interface QueueRunSpec {
+  system: QueueSystemName;
+  queue: string;
+  mode: QueueProducerConfig["mode"];
+  messages: number;
+  ratePerSecond: number;
+  warmup: number;
+  /** Called with the run's start and end on the monotonic clock, e.g. to cut a CPU profile. */
+  onWindow?: (fromUs: number, toUs: number) => void;
+  /** Mailroom on the memory engine: node A and node B are the same node, and Redis is not measured. */
+  memoryEngine?: boolean;
+  /** Also break Redis's time down by script (slow log at 0 µs: a little overhead on Redis). */
+  scriptCosts?: boolean;
+}
+
+export interface QueueRunResult {
+  elapsedMs: number;
+  producer: QueueProducerResult;
+  consumer: QueueConsumerResult;
+  redis: RedisUsage | undefined;
+  scripts: ScriptCost[] | undefined;
+  cpu: CpuReading;
+  /** CPU µs of all the system's processes per message. */
+  cpuUsPerMsg: number;
+}
+
+export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promise<QueueRunResult> {
+  const { sizes } = context;
+  const usesRedis = spec.system !== "rabbitmq" && !spec.memoryEngine;
+  const isMailroom = spec.system === "mailroom";
+  const base = { redisUrl: context.redis.url, amqpUrl: context.amqpUrl };
+  // Both start at once; the producer's warm-up message waits in the queue if the consumer is not there yet.
+  const started = await Promise.allSettled([
+    RoleProcess.start<QueueConsumerConfig, QueueConsumerResult>(
+      "queue-consumer",
+      {
+        system: spec.system,
+        target: { ...base, nodeUrl: context.nodeB.url },
+        queue: spec.queue,
+        expected: spec.messages,
+        inFlight: isMailroom || spec.system === "rabbitmq" ? sizes.prefetch : sizes.workerConcurrency,
+        warmup: spec.warmup,
+      },
+      `${spec.system} consumer`,
+    ),
+    RoleProcess.start<QueueProducerConfig, QueueProducerResult>(
+      "queue-producer",
+      {
+        system: spec.system,
+        target: { ...base, nodeUrl: context.nodeA.url },
+        queue: spec.queue,
+        mode: spec.mode,
+        messages: spec.messages,
+        batchSize: sizes.sendBatch,
+        window: sizes.sendWindow,
+        ratePerSecond: spec.ratePerSecond,
+      },
+      `${spec.system} producer`,
+    ),
+  ]);
+  const [consumerStart, producerStart] = started;
+  const consumer = consumerStart.status === "fulfilled" ? consumerStart.value : undefined;
+  const producer = producerStart.status === "fulfilled" ? producerStart.value : undefined;
+  if (!consumer || !producer) {
+    await Promise.all([consumer?.close(), producer?.close()]);
+    const failure = started.find((outcome) => outcome.status === "rejected");
+    throw failure?.reason ?? new Error("a role process did not start");
+  }
+  try {
+    const usage = usesRedis ? await RedisUsageMeter.begin(context.redis) : undefined;
+    const scriptCosts = spec.scriptCosts ? await ScriptCostMeter.begin(context.redis) : undefined;
+    const cpu = new CpuMeter({
+      redis: usesRedis ? context.redis.pid : undefined,
+      "node A": isMailroom ? context.nodeA.pid : undefined,
+      "node B": isMailroom && !spec.memoryEngine ? context.nodeB.pid : undefined,
+      "RabbitMQ broker": spec.system === "rabbitmq" ? findProcess(RABBITMQ_PROCESS) : undefined,
+      producer: producer.pid,
+      consumer: consumer.pid,
+    });
+    const fromUs = monotonicMicroseconds();
+    const startedAt = now();
+    const consumed = consumer.run();
+    const produced = await producer.run();
+    const consumerResult = await consumed;
+    const elapsedMs = now() - startedAt;
+    spec.onWindow?.(fromUs, monotonicMicroseconds());
+    const cpuReading = cpu.read();
+    const redis = await usage?.end(spec.messages);
+    const scripts = await scriptCosts?.end(spec.messages);
+    return {
+      elapsedMs,
+      producer: produced,
+      consumer: consumerResult,
+      redis,
+      scripts,
+      cpu: cpuReading,
+      cpuUsPerMsg: cpuMicrosecondsPer(cpuReading, spec.messages),
+    };
+  } finally {
+    await Promise.all([producer.close(), consumer.close()]);
+  }
+}
+
+/** "node A 0.95, node B 0.80, redis 0.40 cores": who was busy, busiest first. */
+export function describeCpu(cores: Record<string, number>): string {
+  return Object.entries(cores)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, value]) => `${name} ${value.toFixed(2)}`)
+    .join(", ");
+}

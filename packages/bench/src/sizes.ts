@@ -1,0 +1,89 @@
+/**
+ * How big each scenario is in each mode. `full` is the run whose figures go into BENCHMARKS.md (under
+ * ten minutes on the 2-core machine); `quick` takes about a minute; `smoke` only shows every part works.
+ */
+
+export type Mode = "full" | "quick" | "smoke";
+
+export interface Sizes {
+  /** Rounds of the rate scenarios (queue throughput, room fan-out); each system's best is reported. */
+  rounds: number;
+  /** Messages through each queue system at saturation. */
+  throughputMessages: number;
+  /** Messages per send batch (addBulk, sendBatch, a pipeline) and batches awaiting acceptance at once. */
+  sendBatch: number;
+  sendWindow: number;
+  /** Mailroom prefetch and RabbitMQ prefetch; BullMQ worker concurrency and raw-list workers. */
+  prefetch: number;
+  workerConcurrency: number;
+  /** The latency run: an open-loop sender at this rate, for this long, the first warm-up seconds left out. */
+  latencyRate: number;
+  latencySeconds: number;
+  latencyWarmupSeconds: number;
+  /** Room fan-out: members across the two servers, publishes, publishes awaiting their ack at once. */
+  fanoutMembers: number;
+  fanoutPublishes: number;
+  fanoutWindow: number;
+  /** Idle sockets held on one server, and how many open at once. */
+  idleSockets: number;
+  connectBatch: number;
+  /** How long the server is left alone before each memory reading, so start-up or connection work settles. */
+  idleSettleMs: number;
+  /** HTTP sends: autocannon's duration and connections, after a warm-up. */
+  httpSeconds: number;
+  httpWarmupSeconds: number;
+  httpConnections: number;
+}
+
+const FULL: Sizes = {
+  rounds: 2,
+  throughputMessages: 50_000,
+  sendBatch: 100,
+  sendWindow: 4,
+  prefetch: 100,
+  workerConcurrency: 50,
+  latencyRate: 2000,
+  latencySeconds: 12,
+  latencyWarmupSeconds: 2,
+  fanoutMembers: 1000,
+  fanoutPublishes: 300,
+  fanoutWindow: 8,
+  idleSockets: 10_000,
+  connectBatch: 250,
+  idleSettleMs: 2000,
+  httpSeconds: 10,
+  httpWarmupSeconds: 2,
+  httpConnections: 50,
+};
+
+export const SIZES: Record<Mode, Sizes> = {
+  full: FULL,
+  quick: {
+    ...FULL,
+    rounds: 1,
+    throughputMessages: 10_000,
+    latencySeconds: 2.5,
+    latencyWarmupSeconds: 0.5,
+    fanoutPublishes: 40,
+    idleSockets: 1000,
+    idleSettleMs: 1000,
+    httpSeconds: 2,
+    httpWarmupSeconds: 1,
+  },
+  smoke: {
+    ...FULL,
+    rounds: 1,
+    throughputMessages: 300,
+    latencyRate: 400,
+    latencySeconds: 1,
+    latencyWarmupSeconds: 0.25,
+    fanoutMembers: 20,
+    fanoutPublishes: 10,
+    idleSockets: 50,
+    connectBatch: 25,
+    idleSettleMs: 200,
+    httpSeconds: 0.5,
+    httpWarmupSeconds: 0,
+    httpConnections: 4,
+  },
+};

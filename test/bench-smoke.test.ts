@@ -1,0 +1,84 @@
+/**
+ * `npm run bench` works end to end, at smoke size: the built bench starts its own Redis and nodes, runs
+ * the queue, room and HTTP scenarios against Mailroom and its peers, and prints one JSON line per
+ * scenario and system with the fields PRODUCT.md names. Checks shapes and that messages flowed, never
+ * how fast: figures belong to the bench, not to tests. RabbitMQ is skipped (with a note) when none answers.
+ */
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+const BENCH = fileURLToPath(new URL("../packages/bench/dist/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../packages/cli/bin/mailroom.js", import.meta.url));
+const run = promisify(execFile);
+
+interface BenchLine {
+  name: string;
+  system: string;
+  msgsPerSec: number | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  redisCpuUsPerMsg: number | null;
+  notes: string;
+}
+
+function jsonLines(stdout: string): BenchLine[] {
+  return stdout
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as BenchLine);
+}
+
+const nullableNumber = (value: unknown) => value === null || (typeof value === "number" && Number.isFinite(value));
+
+describe("npm run bench", () => {
+  it("prints one JSON line per scenario and system, with msgsPerSec, p50Ms, p99Ms, redisCpuUsPerMsg and notes", async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [BENCH, "--smoke", "--json", "--only", "queue-throughput,room-fanout,http-send"],
+      { timeout: 50_000, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const lines = jsonLines(stdout);
+    for (const line of lines) {
+      expect(typeof line.name).toBe("string");
+      expect(typeof line.system).toBe("string");
+      expect(typeof line.notes).toBe("string");
+      for (const field of ["msgsPerSec", "p50Ms", "p99Ms", "redisCpuUsPerMsg"] as const) {
+        expect(nullableNumber(line[field]), `${line.name}/${line.system} ${field}`).toBe(true);
+      }
+      expect(line.notes, `${line.name}/${line.system}`).not.toMatch(/^failed/);
+    }
+    const systems = (name: string) => lines.filter((line) => line.name === name).map((line) => line.system);
+    expect(systems("queue-throughput")).toEqual([
+      "mailroom",
+      "mailroom-memory",
+      "bullmq",
+      "redis-list",
+      "redis-list-pipelined",
+      "rabbitmq",
+    ]);
+    expect(systems("room-fanout")).toEqual(["mailroom", "socket.io"]);
+    expect(systems("http-send")).toEqual(["mailroom", "fastify+lpush", "fastify-hello"]);
+    // Every system that ran moved messages; only RabbitMQ may be skipped, and then it says why.
+    for (const line of lines) {
+      if (line.notes.startsWith("skipped")) {
+        expect(line.system).toBe("rabbitmq");
+        continue;
+      }
+      expect(line.msgsPerSec, `${line.name}/${line.system}`).toBeGreaterThan(0);
+    }
+    const mailroomQueue = lines.find((line) => line.name === "queue-throughput" && line.system === "mailroom");
+    expect(mailroomQueue?.redisCpuUsPerMsg).toBeGreaterThan(0);
+    expect(mailroomQueue?.p99Ms).toBeGreaterThanOrEqual(mailroomQueue?.p50Ms ?? 0);
+  });
+
+  it("runs as `mailroom bench`, which refuses an unknown scenario naming the known ones, and exits 1", async () => {
+    const failure = await run(process.execPath, [CLI, "bench", "--only", "no-such-scenario"]).then(
+      () => undefined,
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stderr).toMatch(/no scenario named no-such-scenario; known: queue-throughput/);
+  });
+});
