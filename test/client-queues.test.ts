@@ -412,7 +412,7 @@ describe("client consumption registration", () => {
     expect(consumption.consumer).toBe("c-1");
     expect(received.map((message) => message.id)).toEqual(["m-1"]);
     expect(sent).toEqual([
-      ["queue:consume", { queue: "early", visibilityMs: 30_000 }],
+      ["queue:consume", { queue: "early", batch: true, visibilityMs: 30_000 }],
       ["queue:ack", { queue: "early", receipts: ["r-1"] }],
     ]);
   });

@@ -361,6 +361,8 @@ function consumeRows(): Row[] {
     ].map(([what, value]) => badRequest(what, { ...VALID_CONSUME, [what.split(" ")[0] as string]: value })),
     badRequest("an invalid queue and prefetch 0 (shape first)", { queue: "", prefetch: 0 }),
     badRequest("a consumer field", { ...VALID_CONSUME, consumer: "c-1" }),
+    badRequest("batch as a string", { ...VALID_CONSUME, batch: "yes" }),
+    badRequest("batch as a number", { ...VALID_CONSUME, batch: 1 }),
     badRequest("a maxAttempts field (a send field)", { ...VALID_CONSUME, maxAttempts: 3 }),
     ...unknownFieldRows(VALID_CONSUME),
     ...notOneObject(VALID_CONSUME),

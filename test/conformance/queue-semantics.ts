@@ -318,5 +318,29 @@ export function queueConformance(engine: string, twoNodes: StartPair): void {
       expect(Buffer.compare(message.data as Buffer, bytes)).toBe(0);
       expect(message.headers).toEqual({ "content-type": "x/y", é: "ü" });
     });
+
+    it("delivers a pull's messages as one queue:messages event to a consumer with batch: true", async () => {
+      const [a, b] = await twoNodes();
+      const producer = await connectSocket(a.url);
+      await command(producer, "queue:sendBatch", {
+        queue: "batched",
+        messages: Array.from({ length: 30 }, (_, index) => ({ id: `b${index}`, data: index })),
+      });
+      const consumer = await connectSocket(b.url);
+      const single: unknown[] = [];
+      consumer.on("queue:message", (message: unknown) => single.push(message));
+      const arrays: Delivery[][] = [];
+      consumer.on("queue:messages", (messages: Delivery[]) => arrays.push(messages));
+      const consumerId = await consume(consumer, { queue: "batched", prefetch: 20, batch: true });
+      await waitFor(() => arrays.flat().length === 20, { what: "twenty deliveries in queue:messages events" });
+      expect(arrays.length).toBeLessThan(20);
+      expect(single).toEqual([]);
+      const first = arrays.flat();
+      expect(first.map((message) => message.id)).toEqual(Array.from({ length: 20 }, (_, index) => `b${index}`));
+      expect(first.every((message) => message.consumer === consumerId && message.attempt === 1)).toBe(true);
+      await command(consumer, "queue:ack", { queue: "batched", receipts: first.map((message) => message.receipt) });
+      await waitFor(() => arrays.flat().length === 30, { what: "the rest after the acks" });
+      expect(single).toEqual([]);
+    });
   });
 }

@@ -71,6 +71,8 @@ export type ClientToServerEvents = {
 export interface ServerToClientEvents {
   "mailroom:error": (report: { event: string; error: ErrorBody }) => void;
   "queue:message": (message: QueueMessage) => void;
+  /** Several deliveries at once, to consumers registered with `batch: true` (an addition to the contract). */
+  "queue:messages": (messages: QueueMessage[]) => void;
   // biome-ignore lint/suspicious/noExplicitAny: broadcasts carry whatever data the publisher sent
   [broadcast: string]: (data: any, meta: BroadcastMeta) => void;
 }

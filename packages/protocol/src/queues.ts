@@ -63,7 +63,17 @@ export const QueueSendBatchArgs = Type.Object(
 export type QueueSendBatchArgs = Static<typeof QueueSendBatchArgs>;
 
 export const QueueConsumeArgs = Type.Object(
-  { queue: Type.String(), prefetch: Type.Optional(Prefetch), visibilityMs: Type.Optional(VisibilityMs) },
+  {
+    queue: Type.String(),
+    prefetch: Type.Optional(Prefetch),
+    visibilityMs: Type.Optional(VisibilityMs),
+    /**
+     * An addition to the contract: `true` delivers the messages one pull leased together as one
+     * `queue:messages` event (an array of `queue:message` payloads) instead of one event each: fewer
+     * frames for the node and the client. @default false
+     */
+    batch: Type.Optional(Type.Boolean()),
+  },
   strict,
 );
 export type QueueConsumeArgs = Static<typeof QueueConsumeArgs>;

@@ -14,8 +14,13 @@ export function isBinary(data: unknown): data is Buffer | ArrayBuffer | ArrayBuf
 
 export function payloadBytes(data: unknown): number {
   if (isBinary(data)) return data.byteLength;
+  return Buffer.byteLength(dataJson(data), "utf8");
+}
+
+/** JSON data's text, whose UTF-8 length is its size (`BAD_REQUEST` when nested too deep). */
+export function dataJson(data: unknown): string {
   checkDepth(data);
-  return Buffer.byteLength(JSON.stringify(data) ?? "null", "utf8");
+  return JSON.stringify(data) ?? "null";
 }
 
 /** Walks the data without recursion; `BAD_REQUEST` past `MAX_DATA_DEPTH`. */

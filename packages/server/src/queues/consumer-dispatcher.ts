@@ -31,6 +31,8 @@ class Consumer {
     readonly address: QueueAddress,
     readonly prefetch: number,
     readonly visibilityMs: number,
+    /** Whether its deliveries of one pull go as one `queue:messages` event. */
+    readonly batch: boolean,
   ) {}
 
   freeSlots(): number {
@@ -146,9 +148,16 @@ export class ConsumerDispatcher {
   }
 
   /** Registers a consumer and starts delivering to it; returns its id. */
-  consume(socket: Socket, address: QueueAddress, prefetch: number, visibilityMs: number): string {
+  consume(socket: Socket, address: QueueAddress, prefetch: number, visibilityMs: number, batch = false): string {
     if (this.draining) throw new MailroomError("UNAVAILABLE", "the node is draining: consume on another node");
-    const consumer = new Consumer(`c-${randomBytes(8).toString("hex")}`, socket, address, prefetch, visibilityMs);
+    const consumer = new Consumer(
+      `c-${randomBytes(8).toString("hex")}`,
+      socket,
+      address,
+      prefetch,
+      visibilityMs,
+      batch,
+    );
     this.consumers.set(consumer.id, consumer);
     let owned = this.consumersBySocket.get(socket.id);
     if (!owned) {
@@ -285,17 +294,27 @@ export class ConsumerDispatcher {
       );
       return { got: 0, remaining };
     }
-    for (const lease of leases) this.deliver(consumer, lease, receivedAt);
+    const messages: QueueMessage[] = [];
+    for (const lease of leases) {
+      const message = this.deliverable(consumer, lease, receivedAt);
+      if (message) messages.push(message);
+    }
+    if (consumer.batch) {
+      if (messages.length > 0) consumer.socket.emit("queue:messages", messages);
+    } else {
+      for (const message of messages) consumer.socket.emit("queue:message", message);
+    }
     return { got: leases.length, remaining };
   }
 
-  private deliver(consumer: Consumer, lease: Lease, receivedAt: number): void {
+  /** Records a delivery to `consumer` and returns the message to send; undefined when it cannot be decoded. */
+  private deliverable(consumer: Consumer, lease: Lease, receivedAt: number): QueueMessage | undefined {
     let content: ReturnType<typeof decodeMessage>;
     try {
       content = decodeMessage(lease.body);
     } catch (error) {
       this.logger.error({ err: error, id: lease.id }, "a stored message could not be decoded; it is left to expire");
-      return;
+      return undefined;
     }
     consumer.deliveries.set(lease.receipt, receivedAt + consumer.visibilityMs);
     this.receiptOwners.set(lease.receipt, consumer);
@@ -310,7 +329,7 @@ export class ConsumerDispatcher {
       enqueuedAt: lease.enqueuedAt,
     };
     if (lease.reason) message.reason = lease.reason;
-    consumer.socket.emit("queue:message", message);
+    return message;
   }
 
   /** Frees slots whose lease has ended by now, and pulls for every feed with room. */

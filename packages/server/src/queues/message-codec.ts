@@ -24,7 +24,12 @@ export function encodeMessage(data: unknown, headers: Record<string, string>): B
     prefix.writeUInt32BE(headerJson.length, 1);
     return Buffer.concat([prefix, headerJson, bytes]);
   }
-  return Buffer.from(`J${JSON.stringify({ d: data, h: headers })}`);
+  return encodeJsonMessage(JSON.stringify(data) ?? "null", headers);
+}
+
+/** The JSON form from data already in JSON text (a send has it from measuring the data), without a second stringify. */
+export function encodeJsonMessage(dataJson: string, headers: Record<string, string>): Buffer {
+  return Buffer.from(`J{"d":${dataJson},"h":${JSON.stringify(headers)}}`);
 }
 
 export function decodeMessage(body: Buffer): MessageContent {

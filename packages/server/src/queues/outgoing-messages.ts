@@ -13,8 +13,8 @@ import {
   queueNameProblem,
   utf8ByteLength,
 } from "@mailroom/protocol";
-import { payloadBytes } from "../payload-size.js";
-import { encodeMessage } from "./message-codec.js";
+import { dataJson, isBinary } from "../payload-size.js";
+import { encodeJsonMessage, encodeMessage } from "./message-codec.js";
 import type { NewMessage, QueueAddress } from "./queue-engine.js";
 
 /** The queue's address, or `INVALID_NAME` when its name breaks the rule (the namespace is checked apart). */
@@ -34,12 +34,23 @@ export function prepareMessage(
     if (problem) throw new MailroomError("INVALID_NAME", problem);
   }
   const headers = message.headers ?? {};
+  // JSON data is stringified once: its text gives both its size and the stored body.
+  let bytes: number;
+  let body: Buffer;
+  if (isBinary(message.data)) {
+    bytes = message.data.byteLength;
+    body = encodeMessage(message.data, headers);
+  } else {
+    const json = dataJson(message.data);
+    bytes = Buffer.byteLength(json, "utf8");
+    body = encodeJsonMessage(json, headers);
+  }
   return {
-    bytes: payloadBytes(message.data),
+    bytes,
     message: {
       id: message.id ?? randomUUID(),
       chosenByProducer: message.id !== undefined,
-      body: encodeMessage(message.data, headers),
+      body,
       delayMs: message.delayMs ?? 0,
       ttlMs: message.ttlMs ?? 0,
       maxAttempts: message.maxAttempts ?? defaultMaxAttempts,

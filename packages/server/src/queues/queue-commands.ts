@@ -46,7 +46,7 @@ export function queueCommands(deps: QueueCommandDeps): CommandTable {
       const address = addressOf(socket, queue);
       const prefetch = options.prefetch ?? QUEUE_DEFAULTS.prefetch;
       const visibilityMs = options.visibilityMs ?? deps.defaultVisibilityMs;
-      const consumer = dispatcher.consume(socket, address, prefetch, visibilityMs);
+      const consumer = dispatcher.consume(socket, address, prefetch, visibilityMs, options.batch === true);
       return { consumer, prefetch, visibilityMs };
     }),
 

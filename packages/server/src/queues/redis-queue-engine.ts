@@ -110,7 +110,13 @@ export class RedisQueueEngine implements QueueEngine {
       if (reason === "rejected" || reason === "maxAttempts") lease.reason = reason;
       leases.push(lease);
     }
-    if (leases.length > 0) await this.markDue(address, deadline);
+    // The due mark goes out without holding the deliveries back: one round trip less per delivery. Should
+    // it be lost, the watched-queue recheck (sweepSoon, every RECHECK_WATCHED_MS) still ends these leases.
+    if (leases.length > 0) {
+      this.markDue(address, deadline).catch((error: unknown) => {
+        this.options.logger.debug({ err: error }, "a lease's due mark failed; the recheck of watched queues covers it");
+      });
+    }
     return { leases, remaining };
   }
 
