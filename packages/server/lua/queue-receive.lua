@@ -6,9 +6,9 @@
 -- ARGV[3] visibility (ms): the lease lasts this long from now (Redis time)
 -- ARGV[4] receipt token: hex of a fixed length, unique per call; each receipt is
 --   "<token><index in hex>:<id>" (see RECEIPT_TOKEN_BYTES in redis-queue-engine.ts)
--- Returns { lease deadline (ms), how many stay ready, how many expired messages were discarded, then six
---   per message:
---   id, receipt, attempt, enqueuedAt, reason ('' or 'rejected' / 'maxAttempts'), body }
+-- Returns { lease deadline (ms), how many stay ready, how many expired messages were discarded, then three
+--   per message: id, receipt, and its stored entry as it is ("seq|attempt|maxAttempts|enqueuedAt|
+--   expiresAt|reason|" then the body: the node reads the fields it needs, so nothing is copied here) }
 local max = tonumber(ARGV[2])
 local visibilityMs = tonumber(ARGV[3])
 local token = ARGV[4]
@@ -26,10 +26,8 @@ if ids then
   for index, id in ipairs(ids) do
     local text = texts[index]
     if text then
-      -- Only the fields a delivery needs, without building a meta table (see decodeMessage).
-      local attempt, enqueuedAt, expiresAt, reason, bodyStart =
-        string.match(text, '^%d+|(%d+)|%d+|(%d+)|(%d+)|(%a*)|()')
-      expiresAt = tonumber(expiresAt)
+      -- Only the expiry is read here (see decodeMessage for the layout).
+      local expiresAt = tonumber(string.match(text, '^%d+|%d+|%d+|%d+|(%d+)|'))
       if expiresAt > 0 and expiresAt <= now then
         expiredIds[#expiredIds + 1] = id
       else
@@ -38,11 +36,8 @@ if ids then
         inflightArgs[#inflightArgs + 1] = receipt
         result[n + 1] = id
         result[n + 2] = receipt
-        result[n + 3] = tonumber(attempt) + 1
-        result[n + 4] = tonumber(enqueuedAt)
-        result[n + 5] = reason
-        result[n + 6] = string.sub(text, bodyStart)
-        n = n + 6
+        result[n + 3] = text
+        n = n + 3
       end
     end
   end

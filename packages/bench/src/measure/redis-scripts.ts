@@ -29,6 +29,9 @@ export interface ScriptCost {
   callsPerMsg: number;
 }
 
+/** The first lines the server may give a script, one of which makes its SHA. */
+const SHEBANGS = ["", "#!lua\n", "#!lua flags=allow-oom\n"];
+
 function scriptNames(): Map<string, string> {
   const names = new Map<string, string>();
   if (!existsSync(LUA_FOLDER)) return names;
@@ -36,7 +39,10 @@ function scriptNames(): Map<string, string> {
     const source = readFileSync(`${LUA_FOLDER}${file}`, "utf8").replace(INCLUDE_LINE, (_line, include: string) =>
       readFileSync(`${LUA_FOLDER}include/${include}.lua`, "utf8"),
     );
-    names.set(createHash("sha1").update(source).digest("hex"), file.replace(/\.lua$/, ""));
+    // The server puts a `#!lua` line with the script's flags on top (packages/server/src/redis/scripts.ts).
+    for (const shebang of SHEBANGS) {
+      names.set(createHash("sha1").update(shebang + source).digest("hex"), file.replace(/\.lua$/, ""));
+    }
   }
   return names;
 }

@@ -98,17 +98,8 @@ export class RedisQueueEngine implements QueueEngine {
     const expired = Number(reply[2]);
     if (expired > 0) this.outcomes.expired(address, expired);
     const leases: Lease[] = [];
-    for (let index = 3; index < reply.length; index += 6) {
-      const reason = String(reply[index + 4]);
-      const lease: Lease = {
-        id: String(reply[index]),
-        receipt: String(reply[index + 1]),
-        attempt: Number(reply[index + 2]),
-        enqueuedAt: Number(reply[index + 3]),
-        body: reply[index + 5] as Buffer,
-      };
-      if (reason === "rejected" || reason === "maxAttempts") lease.reason = reason;
-      leases.push(lease);
+    for (let index = 3; index < reply.length; index += 3) {
+      leases.push(leaseOf(String(reply[index]), String(reply[index + 1]), reply[index + 2] as Buffer));
     }
     // The due mark goes out without holding the deliveries back: one round trip less per delivery. Should
     // it be lost, the watched-queue recheck (sweepSoon, every RECHECK_WATCHED_MS) still ends these leases.
@@ -286,6 +277,35 @@ export class RedisQueueEngine implements QueueEngine {
 
 function target(address: QueueAddress): QueueTarget {
   return { ...address, isDeadLetterQueue: isDeadLetterQueue(address.queue) };
+}
+
+/** The "|" that ends each of a stored entry's six fields (queue-keys.lua: decodeMessage). */
+const FIELD_END = 0x7c;
+
+/**
+ * A lease from a receive's id, receipt and the stored entry "seq|attempt|maxAttempts|enqueuedAt|expiresAt|
+ * reason|body": the delivery is attempt + 1; the body is a view of the reply, not a copy.
+ */
+function leaseOf(id: string, receipt: string, entry: Buffer): Lease {
+  const ends: number[] = [];
+  for (let position = 0; ends.length < 6; position += 1) {
+    const found = entry.indexOf(FIELD_END, position);
+    if (found < 0) throw new MailroomError("INTERNAL", `stored message ${id} has a malformed entry`);
+    ends.push(found);
+    position = found;
+  }
+  const field = (number: number) =>
+    entry.toString("latin1", number === 0 ? 0 : (ends[number - 1] as number) + 1, ends[number]);
+  const lease: Lease = {
+    id,
+    receipt,
+    attempt: Number(field(1)) + 1,
+    enqueuedAt: Number(field(3)),
+    body: entry.subarray((ends[5] as number) + 1),
+  };
+  const reason = field(5);
+  if (reason === "rejected" || reason === "maxAttempts") lease.reason = reason;
+  return lease;
 }
 
 function staleReceipt(): MailroomError {

@@ -149,7 +149,7 @@ export class Scripts {
     return this.runQueue("queueSend", target, args) as Promise<number[]>;
   }
 
-  /** Returns { deadline, remaining, expired, then six Buffers or numbers per message }, bulk strings as Buffers. */
+  /** Returns { deadline, remaining, expired, then id, receipt and stored entry per message }, bulk strings as Buffers. */
   queueReceive(target: QueueTarget, max: number, visibilityMs: number, token: string): Promise<unknown[]> {
     return this.runQueue("queueReceiveBuffer", target, [max, visibilityMs, token]) as Promise<unknown[]>;
   }
