@@ -41,7 +41,12 @@ function scriptNames(): Map<string, string> {
     );
     // The server puts a `#!lua` line with the script's flags on top (packages/server/src/redis/scripts.ts).
     for (const shebang of SHEBANGS) {
-      names.set(createHash("sha1").update(shebang + source).digest("hex"), file.replace(/\.lua$/, ""));
+      names.set(
+        createHash("sha1")
+          .update(shebang + source)
+          .digest("hex"),
+        file.replace(/\.lua$/, ""),
+      );
     }
   }
   return names;
