@@ -45,6 +45,12 @@ class QueueFeed {
   readonly consumers: Consumer[] = [];
   /** The pull running now (resolved when none is). */
   current: Promise<void> = Promise.resolve();
+  /**
+   * Whether the queue may hold ready messages: false after a receive left none, true again on a wake-up
+   * (a wake-up during a pull makes it pull again). A settled delivery pulls only when it is true, so an
+   * idle queue costs no store call per ack; the periodic poll still pulls whatever it says.
+   */
+  mayHaveReady = true;
   private pulling = false;
   private pullAgain = false;
   private turn = 0;
@@ -81,6 +87,7 @@ class QueueFeed {
           const consumer = this.consumers[(this.turn + offset) % count];
           if (!consumer || consumer.freeSlots() <= 0) continue;
           const { got, remaining } = await this.receive(consumer);
+          this.mayHaveReady = remaining > 0;
           if (got === 0 && remaining === 0) break;
           if (remaining > 0 && this.hasFreeSlots()) this.pullAgain = true;
         }
@@ -193,7 +200,7 @@ export class ConsumerDispatcher {
       const feed = this.feeds.get(feedKey(consumer.address));
       if (feed) feeds.add(feed);
     }
-    for (const feed of feeds) void feed.pump();
+    for (const feed of feeds) if (feed.mayHaveReady) void feed.pump();
     this.onSettled?.();
   }
 
@@ -254,7 +261,10 @@ export class ConsumerDispatcher {
     if (!feed) {
       const created: QueueFeed = new QueueFeed(
         address,
-        this.engine.watch(address, () => void created.pump()),
+        this.engine.watch(address, () => {
+          created.mayHaveReady = true;
+          void created.pump();
+        }),
         (consumer) => this.pullFor(consumer),
         this.logger,
       );
