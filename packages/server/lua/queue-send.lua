@@ -1,13 +1,16 @@
 -- Accepts a batch of messages into a queue: deduplicates, stores, and makes each ready or delayed.
 --!include queue-keys
 -- ARGV[2] dedup window (ms): a producer id accepted within it is a duplicate
--- ARGV[3] how many messages follow; then six ARGV per message:
+-- ARGV[3] the queue's wake-up channel: published to here when the ready list goes from empty to not, so the
+--   nodes consuming the queue pull at once (one round trip less than a PUBLISH of the node's own)
+-- ARGV[4] how many messages follow; then six ARGV per message:
 --   id, '1' when the producer chose the id (deduplicated) else '0', delay (ms), ttl (ms, 0 = none),
 --   maxAttempts, body
 -- Returns { wasEmpty (1 when the ready list went from empty to not), earliest new delay due (ms, 0 = none),
 --   then one flag per message: 1 = duplicate, 0 = stored }
 local dedupWindowMs = tonumber(ARGV[2])
-local count = tonumber(ARGV[3])
+local wakeChannel = ARGV[3]
+local count = tonumber(ARGV[4])
 
 local now = nowMs()
 redis.call('ZREMRANGEBYSCORE', dedupKey, '-inf', '(' .. string.format('%d', now - dedupWindowMs))
@@ -18,7 +21,7 @@ local accepted = {}
 -- Reserve the batch's sequence numbers at once; a duplicate leaves a harmless gap.
 local seq = redis.call('INCRBY', seqKey, count) - count
 for index = 0, count - 1 do
-  local base = 4 + index * 6
+  local base = 5 + index * 6
   local id, chosen = ARGV[base], ARGV[base + 1] == '1'
   local delayMs, ttlMs = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
   local maxAttempts, body = tonumber(ARGV[base + 4]), ARGV[base + 5]
@@ -48,6 +51,9 @@ end
 
 if #messageArgs > 0 then redis.call('HSET', messagesKey, unpack(messageArgs)) end
 if #readyIds > 0 then
-  if redis.call('RPUSH', readyKey, unpack(readyIds)) == #readyIds then result[1] = 1 end
+  if redis.call('RPUSH', readyKey, unpack(readyIds)) == #readyIds then
+    result[1] = 1
+    redis.call('PUBLISH', wakeChannel, '1')
+  end
 end
 return result

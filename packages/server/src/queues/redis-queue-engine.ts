@@ -221,8 +221,8 @@ export class RedisQueueEngine implements QueueEngine {
   private async flushSends(ref: string, items: SendItem[]): Promise<boolean[]> {
     const address = parseQueueRef(ref);
     const reply = await this.options.scripts.queueSend(target(address), this.options.dedupWindowMs, items);
-    const [wasEmpty, earliestDue] = reply;
-    if (wasEmpty === 1) this.wake(address);
+    // The script itself publishes the wake-up when the queue was empty (reply[0]).
+    const [, earliestDue] = reply;
     if (earliestDue) await this.markDue(address, earliestDue);
     return reply.slice(2).map((flag) => flag === 1);
   }

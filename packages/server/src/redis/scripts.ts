@@ -142,7 +142,8 @@ export class Scripts {
 
   /** Returns { wasEmpty, earliest due, duplicate flag per message }. */
   queueSend(target: QueueTarget, dedupWindowMs: number, items: SendItem[]): Promise<number[]> {
-    const args: Argument[] = [dedupWindowMs, items.length];
+    const wakeChannel = this.keys.wakeChannel(target.namespace, target.queue);
+    const args: Argument[] = [dedupWindowMs, wakeChannel, items.length];
     for (const item of items) {
       args.push(item.id, item.chosenByProducer ? "1" : "0", item.delayMs, item.ttlMs, item.maxAttempts, item.body);
     }
