@@ -263,6 +263,8 @@ describe("client queues across nodes", () => {
     const consumption = await consumer.queue("durable").consume((message) => void received.push(message.data));
     await producer.queue("durable").send("first");
     await waitFor(() => received.length === 1, { what: "the first message" });
+    // Its ack must land before the kill: a lease the dead node held would only end at its expiry (30 s).
+    await statsReach(producer, "durable", { ready: 0, inflight: 0 });
     const [socketBefore, consumerBefore] = [consumer.id, consumption.consumer];
 
     await nodeA.restart();
