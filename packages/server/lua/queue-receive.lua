@@ -5,7 +5,7 @@
 -- ARGV[2] max: how many messages at most
 -- ARGV[3] visibility (ms): the lease lasts this long from now (Redis time)
 -- ARGV[4] receipt token: hex of a fixed length, unique per call; each receipt is
---   "<token><index in hex>:<id>" (see RECEIPT_TOKEN_BYTES in redis-queue-engine.ts)
+--   "<token><index>:<id>", the index in decimal (see RECEIPT_TOKEN_BYTES in redis-queue-engine.ts)
 -- Returns { lease deadline (ms), how many stay ready, how many expired messages were discarded, then three
 --   per message: id, receipt, and its stored entry as it is ("seq|attempt|maxAttempts|enqueuedAt|
 --   expiresAt|reason|" then the body: the node reads the fields it needs, so nothing is copied here) }
@@ -31,7 +31,7 @@ if ids then
       if expiresAt > 0 and expiresAt <= now then
         expiredIds[#expiredIds + 1] = id
       else
-        local receipt = token .. string.format('%x', index) .. ':' .. id
+        local receipt = token .. index .. ':' .. id
         inflightArgs[#inflightArgs + 1] = deadlineText
         inflightArgs[#inflightArgs + 1] = receipt
         result[n + 1] = id
