@@ -94,6 +94,7 @@ class QueueFeed {
       } while (this.pullAgain);
     } catch (error) {
       this.logger.debug({ err: error, queue: this.address.queue }, "pull failed; the next poll retries");
+      this.mayHaveReady = true; // Unknown until a pull succeeds.
     } finally {
       this.pulling = false;
     }

@@ -47,6 +47,16 @@ export class RedisConnections {
     });
     this.watch(this.command, "command");
     this.watch(this.subscriber, "subscriber");
+    // Wake-ups published while a connection was away are lost, and pulls made meanwhile failed: when
+    // either connection is back, every listener hears one wake-up, so consumers pull at once rather than
+    // at their next poll.
+    for (const client of [this.command, this.subscriber]) {
+      let readyBefore = false;
+      client.on("ready", () => {
+        if (readyBefore) this.wakeAllListeners();
+        readyBefore = true;
+      });
+    }
     this.subscriber.on("message", (channel: string, message: string) => {
       if (channel === this.probeChannel) this.probeReplies.get(message)?.();
       const listeners = this.channelListeners.get(channel);
@@ -103,6 +113,10 @@ export class RedisConnections {
       this.channelListeners.delete(channel);
       this.subscriber.unsubscribe(channel).catch(() => {});
     };
+  }
+
+  private wakeAllListeners(): void {
+    for (const listeners of this.channelListeners.values()) for (const listener of listeners) listener();
   }
 
   /** Subscribes the channel that `probe` uses; call once (it resolves once Redis is reachable). */
