@@ -17,7 +17,8 @@ COPY packages/cli/package.json packages/cli/
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.json ./
 COPY packages packages
-RUN npm run build
+# The node's packages only: the bench (packages/bench) is left out of the context and the image.
+RUN npm run build:node
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
