@@ -48,6 +48,14 @@ describe("graceful drain", () => {
     const holder = await connectSocket(draining.url);
     const held = collect(holder, "queue:message");
     await command(holder, "queue:consume", { queue: "jobs", prefetch: 5 });
+    // A lease taken over HTTP: its holder may ack it anywhere, so the drain leaves it alone.
+    await sendJson(staying.url, "/v1/namespaces/_/queues/http-held/messages", { id: "h1", data: "held" });
+    const httpLease = (await (
+      await sendJson(draining.url, "/v1/namespaces/_/queues/http-held/receive", {})
+    ).json()) as {
+      messages: Array<{ id: string; receipt: string }>;
+    };
+    expect(httpLease.messages.map((message) => message.id)).toEqual(["h1"]);
     await waitFor(() => held.length === 5, { what: "five deliveries on the draining node" });
     expect(held.map(([message]) => (message as { id: string }).id)).toEqual(["m0", "m1", "m2", "m3", "m4"]);
 
@@ -84,7 +92,12 @@ describe("graceful drain", () => {
     const refused = await sendJson(draining.url, "/v1/namespaces/_/queues/jobs/messages", { data: 1 });
     expect(refused.status).toBe(503);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("UNAVAILABLE");
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(refused.headers.get("connection")).toBe("close");
     expect((await fetch(`${draining.url}/healthz`)).status).toBe(200);
+    const metrics = await fetch(`${draining.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^mailroom_messages_delivered_total\{/m);
 
     // New Socket.IO connections are refused.
     const newcomer = io(draining.url, { forceNew: true, reconnection: false, transports: ["polling"] });
@@ -114,6 +127,17 @@ describe("graceful drain", () => {
     expect(draining.output()).toMatch(/"returned":4/);
 
     // The four unacked deliveries went back to the head, ahead of m5..m9, with their attempt counted.
+    // The HTTP lease is still held, and its receipt acks through the other node.
+    const heldStats = (await (await fetch(`${staying.url}/v1/namespaces/_/queues/http-held`)).json()) as {
+      inflight: number;
+      ready: number;
+    };
+    expect(heldStats).toMatchObject({ inflight: 1, ready: 0 });
+    const httpAck = await sendJson(staying.url, "/v1/namespaces/_/queues/http-held/ack", {
+      receipts: httpLease.messages.map((message) => message.receipt),
+    });
+    expect(await httpAck.json()).toMatchObject({ acked: 1, stale: [] });
+
     const taker = await connectSocket(staying.url);
     const taken = collect(taker, "queue:message");
     await command(taker, "queue:consume", { queue: "jobs", prefetch: 100 });
