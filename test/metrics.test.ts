@@ -91,7 +91,7 @@ describe("metrics", () => {
     }
     const text = await scrape(node.url);
     expect(
-      seriesValue(text, "mailroom_redis_command_duration_seconds_count", { command: "queueSendPlain" }),
+      seriesValue(text, "mailroom_redis_command_duration_seconds_count", { command: "queueSend" }),
     ).toBeGreaterThan(0);
     expect(seriesValue(text, "mailroom_queue_depth", { queue: "orders" })).toBe(3);
     expect(seriesValue(text, "mailroom_messages_sent_total", { queue: "orders" })).toBe(3);

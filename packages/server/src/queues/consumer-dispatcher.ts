@@ -231,7 +231,14 @@ export class ConsumerDispatcher {
 
   /** Resolves when no consumer holds a delivery, or after `timeoutMs`. */
   private deliveriesSettled(timeoutMs: number): Promise<void> {
-    const holding = () => [...this.consumers.values()].some((consumer) => consumer.deliveries.size > 0);
+    // A delivery whose lease has run out no longer counts: the poll that would free it is stopped.
+    const holding = () => {
+      const now = performance.now();
+      for (const consumer of this.consumers.values()) {
+        for (const deadline of consumer.deliveries.values()) if (deadline > now) return true;
+      }
+      return false;
+    };
     if (!holding() || timeoutMs <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const finish = () => {

@@ -101,13 +101,9 @@ export class RedisQueueEngine implements QueueEngine {
     for (let index = 3; index < reply.length; index += 3) {
       leases.push(leaseOf(String(reply[index]), String(reply[index + 1]), reply[index + 2] as Buffer));
     }
-    // The due mark goes out without holding the deliveries back: one round trip less per delivery. Should
-    // it be lost, the watched-queue recheck (sweepSoon, every RECHECK_WATCHED_MS) still ends these leases.
-    if (leases.length > 0) {
-      this.markDue(address, deadline).catch((error: unknown) => {
-        this.options.logger.debug({ err: error }, "a lease's due mark failed; the recheck of watched queues covers it");
-      });
-    }
+    // The leases' due mark is written before they are handed out: a receive over HTTP on a queue nobody
+    // watches has no other safety net should the mark be lost.
+    if (leases.length > 0) await this.markDue(address, deadline);
     return { leases, remaining };
   }
 
@@ -192,8 +188,10 @@ export class RedisQueueEngine implements QueueEngine {
     const channel = this.options.keys.wakeChannel(address.namespace, address.queue);
     const stopListening = this.options.connections.listen(channel, listener);
     const ref = queueRef(address.namespace, address.queue);
-    this.watched.set(ref, (this.watched.get(ref) ?? 0) + 1);
-    this.sweepSoon(ref);
+    const watchers = (this.watched.get(ref) ?? 0) + 1;
+    this.watched.set(ref, watchers);
+    // The first watcher of a queue looks at its timed work at once; later ones (every long-poll) need not.
+    if (watchers === 1) this.sweepSoon(ref);
     return () => {
       stopListening();
       const count = (this.watched.get(ref) ?? 1) - 1;

@@ -41,7 +41,6 @@ const SCRIPTS = {
   roomLeave: { numberOfKeys: 2, lua: lua("room-leave", "allow") },
   roomDropNode: { numberOfKeys: 2, lua: lua("room-drop-node", "allow") },
   queueSend: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-send", "deny") },
-  queueSendPlain: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-send-plain", "deny") },
   queueReceive: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-receive", "allow") },
   queueAck: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-ack", "allow") },
   queueNack: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-nack", "allow") },
@@ -69,21 +68,6 @@ export interface QueueTarget {
   namespace: string;
   queue: string;
   isDeadLetterQueue: boolean;
-}
-
-/**
- * The maxAttempts shared by a batch of plain messages (ids the server made, no delay, no TTL), which
- * queue-send-plain stores with less work; undefined when the batch needs queue-send.
- */
-function plainBatchMaxAttempts(items: SendItem[]): number | undefined {
-  const first = items[0];
-  if (first === undefined) return undefined;
-  for (const item of items) {
-    if (item.chosenByProducer || item.delayMs > 0 || item.ttlMs > 0 || item.maxAttempts !== first.maxAttempts) {
-      return undefined;
-    }
-  }
-  return first.maxAttempts;
 }
 
 /** One message for `queueSend`, as the script takes it. */
@@ -159,12 +143,6 @@ export class Scripts {
   /** Returns { wasEmpty, earliest due, duplicate flag per message }. */
   queueSend(target: QueueTarget, dedupWindowMs: number, items: SendItem[]): Promise<number[]> {
     const wakeChannel = this.keys.wakeChannel(target.namespace, target.queue);
-    const plainMaxAttempts = plainBatchMaxAttempts(items);
-    if (plainMaxAttempts !== undefined) {
-      const args: Argument[] = [wakeChannel, plainMaxAttempts];
-      for (const item of items) args.push(item.id, item.body);
-      return this.runQueue("queueSendPlain", target, args) as Promise<number[]>;
-    }
     const args: Argument[] = [dedupWindowMs, wakeChannel, items.length];
     for (const item of items) {
       args.push(item.id, item.chosenByProducer ? "1" : "0", item.delayMs, item.ttlMs, item.maxAttempts, item.body);
