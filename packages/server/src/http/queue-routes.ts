@@ -31,8 +31,9 @@ import {
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { ClusterRegistry } from "../cluster/registry.js";
 import type { ConsumerDispatcher } from "../queues/consumer-dispatcher.js";
-import { decodeMessage } from "../queues/message-codec.js";
+import { leasedMessage } from "../queues/leased-message.js";
 import type { Lease, QueueAddress, QueueEngine } from "../queues/queue-engine.js";
+import { queueStats } from "../queues/queue-stats.js";
 import { sendMessage, sendMessages } from "../queues/sending.js";
 import { ackAndSettle, nackAndSettle } from "../queues/settlement.js";
 import { BINARY_CONTENT_TYPE, BINARY_HEADERS_DESCRIPTION, installBinaryBodyParser } from "./binary-body.js";
@@ -257,34 +258,14 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
   );
 
   async function statsOf(address: QueueAddress): Promise<HttpQueueStats> {
-    const [stats, consumers] = await Promise.all([
-      engine.stats(address),
-      registry.queueConsumers(address.namespace, address.queue),
-    ]);
-    const { ready, inflight, delayed, deadLettered } = stats;
-    return { name: address.queue, ready, inflight, delayed, deadLettered, consumers };
+    return { name: address.queue, ...(await queueStats(engine, registry, address)) };
   }
 }
 
-/** A lease as the receive route answers it; none when its stored body cannot be read (left to expire). */
+/** A lease as the receive route answers it (binary data as `$binary`); none when its body cannot be read. */
 function receivedMessage(lease: Lease, log: FastifyBaseLogger): HttpReceivedMessage[] {
-  let content: ReturnType<typeof decodeMessage>;
-  try {
-    content = decodeMessage(lease.body);
-  } catch (error) {
-    log.error({ err: error, id: lease.id }, "a stored message could not be decoded; it is left to expire");
-    return [];
-  }
-  const message: HttpReceivedMessage = {
-    id: lease.id,
-    receipt: lease.receipt,
-    data: toJsonData(content.data),
-    headers: content.headers,
-    attempt: lease.attempt,
-    enqueuedAt: lease.enqueuedAt,
-  };
-  if (lease.reason) message.reason = lease.reason;
-  return [message];
+  const message = leasedMessage(lease, log);
+  return message ? [{ ...message, data: toJsonData(message.data) }] : [];
 }
 
 /** The OpenAPI view of the send route: a JSON body, or raw bytes with the options in headers. */

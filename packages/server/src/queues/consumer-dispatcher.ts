@@ -15,7 +15,7 @@ import { MailroomError } from "@mailroom/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import type { Socket } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
-import { decodeMessage } from "./message-codec.js";
+import { leasedMessage } from "./leased-message.js";
 import type { Lease, QueueAddress, QueueEngine } from "./queue-engine.js";
 
 /** How often each feed with free capacity polls, in case a wake-up was lost; also frees expired slots. */
@@ -327,27 +327,11 @@ export class ConsumerDispatcher {
 
   /** Records a delivery to `consumer` and returns the message to send; undefined when it cannot be decoded. */
   private deliverable(consumer: Consumer, lease: Lease, receivedAt: number): QueueMessage | undefined {
-    let content: ReturnType<typeof decodeMessage>;
-    try {
-      content = decodeMessage(lease.body);
-    } catch (error) {
-      this.logger.error({ err: error, id: lease.id }, "a stored message could not be decoded; it is left to expire");
-      return undefined;
-    }
+    const message = leasedMessage(lease, this.logger);
+    if (!message) return undefined;
     consumer.deliveries.set(lease.receipt, receivedAt + consumer.visibilityMs);
     this.receiptOwners.set(lease.receipt, consumer);
-    const message: QueueMessage = {
-      queue: consumer.address.queue,
-      consumer: consumer.id,
-      id: lease.id,
-      receipt: lease.receipt,
-      data: content.data,
-      headers: content.headers,
-      attempt: lease.attempt,
-      enqueuedAt: lease.enqueuedAt,
-    };
-    if (lease.reason) message.reason = lease.reason;
-    return message;
+    return { queue: consumer.address.queue, consumer: consumer.id, ...message };
   }
 
   /** Frees slots whose lease has ended by now, and pulls for every feed with room. */

@@ -2,6 +2,7 @@
  * The queue commands of PROTOCOL.md §3: send, sendBatch, consume, cancel, ack, nack, extend, stats,
  * purge and redrive. Checks shape, then names, then sizes; the engine stores, the dispatcher delivers.
  */
+
 import {
   QUEUE_DEFAULTS,
   QueueAckArgs,
@@ -19,6 +20,7 @@ import { type CommandTable, command } from "../sockets/commands.js";
 import type { ConsumerDispatcher } from "./consumer-dispatcher.js";
 import { queueAddress } from "./outgoing-messages.js";
 import type { QueueAddress, QueueEngine } from "./queue-engine.js";
+import { queueStats } from "./queue-stats.js";
 import { sendMessage, sendMessages } from "./sending.js";
 import { ackAndSettle, nackAndSettle } from "./settlement.js";
 
@@ -73,13 +75,7 @@ export function queueCommands(deps: QueueCommandDeps): CommandTable {
     }),
 
     "queue:stats": command(QueueNameArgs, "any", async ({ queue }, socket) => {
-      const address = addressOf(socket, queue);
-      const [stats, consumers] = await Promise.all([
-        engine.stats(address),
-        registry.queueConsumers(address.namespace, address.queue),
-      ]);
-      const { ready, inflight, delayed, deadLettered } = stats;
-      return { ready, inflight, delayed, deadLettered, consumers };
+      return queueStats(engine, registry, addressOf(socket, queue));
     }),
 
     "queue:purge": command(QueueNameArgs, "admin", async ({ queue }, socket) => ({
