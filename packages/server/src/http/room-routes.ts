@@ -8,20 +8,16 @@ import { randomUUID } from "node:crypto";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import {
   type BroadcastMeta,
-  eventNameProblem,
   HttpError,
   HttpPublishBody,
   HttpPublishResponse,
   HttpRoomMembers,
-  isReservedEvent,
-  MailroomError,
   RoomParams,
 } from "@mailroom/protocol";
 import type { FastifyInstance } from "fastify";
 import type { Server } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
-import { payloadBytes } from "../payload-size.js";
-import { checkSize } from "../queues/outgoing-messages.js";
+import { checkPublish } from "../rooms/publish-checks.js";
 import { fromJsonData } from "./binary-json.js";
 import { bodyLimits } from "./body-limits.js";
 import { broadcastToRoom } from "./room-broadcast.js";
@@ -61,11 +57,7 @@ export async function roomRoutes(app: FastifyInstance, options: RoomRouteOptions
       const data = fromJsonData(request.body.data, "data");
       const { namespace, room } = roomOf(request.params);
       const { event } = request.body;
-      const eventProblem = eventNameProblem(event);
-      if (eventProblem) throw new MailroomError("INVALID_NAME", eventProblem);
-      if (isReservedEvent(event)) throw new MailroomError("RESERVED_EVENT", `${event} is a reserved event name`);
-      checkSize(payloadBytes(data), maxMessageBytes, "data");
-      if (!broadcastsFlow()) throw new MailroomError("UNAVAILABLE", "broadcasts cannot reach the cluster now: retry");
+      checkPublish(event, data, { maxMessageBytes, broadcastsFlow });
       const meta: BroadcastMeta = { room, id: randomUUID(), ts: Date.now() };
       broadcastToRoom(io, namespace, event, data, meta);
       broadcasted(namespace);

@@ -6,8 +6,6 @@
 import { randomUUID } from "node:crypto";
 import {
   type BroadcastMeta,
-  eventNameProblem,
-  isReservedEvent,
   MailroomError,
   RoomJoinArgs,
   RoomLeaveArgs,
@@ -17,10 +15,10 @@ import {
 } from "@mailroom/protocol";
 import type { Socket } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
-import { payloadBytes } from "../payload-size.js";
 import { type CommandTable, command } from "../sockets/commands.js";
 import { selfRoom } from "../sockets/private-rooms.js";
 import { joinedRooms, userOf } from "../sockets/socket-state.js";
+import { checkPublish } from "./publish-checks.js";
 
 export interface RoomCommandDeps {
   registry: ClusterRegistry;
@@ -61,14 +59,7 @@ export function roomCommands({
 
     "room:publish": command(RoomPublishArgs, "publish", async ({ room, event, data, echo }, socket) => {
       checkRoom(room);
-      const eventProblem = eventNameProblem(event);
-      if (eventProblem) throw new MailroomError("INVALID_NAME", eventProblem);
-      if (isReservedEvent(event)) throw new MailroomError("RESERVED_EVENT", `${event} is a reserved event name`);
-      const bytes = payloadBytes(data);
-      if (bytes > maxMessageBytes) {
-        throw new MailroomError("PAYLOAD_TOO_LARGE", `data is ${bytes} bytes; the maximum is ${maxMessageBytes}`);
-      }
-      if (!broadcastsFlow()) throw new MailroomError("UNAVAILABLE", "broadcasts cannot reach the cluster now: retry");
+      checkPublish(event, data, { maxMessageBytes, broadcastsFlow });
       const meta: BroadcastMeta = { room, id: randomUUID(), ts: Date.now() };
       const from = userOf(socket);
       if (from !== undefined) meta.from = from;
