@@ -3,7 +3,7 @@
  * OpenAPI document and UI, and the error and not-found handlers that give every failure the contract's
  * shape. Routes are schema-first: one TypeBox schema per part validates it (as strictly as the Socket.IO
  * commands), types the handler and documents it. Each route declares the right it needs in
- * `config.right` (route-rights.ts), for the auth hook. `/healthz` and `/readyz` live apart
+ * `config.right` (declared with the auth hook, auth/http-auth.ts). `/healthz` and `/readyz` live apart
  * (health-routes.ts); `/metrics` is not here.
  *
  * The Fastify instance must be created with `httpApiServerOptions` (router and framework-error options
@@ -26,8 +26,6 @@ import { registerOpenApi } from "./openapi.js";
 import { queueRoutes } from "./queue-routes.js";
 import { roomRoutes } from "./room-routes.js";
 import { validatorCompiler } from "./validation.js";
-
-export type { RouteRight } from "./route-rights.js";
 
 /** The longest path parameter routed: longer than any valid name, so an over-long name is `INVALID_NAME`. */
 const MAX_PATH_PARAM_CHARS = 1024;
