@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { startNode } from "./helpers/nodes.js";
+import { command, connectSocket } from "./helpers/sockets.js";
 
 const CLI = fileURLToPath(new URL("../packages/cli/bin/mailroom.js", import.meta.url));
 
@@ -76,5 +77,16 @@ describe("mailroom serve configuration", () => {
     const refused = serve([], { MAILROOM_METRICS_MAX_QUEUES: "0", PORT: "0" });
     expect(refused.code).toBe(2);
     expect(refused.output).toMatch(/--metrics-max-queues \(MAILROOM_METRICS_MAX_QUEUES\)/);
+  });
+
+  it("applies the queue defaults from their variables, a flag beating its variable, and MAILROOM_INSECURE", async () => {
+    const fromEnv = await startNode({ env: { MAILROOM_VISIBILITY_MS: "2000" } });
+    const socket = await connectSocket(fromEnv.url);
+    expect(await command(socket, "queue:consume", { queue: "env" })).toMatchObject({ ok: true, visibilityMs: 2000 });
+    const flagWins = await startNode({ args: ["--visibility-ms", "3000"], env: { MAILROOM_VISIBILITY_MS: "2000" } });
+    const other = await connectSocket(flagWins.url);
+    expect(await command(other, "queue:consume", { queue: "env" })).toMatchObject({ ok: true, visibilityMs: 3000 });
+    const open = await startNode({ env: { HOST: "0.0.0.0", MAILROOM_INSECURE: "yes" } });
+    expect((await fetch(`${open.url}/readyz`)).status).toBe(200);
   });
 });
