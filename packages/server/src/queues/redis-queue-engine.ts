@@ -66,6 +66,8 @@ export class RedisQueueEngine implements QueueEngine {
   /** Queues this node watches (it has consumers for them), by ref, with how many watchers each. */
   private readonly watched = new Map<string, number>();
   private readonly outcomes: QueueOutcomes;
+  /** Due marks that could not be written yet, by queue ref: the earliest due time of each. */
+  private readonly unmarked = new Map<string, number>();
 
   constructor(private readonly options: RedisQueueEngineOptions) {
     this.outcomes = options.outcomes ?? IGNORED_OUTCOMES;
@@ -101,9 +103,8 @@ export class RedisQueueEngine implements QueueEngine {
     for (let index = 3; index < reply.length; index += 3) {
       leases.push(leaseOf(String(reply[index]), String(reply[index + 1]), reply[index + 2] as Buffer));
     }
-    // The leases' due mark is written before they are handed out: a receive over HTTP on a queue nobody
-    // watches has no other safety net should the mark be lost.
-    if (leases.length > 0) await this.markDue(address, deadline);
+    // The leases' due mark goes out without holding the deliveries back; one that fails is retried.
+    if (leases.length > 0) this.markDueOrRetry(address, deadline);
     return { leases, remaining };
   }
 
@@ -245,8 +246,37 @@ export class RedisQueueEngine implements QueueEngine {
     if (!isDeadLetterQueue(address.queue)) this.wake({ ...address, queue: `${address.queue}.dlq` });
   }
 
-  private markDue(address: QueueAddress, due: number): Promise<number> {
-    return inStore(this.options.scripts.markDueQueue(queueRef(address.namespace, address.queue), due));
+  /** Writes a due mark in the background (markDue keeps one that fails for a retry). */
+  private markDueOrRetry(address: QueueAddress, due: number): void {
+    this.markDue(address, due).catch(() => {});
+  }
+
+  private keepUnmarked(ref: string, due: number): void {
+    const earlier = this.unmarked.get(ref);
+    if (earlier === undefined || due < earlier) this.unmarked.set(ref, due);
+  }
+
+  /** Writes the due marks that failed before; those that fail again stay for the next tick. */
+  private async retryUnmarked(): Promise<void> {
+    const pending = [...this.unmarked];
+    this.unmarked.clear();
+    await Promise.all(
+      pending.map(([ref, due]) => this.options.scripts.markDueQueue(ref, due).catch(() => this.keepUnmarked(ref, due))),
+    );
+  }
+
+  /**
+   * Writes a queue's due mark. One that fails (Redis away) is kept and written again at each sweep tick
+   * until it lands, so leases and delays on any queue, watched or not, end in time.
+   */
+  private async markDue(address: QueueAddress, due: number): Promise<number> {
+    const ref = queueRef(address.namespace, address.queue);
+    try {
+      return await inStore(this.options.scripts.markDueQueue(ref, due));
+    } catch (error) {
+      this.keepUnmarked(ref, due);
+      throw error;
+    }
   }
 
   /** One tick of timed work: claim the due queues, sweep each, record when each is next due. */
@@ -255,6 +285,7 @@ export class RedisQueueEngine implements QueueEngine {
     this.sweeping = true;
     const { scripts, logger } = this.options;
     try {
+      if (this.unmarked.size > 0) await this.retryUnmarked();
       const claimed = await scripts.claimDueQueues(SWEEP_QUEUES_PER_TICK, SWEEP_CLAIM_MS);
       for (let index = 0; index < claimed.length; index += 2) {
         const ref = claimed[index] as string;
