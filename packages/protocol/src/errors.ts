@@ -17,6 +17,11 @@ export const ERROR_CATALOGUE = {
   FORBIDDEN: { status: 403, temporary: false, meaning: "the token lacks the right" },
   NOT_FOUND: { status: 404, temporary: false, meaning: "no such receipt, consumer or route" },
   RATE_LIMITED: { status: 429, temporary: true, meaning: "too many commands or requests: retry later" },
+  LIMIT_EXCEEDED: {
+    status: 429,
+    temporary: true,
+    meaning: "a per-connection or per-node limit of §15 is reached (added in §15)",
+  },
   UNAVAILABLE: {
     status: 503,
     temporary: true,

@@ -69,9 +69,22 @@ export interface NodeOptions {
    * @default undefined (none: the peer's address counts)
    */
   trustProxy?: string;
+  /**
+   * Reads the HS256 shared secret from this file (its text, one trailing newline dropped), so the secret
+   * need not appear in a process list. Turns auth on. @default undefined
+   */
+  jwtSecretFile?: string;
+  /** Namespaces one Socket.IO connection may open, `/` included (PROTOCOL.md §15). @default 32 */
+  maxNamespacesPerConnection?: number;
+  /** Live consumers of one Socket.IO connection, all its namespaces together (§15). @default 256 */
+  maxConsumersPerConnection?: number;
+  /** Rooms one Socket.IO connection is in through `room:join`, all its namespaces together (§15). @default 10000 */
+  maxRoomsPerConnection?: number;
+  /** HTTP receives waiting at once on this node (§15). @default 10000 */
+  maxLongPolls?: number;
 }
 
-type OptionalSettings = "redisUrl" | "publicUrl" | "jwtSecret" | "jwtPublicKey" | "trustProxy";
+type OptionalSettings = "redisUrl" | "publicUrl" | "jwtSecret" | "jwtPublicKey" | "trustProxy" | "jwtSecretFile";
 
 export type NodeConfig = Readonly<Required<Omit<NodeOptions, OptionalSettings>>> & {
   readonly [Setting in OptionalSettings]: string | undefined;
@@ -96,6 +109,10 @@ export const DEFAULTS = {
   insecure: false,
   drainDelayMs: 1000,
   metricsMaxQueues: 1000,
+  maxNamespacesPerConnection: 32,
+  maxConsumersPerConnection: 256,
+  maxRoomsPerConnection: 10_000,
+  maxLongPolls: 10_000,
 } as const satisfies Partial<NodeOptions>;
 
 /** The drain delay leaves room for closing within the contract's 10 s. */
@@ -148,6 +165,10 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   integerIn("redisCommandTimeoutMs", merged.redisCommandTimeoutMs, 50, 60_000);
   integerIn("drainDelayMs", merged.drainDelayMs, 0, MAX_DRAIN_DELAY_MS);
   integerIn("metricsMaxQueues", merged.metricsMaxQueues, 1, 100_000);
+  integerIn("maxNamespacesPerConnection", merged.maxNamespacesPerConnection, 1, 10_000);
+  integerIn("maxConsumersPerConnection", merged.maxConsumersPerConnection, 1, 100_000);
+  integerIn("maxRoomsPerConnection", merged.maxRoomsPerConnection, 1, 1_000_000);
+  integerIn("maxLongPolls", merged.maxLongPolls, 1, 1_000_000);
   if (merged.trustProxy !== undefined && !/^(true|[0-9A-Fa-f:./]+(,[0-9A-Fa-f:./]+)*)$/.test(merged.trustProxy)) {
     throw new ConfigError(
       "trustProxy",

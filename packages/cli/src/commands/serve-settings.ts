@@ -119,6 +119,13 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     help: "RS256/ES256 public key (PEM text or a file's path): turns auth on",
   },
   {
+    key: "jwtSecretFile",
+    flag: "--jwt-secret-file",
+    env: "MAILROOM_JWT_SECRET_FILE",
+    kind: "text",
+    help: "a file holding the HS256 shared secret (kept out of the process list): turns auth on",
+  },
+  {
     key: "insecure",
     flag: "--insecure",
     env: "MAILROOM_INSECURE",
@@ -145,6 +152,34 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     env: "MAILROOM_TRUST_PROXY",
     kind: "text",
     help: "proxies whose X-Forwarded-For is believed (true, or addresses/CIDRs, comma-separated), for the HTTP rate limit",
+  },
+  {
+    key: "maxNamespacesPerConnection",
+    flag: "--max-namespaces-per-connection",
+    env: "MAILROOM_MAX_NAMESPACES_PER_CONNECTION",
+    kind: "integer",
+    help: "namespaces one Socket.IO connection may open (past it: connect_error limit_exceeded)",
+  },
+  {
+    key: "maxConsumersPerConnection",
+    flag: "--max-consumers-per-connection",
+    env: "MAILROOM_MAX_CONSUMERS_PER_CONNECTION",
+    kind: "integer",
+    help: "live consumers of one Socket.IO connection, all namespaces together (past it: LIMIT_EXCEEDED)",
+  },
+  {
+    key: "maxRoomsPerConnection",
+    flag: "--max-rooms-per-connection",
+    env: "MAILROOM_MAX_ROOMS_PER_CONNECTION",
+    kind: "integer",
+    help: "rooms one Socket.IO connection is in, all namespaces together (past it: LIMIT_EXCEEDED)",
+  },
+  {
+    key: "maxLongPolls",
+    flag: "--max-long-polls",
+    env: "MAILROOM_MAX_LONG_POLLS",
+    kind: "integer",
+    help: "HTTP receives waiting at once on this node (past it: 429 LIMIT_EXCEEDED)",
   },
   {
     key: "heartbeatIntervalMs",
