@@ -193,6 +193,7 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
     jwtSecret: merged.jwtSecret,
     jwtPublicKey: merged.jwtPublicKey,
     trustProxy: merged.trustProxy,
+    jwtSecretFile: merged.jwtSecretFile,
   });
 }
 
