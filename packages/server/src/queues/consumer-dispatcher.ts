@@ -15,6 +15,7 @@ import { MailroomError } from "@mailroom/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import type { Socket } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
+import { deliveryFrames } from "./delivery-frames.js";
 import { leasedMessage } from "./leased-message.js";
 import type { Lease, QueueAddress, QueueEngine } from "./queue-engine.js";
 
@@ -318,7 +319,7 @@ export class ConsumerDispatcher {
       if (message) messages.push(message);
     }
     if (consumer.batch) {
-      if (messages.length > 0) consumer.socket.emit("queue:messages", messages);
+      for (const frame of deliveryFrames(messages)) consumer.socket.emit("queue:messages", frame);
     } else {
       for (const message of messages) consumer.socket.emit("queue:message", message);
     }
