@@ -47,7 +47,45 @@ describe("lease expiry on a busy queue", () => {
     // The sweep found a lease due in 1 s.
     expect(await scripts.settleDueQueue(ref, generation as string, now + 1000)).toBe(0);
 
-    expect(Number(await client.zscore(keys.dueQueues(), ref))).toBe(now + 1000);
+    expect(Number(await client.zscore(keys.dueQueues("/"), ref))).toBe(now + 1000);
+  });
+
+  it("moves the first version's one-level due index into the two levels and claims what is due", async () => {
+    const redis = await startRedis();
+    const client = new Redis(redis.url);
+    onCleanup(() => void client.disconnect());
+    const keys = new RedisKeys(freshPrefix());
+    const scripts = new Scripts(client, keys);
+    const [seconds] = await client.time();
+    const now = Number(seconds) * 1000;
+    const due = queueRef("/orders", "due-now");
+    const later = queueRef("/", "due-later");
+    // What a node of the first version left behind during a rolling upgrade.
+    await client.zadd(keys.legacyDueQueues(), now - 1, due, now + 60_000, later);
+
+    const claimed = await scripts.claimDueQueues(10, 5000);
+    expect(claimed[0]).toBe(due);
+    expect(await client.exists(keys.legacyDueQueues())).toBe(0);
+    expect(Number(await client.zscore(keys.dueQueues("/"), later))).toBe(now + 60_000);
+    expect(Number(await client.zscore(keys.dueNamespaces(), "/"))).toBe(now + 60_000);
+  });
+
+  it("gives every namespace with due queues a share of one claim", async () => {
+    const redis = await startRedis();
+    const client = new Redis(redis.url);
+    onCleanup(() => void client.disconnect());
+    const keys = new RedisKeys(freshPrefix());
+    const scripts = new Scripts(client, keys);
+    const [seconds] = await client.time();
+    const now = Number(seconds) * 1000;
+    for (let index = 0; index < 100; index += 1)
+      await scripts.markDueQueue(queueRef("/crowd", `q${index}`), now - 1000);
+    await scripts.markDueQueue(queueRef("/quiet", "one"), now - 1);
+
+    const claimed = await scripts.claimDueQueues(10, 5000);
+    const refs = claimed.filter((_entry, index) => index % 2 === 0);
+    expect(refs).toContain(queueRef("/quiet", "one"));
+    expect(refs.length).toBeLessThanOrEqual(10);
   });
 
   it("brings back each held message soon after its lease ends, not 5 s late, while others flow", async () => {

@@ -84,7 +84,7 @@ describe("queues on a Redis cluster", () => {
     // the holder's node so nothing releases the lease: only a sweep can bring the message back.
     const admin = new Redis(redis.url);
     onCleanup(() => void admin.disconnect());
-    expect(await admin.zrem(`${prefix}:{schedule}:due`, "/\nlost-mark")).toBe(1);
+    expect(await admin.zrem(`${prefix}:{schedule}:due-queues:/`, "/\nlost-mark")).toBe(1);
     await b.kill();
 
     // A consumer arriving on the other node makes that node sweep the queue, mark or no mark.

@@ -1,12 +1,16 @@
 -- Records that a queue has timed work (a lease deadline or a delay) at `due`, if that is sooner than
 -- what the index holds, and bumps its generation so a sweep in progress does not settle over it.
--- KEYS[1] due: sorted set, "<namespace>\n<queue>" -> when that queue next has timed work (ms)
+-- The due index has two levels, so that no namespace's timed work waits behind another's (claim-due-queues.lua):
+-- KEYS[1] namespaces: sorted set, namespace -> the earliest due time of its queues (ms, Redis time)
 -- KEYS[2] generations: hash, "<namespace>\n<queue>" -> bumped at each mark
--- ARGV[1] the queue
--- ARGV[2] due (ms since the epoch, Redis time)
+-- KEYS[3] the namespace's queues: sorted set, "<namespace>\n<queue>" -> when that queue next has timed work (ms)
+-- ARGV[1] the queue, as "<namespace>\n<queue>"
+-- ARGV[2] due (ms since the epoch, Redis time): a real deadline, never "now" for a look (see sweepNow)
+-- ARGV[3] the namespace
 -- Returns 1.
-local dueKey = KEYS[1]
-local generationsKey = KEYS[2]
-redis.call('ZADD', dueKey, 'LT', ARGV[2], ARGV[1])
-redis.call('HINCRBY', generationsKey, ARGV[1], 1)
+local namespacesKey, generationsKey, queuesKey = KEYS[1], KEYS[2], KEYS[3]
+local queue, due, namespace = ARGV[1], ARGV[2], ARGV[3]
+redis.call('ZADD', queuesKey, 'LT', due, queue)
+redis.call('ZADD', namespacesKey, 'LT', due, namespace)
+redis.call('HINCRBY', generationsKey, queue, 1)
 return 1

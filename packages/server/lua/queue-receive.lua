@@ -6,12 +6,15 @@
 -- ARGV[3] visibility (ms): the lease lasts this long from now (Redis time)
 -- ARGV[4] receipt token: hex of a fixed length, unique per call; each receipt is
 --   "<token><index>:<id>", the index in decimal (see RECEIPT_TOKEN_BYTES in redis-queue-engine.ts)
+-- ARGV[5] byte budget: once the entries leased add up to this many bytes, no more are leased (the first
+--   always is; 0 = no budget). The ids popped beyond it go back to the head, in their order.
 -- Returns { lease deadline (ms), how many stay ready, how many expired messages were discarded, then three
 --   per message: id, receipt, and its stored entry as it is ("seq|attempt|maxAttempts|enqueuedAt|
 --   expiresAt|reason|" then the body: the node reads the fields it needs, so nothing is copied here) }
 local max = tonumber(ARGV[2])
 local visibilityMs = tonumber(ARGV[3])
 local token = ARGV[4]
+local byteBudget = tonumber(ARGV[5]) or 0
 
 local now = nowMs()
 local deadline = now + visibilityMs
@@ -23,8 +26,15 @@ if ids then
   local inflightArgs, expiredIds = {}, {}
   local texts = redis.call('HMGET', messagesKey, unpack(ids))
   local n = 3
+  local bytes = 0
   for index, id in ipairs(ids) do
     local text = texts[index]
+    if byteBudget > 0 and bytes >= byteBudget then
+      local unleased = {}
+      for back = #ids, index, -1 do unleased[#unleased + 1] = ids[back] end
+      redis.call('LPUSH', readyKey, unpack(unleased))
+      break
+    end
     if text then
       -- Only the expiry is read here (see decodeMessage for the layout).
       local expiresAt = tonumber(string.match(text, '^%d+|%d+|%d+|%d+|(%d+)|'))
@@ -38,6 +48,7 @@ if ids then
         result[n + 2] = receipt
         result[n + 3] = text
         n = n + 3
+        bytes = bytes + #text
       end
     end
   end

@@ -28,6 +28,7 @@ import { roomCommands } from "./rooms/room-commands.js";
 import { handleConnection } from "./sockets/connection.js";
 import { InFlightCommands } from "./sockets/in-flight-commands.js";
 import { mountNamespaces } from "./sockets/namespaces.js";
+import { unsentBytes } from "./sockets/unsent-bytes.js";
 import { createMemoryStore } from "./store/memory-store.js";
 import { createRedisStore } from "./store/redis-store.js";
 import type { LocalNode, NodeStore } from "./store/store.js";
@@ -42,6 +43,10 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
 /** HTTP connections still open this long after a drain began are cut, to exit within the contract's 10 s. */
 const FORCE_CLOSE_AFTER_MS = 7000;
+/** A socket holding this many maximum-size messages unsent gets no more deliveries (PROTOCOL.md §15)... */
+const UNSENT_BYTES_PER_MAX_MESSAGE = 4;
+/** ...or 4 MiB, whichever is more. */
+const MIN_UNSENT_BYTES = 4 * 1_048_576;
 /** How long a drain waits for running Socket.IO commands to answer before it closes the transports. */
 const IN_FLIGHT_GRACE_MS = 2000;
 
@@ -114,7 +119,10 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   store.attach(io);
   const engine = observedEngine(store.queues, metrics);
 
-  const dispatcher = new ConsumerDispatcher(engine, store.registry, logger.child({ component: "consumers" }));
+  const dispatcher = new ConsumerDispatcher(engine, store.registry, logger.child({ component: "consumers" }), {
+    maxUnsentBytes: Math.max(config.maxMessageBytes * UNSENT_BYTES_PER_MAX_MESSAGE, MIN_UNSENT_BYTES),
+    unsentBytes,
+  });
   const verifier = createTokenVerifier(config);
   if (verifier) installHttpAuth(app, verifier);
   const commands = {

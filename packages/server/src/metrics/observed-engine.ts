@@ -14,8 +14,8 @@ export function observedEngine(engine: QueueEngine, metrics: NodeMetrics): Queue
       metrics.sent(address, duplicates.filter((duplicate) => !duplicate).length);
       return duplicates;
     },
-    async receive(address, max, visibilityMs) {
-      const result = await engine.receive(address, max, visibilityMs);
+    async receive(address, max, visibilityMs, byteBudget) {
+      const result = await engine.receive(address, max, visibilityMs, byteBudget);
       metrics.delivered(address, result.leases.length);
       return result;
     },

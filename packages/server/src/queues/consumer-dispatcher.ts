@@ -1,9 +1,16 @@
 /**
  * Delivers queued messages to this node's consumers. Each queue with local consumers has a feed that
  * pulls from the engine only as many messages as its consumers have free prefetch, when woken (a send,
- * a requeue, a due delay, on any node), when a consumer frees a slot, and on a periodic poll (wake-ups
- * are at most once). Consumers of one queue on this node take turns; across nodes each node pulls for
+ * a requeue, a due delay, on any node; and once its wake-up subscription is in place), and when a
+ * consumer frees a slot while the queue may hold ready messages. A feed whose last pull left the queue
+ * empty costs nothing until a wake-up (PROTOCOL.md §15). Wake-ups are reliable while the subscription
+ * stands, and the engine wakes every watcher when a Redis connection comes back; as a last safety net,
+ * idle feeds pull once every IDLE_RECHECK_MS, paced at IDLE_CHECKS_PER_POLL a poll whatever their number. Consumers of one queue on this node take turns; across nodes each node pulls for
  * its own free capacity, so none starves while it has room.
+ *
+ * A consumer whose socket has `maxUnsentBytes` or more buffered unsent (a client that stopped reading)
+ * gets nothing more until the node has written it out; a pull leases at most the bytes left under that
+ * bound, so the node's memory stays bounded whatever the prefetch. Its leases end as usual.
  *
  * A delivery stops counting against prefetch when it is acked or nacked, or its lease ends: by the
  * engine's clock, which this node approximates from below with its own (it frees the slot at receive
@@ -19,8 +26,15 @@ import { deliveryFrames } from "./delivery-frames.js";
 import { leasedMessage } from "./leased-message.js";
 import type { Lease, QueueAddress, QueueEngine } from "./queue-engine.js";
 
-/** How often each feed with free capacity polls, in case a wake-up was lost; also frees expired slots. */
+/**
+ * How often slots whose lease has ended are freed, and feeds that may have ready messages and now have
+ * room (a slot freed, a socket that wrote out its backlog) pull again.
+ */
 const POLL_INTERVAL_MS = 1000;
+/** An idle feed (its last pull left the queue empty) pulls again this long after, in case a wake-up was lost. */
+const IDLE_RECHECK_MS = 30_000;
+/** Idle feeds that pull again per poll at most: a node's cost of idle consumers stays flat in their number. */
+const IDLE_CHECKS_PER_POLL = 50;
 
 class Consumer {
   readonly deliveries = new Map<string, number>();
@@ -60,6 +74,8 @@ class QueueFeed {
     readonly address: QueueAddress,
     readonly stopWatching: () => void,
     private readonly receive: (consumer: Consumer) => Promise<{ got: number; remaining: number }>,
+    /** Whether a consumer's socket holds too much unsent to take more now. */
+    private readonly backlogged: (consumer: Consumer) => boolean,
     private readonly logger: FastifyBaseLogger,
   ) {}
 
@@ -86,7 +102,7 @@ class QueueFeed {
         this.turn = (this.turn + 1) % Math.max(count, 1);
         for (let offset = 0; offset < count; offset += 1) {
           const consumer = this.consumers[(this.turn + offset) % count];
-          if (!consumer || consumer.freeSlots() <= 0) continue;
+          if (!consumer || consumer.freeSlots() <= 0 || this.backlogged(consumer)) continue;
           const { got, remaining } = await this.receive(consumer);
           this.mayHaveReady = remaining > 0;
           if (got === 0 && remaining === 0) break;
@@ -102,6 +118,13 @@ class QueueFeed {
   }
 }
 
+export interface DispatcherOptions {
+  /** Bytes a socket may hold unsent before its consumers get no more deliveries (PROTOCOL.md §15). */
+  maxUnsentBytes: number;
+  /** The bytes the node holds for a socket, not yet written to the network. */
+  unsentBytes: (socket: Socket) => number;
+}
+
 export class ConsumerDispatcher {
   private readonly feeds = new Map<string, QueueFeed>();
   private readonly consumers = new Map<string, Consumer>();
@@ -109,6 +132,9 @@ export class ConsumerDispatcher {
   private readonly receiptOwners = new Map<string, Consumer>();
   private pollTimer: NodeJS.Timeout | undefined;
   private draining = false;
+  /** Idle feeds waiting for their safety pull, and when the next round of them may begin. */
+  private idleRechecks: QueueFeed[] = [];
+  private nextIdleRecheckAt = performance.now() + IDLE_RECHECK_MS;
   /** Called when a delivery is settled or ends, while a drain waits for them all. */
   private onSettled: (() => void) | undefined;
 
@@ -116,6 +142,7 @@ export class ConsumerDispatcher {
     private readonly engine: QueueEngine,
     private readonly registry: ClusterRegistry,
     private readonly logger: FastifyBaseLogger,
+    private readonly options: DispatcherOptions,
   ) {}
 
   start(): void {
@@ -275,6 +302,7 @@ export class ConsumerDispatcher {
           void created.pump();
         }),
         (consumer) => this.pullFor(consumer),
+        (consumer) => this.options.unsentBytes(consumer.socket) >= this.options.maxUnsentBytes,
         this.logger,
       );
       feed = created;
@@ -304,7 +332,8 @@ export class ConsumerDispatcher {
 
   private async pullFor(consumer: Consumer): Promise<{ got: number; remaining: number }> {
     const free = consumer.freeSlots();
-    const { leases, remaining } = await this.engine.receive(consumer.address, free, consumer.visibilityMs);
+    const byteBudget = Math.max(1, this.options.maxUnsentBytes - this.options.unsentBytes(consumer.socket));
+    const { leases, remaining } = await this.engine.receive(consumer.address, free, consumer.visibilityMs, byteBudget);
     const receivedAt = performance.now();
     if (consumer.cancelled || consumer.socket.disconnected) {
       await this.release(
@@ -335,7 +364,7 @@ export class ConsumerDispatcher {
     return { queue: consumer.address.queue, consumer: consumer.id, ...message };
   }
 
-  /** Frees slots whose lease has ended by now, and pulls for every feed with room. */
+  /** Frees slots whose lease has ended by now, and pulls for every feed that may have messages and has room. */
   private poll(): void {
     const now = performance.now();
     for (const consumer of this.consumers.values()) {
@@ -346,7 +375,20 @@ export class ConsumerDispatcher {
         }
       }
     }
-    for (const feed of this.feeds.values()) if (feed.hasFreeSlots()) void feed.pump();
+    for (const feed of this.feeds.values()) if (feed.mayHaveReady && feed.hasFreeSlots()) void feed.pump();
+    this.recheckIdleFeeds(now);
+  }
+
+  /** Pulls for a few idle feeds with room, so a lost wake-up delays a message by IDLE_RECHECK_MS at most. */
+  private recheckIdleFeeds(now: number): void {
+    if (this.idleRechecks.length === 0) {
+      if (now < this.nextIdleRecheckAt) return;
+      this.idleRechecks = [...this.feeds.values()].filter((feed) => !feed.mayHaveReady);
+      this.nextIdleRecheckAt = now + IDLE_RECHECK_MS;
+    }
+    for (const feed of this.idleRechecks.splice(0, IDLE_CHECKS_PER_POLL)) {
+      if (this.feeds.get(feedKey(feed.address)) === feed && feed.hasFreeSlots()) void feed.pump();
+    }
   }
 }
 

@@ -195,7 +195,7 @@ export class MemoryQueueEngine implements QueueEngine {
   }
 
   /** Pops up to `max` ids; expired messages among them are discarded and counted, so fewer may lease. */
-  async receive(address: QueueAddress, max: number, visibilityMs: number): Promise<ReceiveResult> {
+  async receive(address: QueueAddress, max: number, visibilityMs: number, byteBudget = 0): Promise<ReceiveResult> {
     this.assertOpen();
     const queue = this.queues.get(keyOf(address));
     if (!queue || queue.ready.length === 0) return { leases: [], remaining: 0 };
@@ -203,7 +203,9 @@ export class MemoryQueueEngine implements QueueEngine {
     const deadline = now + visibilityMs;
     const token = randomBytes(RECEIPT_TOKEN_BYTES).toString("hex");
     const leases: Lease[] = [];
+    let bytes = 0;
     for (let position = 1; position <= max; position++) {
+      if (byteBudget > 0 && bytes >= byteBudget) break;
       const id = queue.ready.popFront();
       if (id === undefined) break;
       const message = messageOf(queue, id);
@@ -217,6 +219,7 @@ export class MemoryQueueEngine implements QueueEngine {
       const receipt = `${token}${position.toString(16)}:${id}`;
       queue.leases.set(id, { receipt, deadline, generation: this.schedule(deadline, "lease", queue.key, id) });
       leases.push(toLease(id, receipt, message));
+      bytes += message.body.length;
     }
     const remaining = queue.ready.length;
     this.dropIfEmpty(queue);

@@ -69,8 +69,11 @@ export type EngineStats = Omit<QueueStats, "consumers"> & { expired: number; dis
 export interface QueueEngine {
   /** Stores messages, all or none; resolves with a duplicate flag per message. */
   send(address: QueueAddress, messages: NewMessage[]): Promise<boolean[]>;
-  /** Leases up to `max` ready messages for `visibilityMs`. */
-  receive(address: QueueAddress, max: number, visibilityMs: number): Promise<ReceiveResult>;
+  /**
+   * Leases up to `max` ready messages for `visibilityMs`; with a `byteBudget` (bytes, 0 = none), stops
+   * once the stored messages leased add up to it (the first is always leased).
+   */
+  receive(address: QueueAddress, max: number, visibilityMs: number, byteBudget?: number): Promise<ReceiveResult>;
   ack(address: QueueAddress, receipts: string[]): Promise<{ acked: number; stale: string[] }>;
   /** Rejects with `NOT_FOUND` for a stale receipt. */
   nack(address: QueueAddress, receipt: string, requeue: boolean, delayMs: number): Promise<{ deadLettered: boolean }>;

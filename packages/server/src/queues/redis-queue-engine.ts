@@ -4,7 +4,10 @@
  * script call. Cross-node delivery: a send that fills an empty queue publishes a wake-up on the queue's
  * channel; nodes with its consumers subscribe. Timed work (lease deadlines, delays) lives in one due-time
  * index for the whole cluster, which every node polls with one script per tick whatever the number of
- * queues; each due queue is claimed by one node, swept, and settled.
+ * queues; each due queue is claimed by one node, swept, and settled. The index holds only real deadlines
+ * and takes turns across namespaces (claim-due-queues.lua), so no tenant's queues delay another's timed
+ * work (PROTOCOL.md §15); claimed queues are swept concurrently, and a tick claims again while it finds
+ * a full claim.
  */
 import { randomBytes } from "node:crypto";
 import { isDeadLetterQueue, MailroomError } from "@mailroom/protocol";
@@ -27,14 +30,21 @@ import { TickBatcher } from "./tick-batcher.js";
 
 /** How often each node looks for due queues: the precision of lease expiry and delays. */
 const SWEEP_INTERVAL_MS = 200;
-/** Due queues one node claims per tick. */
-const SWEEP_QUEUES_PER_TICK = 50;
+/** Due queues one claim takes (shared across the namespaces that have due work). */
+const SWEEP_QUEUES_PER_CLAIM = 50;
+/** Claims one tick makes at most while each comes back full: bounds a node's sweeping at 5,000 queues/s. */
+const SWEEP_CLAIMS_PER_TICK = 20;
 /** Leases and delayed messages one sweep script handles; more waits for the next call. */
 const SWEEP_BATCH = 500;
 /** A claimed queue is pushed this far ahead, so a sweeper that dies leaves it to another node. */
 const SWEEP_CLAIM_MS = 5000;
-/** How often the queues this node consumes are swept whatever the due index says (a safety net). */
+/** How often the queues this node consumes are looked at whatever the due index says (a safety net). */
 const RECHECK_WATCHED_MS = 30_000;
+/**
+ * Queues looked at per tick, outside the index (a first consumer's queue, the recheck): paced, so a
+ * client that opens thousands of consumers costs Redis at most 250 looks a second.
+ */
+const LOOKS_PER_TICK = 50;
 /** Largest number of messages or receipts coalesced into one script call. */
 const MAX_COALESCED = 1000;
 /**
@@ -61,8 +71,11 @@ export class RedisQueueEngine implements QueueEngine {
   private readonly sends: TickBatcher<SendItem, boolean>;
   private readonly acks: TickBatcher<string, boolean>;
   private sweepTimer: NodeJS.Timeout | undefined;
-  private recheckTimer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  /** Queues to look at outside the index, by ref, in the order they were asked for. */
+  private readonly pendingLooks = new Set<string>();
+  /** When the next recheck of every watched queue may begin (performance.now() ms). */
+  private nextRecheckAt = 0;
   /** Queues this node watches (it has consumers for them), by ref, with how many watchers each. */
   private readonly watched = new Map<string, number>();
   private readonly outcomes: QueueOutcomes;
@@ -78,23 +91,21 @@ export class RedisQueueEngine implements QueueEngine {
   async start(): Promise<void> {
     this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
-    this.recheckTimer = setInterval(() => this.recheckWatched(), RECHECK_WATCHED_MS);
-    this.recheckTimer.unref();
+    this.nextRecheckAt = performance.now() + RECHECK_WATCHED_MS;
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
-    clearInterval(this.recheckTimer);
   }
 
   send(address: QueueAddress, messages: NewMessage[]): Promise<boolean[]> {
     return inStore(this.sends.add(queueRef(address.namespace, address.queue), messages));
   }
 
-  async receive(address: QueueAddress, max: number, visibilityMs: number): Promise<ReceiveResult> {
+  async receive(address: QueueAddress, max: number, visibilityMs: number, byteBudget = 0): Promise<ReceiveResult> {
     const { scripts } = this.options;
     const token = randomBytes(RECEIPT_TOKEN_BYTES).toString("hex");
-    const reply = await inStore(scripts.queueReceive(target(address), max, visibilityMs, token));
+    const reply = await inStore(scripts.queueReceive(target(address), max, visibilityMs, token, byteBudget));
     const deadline = Number(reply[0]);
     const remaining = Number(reply[1]);
     const expired = Number(reply[2]);
@@ -191,8 +202,8 @@ export class RedisQueueEngine implements QueueEngine {
     const ref = queueRef(address.namespace, address.queue);
     const watchers = (this.watched.get(ref) ?? 0) + 1;
     this.watched.set(ref, watchers);
-    // The first watcher of a queue looks at its timed work at once; later ones (every long-poll) need not.
-    if (watchers === 1) this.sweepSoon(ref);
+    // The first watcher of a queue has its timed work looked at soon; later ones (every long-poll) need not.
+    if (watchers === 1) this.pendingLooks.add(ref);
     return () => {
       stopListening();
       const count = (this.watched.get(ref) ?? 1) - 1;
@@ -202,19 +213,41 @@ export class RedisQueueEngine implements QueueEngine {
   }
 
   /**
-   * Marks a queue due now, so a sweep looks at it at once. The safety net for timed work whose mark was
-   * lost (Redis failing between a script and the mark that follows it, in another slot): every queue
-   * with consumers is looked at when they come, and again every RECHECK_WATCHED_MS.
+   * Sweeps one queue outside the index and marks its next real deadline. The safety net for timed work
+   * whose mark was lost (a node that died between a script and the mark that follows it, in another
+   * slot): a queue is looked at when its first consumer on this node comes, and every RECHECK_WATCHED_MS
+   * while it has consumers here. It never marks a queue due "now" just to look at it, which would let
+   * one namespace's thousands of consumers crowd out every other's deadlines.
    */
-  private sweepSoon(ref: string): void {
-    this.options.scripts.markDueQueue(ref, 0).catch((error: unknown) => {
-      this.options.logger.debug({ err: error }, "could not mark a queue for a sweep; the next recheck will");
-    });
+  private async look(ref: string): Promise<void> {
+    const address = parseQueueRef(ref);
+    const [wasFilled, nextDue, , deadLettered] = await this.options.scripts.queueSweep(target(address), SWEEP_BATCH);
+    if (wasFilled === 1) this.wake(address);
+    if (deadLettered) this.deadLettered(address, deadLettered);
+    if (nextDue) await this.markDue(address, nextDue);
   }
 
-  private recheckWatched(): void {
-    if (this.options.connections.command.status !== "ready") return;
-    for (const ref of this.watched.keys()) this.sweepSoon(ref);
+  /** Looks at up to LOOKS_PER_TICK queues: first consumers' queues, then a paced recheck of every watched one. */
+  private async lookAtSome(): Promise<void> {
+    if (this.pendingLooks.size === 0 && performance.now() >= this.nextRecheckAt) {
+      for (const ref of this.watched.keys()) this.pendingLooks.add(ref);
+      this.nextRecheckAt = performance.now() + RECHECK_WATCHED_MS;
+    }
+    const refs: string[] = [];
+    for (const ref of this.pendingLooks) {
+      if (refs.length >= LOOKS_PER_TICK) break;
+      refs.push(ref);
+    }
+    for (const ref of refs) this.pendingLooks.delete(ref);
+    await Promise.all(
+      refs
+        .filter((ref) => this.watched.has(ref))
+        .map((ref) =>
+          this.look(ref).catch((error: unknown) => {
+            this.options.logger.debug({ err: error }, "could not look at a queue's timed work; the recheck will");
+          }),
+        ),
+    );
   }
 
   private async flushSends(ref: string, items: SendItem[]): Promise<boolean[]> {
@@ -279,27 +312,48 @@ export class RedisQueueEngine implements QueueEngine {
     }
   }
 
-  /** One tick of timed work: claim the due queues, sweep each, record when each is next due. */
+  /**
+   * One tick of timed work: claim the due queues (a share per namespace), sweep them concurrently, record
+   * when each is next due; claim again while claims come back full. Then look at a few queues outside
+   * the index.
+   */
   private async sweep(): Promise<void> {
     if (this.sweeping || this.options.connections.command.status !== "ready") return;
     this.sweeping = true;
     const { scripts, logger } = this.options;
     try {
       if (this.unmarked.size > 0) await this.retryUnmarked();
-      const claimed = await scripts.claimDueQueues(SWEEP_QUEUES_PER_TICK, SWEEP_CLAIM_MS);
-      for (let index = 0; index < claimed.length; index += 2) {
-        const ref = claimed[index] as string;
-        const generation = claimed[index + 1] as string;
-        const address = parseQueueRef(ref);
-        const [wasFilled, nextDue, more, deadLettered] = await scripts.queueSweep(target(address), SWEEP_BATCH);
-        if (wasFilled === 1) this.wake(address);
-        if (deadLettered) this.deadLettered(address, deadLettered);
-        await scripts.settleDueQueue(ref, generation, more === 1 ? 1 : (nextDue ?? 0));
+      for (let claims = 0; claims < SWEEP_CLAIMS_PER_TICK; claims += 1) {
+        const claimed = await scripts.claimDueQueues(SWEEP_QUEUES_PER_CLAIM, SWEEP_CLAIM_MS);
+        const sweeps: Promise<void>[] = [];
+        for (let index = 0; index < claimed.length; index += 2) {
+          sweeps.push(this.sweepClaimed(claimed[index] as string, claimed[index + 1] as string));
+        }
+        await Promise.all(sweeps);
+        if (sweeps.length < SWEEP_QUEUES_PER_CLAIM) break;
       }
+      await this.lookAtSome();
     } catch (error) {
       logger.debug({ err: error }, "queue sweep failed; retrying at the next tick");
     } finally {
       this.sweeping = false;
+    }
+  }
+
+  /** Sweeps a claimed queue and settles its claim; one that fails is left to the claim's expiry. */
+  private async sweepClaimed(ref: string, generation: string): Promise<void> {
+    const { scripts, logger } = this.options;
+    const address = parseQueueRef(ref);
+    try {
+      const [wasFilled, nextDue, more, deadLettered] = await scripts.queueSweep(target(address), SWEEP_BATCH);
+      if (wasFilled === 1) this.wake(address);
+      if (deadLettered) this.deadLettered(address, deadLettered);
+      await scripts.settleDueQueue(ref, generation, more === 1 ? 1 : (nextDue ?? 0));
+    } catch (error) {
+      logger.debug(
+        { err: error, queue: address.queue },
+        "sweeping a queue failed; its claim runs out and it is swept again",
+      );
     }
   }
 }

@@ -95,16 +95,24 @@ export class RedisConnections {
 
   /**
    * Calls `listener` for each message on `channel` (subscribed while it has a listener; re-subscribed by
-   * ioredis after a reconnect). Returns the function that stops listening.
+   * ioredis after a reconnect), and once when a new subscription is in place: a message published before
+   * that was missed, so a listener that looked at the channel's subject before then looks again.
+   * Returns the function that stops listening.
    */
   listen(channel: string, listener: () => void): () => void {
     let listeners = this.channelListeners.get(channel);
     if (!listeners) {
-      listeners = new Set();
+      const subscribed = new Set<() => void>();
+      listeners = subscribed;
       this.channelListeners.set(channel, listeners);
-      this.subscriber.subscribe(channel).catch((error: unknown) => {
-        this.logger.warn({ err: error, channel }, "could not subscribe a channel");
-      });
+      this.subscriber.subscribe(channel).then(
+        () => {
+          for (const each of subscribed) each();
+        },
+        (error: unknown) => {
+          this.logger.warn({ err: error, channel }, "could not subscribe a channel");
+        },
+      );
     }
     listeners.add(listener);
     return () => {

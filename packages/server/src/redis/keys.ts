@@ -86,8 +86,26 @@ export class RedisKeys {
     return `${this.prefix}:{cluster}:node:${nodeId}:queues`;
   }
 
-  /** Sorted set: queue ref -> when that queue next has a lease deadline or a delay due (ms). */
-  dueQueues(): string {
+  /**
+   * Sorted set, the first level of the due-time index: namespace -> the earliest time one of its queues
+   * has a lease deadline or a delay due (ms). The claim takes turns across the namespaces it lists.
+   */
+  dueNamespaces(): string {
+    return `${this.prefix}:{schedule}:due-namespaces`;
+  }
+
+  /** Sorted set, the second level: queue ref -> when that queue of the namespace next has timed work (ms). */
+  dueQueues(namespace: string): string {
+    return `${this.dueQueuesPrefix()}${namespace}`;
+  }
+
+  /** What `dueQueues` puts before the namespace (the claim script builds the names from it). */
+  dueQueuesPrefix(): string {
+    return `${this.prefix}:{schedule}:due-queues:`;
+  }
+
+  /** Sorted set: the one-level due index of the first version, moved into the two levels by the claim. */
+  legacyDueQueues(): string {
     return `${this.prefix}:{schedule}:due`;
   }
 

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
-import type { RedisKeys } from "./keys.js";
+import { parseQueueRef, type RedisKeys } from "./keys.js";
 
 const LUA_FOLDER = new URL("../../lua/", import.meta.url);
 /** A line `--!include name` is replaced by lua/include/name.lua (Redis scripts have no modules). */
@@ -50,9 +50,9 @@ const SCRIPTS = {
   queueStats: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-stats", "allow") },
   queuePurge: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-purge", "allow") },
   queueRedrive: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-redrive", "allow") },
-  claimDueQueues: { numberOfKeys: 2, lua: lua("claim-due-queues", "allow") },
-  settleDueQueue: { numberOfKeys: 2, lua: lua("settle-due-queue", "allow") },
-  markDueQueue: { numberOfKeys: 2, lua: lua("mark-due-queue", "allow") },
+  claimDueQueues: { numberOfKeys: 3, lua: lua("claim-due-queues", "allow") },
+  settleDueQueue: { numberOfKeys: 3, lua: lua("settle-due-queue", "allow") },
+  markDueQueue: { numberOfKeys: 3, lua: lua("mark-due-queue", "allow") },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
@@ -151,8 +151,14 @@ export class Scripts {
   }
 
   /** Returns { deadline, remaining, expired, then id, receipt and stored entry per message }, bulk strings as Buffers. */
-  queueReceive(target: QueueTarget, max: number, visibilityMs: number, token: string): Promise<unknown[]> {
-    return this.runQueue("queueReceiveBuffer", target, [max, visibilityMs, token]) as Promise<unknown[]>;
+  queueReceive(
+    target: QueueTarget,
+    max: number,
+    visibilityMs: number,
+    token: string,
+    byteBudget: number,
+  ): Promise<unknown[]> {
+    return this.runQueue("queueReceiveBuffer", target, [max, visibilityMs, token, byteBudget]) as Promise<unknown[]>;
   }
 
   /** Returns { acked, then the 1-based positions of stale receipts }. */
@@ -193,17 +199,26 @@ export class Scripts {
     return this.runQueue("queueRedrive", target, []) as Promise<number>;
   }
 
-  /** Returns { queue ref, generation, ... } of the claimed queues. */
+  /** Returns { queue ref, generation, ... } of the claimed queues, a share for each namespace with due work. */
   claimDueQueues(limit: number, claimMs: number): Promise<string[]> {
-    return this.run("claimDueQueues", this.scheduleKeys(), [limit, claimMs]) as Promise<string[]>;
+    const keys = [this.keys.dueNamespaces(), this.keys.dueGenerations(), this.keys.legacyDueQueues()];
+    return this.run("claimDueQueues", keys, [limit, claimMs, this.keys.dueQueuesPrefix()]) as Promise<string[]>;
   }
 
   settleDueQueue(ref: string, generation: string, nextDue: number): Promise<number> {
-    return this.run("settleDueQueue", this.scheduleKeys(), [ref, generation, nextDue]) as Promise<number>;
+    const { namespace } = parseQueueRef(ref);
+    return this.run("settleDueQueue", this.scheduleKeys(namespace), [
+      ref,
+      generation,
+      nextDue,
+      namespace,
+    ]) as Promise<number>;
   }
 
+  /** Marks a real deadline of the queue (never "now" for a look: that would let one namespace crowd the index). */
   markDueQueue(ref: string, due: number): Promise<number> {
-    return this.run("markDueQueue", this.scheduleKeys(), [ref, due]) as Promise<number>;
+    const { namespace } = parseQueueRef(ref);
+    return this.run("markDueQueue", this.scheduleKeys(namespace), [ref, due, namespace]) as Promise<number>;
   }
 
   private runQueue(name: `${ScriptName}` | `${ScriptName}Buffer`, target: QueueTarget, args: Argument[]) {
@@ -211,8 +226,8 @@ export class Scripts {
     return this.timed(name, this.target[name](...keys, target.isDeadLetterQueue ? "1" : "0", ...args));
   }
 
-  private scheduleKeys(): string[] {
-    return [this.keys.dueQueues(), this.keys.dueGenerations()];
+  private scheduleKeys(namespace: string): string[] {
+    return [this.keys.dueNamespaces(), this.keys.dueGenerations(), this.keys.dueQueues(namespace)];
   }
 
   private run(name: ScriptName, keys: string[], args: Argument[]): Promise<unknown> {
