@@ -55,7 +55,7 @@ describe("placeholder-shaped JSON beside binary data", () => {
     });
     const reply = await command(consumer, "queue:consume", { queue: QUEUE, prefetch: 10, batch: true });
     expect(reply).toMatchObject({ ok: true });
-    await waitFor(() => received.length >= 5, "five deliveries");
+    await waitFor(() => received.length >= 5, { what: "five deliveries" });
     expectExact(received);
     // The connection still works: a command round trip after the deliveries.
     expect(await command(consumer, "queue:stats", { queue: QUEUE })).toMatchObject({ ok: true, inflight: 5 });
@@ -69,7 +69,7 @@ describe("placeholder-shaped JSON beside binary data", () => {
     const received: unknown[] = [];
     consumer.on("queue:message", (message: { data: unknown }) => received.push(message.data));
     await command(consumer, "queue:consume", { queue: QUEUE, prefetch: 10 });
-    await waitFor(() => received.length >= 5, "five deliveries");
+    await waitFor(() => received.length >= 5, { what: "five deliveries" });
     expectExact(received);
   });
 
@@ -84,9 +84,9 @@ describe("placeholder-shaped JSON beside binary data", () => {
       },
       { prefetch: 10 },
     );
-    await waitFor(() => received.length >= 5, "five handled messages");
+    await waitFor(() => received.length >= 5, { what: "five handled messages" });
     expectExact(received);
-    await waitFor(async () => (await client.queue(QUEUE).stats()).inflight === 0, "every message acked");
+    await waitFor(async () => (await client.queue(QUEUE).stats()).inflight === 0, { what: "every message acked" });
     expect(await client.queue(QUEUE).stats()).toMatchObject({ ready: 0, inflight: 0, deadLettered: 0 });
   });
 
@@ -105,7 +105,7 @@ describe("placeholder-shaped JSON beside binary data", () => {
       body: JSON.stringify({ event: "update", data: PLACEHOLDER_IN_RANGE }),
     });
     expect(response.status).toBe(202);
-    await waitFor(() => received.length >= 3, "three broadcasts");
+    await waitFor(() => received.length >= 3, { what: "three broadcasts" });
     expect(received[0]).toEqual(PLACEHOLDER_OUT_OF_RANGE);
     expect(Buffer.from(received[1] as Uint8Array)).toEqual(BYTES);
     expect(received[2]).toEqual(PLACEHOLDER_IN_RANGE);

@@ -21,9 +21,7 @@ const HOSTILE_TIMED_QUEUES = 1500;
 const DELAY_MS = 1000;
 
 async function openHostileConsumers(url: string): Promise<ClientSocket[]> {
-  const sockets = await Promise.all(
-    Array.from({ length: HOSTILE_CONNECTIONS }, () => connectSocket(url, "/hostile")),
-  );
+  const sockets = await Promise.all(Array.from({ length: HOSTILE_CONNECTIONS }, () => connectSocket(url, "/hostile")));
   await Promise.all(
     sockets.map((socket, connection) =>
       Promise.all(
@@ -60,7 +58,10 @@ describe("timed work of one namespace while another floods the node", () => {
     for (const socket of hostile) socket.disconnect();
     await openHostileConsumers(node.url);
 
-    await waitFor(() => times.length >= 2, "the delivery and the redelivery after the lease ends", 30_000);
+    await waitFor(() => times.length >= 2, {
+      what: "the delivery and the redelivery after the lease ends",
+      timeoutMs: 30_000,
+    });
     const [first, second] = times as [number, number];
     expect(first - (sentAt + DELAY_MS)).toBeLessThanOrEqual(ON_TIME_MS);
     // Not acked: the 1 s lease ends and the message comes back.
@@ -84,7 +85,7 @@ describe("timed work of one namespace while another floods the node", () => {
     await command(victim, "queue:send", { queue: "jobs", data: "on time?", delayMs: hostileDelay + 200 });
     await Promise.all(sends);
 
-    await waitFor(() => times.length >= 1, "the victim's delivery", 30_000);
+    await waitFor(() => times.length >= 1, { what: "the victim's delivery", timeoutMs: 30_000 });
     expect((times[0] as number) - (sentAt + hostileDelay + 200)).toBeLessThanOrEqual(ON_TIME_MS);
   });
 });
