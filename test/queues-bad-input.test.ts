@@ -1,5 +1,5 @@
 /**
- * Bad input to the queue commands (PROTOCOL.md §1, §3, §5, §8; docs/protocol.md §10) on a real node over
+ * Bad input to the queue commands (PROTOCOL.md §1, §3, §5, §8; docs/protocol.md, "Mailroom's choices") on a real node over
  * Redis: every malformed argument, invalid queue or message id, oversize message, unknown receipt or foreign
  * consumer is answered with the contract's code, in its order (shape, then names, then size), and changes
  * nothing; a command without an acknowledgement gets `mailroom:error` and does not run; every valid
@@ -170,7 +170,7 @@ function queueRows(valid: object): Row[] {
   ];
 }
 
-/** The fields every command refuses as unknown (docs/protocol.md §10). */
+/** The fields every command refuses as unknown (docs/protocol.md, "Mailroom's choices"). */
 function unknownFieldRows(valid: object): Row[] {
   return [
     badRequest("an extra field", { ...valid, extra: 1 }),

@@ -1,5 +1,5 @@
 /**
- * Bad input to the room commands (PROTOCOL.md §1, §3, §8; docs/protocol.md §10) on a real node over Redis:
+ * Bad input to the room commands (PROTOCOL.md §1, §3, §8; docs/protocol.md, "Mailroom's choices") on a real node over Redis:
  * every malformed argument, name, reserved event or oversize publish is answered with the contract's code
  * and changes nothing; a command without an acknowledgement gets `mailroom:error`; an unknown event gets
  * `NOT_FOUND`; and the node keeps serving the same socket and others. Valid edge names are accepted.

@@ -1,5 +1,5 @@
 /**
- * The HTTP request rate (PROTOCOL.md §10): each client address may make `--http-requests-per-minute`
+ * The HTTP request rate (docs/protocol.md, "Mailroom's choices"): each client address may make `--http-requests-per-minute`
  * requests in a one-minute window; past it a request is answered 429 `RATE_LIMITED` (with `Retry-After`
  * the seconds until the window ends) before its body is read or its token checked. Health, readiness,
  * metrics and the docs are exempt, so probes and operators are never locked out. Socket.IO's own HTTP
