@@ -3,6 +3,7 @@
  * built CLI spawned as real processes against real nodes (memory engine, and two nodes on one Redis),
  * checked by what they print, their exit codes (docs/cli.md), and what the node holds afterwards.
  */
+import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
@@ -285,6 +286,15 @@ describe("mailroom errors and help", () => {
       expect(result.stdout).toContain(`$ mailroom ${command}`);
     });
   }
+
+  it("prints the package's version for --version and -v, and exits 0", async () => {
+    const manifest = JSON.parse(readFileSync(new URL("../packages/cli/package.json", import.meta.url), "utf8"));
+    for (const flag of ["--version", "-v"]) {
+      const result = await runCli([flag]);
+      expect(result.code).toBe(EXIT.ok);
+      expect(result.stdout.trim()).toBe(manifest.version);
+    }
+  });
 
   it("names INVALID_NAME and RESERVED_EVENT on stderr and exits 1 for names the node refuses", async () => {
     const node = await startNode();

@@ -7,6 +7,7 @@
  * A client command does not load the server package (`serve` and the top-level help do): it starts in
  * half the time, which a shell loop of `mailroom send` notices.
  */
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { benchCommand } from "./commands/bench.js";
 import { consumeCommand } from "./commands/consume.js";
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<void> {
   exitWhenStdoutCloses();
   const program = new Command("mailroom")
     .description("Mailroom: queues and rooms over Socket.IO and HTTP, on Redis or in memory.")
+    .version(packageVersion(), "-v, --version", "print the version and exit")
     .showHelpAfterError();
   const commandName = argv[2];
   if (commandName === undefined || !CLIENT_COMMANDS.has(commandName)) {
@@ -49,4 +51,10 @@ export async function main(argv: string[]): Promise<void> {
     // Commander has written its message (or the help) already.
     process.exitCode = error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
   }
+}
+
+/** This package's version, from its package.json (shipped in the tarball beside dist/). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return manifest.version;
 }
