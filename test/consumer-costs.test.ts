@@ -8,6 +8,7 @@
 import type { Socket } from "node:net";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import { reportAbuse } from "./helpers/abuse-report.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { startNode } from "./helpers/nodes.js";
 import { freshPrefix, startRedis } from "./helpers/redis.js";
@@ -60,6 +61,7 @@ describe("what consumers cost", () => {
     const startedAt = performance.now();
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const perSecond = ((await commandsProcessed(admin)) - before) / ((performance.now() - startedAt) / 1000);
+    reportAbuse("idle consumers", { consumers: IDLE_CONSUMERS, redisCommandsPerSecond: Math.round(perSecond) });
     expect(perSecond).toBeLessThan(IDLE_COMMANDS_PER_SECOND);
 
     // And they are not asleep: a send to one of them is delivered at once.
@@ -95,8 +97,16 @@ describe("what consumers cost", () => {
       },
       { what: "the stalled consumers' deliveries to stop growing", intervalMs: 500 },
     );
+    const rssGrowth = (await residentBytes(node.url)) - rssBefore;
+    reportAbuse("consumers that stop reading", {
+      stalledConsumers: STALLED_CONSUMERS,
+      messages: MESSAGES,
+      messageBytes: MESSAGE_BYTES,
+      leasedToStalled: inflight,
+      nodeRssGrowthMiB: Math.round(rssGrowth / 1_048_576),
+    });
     expect(inflight).toBeLessThanOrEqual(STALLED_CONSUMERS * MOST_LEASED_PER_STALLED_CONSUMER);
-    expect((await residentBytes(node.url)) - rssBefore).toBeLessThan(250 * 1_048_576);
+    expect(rssGrowth).toBeLessThan(250 * 1_048_576);
 
     // A consumer that reads gets the rest.
     const reader = await connectSocket(node.url);

@@ -6,6 +6,7 @@
  * about 250 queues a second, so 15,000 consumers delayed another tenant's 1 s delay by 18 s.
  */
 import { describe, expect, it } from "vitest";
+import { reportAbuse } from "./helpers/abuse-report.js";
 import { startNode } from "./helpers/nodes.js";
 import { freshPrefix, startRedis } from "./helpers/redis.js";
 import { type ClientSocket, command, connectSocket } from "./helpers/sockets.js";
@@ -63,6 +64,11 @@ describe("timed work of one namespace while another floods the node", () => {
       timeoutMs: 30_000,
     });
     const [first, second] = times as [number, number];
+    reportAbuse("thousands of consumers opened in another namespace", {
+      consumers: HOSTILE_CONNECTIONS * CONSUMERS_PER_CONNECTION * 2,
+      delayLateMs: first - (sentAt + DELAY_MS),
+      leaseEndLateMs: second - (first + 1000),
+    });
     expect(first - (sentAt + DELAY_MS)).toBeLessThanOrEqual(ON_TIME_MS);
     // Not acked: the 1 s lease ends and the message comes back.
     expect(second - (first + 1000)).toBeLessThanOrEqual(ON_TIME_MS);
@@ -86,6 +92,10 @@ describe("timed work of one namespace while another floods the node", () => {
     await Promise.all(sends);
 
     await waitFor(() => times.length >= 1, { what: "the victim's delivery", timeoutMs: 30_000 });
+    reportAbuse("thousands of queues due at once in another namespace", {
+      dueQueues: HOSTILE_TIMED_QUEUES,
+      delayLateMs: (times[0] as number) - (sentAt + hostileDelay + 200),
+    });
     expect((times[0] as number) - (sentAt + hostileDelay + 200)).toBeLessThanOrEqual(ON_TIME_MS);
   });
 });
