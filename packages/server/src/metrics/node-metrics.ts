@@ -5,8 +5,8 @@
  *
  * Label cardinality is capped: queue metrics carry `namespace` and `queue`, and the first
  * `maxQueueLabels` pairs this node meets get their own series; later ones are counted under
- * `namespace="_other", queue="_other"`. Namespace-only metrics (sockets, broadcasts) are capped the same
- * way at `maxQueueLabels` namespaces. So a client inventing queue names cannot grow a scrape without bound.
+ * `namespace="_other", queue="_other"`. Namespace-only metrics (sockets, broadcasts, limit refusals) are
+ * capped the same way at `maxQueueLabels` namespaces. So a client inventing queue names cannot grow a scrape without bound.
  */
 import type { QueueStats } from "@mailroom/protocol";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -89,6 +89,7 @@ export class NodeMetrics implements QueueOutcomes {
     Counter<"namespace" | "queue">
   >;
   private readonly broadcasts: Counter<"namespace">;
+  private readonly limitRefusals: Counter<"limit" | "namespace">;
   private readonly redisDuration: Histogram<"command">;
 
   constructor(options: NodeMetricsOptions) {
@@ -117,6 +118,12 @@ export class NodeMetrics implements QueueOutcomes {
       name: `${PREFIX}room_broadcasts_total`,
       help: "Room publishes sent by this node (Socket.IO and HTTP)",
       labelNames: ["namespace"] as const,
+      registers: [this.registry],
+    });
+    this.limitRefusals = new Counter({
+      name: `${PREFIX}limit_exceeded_total`,
+      help: "Work this node refused at a limit (LIMIT_EXCEEDED, or RATE_LIMITED for the command rate), by limit",
+      labelNames: ["limit", "namespace"] as const,
       registers: [this.registry],
     });
     this.redisDuration = new Histogram({
@@ -204,6 +211,11 @@ export class NodeMetrics implements QueueOutcomes {
 
   broadcasted(namespace: string): void {
     this.broadcasts.inc(this.namespaceLabels.labels(namespace, () => ({ namespace })));
+  }
+
+  /** A limit (limit-reporter.ts names them) refused work in `namespace`. */
+  limitExceeded(limit: string, namespace: string): void {
+    this.limitRefusals.inc({ limit, ...this.namespaceLabels.labels(namespace, () => ({ namespace })) });
   }
 
   redisCommand(command: string, seconds: number): void {
