@@ -12,7 +12,7 @@ import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import { Server } from "socket.io";
 import { installHttpAuth } from "./auth/http-auth.js";
-import { authorizeSocket, installSocketAuth } from "./auth/socket-auth.js";
+import { authorizeSocket, disconnectAtTokenExpiry, socketAuth } from "./auth/socket-auth.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { type NodeConfig, type NodeOptions, resolveConfig } from "./config.js";
 import { Draining } from "./draining.js";
@@ -27,6 +27,7 @@ import { queueCommands } from "./queues/queue-commands.js";
 import { roomCommands } from "./rooms/room-commands.js";
 import { handleConnection } from "./sockets/connection.js";
 import { InFlightCommands } from "./sockets/in-flight-commands.js";
+import { NamespaceReaper } from "./sockets/namespace-reaper.js";
 import { mountNamespaces } from "./sockets/namespaces.js";
 import { unsentBytes } from "./sockets/unsent-bytes.js";
 import { createMemoryStore } from "./store/memory-store.js";
@@ -85,7 +86,8 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   const io = new Server(app.server, {
     allowRequest: draining.allowRequest,
     maxHttpBufferSize: config.maxMessageBytes + PACKET_HEADROOM_BYTES,
-    cleanupEmptyChildNamespaces: true,
+    // Empty namespaces are taken out by the NamespaceReaper, which Socket.IO's own cleanup would race.
+    cleanupEmptyChildNamespaces: false,
     serveClient: false,
     cors: { origin: "*" },
   });
@@ -143,8 +145,11 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   };
   const socketLogger = logger.child({ component: "sockets" });
   const inFlight = new InFlightCommands();
-  const roots = mountNamespaces(io, {
-    onConnection: (socket) =>
+  const { parent } = mountNamespaces(io, {
+    middleware: verifier ? [socketAuth(verifier)] : [],
+    onConnection: (socket) => {
+      reaper.connected(socket);
+      disconnectAtTokenExpiry(socket);
       handleConnection(socket, {
         commands,
         authorize: verifier ? authorizeSocket : undefined,
@@ -153,9 +158,11 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
         registry: store.registry,
         dispatcher,
         logger: socketLogger,
-      }),
+      });
+    },
+    onRefused: (socket) => reaper.refused(socket),
   });
-  if (verifier) installSocketAuth(roots, verifier);
+  const reaper = new NamespaceReaper(io, parent, socketLogger);
   if (config.httpRequestsPerMinute > 0) app.register(rateLimit, httpRateLimitOptions(config.httpRequestsPerMinute));
   draining.install(app);
   app.register(healthRoutes, draining.readiness(store.readiness));
@@ -191,6 +198,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
       // Every command gets its answer before the transports close: later ones are refused UNAVAILABLE.
       await inFlight.close(IN_FLIGHT_GRACE_MS);
+      reaper.close();
       await store.registry.close();
       await app.close();
       await io.close();
@@ -211,6 +219,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     async start() {
       await store.start();
       dispatcher.start();
+      reaper.start();
       const address = await app.listen({ port: config.port, host: config.host });
       const port = app.server.address();
       if (config.publicUrl === undefined && port !== null && typeof port === "object") {

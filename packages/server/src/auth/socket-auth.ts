@@ -1,11 +1,13 @@
 /**
- * Auth for Socket.IO: a handshake middleware for the default namespace and the dynamic parent (the
- * parent's middleware runs for every child namespace; `/` needs its own). No or a bad token is refused
- * with `connect_error` "unauthorized"; a valid token with no right in the namespace with "forbidden".
- * A socket keeps its handshake's rights and is disconnected when its token expires.
+ * Auth for Socket.IO: a handshake middleware, installed on every namespace (sockets/namespaces.ts).
+ * No or a bad token is refused with `connect_error` "unauthorized"; a valid token with no right in the
+ * namespace with "forbidden".
+ * A socket keeps its handshake's rights and is disconnected when its token expires: the timer is armed
+ * once it has connected (`disconnectAtTokenExpiry`), so a socket that a later check refuses leaves no timer.
  */
 import { MailroomError } from "@mailroom/protocol";
-import type { Namespace, Socket } from "socket.io";
+import type { Socket } from "socket.io";
+import type { HandshakeMiddleware } from "../sockets/namespaces.js";
 import { socketState } from "../sockets/socket-state.js";
 import { type Requirement, satisfies } from "./rights.js";
 import type { TokenVerifier } from "./token-verifier.js";
@@ -13,22 +15,25 @@ import type { TokenVerifier } from "./token-verifier.js";
 /** The longest a timer can wait (about 24.8 days); a later expiry is checked again then. */
 const MAX_TIMER_MS = 2_147_483_647;
 
-export function installSocketAuth(roots: Namespace[], verifier: TokenVerifier): void {
-  for (const root of roots) {
-    root.use((socket, next) => {
-      verifier.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token).then(
-        (principal) => {
-          if (!satisfies(principal.rights, socket.nsp.name, "any")) return next(new Error("forbidden"));
-          const state = socketState(socket);
-          state.principal = principal;
-          if (principal.user !== undefined) state.user = principal.user;
-          disconnectAtExpiry(socket, principal.expiresAt);
-          next();
-        },
-        () => next(new Error("unauthorized")),
-      );
-    });
-  }
+export function socketAuth(verifier: TokenVerifier): HandshakeMiddleware {
+  return (socket, next) => {
+    verifier.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token).then(
+      (principal) => {
+        if (!satisfies(principal.rights, socket.nsp.name, "any")) return next(new Error("forbidden"));
+        const state = socketState(socket);
+        state.principal = principal;
+        if (principal.user !== undefined) state.user = principal.user;
+        next();
+      },
+      () => next(new Error("unauthorized")),
+    );
+  };
+}
+
+/** Disconnects a connected socket when the token of its handshake expires; nothing with auth off. */
+export function disconnectAtTokenExpiry(socket: Socket): void {
+  const principal = socketState(socket).principal;
+  if (principal) disconnectAtExpiry(socket, principal.expiresAt);
 }
 
 function disconnectAtExpiry(socket: Socket, expiresAt: number): void {

@@ -1,18 +1,45 @@
 /**
  * Which Socket.IO namespaces exist: the default `/` and, through one dynamic parent namespace, every
  * custom namespace that matches the name rule of PROTOCOL.md §1. Socket.IO refuses any other at the
- * handshake ("Invalid namespace"). Middleware goes on both, since the parent's does not run for `/`.
+ * handshake ("Invalid namespace"). Handshake middleware goes on both, since the parent's does not run
+ * for `/` (Socket.IO copies the parent's to each child namespace it creates, so it is all installed here,
+ * before any child exists). A refused handshake is told to `onRefused`: Socket.IO creates a child
+ * namespace before its middleware runs, and one made only for a refused socket must not stay behind.
  */
 import { CUSTOM_NAMESPACE_PATTERN } from "@mailroom/protocol";
 import type { Namespace, Server, Socket } from "socket.io";
 
+/** A handshake check: `next()` admits the socket, `next(error)` refuses it with `error.message`. */
+export type HandshakeMiddleware = (socket: Socket, next: (error?: Error) => void) => void;
+
 export interface NamespaceHooks {
+  /** The handshake checks, run in this order for every namespace. */
+  middleware: HandshakeMiddleware[];
   onConnection(socket: Socket): void;
+  /** A middleware refused this socket; Socket.IO drops it on the next tick. */
+  onRefused(socket: Socket): void;
 }
 
-/** Returns the namespaces that middleware must be installed on: the default one and the dynamic parent. */
-export function mountNamespaces(io: Server, hooks: NamespaceHooks): Namespace[] {
-  const roots = [io.of("/"), io.of(CUSTOM_NAMESPACE_PATTERN)] as Namespace[];
-  for (const root of roots) root.on("connection", (socket: Socket) => hooks.onConnection(socket));
-  return roots;
+export interface MountedNamespaces {
+  /** The default namespace. */
+  root: Namespace;
+  /** The dynamic parent of every custom namespace. */
+  parent: Namespace;
+}
+
+export function mountNamespaces(io: Server, hooks: NamespaceHooks): MountedNamespaces {
+  const root = io.of("/");
+  const parent = io.of(CUSTOM_NAMESPACE_PATTERN) as Namespace;
+  for (const namespace of [root, parent]) {
+    for (const middleware of hooks.middleware) {
+      namespace.use((socket, next) =>
+        middleware(socket, (error) => {
+          next(error);
+          if (error) hooks.onRefused(socket);
+        }),
+      );
+    }
+    namespace.on("connection", (socket: Socket) => hooks.onConnection(socket));
+  }
+  return { root, parent };
 }
