@@ -19,6 +19,7 @@ import { Draining } from "./draining.js";
 import { httpApi, httpApiServerOptions } from "./http/api.js";
 import { healthRoutes } from "./http/health-routes.js";
 import { httpRateLimitOptions } from "./http/rate-limit.js";
+import { LimitReporter } from "./limit-reporter.js";
 import { metricsRoute } from "./metrics/metrics-route.js";
 import { NodeMetrics } from "./metrics/node-metrics.js";
 import { observedEngine } from "./metrics/observed-engine.js";
@@ -26,6 +27,7 @@ import { ConsumerDispatcher } from "./queues/consumer-dispatcher.js";
 import { queueCommands } from "./queues/queue-commands.js";
 import { roomCommands } from "./rooms/room-commands.js";
 import { handleConnection } from "./sockets/connection.js";
+import { ConnectionLimits } from "./sockets/connection-limits.js";
 import { InFlightCommands } from "./sockets/in-flight-commands.js";
 import { NamespaceReaper } from "./sockets/namespace-reaper.js";
 import { mountNamespaces } from "./sockets/namespaces.js";
@@ -127,12 +129,32 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   });
   const verifier = createTokenVerifier(config);
   if (verifier) installHttpAuth(app, verifier);
+  const reporter = new LimitReporter({
+    logger: logger.child({ component: "limits" }),
+    maxima: {
+      namespaces_per_connection: config.maxNamespacesPerConnection,
+      consumers_per_connection: config.maxConsumersPerConnection,
+      rooms_per_connection: config.maxRoomsPerConnection,
+      long_polls: config.maxLongPolls,
+      commands_per_second: config.commandsPerSecond,
+    },
+    counted: (limit, namespace) => metrics.limitExceeded(limit, namespace),
+  });
+  const limits = new ConnectionLimits(
+    {
+      namespaces: config.maxNamespacesPerConnection,
+      consumers: config.maxConsumersPerConnection,
+      rooms: config.maxRoomsPerConnection,
+    },
+    reporter,
+  );
   const commands = {
     ...roomCommands({
       registry: store.registry,
       maxMessageBytes: config.maxMessageBytes,
       broadcastsFlow: () => store.broadcastsFlow(),
       broadcasted: (namespace) => metrics.broadcasted(namespace),
+      limits,
     }),
     ...queueCommands({
       engine,
@@ -141,12 +163,14 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       maxMessageBytes: config.maxMessageBytes,
       defaultMaxAttempts: config.maxAttempts,
       defaultVisibilityMs: config.visibilityMs,
+      limits,
     }),
   };
   const socketLogger = logger.child({ component: "sockets" });
   const inFlight = new InFlightCommands();
+  // Auth runs first, so a refused handshake holds no place and the limit's report knows the token's sub.
   const { parent } = mountNamespaces(io, {
-    middleware: verifier ? [socketAuth(verifier)] : [],
+    middleware: verifier ? [socketAuth(verifier), limits.admit] : [limits.admit],
     onConnection: (socket) => {
       reaper.connected(socket);
       disconnectAtTokenExpiry(socket);
@@ -158,6 +182,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
         registry: store.registry,
         dispatcher,
         logger: socketLogger,
+        reporter,
       });
     },
     onRefused: (socket) => reaper.refused(socket),
@@ -199,6 +224,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       // Every command gets its answer before the transports close: later ones are refused UNAVAILABLE.
       await inFlight.close(IN_FLIGHT_GRACE_MS);
       reaper.close();
+      reporter.close();
       await store.registry.close();
       await app.close();
       await io.close();
@@ -220,6 +246,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       await store.start();
       dispatcher.start();
       reaper.start();
+      reporter.start();
       const address = await app.listen({ port: config.port, host: config.host });
       const port = app.server.address();
       if (config.publicUrl === undefined && port !== null && typeof port === "object") {

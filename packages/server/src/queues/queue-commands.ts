@@ -1,6 +1,9 @@
 /**
  * The queue commands of PROTOCOL.md §3: send, sendBatch, consume, cancel, ack, nack, extend, stats,
  * purge and redrive. Checks shape, then names, then sizes; the engine stores, the dispatcher delivers.
+ * A connection's live consumers, its namespaces together, are counted (sockets/connection-limits.ts):
+ * a consume past the limit is `LIMIT_EXCEEDED` and registers nothing; a cancel, or the socket's
+ * disconnect, gives its consumers back.
  */
 
 import {
@@ -17,6 +20,7 @@ import {
 import type { Socket } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
 import { type CommandTable, command } from "../sockets/commands.js";
+import type { ConnectionLimits } from "../sockets/connection-limits.js";
 import type { ConsumerDispatcher } from "./consumer-dispatcher.js";
 import { queueAddress } from "./outgoing-messages.js";
 import type { QueueAddress, QueueEngine } from "./queue-engine.js";
@@ -31,10 +35,11 @@ export interface QueueCommandDeps {
   maxMessageBytes: number;
   defaultMaxAttempts: number;
   defaultVisibilityMs: number;
+  limits: Pick<ConnectionLimits, "claim" | "free">;
 }
 
 export function queueCommands(deps: QueueCommandDeps): CommandTable {
-  const { engine, dispatcher, registry } = deps;
+  const { engine, dispatcher, registry, limits } = deps;
   return {
     "queue:send": command(QueueSendArgs, "send", async ({ queue, ...message }, socket) => {
       return sendMessage(engine, () => addressOf(socket, queue), message, deps);
@@ -48,12 +53,19 @@ export function queueCommands(deps: QueueCommandDeps): CommandTable {
       const address = addressOf(socket, queue);
       const prefetch = options.prefetch ?? QUEUE_DEFAULTS.prefetch;
       const visibilityMs = options.visibilityMs ?? deps.defaultVisibilityMs;
-      const consumer = dispatcher.consume(socket, address, prefetch, visibilityMs, options.batch === true);
-      return { consumer, prefetch, visibilityMs };
+      limits.claim(socket, "consumers");
+      try {
+        const consumer = dispatcher.consume(socket, address, prefetch, visibilityMs, options.batch === true);
+        return { consumer, prefetch, visibilityMs };
+      } catch (error) {
+        limits.free(socket, "consumers");
+        throw error;
+      }
     }),
 
     "queue:cancel": command(QueueCancelArgs, "consume", async ({ consumer }, socket) => {
       dispatcher.cancel(socket, consumer);
+      limits.free(socket, "consumers");
       return {};
     }),
 

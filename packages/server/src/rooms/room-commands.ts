@@ -2,6 +2,9 @@
  * The room commands of PROTOCOL.md §3: join, leave, publish and members. Delivery is Socket.IO's
  * (its adapter carries a publish to every node); membership as the cluster sees it is the registry's.
  * Handlers check names after shapes, so a wrong type is `BAD_REQUEST` and a wrong name `INVALID_NAME`.
+ * A connection's joined rooms, its namespaces together, are counted (sockets/connection-limits.ts): a
+ * join past the limit is `LIMIT_EXCEEDED` and joins nothing; joining a room the socket is in is not
+ * counted again; a leave, or the socket's disconnect, gives the room back.
  */
 import { randomUUID } from "node:crypto";
 import {
@@ -16,6 +19,7 @@ import {
 import type { Socket } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
 import { type CommandTable, command } from "../sockets/commands.js";
+import type { ConnectionLimits } from "../sockets/connection-limits.js";
 import { selfRoom } from "../sockets/private-rooms.js";
 import { joinedRooms, userOf } from "../sockets/socket-state.js";
 import { checkPublish } from "./publish-checks.js";
@@ -27,6 +31,7 @@ export interface RoomCommandDeps {
   broadcastsFlow: () => boolean;
   /** Told of each publish sent (metrics). */
   broadcasted: (namespace: string) => void;
+  limits: Pick<ConnectionLimits, "claim" | "free">;
 }
 
 export function roomCommands({
@@ -34,15 +39,27 @@ export function roomCommands({
   maxMessageBytes,
   broadcastsFlow,
   broadcasted,
+  limits,
 }: RoomCommandDeps): CommandTable {
   return {
     "room:join": command(RoomJoinArgs, "join", async ({ room }, socket) => {
       checkRoom(room);
       const rooms = joinedRooms(socket);
       if (rooms.has(room)) return {};
-      await registry.join(membership(socket, room));
+      limits.claim(socket, "rooms");
+      try {
+        await registry.join(membership(socket, room));
+      } catch (error) {
+        limits.free(socket, "rooms");
+        throw error;
+      }
       if (socket.disconnected) {
         await registry.leave(membership(socket, room));
+        return {};
+      }
+      // A join of the same room sent at the same time got there first: this one holds nothing more.
+      if (rooms.has(room)) {
+        limits.free(socket, "rooms");
         return {};
       }
       rooms.add(room);
@@ -53,7 +70,11 @@ export function roomCommands({
 
     "room:leave": command(RoomLeaveArgs, "join", async ({ room }, socket) => {
       checkRoom(room);
-      await leaveRoom(socket, room, registry);
+      const member = joinedRooms(socket).has(room);
+      const leaving = leaveRoom(socket, room, registry);
+      // Given back as the socket leaves the room here, whether or not the registry hears of it.
+      if (member) limits.free(socket, "rooms");
+      await leaving;
       return {};
     }),
 

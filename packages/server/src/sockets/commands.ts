@@ -4,15 +4,18 @@
  * every outcome becomes one reply: `{ ok: true, ...result }` or `{ ok: false, error: { code, message } }`.
  * A command sent without a callback is not run; the socket gets `mailroom:error` instead. An unknown event
  * with a callback is answered `NOT_FOUND`. Nothing a client sends can throw out of here. Once the node's
- * drain closes `inFlight`, commands are answered `UNAVAILABLE` without running.
+ * drain closes `inFlight`, commands are answered `UNAVAILABLE` without running. A command past the
+ * connection's rate is answered `RATE_LIMITED` without running, and reported (limit-reporter.ts).
  */
 import { type ErrorBody, MailroomError, parseShape } from "@mailroom/protocol";
 import type { Static, TSchema } from "@sinclair/typebox";
 import type { FastifyBaseLogger } from "fastify";
 import type { Socket } from "socket.io";
 import type { Requirement } from "../auth/rights.js";
+import type { LimitReporter } from "../limit-reporter.js";
 import { CommandRateLimit } from "./command-rate-limit.js";
 import type { InFlightCommands } from "./in-flight-commands.js";
+import { userOf } from "./socket-state.js";
 
 export interface Command<Schema extends TSchema = TSchema, Result extends object = object> {
   schema: Schema;
@@ -44,14 +47,17 @@ export interface ServeOptions {
   logger: FastifyBaseLogger;
   /** The node's running commands, which its drain waits for. */
   inFlight: InFlightCommands;
+  /** Told of each command refused for the rate. */
+  reporter: Pick<LimitReporter, "exceeded">;
 }
 
 export function serveCommands(socket: Socket, commands: CommandTable, options: ServeOptions): void {
-  const { authorize, logger, inFlight } = options;
+  const { authorize, logger, inFlight, reporter } = options;
   const limit = options.commandsPerSecond > 0 ? new CommandRateLimit(options.commandsPerSecond) : undefined;
   for (const [event, definition] of Object.entries(commands)) {
     socket.on(event, (...args: unknown[]) => {
       if (limit && !limit.take()) {
+        reporter.exceeded("commands_per_second", socket.nsp.name, userOf(socket));
         refuse(
           socket,
           event,

@@ -6,6 +6,7 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { Socket } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
+import type { LimitReporter } from "../limit-reporter.js";
 import type { ConsumerDispatcher } from "../queues/consumer-dispatcher.js";
 import { leaveRoom } from "../rooms/room-commands.js";
 import { type Authorize, type CommandTable, serveCommands } from "./commands.js";
@@ -21,14 +22,15 @@ export interface ConnectionDeps {
   registry: ClusterRegistry;
   dispatcher: ConsumerDispatcher;
   logger: FastifyBaseLogger;
+  reporter: Pick<LimitReporter, "exceeded">;
 }
 
 export function handleConnection(
   socket: Socket,
-  { commands, authorize, commandsPerSecond, inFlight, registry, dispatcher, logger }: ConnectionDeps,
+  { commands, authorize, commandsPerSecond, inFlight, registry, dispatcher, logger, reporter }: ConnectionDeps,
 ): void {
   socket.join(selfRoom(socket.id));
-  serveCommands(socket, commands, { authorize, commandsPerSecond, inFlight, logger });
+  serveCommands(socket, commands, { authorize, commandsPerSecond, inFlight, logger, reporter });
   socket.on("disconnect", () => {
     for (const room of [...joinedRooms(socket)]) void leaveRoom(socket, room, registry);
     void dispatcher.socketGone(socket);
