@@ -203,6 +203,8 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     broadcasted: (namespace) => metrics.broadcasted(namespace),
     nodeEngine: store.engine,
     dispatcher,
+    maxLongPolls: config.maxLongPolls,
+    reporter,
   });
 
   // Closing the transports (not a Socket.IO disconnect) lets stock clients reconnect to another node.

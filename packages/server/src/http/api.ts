@@ -11,12 +11,13 @@
  * up by them.
  * @example
  * app.register(httpApi, { engine, registry, io, maxMessageBytes, defaultMaxAttempts, defaultVisibilityMs,
- *   broadcastsFlow: () => store.broadcastsFlow(), nodeEngine: store.engine, dispatcher });
+ *   broadcastsFlow: () => store.broadcastsFlow(), nodeEngine: store.engine, dispatcher, maxLongPolls, reporter });
  */
 import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { Server } from "socket.io";
 import type { ClusterRegistry } from "../cluster/registry.js";
+import type { LimitReporter } from "../limit-reporter.js";
 import type { ConsumerDispatcher } from "../queues/consumer-dispatcher.js";
 import type { QueueEngine } from "../queues/queue-engine.js";
 import { clusterRoutes } from "./cluster-routes.js";
@@ -83,6 +84,10 @@ export interface HttpApiDeps {
    * settled over HTTP frees its prefetch slot at once, not at its lease's end. @default undefined
    */
   dispatcher?: Pick<ConsumerDispatcher, "settled"> | undefined;
+  /** HTTP receives waiting at once on the node, at most (`--max-long-polls`). */
+  maxLongPolls: number;
+  /** Told of each receive refused for that limit. */
+  reporter: Pick<LimitReporter, "exceeded">;
 }
 
 export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<void> {
@@ -91,7 +96,10 @@ export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<
   app.setNotFoundHandler(notFoundHandler);
   await registerOpenApi(app);
 
-  const polls = new LongPolls(deps.engine, app.log.child({ component: "http" }));
+  const polls = new LongPolls(deps.engine, app.log.child({ component: "http" }), {
+    maxWaiting: deps.maxLongPolls,
+    reporter: deps.reporter,
+  });
   app.addHook("preClose", async () => polls.close());
 
   await app.register(queueRoutes, {

@@ -3,6 +3,8 @@
  * nack, stats, the namespace's queue list, purge and redrive. The same checks as the Socket.IO commands
  * (outgoing-messages.ts), in the same order: shape, names, size, store. Leases taken over HTTP belong to
  * no connection: they end when acked, nacked or expired (or at once, when the client left mid-receive).
+ * A receive that waits is bounded by the node's limit of waiting receives and by its token's expiry
+ * (long-poll.ts).
  */
 
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -146,6 +148,8 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
           waitMs: request.body.waitMs ?? HTTP_DEFAULTS.waitMs,
           visibilityMs: request.body.visibilityMs ?? defaultVisibilityMs,
           clientGone: clientGone.signal,
+          expiresAt: request.principal?.expiresAt,
+          user: request.principal?.user,
         });
         return { messages: leases.flatMap((lease) => receivedMessage(lease, request.log)) };
       } finally {
