@@ -1,8 +1,8 @@
 /**
- * The limits that keep one tenant from harming another (docs/protocol.md, "Limits and auth"), against real node processes
- * started with small limits: namespaces, consumers and rooms per Socket.IO connection (one engine.io
- * connection carrying a socket per namespace), HTTP receives waiting at once on a node, a long-poll
- * whose token expires, and the warning and counter that tell operators of each refusal.
+ * The limits that keep one tenant from harming another (docs/protocol.md §15, "Between tenants"), against
+ * real node processes started with small limits: namespaces, consumers and rooms per Socket.IO connection
+ * (one engine.io connection carrying a socket per namespace), HTTP receives waiting at once on a node, a
+ * long-poll whose token expires, and the warning and counter that tell operators of each refusal.
  */
 import { Redis } from "ioredis";
 import { SignJWT } from "jose";

@@ -1,5 +1,5 @@
 /**
- * Tells operators when a limit refuses work (docs/protocol.md, "Limits and auth"): every refusal is
+ * Tells operators when a limit refuses work (docs/protocol.md §15, "Between tenants"): every refusal is
  * counted in `mailroom_limit_exceeded_total{limit, namespace}`, and logged as a warning that names the
  * limit, the setting that sets it, the namespace and the token's `sub` (absent with auth off).
  *

@@ -8,10 +8,10 @@
  * leased while it was leaving are released (ready again, at the head) right away. When the node closes,
  * every wait ends now and answers with what it has, so closing is not held up by long-polls.
  *
- * Limits (docs/protocol.md, "Limits and auth"): at most `maxWaiting` receives wait at once on the node; a receive that finds
- * no message and would wait past that is answered `LIMIT_EXCEEDED` at once (and reported). A receive
- * whose token expires leases nothing more: the token's expiry is checked before each lease attempt, the
- * wait ends at the expiry, and the receive is answered `UNAUTHORIZED`.
+ * Limits (docs/protocol.md §15, "Between tenants"): at most `maxWaiting` receives wait at once on the
+ * node; a receive that finds no message and would wait past that is answered `LIMIT_EXCEEDED` at once
+ * (and reported). A receive whose token expires leases nothing more: the token's expiry is checked
+ * before each lease attempt, the wait ends at the expiry, and the receive is answered `UNAUTHORIZED`.
  */
 import { MailroomError } from "@mailroom/protocol";
 import type { FastifyBaseLogger } from "fastify";

@@ -1,5 +1,5 @@
 /**
- * The per-connection limits (docs/protocol.md, "Limits and auth"). A connection is one engine.io
+ * The per-connection limits (docs/protocol.md §15, "Between tenants"). A connection is one engine.io
  * connection (`socket.client`), which carries a socket for each namespace it opened; it may hold at most
  * so many namespace sockets (`/` counts as one), live consumers and joined rooms, its namespaces together.
  *

@@ -1,5 +1,5 @@
 /**
- * Takes custom namespaces out of the node once nobody uses them (docs/protocol.md, "Limits and auth").
+ * Takes custom namespaces out of the node once nobody uses them (docs/protocol.md §15, "Between tenants").
  * Socket.IO creates a child namespace, with an adapter that (on Redis) subscribes to its channels and
  * pattern, for every handshake to a new name, before the middleware runs. Here a child goes:
  * - `NAMESPACE_IDLE_MS` after its last socket left (so a client that reconnects at once finds it);
