@@ -1,6 +1,7 @@
 /**
  * Turns a Socket.IO `connect_error` into a `MailroomError` (PROTOCOL.md §2): a node refuses a handshake
- * with the message `unauthorized` (no or bad token) or `forbidden` (no right to the namespace); anything
+ * with the message `unauthorized` (no or bad token), `forbidden` (no right to the namespace) or
+ * `limit_exceeded` (the connection has opened its most namespaces, PROTOCOL.md §15); anything
  * else (a node down, a network error, a handshake timeout) is `UNAVAILABLE`, which is worth retrying.
  */
 import { type ErrorCode, MailroomError } from "@mailroom/protocol";
@@ -9,6 +10,7 @@ import { type ErrorCode, MailroomError } from "@mailroom/protocol";
 const REFUSALS: ReadonlyMap<string, ErrorCode> = new Map([
   ["unauthorized", "UNAUTHORIZED"],
   ["forbidden", "FORBIDDEN"],
+  ["limit_exceeded", "LIMIT_EXCEEDED"],
 ]);
 
 /** The `MailroomError` a failed handshake means, with the Socket.IO error as its cause. */
