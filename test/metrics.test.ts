@@ -1,7 +1,8 @@
 /**
  * Prometheus metrics at `/metrics` (issue 6): the message counters move with real traffic over Socket.IO
  * and HTTP, gauges show depth and sockets, Redis latency is timed, default process metrics are there,
- * every name is under `mailroom_`, and queue labels stop at the cap.
+ * every name is under `mailroom_`, and queue labels stop at the cap. Depth gauges read the store at most
+ * once a second, however often /metrics is scraped (a scrape loop must not amplify into store work).
  */
 import { describe, expect, it } from "vitest";
 import { startNode } from "./helpers/nodes.js";
@@ -95,6 +96,34 @@ describe("metrics", () => {
     ).toBeGreaterThan(0);
     expect(seriesValue(text, "mailroom_queue_depth", { queue: "orders" })).toBe(3);
     expect(seriesValue(text, "mailroom_messages_sent_total", { queue: "orders" })).toBe(3);
+  });
+
+  it("reads each labelled queue's depth at most once a second, however often /metrics is scraped", async () => {
+    const redis = await startRedis();
+    const node = await startNode({ redisUrl: redis.url, prefix: freshPrefix() });
+    const queues = Array.from({ length: 50 }, (_, index) => `queue-${index}`);
+    for (const queue of queues) await post(node.url, `/v1/namespaces/_/queues/${queue}/messages`, { data: 1 });
+    const statsReads = (text: string) =>
+      seriesValue(text, "mailroom_redis_command_duration_seconds_count", { command: "queueStats" }) ?? 0;
+    const before = statsReads(await scrape(node.url));
+    const started = performance.now();
+    for (let scrapes = 0; scrapes < 20; scrapes += 1) await scrape(node.url);
+    const after = statsReads(await scrape(node.url));
+    const seconds = (performance.now() - started) / 1000;
+    // One read of every queue per second, plus the one running when the count was taken.
+    expect(after - before).toBeLessThanOrEqual((Math.ceil(seconds) + 1) * queues.length);
+  });
+
+  it("shows a queue's new depth within about a second of the change", async () => {
+    const redis = await startRedis();
+    const node = await startNode({ redisUrl: redis.url, prefix: freshPrefix() });
+    await post(node.url, "/v1/namespaces/_/queues/orders/messages", { data: 1 });
+    const depth = async () => seriesValue(await scrape(node.url), "mailroom_queue_depth", { queue: "orders" });
+    await waitFor(async () => (await depth()) === 1, { what: "the first depth" });
+    for (const data of [2, 3]) await post(node.url, "/v1/namespaces/_/queues/orders/messages", { data });
+    const changed = performance.now();
+    await waitFor(async () => (await depth()) === 3, { what: "the new depth", intervalMs: 20 });
+    expect(performance.now() - changed).toBeLessThan(1500);
   });
 
   it("counts queues past the label cap under _other", async () => {

@@ -7,25 +7,34 @@
  * `maxQueueLabels` pairs this node meets get their own series; later ones are counted under
  * `namespace="_other", queue="_other"`. Namespace-only metrics (sockets, broadcasts, limit refusals) are
  * capped the same way at `maxQueueLabels` namespaces. So a client inventing queue names cannot grow a scrape without bound.
+ *
+ * The depth gauges read the store once per labelled queue; those reads are shared and reused for
+ * `depthMaxAgeMs`: however often /metrics is scraped, a node reads each queue's depth at most once a second
+ * (plus the read running), and concurrent scrapes wait for the same read.
  */
 import type { QueueStats } from "@mailroom/protocol";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Server } from "socket.io";
 import type { QueueAddress, QueueOutcomes } from "../queues/queue-engine.js";
+import { RecentResults } from "../recent-results.js";
 
 /** The label values of everything past the cap. */
 export const OTHER_LABEL = "_other";
 const PREFIX = "mailroom_";
 /** Redis latency buckets, in seconds: from a fast script on loopback to the command timeout. */
 const REDIS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Prometheus scrapes every 15 s or so: depths a second old lose nothing, and cap what scrapes cost the store. */
+const DEPTH_MAX_AGE_MS = 1000;
 
 export interface NodeMetricsOptions {
   /** Distinct (namespace, queue) pairs, and namespaces, with their own series. @default 1000 */
   maxQueueLabels?: number;
   /** Labels on every series, such as the node id. */
   defaultLabels?: Record<string, string>;
-  /** Reads a queue's depth at scrape time (the store's view). */
+  /** Reads a queue's depth for the gauges (the store's view). */
   queueStats: (address: QueueAddress) => Promise<QueueDepth>;
+  /** How long one read of every labelled queue's depth serves scrapes (ms). @default 1000 */
+  depthMaxAgeMs?: number;
   /** The Socket.IO server whose namespaces' sockets are counted. */
   io: Server;
   /** How many times this node found Redis without its data (the epoch check). @default never */
@@ -134,15 +143,14 @@ export class NodeMetrics implements QueueOutcomes {
       registers: [this.registry],
     });
 
-    // The three depth gauges share one read of the store per scrape.
+    // The three depth gauges, and every scrape within depthMaxAgeMs, share one read of the store.
     const queueLabels = this.queueLabels;
-    let reading: Promise<Array<[QueueLabels, QueueDepth]>> | undefined;
-    const readDepths = () => {
-      reading ??= readQueueDepths([...queueLabels.known()], options.queueStats).finally(() => {
-        reading = undefined;
-      });
-      return reading;
-    };
+    const depths = new RecentResults<Array<[QueueLabels, QueueDepth]>>({
+      maxAgeMs: options.depthMaxAgeMs ?? DEPTH_MAX_AGE_MS,
+      maxKeys: 1,
+    });
+    const readDepths = () =>
+      depths.get("every labelled queue", () => readQueueDepths([...queueLabels.known()], options.queueStats));
     for (const field of ["ready", "inflight", "delayed"] as const) {
       new Gauge({
         name: `${PREFIX}queue_${field === "ready" ? "depth" : field}`,
