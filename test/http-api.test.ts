@@ -223,7 +223,7 @@ describe("the HTTP API on one memory node", () => {
     });
   });
 
-  it("lists the namespace's queues that hold messages, with their stats", async () => {
+  it("lists the namespace's queues that hold messages or were sent to within 24 hours, with their stats", async () => {
     const node = await startNode();
     await send(node, "b-queue", { data: 1 });
     await send(node, "a-queue", { data: 1, delayMs: 60_000 });
@@ -236,6 +236,7 @@ describe("the HTTP API on one memory node", () => {
       queues: [
         { name: "a-queue", ready: 0, inflight: 0, delayed: 1, deadLettered: 0, consumers: 0 },
         { name: "b-queue", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0 },
+        { name: "emptied", ready: 0, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0 },
       ],
       truncated: false,
     });
@@ -566,7 +567,7 @@ describe("the HTTP API on a Redis cluster", () => {
     expect((await stats(node, "abandoned")).body).toMatchObject({ ready: 1, inflight: 0 });
   });
 
-  it("lists the queues of a namespace that hold messages from Redis, dead-letter queues too", async () => {
+  it("lists the queues of a namespace from Redis, dead-letter queues that hold messages too", async () => {
     const redis = await startRedis();
     const node = await startNode({ redisUrl: redis.url, prefix: freshPrefix() });
     await send(node, "tenant:42", { data: 1 }, "shop");
@@ -580,6 +581,7 @@ describe("the HTTP API on a Redis cluster", () => {
     const listed = await http(node, "GET", "/v1/namespaces/shop/queues");
     expect(listed.body).toEqual({
       queues: [
+        { name: "email.send", ready: 0, inflight: 0, delayed: 0, deadLettered: 1, consumers: 0 },
         { name: "email.send.dlq", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0 },
         { name: "tenant:42", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0 },
       ],

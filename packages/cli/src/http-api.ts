@@ -17,7 +17,7 @@ export interface QueueList {
   truncated: boolean;
 }
 
-/** The queues of the namespace that hold messages now, with their stats. */
+/** The queues of the namespace that hold messages, have consumers or were sent to within 24 hours, with their stats. */
 export async function listQueues(flags: ConnectionFlags): Promise<QueueList> {
   const url = new URL(
     `v1/namespaces/${encodeURIComponent(namespaceSegment(flags.namespace))}/queues`,

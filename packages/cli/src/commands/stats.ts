@@ -1,6 +1,6 @@
 /**
  * `mailroom stats [queue]`: the stats of one queue (through the SDK, `queue:stats`), or of every queue of
- * the namespace that holds messages now (over HTTP, `GET /v1/namespaces/{ns}/queues`: the Socket.IO
+ * the namespace that holds messages, has consumers or was sent to within 24 hours (over HTTP, `GET /v1/namespaces/{ns}/queues`: the Socket.IO
  * contract has no list). A table for people on stdout, or JSON with `--json`: the stats object with its
  * `name` for one queue, `{ queues, truncated }` for all. Counts are cluster-wide.
  */
@@ -18,14 +18,14 @@ interface StatsFlags extends ConnectionFlags {
 const EXAMPLES = `
 Examples:
   $ mailroom stats jobs
-  $ mailroom stats                       # every queue of the namespace that holds messages
+  $ mailroom stats                       # every queue of the namespace in use (messages, consumers, sends)
   $ mailroom stats --namespace /orders --json | jq '.queues[] | select(.deadLettered > 0)'
   $ watch -n 1 mailroom stats`;
 
 export function statsCommand(): Command {
   const command = new Command("stats")
     .description("show the ready, in-flight, delayed and dead-lettered messages and consumers of queues")
-    .argument("[queue]", "one queue (default: every queue of the namespace that holds messages)")
+    .argument("[queue]", "one queue (default: every queue of the namespace in use, as GET .../queues lists them)")
     .addOption(new Option("--json", "print JSON instead of a table"));
   return addConnectionOptions(command).addHelpText("after", EXAMPLES).action(runAction("stats", stats));
 }
@@ -53,6 +53,6 @@ function printQueueList({ queues, truncated }: QueueList, flags: StatsFlags): vo
     return;
   }
   process.stdout.write(`${statsTable(queues)}\n`);
-  if (queues.length === 0) notice(false, `no queue holds messages in namespace ${flags.namespace}`);
+  if (queues.length === 0) notice(false, `no queue is in use in namespace ${flags.namespace}`);
   if (truncated) notice(false, `only the first ${queues.length} queues are listed, by name`);
 }

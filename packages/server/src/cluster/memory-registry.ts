@@ -43,6 +43,10 @@ export class MemoryRegistry implements ClusterRegistry {
     return this.consumerCounts.get(queueRef(namespace, queue)) ?? 0;
   }
 
+  async queueConsumerCounts(namespace: string, queues: string[]): Promise<number[]> {
+    return queues.map((queue) => this.consumerCounts.get(queueRef(namespace, queue)) ?? 0);
+  }
+
   async nodes(): Promise<NodeRecord[]> {
     const now = Date.now();
     const { id, url, startedAt, connections } = this.node;

@@ -145,14 +145,27 @@ export class RedisRegistry implements ClusterRegistry {
   }
 
   async queueConsumers(namespace: string, queue: string): Promise<number> {
+    const [count] = await this.queueConsumerCounts(namespace, [queue]);
+    return count ?? 0;
+  }
+
+  /** One read of the live nodes for all the queues, and their counts in the same pipeline. */
+  async queueConsumerCounts(namespace: string, queues: string[]): Promise<number[]> {
     const { redis, scripts, keys, nodeTimeoutMs } = this.options;
-    const [liveIds, counts] = await inStore(
-      Promise.all([scripts.liveNodes(nodeTimeoutMs), redis.hgetall(keys.queueConsumers(namespace, queue))]),
+    const [liveIds, perQueue] = await inStore(
+      Promise.all([
+        scripts.liveNodes(nodeTimeoutMs),
+        Promise.all(queues.map((queue) => redis.hgetall(keys.queueConsumers(namespace, queue)))),
+      ]),
     );
     const live = new Set(liveIds);
-    let total = 0;
-    for (const [nodeId, count] of Object.entries(counts)) if (live.has(nodeId)) total += Number(count);
-    return total;
+    return perQueue.map((counts) => {
+      let total = 0;
+      for (const [nodeId, count] of Object.entries(counts)) {
+        if (live.has(nodeId)) total += Number(count);
+      }
+      return total;
+    });
   }
 
   private async writeConsumerCount(ref: string): Promise<void> {

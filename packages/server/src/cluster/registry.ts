@@ -43,6 +43,8 @@ export interface ClusterRegistry {
   setQueueConsumers(namespace: string, queue: string, count: number): Promise<void>;
   /** How many consumers the queue has on live nodes. */
   queueConsumers(namespace: string, queue: string): Promise<number>;
+  /** How many consumers each of these queues of the namespace has on live nodes, in the same order. */
+  queueConsumerCounts(namespace: string, queues: string[]): Promise<number[]>;
 }
 
 /** What a node tells the registry about itself at each heartbeat. */

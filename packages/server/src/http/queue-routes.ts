@@ -5,6 +5,8 @@
  * no connection: they end when acked, nacked or expired (or at once, when the client left mid-receive).
  * A receive that waits is bounded by the node's limit of waiting receives and by its token's expiry
  * (long-poll.ts).
+ * The queue list (PROTOCOL.md §13, queues/queue-listing.ts) is computed at most once a second per
+ * namespace on this node: requests for the same namespace within that second share one listing.
  */
 
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -26,7 +28,6 @@ import {
   HttpSendBatchBody,
   HttpSendBatchResponse,
   HttpSendResponse,
-  MailroomError,
   NamespaceParams,
   QueueParams,
 } from "@mailroom/protocol";
@@ -34,18 +35,19 @@ import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { ClusterRegistry } from "../cluster/registry.js";
 import type { ConsumerDispatcher } from "../queues/consumer-dispatcher.js";
 import { leasedMessage } from "../queues/leased-message.js";
-import type { Lease, QueueAddress, QueueEngine } from "../queues/queue-engine.js";
+import type { Lease, QueueAddress, QueueEngine, QueueListing } from "../queues/queue-engine.js";
 import { queueStats } from "../queues/queue-stats.js";
 import { sendMessage, sendMessages } from "../queues/sending.js";
 import { ackAndSettle, nackAndSettle } from "../queues/settlement.js";
+import { RecentResults } from "../recent-results.js";
 import { BINARY_CONTENT_TYPE, BINARY_HEADERS_DESCRIPTION, installBinaryBodyParser } from "./binary-body.js";
 import { fromJsonData, toJsonData } from "./binary-json.js";
 import { bodyLimits } from "./body-limits.js";
 import type { LongPolls } from "./long-poll.js";
 import { namespaceOf, queueOf } from "./route-params.js";
 
-/** At most this many queues are listed with their stats, the first by name; `truncated` tells of more. */
-const MAX_LISTED_QUEUES = 1000;
+/** A namespace's queue list is reused this long (ms): any number of callers cost one listing a second. */
+const LIST_REUSE_MS = 1000;
 
 const TAGS = ["queues"];
 const errors = { "4xx": HttpError, "5xx": HttpError };
@@ -66,6 +68,8 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
   const limits = bodyLimits(maxMessageBytes);
   const sendLimits = { maxMessageBytes, defaultMaxAttempts };
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const listings = new RecentResults<QueueListing>({ maxAgeMs: LIST_REUSE_MS });
+  const consumerCounts = (namespace: string, queues: string[]) => registry.queueConsumerCounts(namespace, queues);
 
   await api.register(async (binaryScope) => {
     installBinaryBodyParser(binaryScope);
@@ -204,18 +208,16 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
       config: { right: "any" },
       schema: {
         tags: TAGS,
-        summary: "The namespace's queues that hold messages, with their stats",
+        summary:
+          "The namespace's queues that hold messages, have consumers or were sent to within 24 hours, with " +
+          "their stats, sorted by name (at most 1000)",
         params: NamespaceParams,
         response: { 200: HttpQueueList, ...errors },
       },
     },
     async (request) => {
       const namespace = namespaceOf(request.params.ns);
-      if (!engine.listQueues) throw new MailroomError("INTERNAL", "this node's queue engine cannot list queues");
-      const names = await engine.listQueues(namespace);
-      const listed = names.slice(0, MAX_LISTED_QUEUES);
-      const queues = await Promise.all(listed.map((queue) => statsOf({ namespace, queue })));
-      return { queues, truncated: names.length > listed.length };
+      return listings.get(namespace, () => engine.listQueues(namespace, consumerCounts));
     },
   );
 

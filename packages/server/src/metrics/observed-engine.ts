@@ -34,11 +34,10 @@ export function observedEngine(engine: QueueEngine, metrics: NodeMetrics): Queue
     stats: (address) => engine.stats(address),
     purge: (address) => engine.purge(address),
     redrive: (address) => engine.redrive(address),
+    listQueues: (namespace, consumers) => engine.listQueues(namespace, consumers),
     watch: (address, listener) => engine.watch(address, listener),
     start: () => engine.start(),
     close: () => engine.close(),
   };
-  const { listQueues } = engine;
-  if (listQueues) observed.listQueues = (namespace) => listQueues.call(engine, namespace);
   return observed;
 }

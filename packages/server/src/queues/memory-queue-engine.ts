@@ -9,21 +9,27 @@
  * Invariants: a queue's `messages` holds each message it has, and each id is in exactly one of `ready`,
  * `delayed` or `leases`; a queue with no messages and nothing left to deduplicate is deleted; all timed
  * work (lease deadlines, delays, the end of dedup windows) runs from one heap behind one timer, whose
- * entries go stale instead of being removed and are skipped (or compacted away) later.
+ * entries go stale instead of being removed and are skipped (or compacted away) later. Queues are
+ * registered for the queue list as on Redis (sent to, watched, dead-lettered or redriven into), in a
+ * registry of its own (memory-queue-registry.ts) that `listQueues` walks.
  */
 import { randomBytes } from "node:crypto";
 import { type DeadLetterReason, deadLetterQueueOf, isDeadLetterQueue, MailroomError } from "@mailroom/protocol";
 import { queueRef } from "../redis/keys.js";
+import { MemoryQueueRegistry } from "./memory-queue-registry.js";
 import {
+  type ConsumerCounts,
   type EngineStats,
   IGNORED_OUTCOMES,
   type Lease,
   type NewMessage,
   type QueueAddress,
   type QueueEngine,
+  type QueueListing,
   type QueueOutcomes,
   type ReceiveResult,
 } from "./queue-engine.js";
+import { listRegisteredQueues } from "./queue-listing.js";
 
 /** Timed items handled per timer tick, so a burst of deadlines never stalls the event loop; the rest follow. */
 const MAX_TIMED_ITEMS_PER_TICK = 10_000;
@@ -113,6 +119,7 @@ export class MemoryQueueEngine implements QueueEngine {
   private readonly now: () => number;
   private readonly outcomes: QueueOutcomes;
   private readonly queues = new Map<string, QueueState>();
+  private readonly registry: MemoryQueueRegistry;
   /** Kept apart from the queues, so totals outlive a queue that empties (as Redis's counters key does). */
   private readonly counters = new Map<string, QueueCounters>();
   private readonly watchers = new Map<string, Set<() => void>>();
@@ -136,6 +143,7 @@ export class MemoryQueueEngine implements QueueEngine {
     this.dedupWindowMs = options.dedupWindowMs;
     this.now = options.now ?? Date.now;
     this.outcomes = options.outcomes ?? IGNORED_OUTCOMES;
+    this.registry = new MemoryQueueRegistry(this.now);
   }
 
   async start(): Promise<void> {}
@@ -147,6 +155,7 @@ export class MemoryQueueEngine implements QueueEngine {
     this.timed.clear();
     this.staleTimedEntries = 0;
     this.queues.clear();
+    this.registry.clear();
     this.counters.clear();
     this.watchers.clear();
     this.pendingWakeups.clear();
@@ -155,6 +164,7 @@ export class MemoryQueueEngine implements QueueEngine {
   async send(address: QueueAddress, messages: NewMessage[]): Promise<boolean[]> {
     this.assertOpen();
     const now = this.now();
+    this.registry.record(address, true);
     const queue = this.queueFor(address);
     this.forgetExpiredDedup(queue, now, Number.POSITIVE_INFINITY);
     if (queue.dedupOrder.length === 0 && queue.dedupGeneration !== undefined) {
@@ -361,24 +371,24 @@ export class MemoryQueueEngine implements QueueEngine {
       this.moveToTail(source, target, id);
       moved += 1;
     }
-    if (moved > 0) this.wake(target.key);
+    if (moved > 0) {
+      this.registry.record(address, false);
+      this.wake(target.key);
+    }
     this.dropIfEmpty(source);
     this.dropIfEmpty(target);
     return moved;
   }
 
-  /** Walks every queue this process holds: an admin listing, linear in the number of queues. */
-  async listQueues(namespace: string): Promise<string[]> {
+  listQueues(namespace: string, consumers: ConsumerCounts): Promise<QueueListing> {
     this.assertOpen();
-    const names: string[] = [];
-    for (const queue of this.queues.values()) {
-      if (queue.address.namespace === namespace && queue.messages.size > 0) names.push(queue.address.queue);
-    }
-    return names.sort();
+    const stats = (address: QueueAddress) => this.stats(address);
+    return listRegisteredQueues({ registry: this.registry, stats, consumers }, namespace);
   }
 
   watch(address: QueueAddress, listener: () => void): () => void {
     if (this.closed) return () => {};
+    this.registry.record(address, false);
     const key = keyOf(address);
     let listeners = this.watchers.get(key);
     if (!listeners) {
@@ -494,6 +504,7 @@ export class MemoryQueueEngine implements QueueEngine {
     message.expiresAt = 0;
     deadLetterQueue.messages.set(id, message);
     deadLetterQueue.ready.pushBack(id);
+    this.registry.record(deadLetterAddress, false);
     this.wake(deadLetterQueue.key);
     this.outcomes.deadLettered(queue.address, 1);
     return true;

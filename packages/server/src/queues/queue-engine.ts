@@ -16,6 +16,9 @@
  *   acceptance; a duplicate is answered as such and not stored.
  * - A receipt that matches no current lease changes nothing: `ack` lists it as stale, `nack` and `extend`
  *   reject with `NOT_FOUND`.
+ * - Every queue it holds messages for is in its queue registry (queue-registry.ts): it registers a queue
+ *   when it is sent to (before the send is stored), watched (consumed), dead-lettered into or redriven
+ *   into, so `listQueues` walks the registry, never the whole store.
  * What it does not do: know consumers, sockets or prefetch (consumer-dispatcher.ts does).
  */
 import type { DeadLetterReason, QueueStats } from "@mailroom/protocol";
@@ -66,6 +69,19 @@ export const IGNORED_OUTCOMES: QueueOutcomes = { deadLettered() {}, expired() {}
 
 export type EngineStats = Omit<QueueStats, "consumers"> & { expired: number; discarded: number };
 
+/** How many live consumers each of these queues of the namespace has, in the same order (the cluster's count). */
+export type ConsumerCounts = (namespace: string, queues: string[]) => Promise<number[]>;
+
+/** A queue of a listing, with its stats. */
+export type ListedQueue = QueueStats & { name: string };
+
+export interface QueueListing {
+  /** Sorted by name; at most `MAX_LISTED_QUEUES` (queue-listing.ts). */
+  queues: ListedQueue[];
+  /** Whether the namespace has more queues to list than these. */
+  truncated: boolean;
+}
+
 export interface QueueEngine {
   /** Stores messages, all or none; resolves with a duplicate flag per message. */
   send(address: QueueAddress, messages: NewMessage[]): Promise<boolean[]>;
@@ -87,13 +103,16 @@ export interface QueueEngine {
   /** Moves ready and delayed messages of `<queue>.dlq` to the tail of the queue; returns how many. */
   redrive(address: QueueAddress): Promise<number>;
   /**
-   * The queues of a namespace that hold messages now (ready, delayed or in flight), sorted by name: an
-   * admin listing, which may scan the store. A queue that holds nothing is not listed.
+   * The queue list of PROTOCOL.md §13 (queue-listing.ts): the namespace's queues that hold messages, have
+   * consumers (as `consumers` counts them) or were sent to within 24 hours, with their stats, sorted by
+   * name, at most 1000. It walks the queue registry, whose idle entries it forgets on the way: its cost
+   * grows with the namespace's queues, never with the store's keys.
    */
-  listQueues?(namespace: string): Promise<string[]>;
+  listQueues(namespace: string, consumers: ConsumerCounts): Promise<QueueListing>;
   /**
    * Calls `listener` when messages may have become ready in the queue (sent, requeued, due), on any node.
    * Wake-ups may be lost or repeated: callers also poll now and then. Returns the unsubscribe function.
+   * A watched queue is being consumed: it stays in the queue registry while watched.
    */
   watch(address: QueueAddress, listener: () => void): () => void;
   start(): Promise<void>;

@@ -7,7 +7,8 @@
  * queues; each due queue is claimed by one node, swept, and settled. The index holds only real deadlines
  * and takes turns across namespaces (claim-due-queues.lua), so no tenant's queues delay another's timed
  * work (PROTOCOL.md §15); claimed queues are swept concurrently, and a tick claims again while it finds
- * a full claim.
+ * a full claim. Queues are registered for the queue list in the queue registry (queue-registrations.ts
+ * says when), which `listQueues` walks.
  */
 import { randomBytes } from "node:crypto";
 import { isDeadLetterQueue, MailroomError } from "@mailroom/protocol";
@@ -17,15 +18,20 @@ import { parseQueueRef, queueRef, type RedisKeys } from "../redis/keys.js";
 import type { QueueTarget, Scripts, SendItem } from "../redis/scripts.js";
 import { inStore } from "../redis/store-errors.js";
 import {
+  type ConsumerCounts,
   type EngineStats,
   IGNORED_OUTCOMES,
   type Lease,
   type NewMessage,
   type QueueAddress,
   type QueueEngine,
+  type QueueListing,
   type QueueOutcomes,
   type ReceiveResult,
 } from "./queue-engine.js";
+import { listRegisteredQueues } from "./queue-listing.js";
+import { QueueRegistrations } from "./queue-registrations.js";
+import type { RedisQueueRegistry } from "./redis-queue-registry.js";
 import { TickBatcher } from "./tick-batcher.js";
 
 /** How often each node looks for due queues: the precision of lease expiry and delays. */
@@ -54,8 +60,6 @@ const MAX_COALESCED = 1000;
  * ZMSCORE and ZREM then cost O(log n) per receipt instead of a scan of a listpack.
  */
 const RECEIPT_TOKEN_BYTES = 16;
-/** Keys Redis looks at per SCAN call of a queue listing: short calls that never stall other clients. */
-const SCAN_COUNT = 1000;
 
 export interface RedisQueueEngineOptions {
   connections: RedisConnections;
@@ -63,6 +67,8 @@ export interface RedisQueueEngineOptions {
   keys: RedisKeys;
   dedupWindowMs: number;
   logger: FastifyBaseLogger;
+  /** The queue registry that `listQueues` walks and this engine registers queues in. */
+  queueRegistry: RedisQueueRegistry;
   /** Told of messages dead-lettered or expired by this node's calls. @default nobody */
   outcomes?: QueueOutcomes;
 }
@@ -81,9 +87,11 @@ export class RedisQueueEngine implements QueueEngine {
   private readonly outcomes: QueueOutcomes;
   /** Due marks that could not be written yet, by queue ref: the earliest due time of each. */
   private readonly unmarked = new Map<string, number>();
+  private readonly registrations: QueueRegistrations;
 
   constructor(private readonly options: RedisQueueEngineOptions) {
     this.outcomes = options.outcomes ?? IGNORED_OUTCOMES;
+    this.registrations = new QueueRegistrations(options.queueRegistry, options.logger);
     this.sends = new TickBatcher((ref, items) => this.flushSends(ref, items), MAX_COALESCED);
     this.acks = new TickBatcher((ref, receipts) => this.flushAcks(ref, receipts), MAX_COALESCED);
   }
@@ -96,10 +104,14 @@ export class RedisQueueEngine implements QueueEngine {
 
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
+    this.registrations.close();
   }
 
   send(address: QueueAddress, messages: NewMessage[]): Promise<boolean[]> {
-    return inStore(this.sends.add(queueRef(address.namespace, address.queue), messages));
+    const ref = queueRef(address.namespace, address.queue);
+    const registering = this.registrations.sent(address);
+    if (!registering) return inStore(this.sends.add(ref, messages));
+    return inStore(registering.then(() => this.sends.add(ref, messages)));
   }
 
   async receive(address: QueueAddress, max: number, visibilityMs: number, byteBudget = 0): Promise<ReceiveResult> {
@@ -175,30 +187,22 @@ export class RedisQueueEngine implements QueueEngine {
 
   async redrive(address: QueueAddress): Promise<number> {
     const moved = await inStore(this.options.scripts.queueRedrive(target(address)));
-    if (moved > 0) this.wake(address);
+    if (moved > 0) {
+      this.registrations.touched(address);
+      this.wake(address);
+    }
     return moved;
   }
 
-  /** Scans the keyspace for the namespace's `messages` hashes: an admin listing, linear in the number of keys. */
-  async listQueues(namespace: string): Promise<string[]> {
-    const { connections, keys } = this.options;
-    const pattern = keys.queueMessagesPattern(namespace);
-    const names = new Set<string>();
-    let cursor = "0";
-    do {
-      const [next, found] = await inStore(connections.command.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT));
-      cursor = next;
-      for (const key of found) {
-        const queue = keys.queueOfMessagesKey(namespace, key);
-        if (queue !== undefined) names.add(queue);
-      }
-    } while (cursor !== "0");
-    return [...names].sort();
+  listQueues(namespace: string, consumers: ConsumerCounts): Promise<QueueListing> {
+    const stats = (address: QueueAddress) => this.stats(address);
+    return listRegisteredQueues({ registry: this.options.queueRegistry, stats, consumers }, namespace);
   }
 
   watch(address: QueueAddress, listener: () => void): () => void {
     const channel = this.options.keys.wakeChannel(address.namespace, address.queue);
     const stopListening = this.options.connections.listen(channel, listener);
+    const stopRegistering = this.registrations.watching(address);
     const ref = queueRef(address.namespace, address.queue);
     const watchers = (this.watched.get(ref) ?? 0) + 1;
     this.watched.set(ref, watchers);
@@ -206,6 +210,7 @@ export class RedisQueueEngine implements QueueEngine {
     if (watchers === 1) this.pendingLooks.add(ref);
     return () => {
       stopListening();
+      stopRegistering();
       const count = (this.watched.get(ref) ?? 1) - 1;
       if (count > 0) this.watched.set(ref, count);
       else this.watched.delete(ref);
@@ -276,7 +281,10 @@ export class RedisQueueEngine implements QueueEngine {
   /** Counts dead-lettered messages and wakes the dead-letter queue's consumers. */
   private deadLettered(address: QueueAddress, count: number): void {
     this.outcomes.deadLettered(address, count);
-    if (!isDeadLetterQueue(address.queue)) this.wake({ ...address, queue: `${address.queue}.dlq` });
+    if (isDeadLetterQueue(address.queue)) return;
+    const deadLetterQueue = { ...address, queue: `${address.queue}.dlq` };
+    this.registrations.touched(deadLetterQueue);
+    this.wake(deadLetterQueue);
   }
 
   /** Writes a due mark in the background (markDue keeps one that fails for a retry). */

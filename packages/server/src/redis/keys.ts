@@ -60,20 +60,17 @@ export class RedisKeys {
     ];
   }
 
-  /** A SCAN pattern that matches the `messages` hash of every queue of the namespace that holds messages. */
-  queueMessagesPattern(namespace: string): string {
-    return `${escapeGlob(this.prefix)}:q:{${escapeGlob(namespace)}:*}:*:messages`;
-  }
-
-  /** The queue whose `messages` hash this key (found by `queueMessagesPattern`) is; undefined for another key. */
-  queueOfMessagesKey(namespace: string, key: string): string | undefined {
-    const start = `${this.prefix}:q:{${namespace}:`;
-    const end = ":messages";
-    if (!key.startsWith(start) || !key.endsWith(end)) return undefined;
-    // Queue names hold no brace, so the first `}:` after the tag's start closes the tag.
-    const tagEnd = key.indexOf("}:", start.length);
-    if (tagEnd < 0 || tagEnd + 2 > key.length - end.length) return undefined;
-    return key.slice(tagEnd + 2, key.length - end.length);
+  /**
+   * The queue registry of a namespace (queues/queue-registry.ts), in the order of the registry scripts:
+   * - names: sorted set, queue name -> 0 (every score 0, so ZRANGEBYLEX reads it in name order)
+   * - sent: hash, queue name -> when a send last registered it (ms, Redis time)
+   * - seen: hash, queue name -> when it was last registered, for any reason (ms, Redis time)
+   * One registry per namespace under the namespace's own hash tag: a registry script stays in one slot, and
+   * namespaces spread over a cluster's masters.
+   */
+  queueRegistryKeys(namespace: string): string[] {
+    const base = `${this.prefix}:queue-registry:{${namespace}}`;
+    return [`${base}:names`, `${base}:sent`, `${base}:seen`];
   }
 
   /** Hash: node id -> how many consumers of the queue that node holds. */
@@ -136,11 +133,6 @@ export class RedisKeys {
   private roomTag(namespace: string, room: string): string {
     return `${namespace}:${encodeURIComponent(room)}`;
   }
-}
-
-/** Escapes the characters that Redis glob patterns (SCAN MATCH) treat as special. */
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, "\\$&");
 }
 
 /** A queue as one string (namespaces hold no newline), as stored in the due index and node indexes. */

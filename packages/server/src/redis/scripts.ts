@@ -50,6 +50,10 @@ const SCRIPTS = {
   queueStats: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-stats", "allow") },
   queuePurge: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-purge", "allow") },
   queueRedrive: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-redrive", "allow") },
+  // Registering is allowed when full: its entry is small, once per queue, and a send it precedes is refused.
+  queueRegister: { numberOfKeys: 3, lua: lua("queue-register", "allow") },
+  queueRegistryPage: { numberOfKeys: 2, lua: lua("queue-registry-page", "allow") },
+  queueRegistryForget: { numberOfKeys: 3, lua: lua("queue-registry-forget", "allow") },
   claimDueQueues: { numberOfKeys: 3, lua: lua("claim-due-queues", "allow") },
   settleDueQueue: { numberOfKeys: 3, lua: lua("settle-due-queue", "allow") },
   markDueQueue: { numberOfKeys: 3, lua: lua("mark-due-queue", "allow") },
@@ -78,6 +82,12 @@ export interface SendItem {
   ttlMs: number;
   maxAttempts: number;
   body: Buffer;
+}
+
+/** What `queueRegistryPage` answers: Redis's clock (ms) and each queue with its last send (ms; 0 = none). */
+export interface RegistryPageReply {
+  now: number;
+  queues: Array<{ name: string; lastSentAt: number }>;
 }
 
 export interface HeartbeatArgs {
@@ -197,6 +207,29 @@ export class Scripts {
 
   queueRedrive(target: QueueTarget): Promise<number> {
     return this.runQueue("queueRedrive", target, []) as Promise<number>;
+  }
+
+  /** Registers queues of one namespace (sent: stamps their last send too); returns how many were new. */
+  queueRegister(namespace: string, queues: string[], sent: boolean): Promise<number> {
+    const keys = this.keys.queueRegistryKeys(namespace);
+    return this.run("queueRegister", keys, [sent ? "1" : "0", ...queues]) as Promise<number>;
+  }
+
+  /** A page of the namespace's queue registry: the names after `after` (empty: from the start), in name order. */
+  async queueRegistryPage(namespace: string, after: string, limit: number): Promise<RegistryPageReply> {
+    const [names, sent] = this.keys.queueRegistryKeys(namespace) as [string, string];
+    const reply = (await this.run("queueRegistryPage", [names, sent], [after, limit])) as Array<string | number>;
+    const queues: RegistryPageReply["queues"] = [];
+    for (let index = 1; index < reply.length; index += 2) {
+      queues.push({ name: String(reply[index]), lastSentAt: Number(reply[index + 1]) });
+    }
+    return { now: Number(reply[0]), queues };
+  }
+
+  /** Returns how many of these queues were forgotten (see queue-registry-forget.lua for which stay). */
+  queueRegistryForget(namespace: string, queues: string[], sentWindowMs: number, graceMs: number): Promise<number> {
+    const keys = this.keys.queueRegistryKeys(namespace);
+    return this.run("queueRegistryForget", keys, [sentWindowMs, graceMs, ...queues]) as Promise<number>;
   }
 
   /** Returns { queue ref, generation, ... } of the claimed queues, a share for each namespace with due work. */

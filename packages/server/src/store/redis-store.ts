@@ -9,6 +9,7 @@ import type { Server } from "socket.io";
 import { RedisRegistry } from "../cluster/redis-registry.js";
 import type { QueueOutcomes } from "../queues/queue-engine.js";
 import { RedisQueueEngine } from "../queues/redis-queue-engine.js";
+import { RedisQueueRegistry } from "../queues/redis-queue-registry.js";
 import { RedisConnections } from "../redis/connections.js";
 import { RedisEpoch } from "../redis/epoch.js";
 import { RedisKeys } from "../redis/keys.js";
@@ -55,6 +56,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     keys,
     dedupWindowMs: options.dedupWindowMs,
     logger: logger.child({ component: "queues" }),
+    queueRegistry: new RedisQueueRegistry(scripts),
     outcomes: options.outcomes,
   });
 
