@@ -65,13 +65,16 @@ async function settleOne(node: NodeHandle, namespace: string, queue: string, how
   else await post(node, `${path}/nack`, { receipt: message?.receipt, requeue: false });
 }
 
-/** A Redis of the test's own, a node on it, and a client to look inside. */
+/** A Redis of the test's own, a node on it, and a client to look inside, once the registry is built. */
 async function nodeOnRedis(args: string[] = []): Promise<{ node: NodeHandle; admin: Redis; prefix: string }> {
   const redis = await startRedis();
   const prefix = freshPrefix();
   const node = await startNode({ redisUrl: redis.url, prefix, args });
   const admin = new Redis(redis.url);
   onCleanup(() => void admin.disconnect());
+  await waitFor(async () => (await admin.exists(`${prefix}:{cluster}:queue-registry-built`)) === 1, {
+    what: "the queue registry's migration to finish",
+  });
   return { node, admin, prefix };
 }
 
@@ -224,6 +227,34 @@ describe("the queue list on Redis", () => {
     const depthReads = listings + 1;
     expect(statsReads).toBeGreaterThanOrEqual(20);
     expect(statsReads).toBeLessThanOrEqual(listings * 20 + depthReads);
+  });
+
+  it("builds the registry once, at start, from the queues made before it", async () => {
+    const { node, admin, prefix } = await nodeOnRedis();
+    await send(node, "legacy", "tenant:7:messages");
+    await send(node, "legacy", "email");
+    await settleOne(node, "legacy", "email", "deadLetter");
+    const consumer = await connectSocket(node.url, "/legacy");
+    await command(consumer, "queue:consume", { queue: "consumed" });
+    await waitFor(async () => names(await list(node, "legacy")).includes("consumed"), { what: "the consumer" });
+    // What a deployment from before the registry holds: queues, and no registry or marker.
+    const marker = `${prefix}:{cluster}:queue-registry-built`;
+    const registry = `${prefix}:queue-registry:{/legacy}`;
+    await admin.del(`${registry}:names`, `${registry}:sent`, `${registry}:seen`, marker);
+
+    const scans = await commandCalls(admin, "scan");
+    const upgraded = await startNode({ redisUrl: `redis://127.0.0.1:${admin.options.port}`, prefix });
+    await waitFor(async () => (await admin.exists(marker)) === 1, { what: "the migration" });
+    expect(await commandCalls(admin, "scan")).toBeGreaterThan(scans);
+    // The drained "email" holds nothing and was never registered again: only what holds messages or consumers.
+    expect(names(await list(upgraded, "legacy"))).toEqual(["consumed", "email.dlq", "tenant:7:messages"]);
+
+    // Once built, a starting node looks at the marker (EXISTS) and scans nothing.
+    const scansAfter = await commandCalls(admin, "scan");
+    const markerChecks = await commandCalls(admin, "exists");
+    await upgraded.restart();
+    await waitFor(async () => (await commandCalls(admin, "exists")) > markerChecks, { what: "the marker check" });
+    expect(await commandCalls(admin, "scan")).toBe(scansAfter);
   });
 });
 

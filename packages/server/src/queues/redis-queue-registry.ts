@@ -16,6 +16,11 @@ export class RedisQueueRegistry implements QueueRegistry {
     await inStore(this.scripts.queueRegister(address.namespace, [address.queue], sent));
   }
 
+  /** Registers several queues of one namespace in one call, as the migration does: none as sent. */
+  async registerExisting(namespace: string, queues: string[]): Promise<void> {
+    if (queues.length > 0) await inStore(this.scripts.queueRegister(namespace, queues, false));
+  }
+
   async page(namespace: string, after: string | undefined, limit: number): Promise<RegistryPage> {
     const reply = await inStore(this.scripts.queueRegistryPage(namespace, after ?? "", limit));
     return {

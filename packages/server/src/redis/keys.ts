@@ -73,6 +73,40 @@ export class RedisKeys {
     return [`${base}:names`, `${base}:sent`, `${base}:seen`];
   }
 
+  /** String: set (to the time, ms) once the queue registry holds the queues made before it existed. */
+  queueRegistryBuilt(): string {
+    return `${this.prefix}:{cluster}:queue-registry-built`;
+  }
+
+  /** String: the id of the node running the registry's migration now, with a TTL (a lease). */
+  queueRegistryMigrationLease(): string {
+    return `${this.prefix}:{cluster}:queue-registry-migration`;
+  }
+
+  /** A SCAN pattern that matches the keys of every queue of every namespace (for the registry's migration). */
+  queueKeysPattern(): string {
+    return `${escapeGlob(this.prefix)}:q:{*`;
+  }
+
+  /**
+   * The queue whose `messages` or `consumers` hash this key is (keys that `queueKeysPattern` matches);
+   * undefined for any other key. The namespace holds no colon, so the tag is "<namespace>:<queue family>";
+   * queue names hold no brace, so the first `}:` after the tag's start closes it.
+   */
+  queueOfKey(key: string): { namespace: string; queue: string } | undefined {
+    const start = `${this.prefix}:q:{`;
+    if (!key.startsWith(start)) return undefined;
+    const suffix = QUEUE_KEYS_OF_EXISTENCE.find((name) => key.endsWith(`:${name}`));
+    if (suffix === undefined) return undefined;
+    const namespaceEnd = key.indexOf(":", start.length);
+    const tagEnd = key.indexOf("}:", start.length);
+    if (namespaceEnd < 0 || tagEnd < namespaceEnd) return undefined;
+    const queue = key.slice(tagEnd + 2, key.length - suffix.length - 1);
+    const namespace = key.slice(start.length, namespaceEnd);
+    if (!STORED_NAMESPACE.test(namespace) || !STORED_QUEUE.test(queue)) return undefined;
+    return { namespace, queue };
+  }
+
   /** Hash: node id -> how many consumers of the queue that node holds. */
   queueConsumers(namespace: string, queue: string): string {
     return `${this.queueBase(namespace, queue)}:consumers`;
@@ -133,6 +167,17 @@ export class RedisKeys {
   private roomTag(namespace: string, room: string): string {
     return `${namespace}:${encodeURIComponent(room)}`;
   }
+}
+
+/** The keys a queue has while it holds messages (`messages`) or consumers (`consumers`). */
+const QUEUE_KEYS_OF_EXISTENCE = ["messages", "consumers"] as const;
+/** What a stored namespace and queue look like (PROTOCOL.md §1; a `.dlq` name may be 4 chars longer). */
+const STORED_NAMESPACE = /^\/[A-Za-z0-9_-]*$/;
+const STORED_QUEUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+
+/** Escapes the characters that Redis glob patterns (SCAN MATCH) treat as special. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
 }
 
 /** A queue as one string (namespaces hold no newline), as stored in the due index and node indexes. */

@@ -1,13 +1,15 @@
 /**
  * The store of a cluster node on Redis: two connections, the Socket.IO Redis adapter over them, and the
  * Redis registry. Warns at start when Redis may evict keys, since an evicting Redis can drop messages, and
- * watches the cluster's epoch to notice a Redis that lost its data (`/readyz` then says so in `dataLoss`).
+ * watches the cluster's epoch to notice a Redis that lost its data (`/readyz` then says so in `dataLoss`),
+ * and builds the queue registry once from the queues made before it (queue-registry-migration.ts).
  */
 import { createAdapter } from "@socket.io/redis-adapter";
 import type { FastifyBaseLogger } from "fastify";
 import type { Server } from "socket.io";
 import { RedisRegistry } from "../cluster/redis-registry.js";
 import type { QueueOutcomes } from "../queues/queue-engine.js";
+import { QueueRegistryMigration } from "../queues/queue-registry-migration.js";
 import { RedisQueueEngine } from "../queues/redis-queue-engine.js";
 import { RedisQueueRegistry } from "../queues/redis-queue-registry.js";
 import { RedisConnections } from "../redis/connections.js";
@@ -50,14 +52,22 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     logger,
   });
 
+  const queueRegistry = new RedisQueueRegistry(scripts);
   const queues = new RedisQueueEngine({
     connections,
     scripts,
     keys,
     dedupWindowMs: options.dedupWindowMs,
     logger: logger.child({ component: "queues" }),
-    queueRegistry: new RedisQueueRegistry(scripts),
+    queueRegistry,
     outcomes: options.outcomes,
+  });
+  const migration = new QueueRegistryMigration({
+    redis: connections.command,
+    keys,
+    queueRegistry,
+    nodeId: node.id,
+    logger: logger.child({ component: "queue-registry" }),
   });
 
   const epoch = new RedisEpoch({
@@ -106,9 +116,11 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
       });
       await registry.start();
       await queues.start();
+      migration.start();
     },
     async close() {
       epoch.close();
+      await migration.close();
       await queues.close();
       await connections.close();
     },
