@@ -380,7 +380,7 @@ export class MemoryQueueEngine implements QueueEngine {
     return moved;
   }
 
-  listQueues(namespace: string, consumers: ConsumerCounts): Promise<QueueListing> {
+  async listQueues(namespace: string, consumers: ConsumerCounts): Promise<QueueListing> {
     this.assertOpen();
     const stats = (address: QueueAddress) => this.stats(address);
     return listRegisteredQueues({ registry: this.registry, stats, consumers }, namespace);
