@@ -4,6 +4,7 @@
  */
 
 import { QUEUE_LIMITS } from "@mailroom/protocol";
+import { maskRedisUrl } from "./redis/redis-url.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -150,7 +151,7 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
     throw new ConfigError("redisPrefix", `must be 1-64 characters without braces or spaces, got ${merged.redisPrefix}`);
   }
   if (merged.redisUrl !== undefined && !/^rediss?:\/\//.test(merged.redisUrl)) {
-    throw new ConfigError("redisUrl", `must start with redis:// or rediss://, got ${merged.redisUrl}`);
+    throw new ConfigError("redisUrl", `must start with redis:// or rediss://, got ${maskRedisUrl(merged.redisUrl)}`);
   }
   integerIn("port", merged.port, 0, 65535);
   integerIn("maxMessageBytes", merged.maxMessageBytes, 1, 64 * 1_048_576);

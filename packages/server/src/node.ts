@@ -4,7 +4,8 @@
  * `start` listens; `close` drains (draining.ts): readiness fails and new connections are refused at once,
  * deliveries stop, unacked ones get `drainDelayMs` to be acked and then return to the head of their
  * queues, and after the delay the node leaves the cluster, closes the transports (clients reconnect
- * elsewhere), finishes in-flight HTTP requests and closes the store.
+ * elsewhere), finishes in-flight HTTP requests and closes the store. Its logs hold no secret
+ * (log-redaction.ts).
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
@@ -20,11 +21,13 @@ import { httpApi, httpApiServerOptions } from "./http/api.js";
 import { healthRoutes } from "./http/health-routes.js";
 import { httpRateLimitOptions } from "./http/rate-limit.js";
 import { LimitReporter } from "./limit-reporter.js";
+import { nodeLoggerOptions } from "./log-redaction.js";
 import { metricsRoute } from "./metrics/metrics-route.js";
 import { NodeMetrics } from "./metrics/node-metrics.js";
 import { observedEngine } from "./metrics/observed-engine.js";
 import { ConsumerDispatcher } from "./queues/consumer-dispatcher.js";
 import { queueCommands } from "./queues/queue-commands.js";
+import { redisPassword } from "./redis/redis-url.js";
 import { roomCommands } from "./rooms/room-commands.js";
 import { handleConnection } from "./sockets/connection.js";
 import { ConnectionLimits } from "./sockets/connection-limits.js";
@@ -73,7 +76,10 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   let url = config.publicUrl ?? `http://${config.host}:${config.port}`;
 
   const app = Fastify({
-    logger: { level: config.logLevel, redact: ["req.headers.authorization"] },
+    logger: nodeLoggerOptions({
+      level: config.logLevel,
+      secrets: [config.jwtSecret, config.redisUrl === undefined ? undefined : redisPassword(config.redisUrl)],
+    }),
     logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: config.httpRequestTimeoutMs,
     trustProxy: config.trustProxy === "true" ? true : config.trustProxy,
