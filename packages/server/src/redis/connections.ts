@@ -2,12 +2,14 @@
  * A node's two Redis connections and what it asks of them beyond commands.
  * - `command`: fails fast while Redis is away (no offline queue, a command timeout, no retry of a command
  *   caught by a disconnect), so callers answer `UNAVAILABLE` instead of hanging or lying; auto-pipelined.
- * - `subscriber`: Socket.IO's adapter and our own channels; it keeps reconnecting and re-subscribes.
+ * - `subscriber`: Socket.IO's adapter and our own channels; it keeps reconnecting and re-subscribes
+ *   (subscriptions.ts keeps what is wanted, so a subscribe that failed is made again).
  * Both reconnect forever. Connection changes are logged once each, not at every retry.
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import { Redis } from "ioredis";
+import { Subscriptions } from "./subscriptions.js";
 
 /** Longest pause between two reconnection attempts: Redis that returns is noticed within it. */
 const MAX_RECONNECT_DELAY_MS = 500;
@@ -22,6 +24,7 @@ export class RedisConnections {
   readonly command: Redis;
   readonly subscriber: Redis;
   private readonly logger: FastifyBaseLogger;
+  private readonly subscriptions: Subscriptions;
   private readonly probeReplies = new Map<string, () => void>();
   private probeChannel: string | undefined;
   private readonly channelListeners = new Map<string, Set<() => void>>();
@@ -45,6 +48,8 @@ export class RedisConnections {
       lazyConnect: true,
       connectionName: "mailroom-subscriber",
     });
+    // Messages published while a subscription was missing were lost: its listeners look again once it stands.
+    this.subscriptions = new Subscriptions(this.subscriber, logger, () => this.wakeAllListeners());
     this.watch(this.command, "command");
     this.watch(this.subscriber, "subscriber");
     // Wake-ups published while a connection was away are lost, and pulls made meanwhile failed: when
@@ -93,6 +98,11 @@ export class RedisConnections {
     });
   }
 
+  /** The subscriber for Socket.IO's adapter: a (un)subscribe that fails is handled (subscriptions.ts). */
+  adapterSubscriber(): Redis {
+    return this.subscriptions.forAdapter();
+  }
+
   /**
    * Calls `listener` for each message on `channel` (subscribed while it has a listener; re-subscribed by
    * ioredis after a reconnect), and once when a new subscription is in place: a message published before
@@ -105,21 +115,16 @@ export class RedisConnections {
       const subscribed = new Set<() => void>();
       listeners = subscribed;
       this.channelListeners.set(channel, listeners);
-      this.subscriber.subscribe(channel).then(
-        () => {
-          for (const each of subscribed) each();
-        },
-        (error: unknown) => {
-          this.logger.warn({ err: error, channel }, "could not subscribe a channel");
-        },
-      );
+      void this.subscriptions.subscribe(channel).then((confirmed) => {
+        if (confirmed) for (const each of subscribed) each();
+      });
     }
     listeners.add(listener);
     return () => {
       const current = this.channelListeners.get(channel);
       if (!current?.delete(listener) || current.size > 0) return;
       this.channelListeners.delete(channel);
-      this.subscriber.unsubscribe(channel).catch(() => {});
+      void this.subscriptions.unsubscribe(channel);
     };
   }
 
@@ -127,10 +132,10 @@ export class RedisConnections {
     for (const listeners of this.channelListeners.values()) for (const listener of listeners) listener();
   }
 
-  /** Subscribes the channel that `probe` uses; call once (it resolves once Redis is reachable). */
-  async listenForProbes(channel: string): Promise<void> {
+  /** Subscribes the channel that `probe` uses (once Redis is reachable); call once. */
+  listenForProbes(channel: string): void {
     this.probeChannel = channel;
-    await this.subscriber.subscribe(channel);
+    void this.subscriptions.subscribe(channel);
   }
 
   /**

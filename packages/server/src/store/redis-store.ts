@@ -106,14 +106,12 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     dataLoss: () => epoch.dataLoss(),
     broadcastsFlow: () => connections.command.status === "ready",
     attach(io: Server) {
-      io.adapter(createAdapter(connections.adapterPublisher(), connections.subscriber, { key: adapterKey }));
+      io.adapter(createAdapter(connections.adapterPublisher(), connections.adapterSubscriber(), { key: adapterKey }));
     },
     async start() {
       connections.connect();
       epoch.start();
-      connections.listenForProbes(keys.probeChannel(node.id)).catch((error: unknown) => {
-        logger.error({ err: error }, "could not subscribe the readiness probe channel");
-      });
+      connections.listenForProbes(keys.probeChannel(node.id));
       await registry.start();
       await queues.start();
       migration.start();

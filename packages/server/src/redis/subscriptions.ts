@@ -1,0 +1,94 @@
+/**
+ * What a node's subscriber connection should be subscribed to, whoever asked: Socket.IO's adapter (its
+ * channels and its pattern), the queues' wake-up channels, the readiness probe. ioredis subscribes again
+ * after a reconnection to what Redis had confirmed, but a subscribe still waiting when the connection
+ * fails for good (Redis refusing the password rejects everything that waits) is rejected and forgotten,
+ * and the adapter leaves that rejection unhandled. Here no call rejects: a failure is logged at debug
+ * (its error without the command's arguments, see log-redaction.ts), and every wanted channel and pattern
+ * is subscribed again the next time the connection is ready, and `restored` is told once that stands.
+ * Subscribing twice is harmless in Redis.
+ */
+import type { FastifyBaseLogger } from "fastify";
+import type { Redis } from "ioredis";
+
+/** The subscriber's methods that Socket.IO's adapter calls and that go through here instead. */
+const ADAPTER_CALLS = new Set<PropertyKey>(["subscribe", "unsubscribe", "psubscribe", "punsubscribe"]);
+
+type Call = "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe";
+
+export class Subscriptions {
+  private readonly channels = new Set<string>();
+  private readonly patterns = new Set<string>();
+  /** A subscribe failed: what is wanted is subscribed again when the connection is next ready. */
+  private incomplete = false;
+
+  /** @param restored called when subscriptions that had failed are in place again */
+  constructor(
+    private readonly subscriber: Redis,
+    private readonly logger: FastifyBaseLogger,
+    private readonly restored: () => void = () => {},
+  ) {
+    subscriber.on("ready", () => {
+      if (this.incomplete) void this.restore();
+    });
+  }
+
+  /** Subscribes channels; resolves true once Redis confirms, false once a failure is noted (never rejects). */
+  subscribe(...channels: string[]): Promise<boolean> {
+    for (const channel of channels) this.channels.add(channel);
+    return this.send("subscribe", channels);
+  }
+
+  unsubscribe(...channels: string[]): Promise<boolean> {
+    for (const channel of channels) this.channels.delete(channel);
+    return this.send("unsubscribe", channels);
+  }
+
+  psubscribe(...patterns: string[]): Promise<boolean> {
+    for (const pattern of patterns) this.patterns.add(pattern);
+    return this.send("psubscribe", patterns);
+  }
+
+  punsubscribe(...patterns: string[]): Promise<boolean> {
+    for (const pattern of patterns) this.patterns.delete(pattern);
+    return this.send("punsubscribe", patterns);
+  }
+
+  /**
+   * The subscriber as Socket.IO's adapter should hold it: its (un)subscribe calls (a channel, several, or
+   * an array of them) go through here; everything else reaches the connection itself.
+   */
+  forAdapter(): Redis {
+    return new Proxy(this.subscriber, {
+      get: (target, property, receiver) => {
+        if (!ADAPTER_CALLS.has(property)) return Reflect.get(target, property, receiver);
+        const call = property as Call;
+        return (...names: Array<string | string[]>) => this[call](...names.flat());
+      },
+    });
+  }
+
+  private async send(call: Call, names: string[]): Promise<boolean> {
+    if (names.length === 0) return true;
+    try {
+      await this.subscriber[call](...names);
+      return true;
+    } catch (error) {
+      if (call === "subscribe" || call === "psubscribe") this.incomplete = true;
+      this.logger.debug(
+        { err: error, call },
+        "a subscription change could not reach Redis; made again when it is back",
+      );
+      return false;
+    }
+  }
+
+  private async restore(): Promise<void> {
+    this.incomplete = false;
+    const done = await Promise.all([
+      this.send("subscribe", [...this.channels]),
+      this.send("psubscribe", [...this.patterns]),
+    ]);
+    if (done.every(Boolean)) this.restored();
+  }
+}
