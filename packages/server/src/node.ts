@@ -5,7 +5,8 @@
  * deliveries stop, unacked ones get `drainDelayMs` to be acked and then return to the head of their
  * queues, and after the delay the node leaves the cluster, closes the transports (clients reconnect
  * elsewhere), finishes in-flight HTTP requests and closes the store. Its logs hold no secret
- * (log-redaction.ts).
+ * (log-redaction.ts); the store logs its own state (for Redis: connecting, ready, unreachable, back), so
+ * the start banner says the node listens, not that its store is ready.
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
@@ -260,7 +261,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       if (config.publicUrl === undefined && port !== null && typeof port === "object") {
         url = `http://${reachableHost(config.host)}:${port.port}`;
       }
-      logger.info({ url, engine: store.engine, auth: verifier ? "on" : "off" }, engineBanner(store.engine));
+      logger.info({ url, engine: store.engine, auth: verifier ? "on" : "off" }, engineBanner(store.engine, url));
       return config.publicUrl ?? address;
     },
     close() {
@@ -276,9 +277,10 @@ function reachableHost(host: string): string {
   return host.includes(":") ? `[${host}]` : host;
 }
 
-function engineBanner(engine: NodeStore["engine"]): string {
+/** Says what the node knows at start: it listens. On Redis, whether Redis is ready is the store's to log. */
+function engineBanner(engine: NodeStore["engine"], url: string): string {
   return engine === "redis"
-    ? "Mailroom node ready on the Redis engine (cluster mode)"
+    ? `Mailroom node listening at ${url} on the Redis engine (cluster mode)`
     : "Mailroom node ready on the memory engine: one node, nothing durable across restarts. " +
         "Start with --redis redis://host:6379 (or REDIS_URL) to run a cluster on Redis.";
 }

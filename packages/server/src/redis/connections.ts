@@ -4,11 +4,14 @@
  *   caught by a disconnect), so callers answer `UNAVAILABLE` instead of hanging or lying; auto-pipelined.
  * - `subscriber`: Socket.IO's adapter and our own channels; it keeps reconnecting and re-subscribes
  *   (subscriptions.ts keeps what is wanted, so a subscribe that failed is made again).
- * Both reconnect forever. Connection changes are logged once each, not at every retry.
+ * Both reconnect forever. Their state is logged as the store's (store-state.ts): once per change, not at
+ * every retry, and never with the URL or the password.
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
 import { Redis } from "ioredis";
+import { redisPassword, redisTarget } from "./redis-url.js";
+import { type ConnectionRole, StoreState } from "./store-state.js";
 import { Subscriptions } from "./subscriptions.js";
 
 /** Longest pause between two reconnection attempts: Redis that returns is noticed within it. */
@@ -24,6 +27,7 @@ export class RedisConnections {
   readonly command: Redis;
   readonly subscriber: Redis;
   private readonly logger: FastifyBaseLogger;
+  private readonly state: StoreState;
   private readonly subscriptions: Subscriptions;
   private readonly probeReplies = new Map<string, () => void>();
   private probeChannel: string | undefined;
@@ -31,6 +35,7 @@ export class RedisConnections {
 
   constructor({ url, commandTimeoutMs, logger }: RedisConnectionOptions) {
     this.logger = logger;
+    this.state = new StoreState({ target: redisTarget(url), password: redisPassword(url), logger });
     const retryStrategy = (attempt: number) => Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS);
     this.command = new Redis(url, {
       enableOfflineQueue: false,
@@ -71,6 +76,7 @@ export class RedisConnections {
 
   /** Starts connecting; resolves at once, since a node may start before its Redis does. */
   connect(): void {
+    this.state.connecting();
     for (const client of [this.command, this.subscriber]) client.connect().catch(() => {});
   }
 
@@ -164,23 +170,24 @@ export class RedisConnections {
   }
 
   async close(): Promise<void> {
+    this.state.close();
     await Promise.allSettled([this.command.quit(), this.subscriber.quit()]);
     this.command.disconnect();
     this.subscriber.disconnect();
   }
 
-  private watch(client: Redis, role: string): void {
+  private watch(client: Redis, role: ConnectionRole): void {
     let connected = false;
     client.on("ready", () => {
       connected = true;
-      this.logger.info({ role }, "Redis connection ready");
+      this.logger.debug({ role }, "Redis connection ready");
+      this.state.connectionReady(role);
     });
-    client.on("error", (error: Error) => {
-      if (connected) this.logger.warn({ role, err: error }, "Redis connection error");
-    });
+    client.on("error", (error: Error) => this.state.connectionFailed(error));
     client.on("close", () => {
-      if (connected) this.logger.warn({ role }, "Redis connection lost; reconnecting");
+      if (connected) this.logger.debug({ role }, "Redis connection lost; reconnecting");
       connected = false;
+      this.state.connectionLost(role);
     });
   }
 }
