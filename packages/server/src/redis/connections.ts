@@ -5,7 +5,8 @@
  * - `subscriber`: Socket.IO's adapter and our own channels; it keeps reconnecting and re-subscribes
  *   (subscriptions.ts keeps what is wanted, so a subscribe that failed is made again).
  * Both reconnect forever. Their state is logged as the store's (store-state.ts): once per change, not at
- * every retry, and never with the URL or the password.
+ * every retry, and never with the URL or the password. `close` takes at most `QUIT_TIMEOUT_MS`, even when
+ * Redis never answered.
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
@@ -16,6 +17,8 @@ import { Subscriptions } from "./subscriptions.js";
 
 /** Longest pause between two reconnection attempts: Redis that returns is noticed within it. */
 const MAX_RECONNECT_DELAY_MS = 500;
+/** How long a close waits for Redis to answer QUIT before it drops the connection: a drain has 10 s in all. */
+const QUIT_TIMEOUT_MS = 1000;
 
 export interface RedisConnectionOptions {
   url: string;
@@ -169,11 +172,13 @@ export class RedisConnections {
     }
   }
 
+  /**
+   * Quits both connections, within `QUIT_TIMEOUT_MS`. A connection that is not ready is dropped at once: a
+   * QUIT would wait in its offline queue for a Redis that may never answer. Commands still waiting fail.
+   */
   async close(): Promise<void> {
     this.state.close();
-    await Promise.allSettled([this.command.quit(), this.subscriber.quit()]);
-    this.command.disconnect();
-    this.subscriber.disconnect();
+    await Promise.all([this.command, this.subscriber].map(closeConnection));
   }
 
   private watch(client: Redis, role: ConnectionRole): void {
@@ -190,4 +195,16 @@ export class RedisConnections {
       this.state.connectionLost(role);
     });
   }
+}
+
+async function closeConnection(client: Redis): Promise<void> {
+  if (client.status === "ready") {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, QUIT_TIMEOUT_MS);
+    });
+    await Promise.race([client.quit().catch(() => {}), timeout]);
+    clearTimeout(timer);
+  }
+  client.disconnect();
 }
