@@ -1,8 +1,15 @@
 /**
  * A node's configuration: every setting with its default, validated once at start and then frozen.
  * The CLI maps flags and environment variables onto `NodeOptions`; nothing else reads the environment.
+ *
+ * `jwtSecretFile` is read here, once, when the config is resolved, not by the CLI:
+ * `createNode({ jwtSecretFile })` works for a library user as for `mailroom serve`, and an unreadable or
+ * empty file is a `ConfigError` like any bad setting. The resolved config then holds the secret in
+ * `jwtSecret` (and the path in `jwtSecretFile`); the file is not read again. A bad public key is refused
+ * when the node is created (auth/token-verifier.ts), also as a `ConfigError`.
  */
 
+import { readFileSync } from "node:fs";
 import { QUEUE_LIMITS } from "@mailroom/protocol";
 import { maskRedisUrl } from "./redis/redis-url.js";
 
@@ -179,23 +186,42 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   if (merged.jwtSecret !== undefined && merged.jwtPublicKey !== undefined) {
     throw new ConfigError(undefined, "give either a JWT secret or a JWT public key, not both");
   }
-  const authOn = merged.jwtSecret !== undefined || merged.jwtPublicKey !== undefined;
+  if (merged.jwtSecretFile !== undefined && (merged.jwtSecret !== undefined || merged.jwtPublicKey !== undefined)) {
+    throw new ConfigError("jwtSecretFile", "cannot be given with a JWT secret or a JWT public key: give one key");
+  }
+  if (merged.jwtSecret === "") throw new ConfigError("jwtSecret", "must not be empty");
+  const jwtSecret = merged.jwtSecretFile === undefined ? merged.jwtSecret : readJwtSecretFile(merged.jwtSecretFile);
+  const authOn = jwtSecret !== undefined || merged.jwtPublicKey !== undefined;
   if (!authOn && !merged.insecure && !isLoopback(merged.host)) {
     throw new ConfigError(
       undefined,
-      `refusing to listen on ${merged.host} with auth off: set a JWT key (--jwt-secret or --jwt-public-key), ` +
-        "listen on a loopback address, or pass --insecure",
+      `refusing to listen on ${merged.host} with auth off: set a JWT key (--jwt-secret, --jwt-secret-file or ` +
+        "--jwt-public-key), listen on a loopback address, or pass --insecure",
     );
   }
   return Object.freeze({
     ...merged,
     redisUrl: merged.redisUrl,
     publicUrl: merged.publicUrl,
-    jwtSecret: merged.jwtSecret,
+    jwtSecret,
     jwtPublicKey: merged.jwtPublicKey,
     trustProxy: merged.trustProxy,
     jwtSecretFile: merged.jwtSecretFile,
   });
+}
+
+/** The secret a `jwtSecretFile` holds: its text, one trailing newline dropped (as `echo` and editors add one). */
+function readJwtSecretFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError("jwtSecretFile", `must name a readable file, could not read ${path} (${reason})`);
+  }
+  const secret = text.replace(/\r?\n$/, "");
+  if (secret === "") throw new ConfigError("jwtSecretFile", `must hold a secret, ${path} is empty`);
+  return secret;
 }
 
 /** Loopback: 127.0.0.0/8, ::1 and localhost (PROTOCOL.md §7). */

@@ -4,7 +4,8 @@
  * `start` listens; `close` drains (draining.ts): readiness fails and new connections are refused at once,
  * deliveries stop, unacked ones get `drainDelayMs` to be acked and then return to the head of their
  * queues, and after the delay the node leaves the cluster, closes the transports (clients reconnect
- * elsewhere), finishes in-flight HTTP requests and closes the store. Its logs hold no secret
+ * elsewhere), finishes in-flight HTTP requests and closes the store. A key or setting the node cannot use
+ * throws a `ConfigError` from `createNode`, before anything is made. Its logs hold no secret
  * (log-redaction.ts); the store logs its own state (for Redis: connecting, ready, unreachable, back), so
  * the start banner says the node listens, not that its store is ready.
  */
@@ -72,6 +73,7 @@ export interface MailroomNode {
 
 export function createNode(options: NodeOptions = {}): MailroomNode {
   const config = resolveConfig(options);
+  const verifier = createTokenVerifier(config);
   const id = randomBytes(6).toString("hex");
   const startedAt = Date.now();
   let url = config.publicUrl ?? `http://${config.host}:${config.port}`;
@@ -134,7 +136,6 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     maxUnsentBytes: Math.max(config.maxMessageBytes * UNSENT_BYTES_PER_MAX_MESSAGE, MIN_UNSENT_BYTES),
     unsentBytes,
   });
-  const verifier = createTokenVerifier(config);
   if (verifier) installHttpAuth(app, verifier);
   const reporter = new LimitReporter({
     logger: logger.child({ component: "limits" }),

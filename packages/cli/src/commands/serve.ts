@@ -1,10 +1,12 @@
 /**
  * `mailroom serve`: starts one node with the settings of serve-settings.ts (PROTOCOL.md §9); each flag
  * has an environment twin, and a flag wins over its twin. A bad setting exits 2 naming its flag and
- * variable. SIGTERM or SIGINT drains the node (see the server's node.ts) and exits 0 within 10 s.
+ * variable: a value out of range, a key the node cannot use, a key file that cannot be read (the public
+ * key's file is read here; the secret's file by the server's config). SIGTERM or SIGINT drains the node
+ * (see the server's node.ts) and exits 0 within 10 s.
  */
 import { readFileSync } from "node:fs";
-import { ConfigError, createNode, type NodeOptions } from "@mailroom/server";
+import { ConfigError, createNode, type MailroomNode, type NodeOptions } from "@mailroom/server";
 import { Command, type InvalidArgumentError } from "commander";
 import { describeSetting, optionOf, SERVE_SETTINGS, switchFromEnv } from "./serve-settings.js";
 
@@ -17,12 +19,24 @@ export function serveCommand(): Command {
     .addHelpText(
       "after",
       "\nExamples:\n  mailroom serve\n  REDIS_URL=redis://127.0.0.1:6379 mailroom serve --port 3001\n" +
-        '  mailroom serve --host 0.0.0.0 --jwt-secret "$SECRET" --redis redis://redis:6379',
+        "  mailroom serve --host 0.0.0.0 --jwt-secret-file /etc/mailroom/jwt-secret --redis redis://redis:6379",
     );
   for (const setting of SERVE_SETTINGS) command.addOption(optionOf(setting));
   return command.action(async (flags: Record<string, unknown>) => {
-    await serve(nodeOptions(command, flags));
+    await serve(createOrExit(() => createNode(nodeOptions(command, flags))));
   });
+}
+
+/** Creates the node, or exits 2 naming the flag and variable of a bad setting. */
+function createOrExit(create: () => MailroomNode): MailroomNode {
+  try {
+    return create();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const named = describeSetting(error.setting);
+    console.error(`mailroom serve: ${named ? `${named} ${error.problem}` : error.message}`);
+    process.exit(2);
+  }
 }
 
 /** Maps the parsed flags (named by commander after the flag, not the setting) onto the node's options. */
@@ -45,23 +59,24 @@ function nodeOptions(command: Command, flags: Record<string, unknown>): NodeOpti
   return options as NodeOptions;
 }
 
-/** The public key setting holds PEM text or the path of a PEM file. */
+/**
+ * The public key setting holds PEM text or the path of a PEM file. A path that cannot be read is not
+ * repeated in the error: a value given here by mistake may be a secret.
+ */
 function readPem(value: string): string {
-  return value.includes("-----BEGIN") ? value : readFileSync(value, "utf8");
+  if (value.includes("-----BEGIN")) return value;
+  try {
+    return readFileSync(value, "utf8");
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(
+      "jwtPublicKey",
+      `must be PEM text or the path of a readable PEM file, could not read the file it names (${reason})`,
+    );
+  }
 }
 
-async function serve(options: NodeOptions): Promise<void> {
-  let node: ReturnType<typeof createNode>;
-  try {
-    node = createNode(options);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      const named = describeSetting(error.setting);
-      console.error(`mailroom serve: ${named ? `${named} ${error.problem}` : error.message}`);
-      process.exit(2);
-    }
-    throw error;
-  }
+async function serve(node: MailroomNode): Promise<void> {
   const log = node.app.log;
   process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled rejection"));
   let closing = false;
