@@ -1,7 +1,8 @@
 /**
  * Mailroom nodes as real processes, started from the built CLI (`mailroom serve`) on free ports.
  * `kill` is SIGKILL (a crash), `stop` is SIGTERM (a graceful close), `restart` starts the node again
- * on the same port. Tests shorten heartbeats so a killed node drops out in about a second.
+ * on the same port. Tests shorten heartbeats so a killed node drops out in about a second. A node is
+ * started once `/readyz` answers 200, or, for tests of a node whose store is away, once it listens.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -26,6 +27,8 @@ export interface NodeOptions {
   host?: string;
   env?: Record<string, string>;
   args?: string[];
+  /** What `startNode` waits for: `/readyz` answering 200, or `/healthz` (the node listens). @default "ready" */
+  until?: "ready" | "listening";
 }
 
 export interface NodeHandle {
@@ -33,6 +36,8 @@ export interface NodeHandle {
   readonly url: string;
   /** Everything the process printed so far. */
   output(): string;
+  /** The process id of the running node, if one runs. */
+  pid(): number | undefined;
   kill(): Promise<void>;
   stop(): Promise<number | null>;
   restart(): Promise<void>;
@@ -70,12 +75,13 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
       started.once("exit", (code) => reject(new Error(`node exited with ${code} before it was ready:\n${output}`)));
     });
     exited.catch(() => {});
+    const route = options.until === "listening" ? "healthz" : "readyz";
     const ready = waitFor(
       async () => {
-        const response = await fetch(`http://${host}:${port}/readyz`);
+        const response = await fetch(`http://${host}:${port}/${route}`);
         return response.status === 200;
       },
-      { timeoutMs: 15_000, what: `node on ${host}:${port} to be ready` },
+      { timeoutMs: 15_000, what: `node on ${host}:${port} to answer /${route}` },
     ).catch((error: Error) => {
       throw new Error(`${error.message}\n${output}`);
     });
@@ -86,6 +92,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
     port,
     url: `http://${host}:${port}`,
     output: () => output,
+    pid: () => child?.pid,
     async kill() {
       if (child) await signalAndWait(child, "SIGKILL");
       child = undefined;

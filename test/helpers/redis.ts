@@ -5,6 +5,7 @@
  * `kill` and `restart` serve the fault tests: the server comes back on the same port, empty, unless it
  * was started with an append-only file (`appendfsync`), which it then reloads. `pause` and `resume`
  * (SIGSTOP, SIGCONT; binary only) make a Redis that holds its connections open and answers nothing.
+ * A server may require a password (`requirepass`) and take a given port (one a node already dials).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -20,6 +21,10 @@ export interface RedisOptions {
    * second (`everysec`), so a restart reloads the data. Forces the binary. @default no persistence
    */
   appendfsync?: "always" | "everysec";
+  /** The password clients must give (`AUTH`); `url` carries none. @default none */
+  requirepass?: string;
+  /** The port to listen on. @default a free one */
+  port?: number;
 }
 
 export interface RedisHandle {
@@ -50,7 +55,7 @@ export function freshPrefix(): string {
 
 export async function startRedis(options: RedisOptions = {}): Promise<RedisHandle> {
   const launch = options.appendfsync ? launchBinary : await pickLauncher();
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const launchHere = () => launch(port, options);
   let current: RedisProcess | undefined = await launchHere();
   const signal = (name: NodeJS.Signals) => {
@@ -100,11 +105,11 @@ async function dockerAnswers(): Promise<boolean> {
   }
 }
 
-async function launchContainer(port: number): Promise<RedisProcess> {
+async function launchContainer(port: number, options: RedisOptions = {}): Promise<RedisProcess> {
   const { GenericContainer, Wait } = await import("testcontainers");
   const container = await new GenericContainer("redis:7")
     .withExposedPorts({ container: 6379, host: port })
-    .withCommand(["redis-server", "--save", "", "--appendonly", "no"])
+    .withCommand(["redis-server", "--save", "", "--appendonly", "no", ...passwordArgs(options)])
     .withWaitStrategy(Wait.forLogMessage("Ready to accept connections"))
     .start();
   return { kill: async () => void (await container.stop({ timeout: 0 })) };
@@ -112,6 +117,10 @@ async function launchContainer(port: number): Promise<RedisProcess> {
 
 /** Data directories of append-only servers, by port: a restart reloads the same one. */
 const dataDirectories = new Map<number, string>();
+
+function passwordArgs({ requirepass }: RedisOptions): string[] {
+  return requirepass === undefined ? [] : ["--requirepass", requirepass];
+}
 
 function persistenceArgs(port: number, { appendfsync }: RedisOptions): string[] {
   if (!appendfsync) return ["--appendonly", "no"];
@@ -139,6 +148,7 @@ async function launchBinary(port: number, options: RedisOptions = {}): Promise<R
       "--save",
       "",
       ...persistenceArgs(port, options),
+      ...passwordArgs(options),
       "--protected-mode",
       "no",
     ],
