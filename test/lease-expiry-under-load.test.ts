@@ -11,8 +11,9 @@
  */
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { queueRef, RedisKeys } from "../packages/server/src/redis/keys.js";
-import { Scripts } from "../packages/server/src/redis/scripts.js";
+import { RedisKeys } from "../packages/server/src/engines/redis/keys.js";
+import { Scripts } from "../packages/server/src/engines/redis/scripts.js";
+import { queueRef } from "../packages/server/src/engines/refs.js";
 import { consume, deliveries } from "./conformance/queue-semantics.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { startNode } from "./helpers/nodes.js";

@@ -5,8 +5,8 @@
  */
 import { MailroomError } from "@mailroom/protocol";
 import { describe, expect, it } from "vitest";
-import { MemoryQueueEngine } from "../packages/server/src/queues/memory-queue-engine.js";
-import type { Lease, NewMessage, QueueAddress } from "../packages/server/src/queues/queue-engine.js";
+import { MemoryQueueEngine } from "../packages/server/src/engines/memory/memory-queue-engine.js";
+import type { Lease, NewMessage, QueueAddress } from "../packages/server/src/engines/queue-engine.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { waitFor } from "./helpers/wait.js";
 

@@ -8,8 +8,8 @@
  */
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { MemoryQueueEngine } from "../packages/server/src/queues/memory-queue-engine.js";
-import type { ConsumerCounts, NewMessage, QueueAddress } from "../packages/server/src/queues/queue-engine.js";
+import { MemoryQueueEngine } from "../packages/server/src/engines/memory/memory-queue-engine.js";
+import type { ConsumerCounts, NewMessage, QueueAddress } from "../packages/server/src/engines/queue-engine.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { type NodeHandle, startNode } from "./helpers/nodes.js";
 import { freshPrefix, startRedis } from "./helpers/redis.js";

@@ -3,7 +3,7 @@
  * per key per maxAgeMs, shared by everyone who asks meanwhile. In process, with a clock the test moves.
  */
 import { describe, expect, it } from "vitest";
-import { RecentResults } from "../packages/server/src/recent-results.js";
+import { RecentResults } from "../packages/server/src/structures/recent-results.js";
 
 function setUp(maxKeys?: number) {
   const clock = { time: 0 };

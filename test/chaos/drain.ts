@@ -5,7 +5,7 @@
  * that times out returns what it saw; the figures and assertions then show what is missing.
  */
 import { Redis } from "ioredis";
-import { RedisKeys } from "../../packages/server/src/redis/keys.js";
+import { RedisKeys } from "../../packages/server/src/engines/redis/keys.js";
 import { onCleanup } from "../helpers/cleanup.js";
 import { command, connectSocket } from "../helpers/sockets.js";
 import type { History } from "./checker.js";

@@ -11,7 +11,7 @@
 
 import { readFileSync } from "node:fs";
 import { QUEUE_LIMITS } from "@mailroom/protocol";
-import { maskRedisUrl } from "./redis/redis-url.js";
+import { maskRedisUrl } from "./engines/redis/redis-url.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

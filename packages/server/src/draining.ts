@@ -8,7 +8,7 @@
 import type { IncomingMessage } from "node:http";
 import { MailroomError } from "@mailroom/protocol";
 import type { FastifyInstance } from "fastify";
-import type { Readiness } from "./http/health-routes.js";
+import type { Readiness } from "./engines/node-store.js";
 
 export const DRAINING_MESSAGE = "the node is draining: retry on another node";
 

@@ -15,8 +15,8 @@
 import type { QueueStats } from "@mailroom/protocol";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Server } from "socket.io";
-import type { QueueAddress, QueueOutcomes } from "../queues/queue-engine.js";
-import { RecentResults } from "../recent-results.js";
+import type { QueueAddress, QueueOutcomes } from "../engines/queue-engine.js";
+import { RecentResults } from "../structures/recent-results.js";
 
 /** The label values of everything past the cap. */
 export const OTHER_LABEL = "_other";

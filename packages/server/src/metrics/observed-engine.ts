@@ -4,7 +4,7 @@
  * engine. Dead letters and expiries are told by the engine itself (`QueueOutcomes`), since they also
  * happen in its own sweeps.
  */
-import type { QueueEngine } from "../queues/queue-engine.js";
+import type { QueueEngine } from "../engines/queue-engine.js";
 import type { NodeMetrics } from "./node-metrics.js";
 
 export function observedEngine(engine: QueueEngine, metrics: NodeMetrics): QueueEngine {

@@ -1,0 +1,397 @@
+/**
+ * Delivers queued messages to this node's consumers. Each queue with local consumers has a feed that
+ * pulls from the engine only as many messages as its consumers have free prefetch, when woken (a send,
+ * a requeue, a due delay, on any node; and once its wake-up subscription is in place), and when a
+ * consumer frees a slot while the queue may hold ready messages. A feed whose last pull left the queue
+ * empty costs nothing until a wake-up (PROTOCOL.md §15). Wake-ups are reliable while the subscription
+ * stands, and the engine wakes every watcher when a Redis connection comes back; as a last safety net,
+ * idle feeds pull once every IDLE_RECHECK_MS, paced at IDLE_CHECKS_PER_POLL a poll whatever their number. Consumers of one queue on this node take turns; across nodes each node pulls for
+ * its own free capacity, so none starves while it has room.
+ *
+ * A consumer whose socket has `maxUnsentBytes` or more buffered unsent (a client that stopped reading)
+ * gets nothing more until the node has written it out; a pull leases at most the bytes left under that
+ * bound, so the node's memory stays bounded whatever the prefetch. Its leases end as usual.
+ *
+ * A delivery stops counting against prefetch when it is acked or nacked, or its lease ends: by the
+ * engine's clock, which this node approximates from below with its own (it frees the slot at receive
+ * time + visibility, never before the store ends the lease). When a socket goes, its leases end at once.
+ */
+import { randomBytes } from "node:crypto";
+import type { QueueMessage } from "@mailroom/protocol";
+import { MailroomError } from "@mailroom/protocol";
+import type { FastifyBaseLogger } from "fastify";
+import type { Socket } from "socket.io";
+import type { ClusterRegistry } from "../engines/cluster-registry.js";
+import type { Lease, QueueAddress, QueueEngine } from "../engines/queue-engine.js";
+import { deliveryFrames } from "./delivery-frames.js";
+import { leasedMessage } from "./leased-message.js";
+
+/**
+ * How often slots whose lease has ended are freed, and feeds that may have ready messages and now have
+ * room (a slot freed, a socket that wrote out its backlog) pull again.
+ */
+const POLL_INTERVAL_MS = 1000;
+/** An idle feed (its last pull left the queue empty) pulls again this long after, in case a wake-up was lost. */
+const IDLE_RECHECK_MS = 30_000;
+/** Idle feeds that pull again per poll at most: a node's cost of idle consumers stays flat in their number. */
+const IDLE_CHECKS_PER_POLL = 50;
+
+class Consumer {
+  readonly deliveries = new Map<string, number>();
+  cancelled = false;
+
+  constructor(
+    readonly id: string,
+    readonly socket: Socket,
+    readonly address: QueueAddress,
+    readonly prefetch: number,
+    readonly visibilityMs: number,
+    /** Whether its deliveries of one pull go as one `queue:messages` event. */
+    readonly batch: boolean,
+  ) {}
+
+  freeSlots(): number {
+    if (this.cancelled || this.socket.disconnected) return 0;
+    return this.prefetch - this.deliveries.size;
+  }
+}
+
+class QueueFeed {
+  readonly consumers: Consumer[] = [];
+  /** The pull running now (resolved when none is). */
+  current: Promise<void> = Promise.resolve();
+  /**
+   * Whether the queue may hold ready messages: false after a receive left none, true again on a wake-up
+   * (a wake-up during a pull makes it pull again). A settled delivery pulls only when it is true, so an
+   * idle queue costs no store call per ack; the periodic poll still pulls whatever it says.
+   */
+  mayHaveReady = true;
+  private pulling = false;
+  private pullAgain = false;
+  private turn = 0;
+
+  constructor(
+    readonly address: QueueAddress,
+    readonly stopWatching: () => void,
+    private readonly receive: (consumer: Consumer) => Promise<{ got: number; remaining: number }>,
+    /** Whether a consumer's socket holds too much unsent to take more now. */
+    private readonly backlogged: (consumer: Consumer) => boolean,
+    private readonly logger: FastifyBaseLogger,
+  ) {}
+
+  hasFreeSlots(): boolean {
+    return this.consumers.some((consumer) => consumer.freeSlots() > 0);
+  }
+
+  /** Pulls for consumers with free slots until they are full or the queue is empty. */
+  pump(): Promise<void> {
+    if (this.pulling) {
+      this.pullAgain = true;
+      return this.current;
+    }
+    this.pulling = true;
+    this.current = this.pull();
+    return this.current;
+  }
+
+  private async pull(): Promise<void> {
+    try {
+      do {
+        this.pullAgain = false;
+        const count = this.consumers.length;
+        this.turn = (this.turn + 1) % Math.max(count, 1);
+        for (let offset = 0; offset < count; offset += 1) {
+          const consumer = this.consumers[(this.turn + offset) % count];
+          if (!consumer || consumer.freeSlots() <= 0 || this.backlogged(consumer)) continue;
+          const { got, remaining } = await this.receive(consumer);
+          this.mayHaveReady = remaining > 0;
+          if (got === 0 && remaining === 0) break;
+          if (remaining > 0 && this.hasFreeSlots()) this.pullAgain = true;
+        }
+      } while (this.pullAgain);
+    } catch (error) {
+      this.logger.debug({ err: error, queue: this.address.queue }, "pull failed; the next poll retries");
+      this.mayHaveReady = true; // Unknown until a pull succeeds.
+    } finally {
+      this.pulling = false;
+    }
+  }
+}
+
+export interface DispatcherOptions {
+  /** Bytes a socket may hold unsent before its consumers get no more deliveries (PROTOCOL.md §15). */
+  maxUnsentBytes: number;
+  /** The bytes the node holds for a socket, not yet written to the network. */
+  unsentBytes: (socket: Socket) => number;
+}
+
+export class ConsumerDispatcher {
+  private readonly feeds = new Map<string, QueueFeed>();
+  private readonly consumers = new Map<string, Consumer>();
+  private readonly consumersBySocket = new Map<string, Set<Consumer>>();
+  private readonly receiptOwners = new Map<string, Consumer>();
+  private pollTimer: NodeJS.Timeout | undefined;
+  private draining = false;
+  /** Idle feeds waiting for their safety pull, and when the next round of them may begin. */
+  private idleRechecks: QueueFeed[] = [];
+  private nextIdleRecheckAt = performance.now() + IDLE_RECHECK_MS;
+  /** Called when a delivery is settled or ends, while a drain waits for them all. */
+  private onSettled: (() => void) | undefined;
+
+  constructor(
+    private readonly engine: QueueEngine,
+    private readonly registry: ClusterRegistry,
+    private readonly logger: FastifyBaseLogger,
+    private readonly options: DispatcherOptions,
+  ) {}
+
+  start(): void {
+    this.pollTimer = setInterval(() => this.poll(), POLL_INTERVAL_MS);
+    this.pollTimer.unref();
+  }
+
+  close(): void {
+    clearInterval(this.pollTimer);
+    for (const feed of this.feeds.values()) feed.stopWatching();
+    this.feeds.clear();
+  }
+
+  /**
+   * The node drains: no consumer gets another delivery; deliveries still held get up to `graceMs` to be
+   * acked or nacked, then every lease left ends now, its message back at the head of its queue for
+   * consumers on other nodes. Resolves with how many leases it ended.
+   */
+  async drain(graceMs: number): Promise<number> {
+    this.draining = true;
+    clearInterval(this.pollTimer);
+    for (const consumer of this.consumers.values()) consumer.cancelled = true;
+    const pulls = [...this.feeds.values()].map((feed) => feed.current);
+    this.close();
+    // A pull under way for a cancelled consumer releases what it leased instead of delivering it.
+    await Promise.all(pulls);
+    await this.deliveriesSettled(graceMs);
+    let ended = 0;
+    const releases: Promise<void>[] = [];
+    for (const consumer of this.consumers.values()) {
+      const receipts = [...consumer.deliveries.keys()];
+      ended += receipts.length;
+      for (const receipt of receipts) this.receiptOwners.delete(receipt);
+      consumer.deliveries.clear();
+      releases.push(this.release(consumer.address, receipts));
+    }
+    await Promise.all(releases);
+    return ended;
+  }
+
+  /** Registers a consumer and starts delivering to it; returns its id. */
+  consume(socket: Socket, address: QueueAddress, prefetch: number, visibilityMs: number, batch = false): string {
+    if (this.draining) throw new MailroomError("UNAVAILABLE", "the node is draining: consume on another node");
+    const consumer = new Consumer(
+      `c-${randomBytes(8).toString("hex")}`,
+      socket,
+      address,
+      prefetch,
+      visibilityMs,
+      batch,
+    );
+    this.consumers.set(consumer.id, consumer);
+    let owned = this.consumersBySocket.get(socket.id);
+    if (!owned) {
+      owned = new Set();
+      this.consumersBySocket.set(socket.id, owned);
+    }
+    owned.add(consumer);
+    const feed = this.feedOf(address);
+    feed.consumers.push(consumer);
+    this.countConsumers(feed);
+    void feed.pump();
+    return consumer.id;
+  }
+
+  /** Stops new deliveries to a consumer of this socket; its unacked deliveries stay leased. */
+  cancel(socket: Socket, consumerId: string): void {
+    const consumer = this.consumers.get(consumerId);
+    if (!consumer || consumer.socket !== socket || consumer.cancelled) {
+      throw new MailroomError("NOT_FOUND", `no consumer ${consumerId} on this connection`);
+    }
+    consumer.cancelled = true;
+    this.detach(consumer);
+  }
+
+  /** Frees the prefetch slots of deliveries of this queue that the store acked or nacked. */
+  settled(address: QueueAddress, receipts: string[]): void {
+    const feeds = new Set<QueueFeed>();
+    for (const receipt of receipts) {
+      const consumer = this.receiptOwners.get(receipt);
+      if (!consumer || feedKey(consumer.address) !== feedKey(address)) continue;
+      this.receiptOwners.delete(receipt);
+      consumer.deliveries.delete(receipt);
+      const feed = this.feeds.get(feedKey(consumer.address));
+      if (feed) feeds.add(feed);
+    }
+    for (const feed of feeds) if (feed.mayHaveReady) void feed.pump();
+    this.onSettled?.();
+  }
+
+  /** Records a lease's new end. */
+  extended(receipt: string, visibilityMs: number): void {
+    const consumer = this.receiptOwners.get(receipt);
+    consumer?.deliveries.set(receipt, performance.now() + visibilityMs);
+  }
+
+  /** The socket went: its consumers stop, and every lease they hold ends now. */
+  async socketGone(socket: Socket): Promise<void> {
+    const owned = this.consumersBySocket.get(socket.id);
+    if (!owned) return;
+    this.consumersBySocket.delete(socket.id);
+    const releases: Promise<void>[] = [];
+    for (const consumer of owned) {
+      if (!consumer.cancelled) this.detach(consumer);
+      this.consumers.delete(consumer.id);
+      const receipts = [...consumer.deliveries.keys()];
+      for (const receipt of receipts) this.receiptOwners.delete(receipt);
+      consumer.deliveries.clear();
+      releases.push(this.release(consumer.address, receipts));
+    }
+    this.onSettled?.();
+    await Promise.all(releases);
+  }
+
+  /** Resolves when no consumer holds a delivery, or after `timeoutMs`. */
+  private deliveriesSettled(timeoutMs: number): Promise<void> {
+    // A delivery whose lease has run out no longer counts: the poll that would free it is stopped.
+    const holding = () => {
+      const now = performance.now();
+      for (const consumer of this.consumers.values()) {
+        for (const deadline of consumer.deliveries.values()) if (deadline > now) return true;
+      }
+      return false;
+    };
+    if (!holding() || timeoutMs <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.onSettled = undefined;
+        resolve();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.onSettled = () => {
+        if (!holding()) finish();
+      };
+    });
+  }
+
+  private async release(address: QueueAddress, receipts: string[]): Promise<void> {
+    if (receipts.length === 0) return;
+    try {
+      await this.engine.release(address, receipts);
+    } catch (error) {
+      // The leases still end when they expire: nothing is lost, only delayed.
+      this.logger.warn({ err: error, queue: address.queue }, "could not end leases at once; they end at expiry");
+    }
+  }
+
+  private feedOf(address: QueueAddress): QueueFeed {
+    const key = feedKey(address);
+    let feed = this.feeds.get(key);
+    if (!feed) {
+      const created: QueueFeed = new QueueFeed(
+        address,
+        this.engine.watch(address, () => {
+          created.mayHaveReady = true;
+          void created.pump();
+        }),
+        (consumer) => this.pullFor(consumer),
+        (consumer) => this.options.unsentBytes(consumer.socket) >= this.options.maxUnsentBytes,
+        this.logger,
+      );
+      feed = created;
+      this.feeds.set(key, feed);
+    }
+    return feed;
+  }
+
+  /** Takes a consumer out of its feed's rotation (and the feed away when it was the last). */
+  private detach(consumer: Consumer): void {
+    const key = feedKey(consumer.address);
+    const feed = this.feeds.get(key);
+    if (!feed) return;
+    const index = feed.consumers.indexOf(consumer);
+    if (index >= 0) feed.consumers.splice(index, 1);
+    this.countConsumers(feed);
+    if (feed.consumers.length === 0) {
+      feed.stopWatching();
+      this.feeds.delete(key);
+    }
+  }
+
+  private countConsumers(feed: QueueFeed): void {
+    const { namespace, queue } = feed.address;
+    void this.registry.setQueueConsumers(namespace, queue, feed.consumers.length);
+  }
+
+  private async pullFor(consumer: Consumer): Promise<{ got: number; remaining: number }> {
+    const free = consumer.freeSlots();
+    const byteBudget = Math.max(1, this.options.maxUnsentBytes - this.options.unsentBytes(consumer.socket));
+    const { leases, remaining } = await this.engine.receive(consumer.address, free, consumer.visibilityMs, byteBudget);
+    const receivedAt = performance.now();
+    if (consumer.cancelled || consumer.socket.disconnected) {
+      await this.release(
+        consumer.address,
+        leases.map((lease) => lease.receipt),
+      );
+      return { got: 0, remaining };
+    }
+    const messages: QueueMessage[] = [];
+    for (const lease of leases) {
+      const message = this.deliverable(consumer, lease, receivedAt);
+      if (message) messages.push(message);
+    }
+    if (consumer.batch) {
+      for (const frame of deliveryFrames(messages)) consumer.socket.emit("queue:messages", frame);
+    } else {
+      for (const message of messages) consumer.socket.emit("queue:message", message);
+    }
+    return { got: leases.length, remaining };
+  }
+
+  /** Records a delivery to `consumer` and returns the message to send; undefined when it cannot be decoded. */
+  private deliverable(consumer: Consumer, lease: Lease, receivedAt: number): QueueMessage | undefined {
+    const message = leasedMessage(lease, this.logger);
+    if (!message) return undefined;
+    consumer.deliveries.set(lease.receipt, receivedAt + consumer.visibilityMs);
+    this.receiptOwners.set(lease.receipt, consumer);
+    return { queue: consumer.address.queue, consumer: consumer.id, ...message };
+  }
+
+  /** Frees slots whose lease has ended by now, and pulls for every feed that may have messages and has room. */
+  private poll(): void {
+    const now = performance.now();
+    for (const consumer of this.consumers.values()) {
+      for (const [receipt, deadline] of consumer.deliveries) {
+        if (deadline <= now) {
+          consumer.deliveries.delete(receipt);
+          this.receiptOwners.delete(receipt);
+        }
+      }
+    }
+    for (const feed of this.feeds.values()) if (feed.mayHaveReady && feed.hasFreeSlots()) void feed.pump();
+    this.recheckIdleFeeds(now);
+  }
+
+  /** Pulls for a few idle feeds with room, so a lost wake-up delays a message by IDLE_RECHECK_MS at most. */
+  private recheckIdleFeeds(now: number): void {
+    if (this.idleRechecks.length === 0) {
+      if (now < this.nextIdleRecheckAt) return;
+      this.idleRechecks = [...this.feeds.values()].filter((feed) => !feed.mayHaveReady);
+      this.nextIdleRecheckAt = now + IDLE_RECHECK_MS;
+    }
+    for (const feed of this.idleRechecks.splice(0, IDLE_CHECKS_PER_POLL)) {
+      if (this.feeds.get(feedKey(feed.address)) === feed && feed.hasFreeSlots()) void feed.pump();
+    }
+  }
+}
+
+function feedKey({ namespace, queue }: QueueAddress): string {
+  return `${namespace}\n${queue}`;
+}

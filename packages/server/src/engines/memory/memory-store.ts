@@ -1,0 +1,31 @@
+/**
+ * The store of a single node with no Redis: Socket.IO's in-memory adapter and a memory registry.
+ * Not durable across restarts, and one node only.
+ */
+
+import type { LocalNode, NodeStore } from "../node-store.js";
+import type { QueueOutcomes } from "../queue-engine.js";
+import { MemoryRegistry } from "./memory-cluster-registry.js";
+import { MemoryQueueEngine } from "./memory-queue-engine.js";
+
+export function createMemoryStore(
+  node: LocalNode,
+  options: { dedupWindowMs: number; outcomes?: QueueOutcomes },
+): NodeStore {
+  const registry = new MemoryRegistry(node);
+  const queues = new MemoryQueueEngine({ dedupWindowMs: options.dedupWindowMs, outcomes: options.outcomes });
+  return {
+    engine: "memory",
+    registry,
+    queues,
+    readiness: { problem: async () => undefined },
+    dataLoss: () => ({ detected: 0 }),
+    broadcastsFlow: () => true,
+    attach: () => {},
+    start: async () => {
+      await registry.start();
+      await queues.start();
+    },
+    close: () => queues.close(),
+  };
+}

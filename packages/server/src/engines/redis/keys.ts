@@ -1,0 +1,181 @@
+/**
+ * Every Redis key and channel name Mailroom uses, built in this one module.
+ * Names from clients are data: a room is URI-encoded, so it can hold neither a hash-tag brace nor a
+ * separator. Keys that one script touches together share a hash tag, ready for Redis Cluster.
+ */
+
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Sorted set: node id -> its last heartbeat (ms, Redis time). */
+  nodes(): string {
+    return `${this.prefix}:{cluster}:nodes`;
+  }
+
+  /** String: the cluster's epoch, a random value a Redis that lost its data no longer holds (see epoch.ts). */
+  epoch(): string {
+    return `${this.prefix}:{cluster}:epoch`;
+  }
+
+  /** Hash: a node's id, url, startedAt, connections and lastSeenAt. */
+  nodeInfo(nodeId: string): string {
+    return `${this.prefix}:{cluster}:node:${nodeId}`;
+  }
+
+  /** Set: the rooms in which a node holds members, each as `roomRef(namespace, room)`. */
+  nodeRooms(nodeId: string): string {
+    return `${this.prefix}:{cluster}:node:${nodeId}:rooms`;
+  }
+
+  /** Hash: `<node id>/<socket id>` -> user, the room's members across the cluster. */
+  roomMembers(namespace: string, room: string): string {
+    return `${this.prefix}:room:{${this.roomTag(namespace, room)}}:members`;
+  }
+
+  /** Hash: node id -> how many members of the room that node holds. */
+  roomCounts(namespace: string, room: string): string {
+    return `${this.prefix}:room:{${this.roomTag(namespace, room)}}:counts`;
+  }
+
+  /**
+   * The 10 keys of a queue script, in the order of lua/include/queue-keys.lua: the queue's own, then its
+   * dead-letter queue's. A queue and its `.dlq` share one hash tag (the name without `.dlq` suffixes), so
+   * dead-lettering and redrive are atomic in one slot.
+   */
+  queueScriptKeys(namespace: string, queue: string): string[] {
+    const own = this.queueBase(namespace, queue);
+    const deadLetter = this.queueBase(namespace, `${queue}.dlq`);
+    const tag = this.queueTag(namespace, queue);
+    return [
+      `${own}:ready`,
+      `${own}:messages`,
+      `${own}:inflight`,
+      `${own}:delayed`,
+      `${own}:dedup`,
+      `${own}:counters`,
+      `${this.prefix}:q:{${tag}}:seq`,
+      `${deadLetter}:ready`,
+      `${deadLetter}:messages`,
+      `${deadLetter}:delayed`,
+    ];
+  }
+
+  /**
+   * The queue registry of a namespace (queues/queue-registry.ts), in the order of the registry scripts:
+   * - names: sorted set, queue name -> 0 (every score 0, so ZRANGEBYLEX reads it in name order)
+   * - sent: hash, queue name -> when a send last registered it (ms, Redis time)
+   * - seen: hash, queue name -> when it was last registered, for any reason (ms, Redis time)
+   * One registry per namespace under the namespace's own hash tag: a registry script stays in one slot, and
+   * namespaces spread over a cluster's masters.
+   */
+  queueRegistryKeys(namespace: string): string[] {
+    const base = `${this.prefix}:queue-registry:{${namespace}}`;
+    return [`${base}:names`, `${base}:sent`, `${base}:seen`];
+  }
+
+  /** String: set (to the time, ms) once the queue registry holds the queues made before it existed. */
+  queueRegistryBuilt(): string {
+    return `${this.prefix}:{cluster}:queue-registry-built`;
+  }
+
+  /** String: the id of the node running the registry's migration now, with a TTL (a lease). */
+  queueRegistryMigrationLease(): string {
+    return `${this.prefix}:{cluster}:queue-registry-migration`;
+  }
+
+  /** A SCAN pattern that matches the keys of every queue of every namespace (for the registry's migration). */
+  queueKeysPattern(): string {
+    return `${escapeGlob(this.prefix)}:q:{*`;
+  }
+
+  /**
+   * The queue whose `messages` or `consumers` hash this key is (keys that `queueKeysPattern` matches);
+   * undefined for any other key. The namespace holds no colon, so the tag is "<namespace>:<queue family>";
+   * queue names hold no brace, so the first `}:` after the tag's start closes it.
+   */
+  queueOfKey(key: string): { namespace: string; queue: string } | undefined {
+    const start = `${this.prefix}:q:{`;
+    if (!key.startsWith(start)) return undefined;
+    const suffix = QUEUE_KEYS_OF_EXISTENCE.find((name) => key.endsWith(`:${name}`));
+    if (suffix === undefined) return undefined;
+    const namespaceEnd = key.indexOf(":", start.length);
+    const tagEnd = key.indexOf("}:", start.length);
+    if (namespaceEnd < 0 || tagEnd < namespaceEnd) return undefined;
+    const queue = key.slice(tagEnd + 2, key.length - suffix.length - 1);
+    const namespace = key.slice(start.length, namespaceEnd);
+    if (!STORED_NAMESPACE.test(namespace) || !STORED_QUEUE.test(queue)) return undefined;
+    return { namespace, queue };
+  }
+
+  /** Hash: node id -> how many consumers of the queue that node holds. */
+  queueConsumers(namespace: string, queue: string): string {
+    return `${this.queueBase(namespace, queue)}:consumers`;
+  }
+
+  /** Set: the queues in which a node holds consumers, each as `queueRef(namespace, queue)`. */
+  nodeQueues(nodeId: string): string {
+    return `${this.prefix}:{cluster}:node:${nodeId}:queues`;
+  }
+
+  /**
+   * Sorted set, the first level of the due-time index: namespace -> the earliest time one of its queues
+   * has a lease deadline or a delay due (ms). The claim takes turns across the namespaces it lists.
+   */
+  dueNamespaces(): string {
+    return `${this.prefix}:{schedule}:due-namespaces`;
+  }
+
+  /** Sorted set, the second level: queue ref -> when that queue of the namespace next has timed work (ms). */
+  dueQueues(namespace: string): string {
+    return `${this.dueQueuesPrefix()}${namespace}`;
+  }
+
+  /** What `dueQueues` puts before the namespace (the claim script builds the names from it). */
+  dueQueuesPrefix(): string {
+    return `${this.prefix}:{schedule}:due-queues:`;
+  }
+
+  /** Sorted set: the one-level due index of the first version, moved into the two levels by the claim. */
+  legacyDueQueues(): string {
+    return `${this.prefix}:{schedule}:due`;
+  }
+
+  /** Hash: queue ref -> generation, bumped whenever a queue's due time is marked. */
+  dueGenerations(): string {
+    return `${this.prefix}:{schedule}:generations`;
+  }
+
+  /** Channel: messages became ready in the queue (a wake-up for nodes with its consumers). */
+  wakeChannel(namespace: string, queue: string): string {
+    return `${this.prefix}:wake:${namespace}:${queue}`;
+  }
+
+  /** Channel on which a node checks that its own subscriber connection still receives. */
+  probeChannel(nodeId: string): string {
+    return `${this.prefix}:probe:${nodeId}`;
+  }
+
+  private queueBase(namespace: string, queue: string): string {
+    return `${this.prefix}:q:{${this.queueTag(namespace, queue)}}:${queue}`;
+  }
+
+  /** Namespace and queue name without its `.dlq` suffixes: a queue and its dead letters share a slot. */
+  private queueTag(namespace: string, queue: string): string {
+    return `${namespace}:${queue.replace(/(\.dlq)+$/, "")}`;
+  }
+
+  private roomTag(namespace: string, room: string): string {
+    return `${namespace}:${encodeURIComponent(room)}`;
+  }
+}
+
+/** The keys a queue has while it holds messages (`messages`) or consumers (`consumers`). */
+const QUEUE_KEYS_OF_EXISTENCE = ["messages", "consumers"] as const;
+/** What a stored namespace and queue look like (PROTOCOL.md §1; a `.dlq` name may be 4 chars longer). */
+const STORED_NAMESPACE = /^\/[A-Za-z0-9_-]*$/;
+const STORED_QUEUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
+
+/** Escapes the characters that Redis glob patterns (SCAN MATCH) treat as special. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
+}

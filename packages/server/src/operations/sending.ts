@@ -1,0 +1,48 @@
+/**
+ * A send as both transports run it, checks in the contract's order: every message's headers (with the
+ * shape, `BAD_REQUEST`), then the names (`INVALID_NAME`: the queue, resolved by the caller's own rule for
+ * where the name comes from, then each producer id), then the size of all the data together
+ * (`PAYLOAD_TOO_LARGE`); only then the store, all messages or none.
+ */
+import type { OutgoingMessage, SendResult } from "@mailroom/protocol";
+import type { QueueAddress, QueueEngine } from "../engines/queue-engine.js";
+import { checkHeaderLimits, checkSize, prepareMessage } from "./outgoing-messages.js";
+
+export interface SendLimits {
+  defaultMaxAttempts: number;
+  maxMessageBytes: number;
+}
+
+/** Checks and stores `messages`; `what` names their data in a `PAYLOAD_TOO_LARGE` message. */
+export async function sendMessages(
+  engine: QueueEngine,
+  resolveAddress: () => QueueAddress,
+  messages: OutgoingMessage[],
+  limits: SendLimits,
+  what: string,
+): Promise<SendResult[]> {
+  checkHeaderLimits(messages);
+  const address = resolveAddress();
+  const prepared = messages.map((message) => prepareMessage(message, limits.defaultMaxAttempts));
+  checkSize(
+    prepared.reduce((total, entry) => total + entry.bytes, 0),
+    limits.maxMessageBytes,
+    what,
+  );
+  const duplicates = await engine.send(
+    address,
+    prepared.map((entry) => entry.message),
+  );
+  return prepared.map((entry, index) => ({ id: entry.message.id, duplicate: duplicates[index] === true }));
+}
+
+/** One message, as `queue:send` and the single-message HTTP route take it. */
+export async function sendMessage(
+  engine: QueueEngine,
+  resolveAddress: () => QueueAddress,
+  message: OutgoingMessage,
+  limits: SendLimits,
+): Promise<SendResult> {
+  const [result] = await sendMessages(engine, resolveAddress, [message], limits, "data");
+  return result as SendResult;
+}

@@ -1,0 +1,34 @@
+/**
+ * Acks and nacks as both transports run them: the store decides, then the consumer dispatcher frees the
+ * prefetch slots of exactly what the store accepted. A stale receipt, or one sent with another queue's
+ * name, changes nothing (PROTOCOL.md §3).
+ */
+import type { ConsumerDispatcher } from "../delivery/consumer-dispatcher.js";
+import type { QueueAddress, QueueEngine } from "../engines/queue-engine.js";
+
+export async function ackAndSettle(
+  engine: QueueEngine,
+  dispatcher: Pick<ConsumerDispatcher, "settled"> | undefined,
+  address: QueueAddress,
+  receipts: string[],
+): Promise<{ acked: number; stale: string[] }> {
+  const result = await engine.ack(address, receipts);
+  const stale = new Set(result.stale);
+  dispatcher?.settled(
+    address,
+    receipts.filter((receipt) => !stale.has(receipt)),
+  );
+  return result;
+}
+
+export async function nackAndSettle(
+  engine: QueueEngine,
+  dispatcher: Pick<ConsumerDispatcher, "settled"> | undefined,
+  address: QueueAddress,
+  receipt: string,
+  options: { requeue?: boolean | undefined; delayMs?: number | undefined },
+): Promise<{ deadLettered: boolean }> {
+  const result = await engine.nack(address, receipt, options.requeue ?? true, options.delayMs ?? 0);
+  dispatcher?.settled(address, [receipt]);
+  return result;
+}

@@ -1,0 +1,122 @@
+/**
+ * The HTTP API of PROTOCOL.md §6 as one Fastify plugin: the queue, room and cluster routes, their
+ * OpenAPI document and UI, and the error and not-found handlers that give every failure the contract's
+ * shape. Routes are schema-first: one TypeBox schema per part validates it (as strictly as the Socket.IO
+ * commands), types the handler and documents it. Each route declares the right it needs in
+ * `config.right` (declared with the auth hook, auth/http-auth.ts). `/healthz` and `/readyz` live apart
+ * (health-routes.ts); `/metrics` is not here.
+ *
+ * The Fastify instance must be created with `httpApiServerOptions` (router and framework-error options
+ * that only the root takes). Lifecycle: when the server closes, waiting receives end at once (long-poll.ts), so a drain is not held
+ * up by them.
+ * @example
+ * app.register(httpApi, { engine, registry, io, maxMessageBytes, defaultMaxAttempts, defaultVisibilityMs,
+ *   broadcastsFlow: () => store.broadcastsFlow(), nodeEngine: store.engine, dispatcher, maxLongPolls, reporter });
+ */
+import type { Duplex } from "node:stream";
+import type { FastifyInstance, FastifyServerOptions } from "fastify";
+import type { Server } from "socket.io";
+import type { ConsumerDispatcher } from "../../delivery/consumer-dispatcher.js";
+import { LongPolls } from "../../delivery/long-poll.js";
+import type { ClusterRegistry } from "../../engines/cluster-registry.js";
+import type { QueueEngine } from "../../engines/queue-engine.js";
+import type { LimitReporter } from "../../metrics/limit-reporter.js";
+import { clusterRoutes } from "./cluster-routes.js";
+import { httpErrorHandler, notFoundHandler } from "./http-errors.js";
+import { registerOpenApi } from "./openapi.js";
+import { queueRoutes } from "./queue-routes.js";
+import { roomRoutes } from "./room-routes.js";
+import { validatorCompiler } from "./validation.js";
+
+/** The longest path parameter routed: longer than any valid name, so an over-long name is `INVALID_NAME`. */
+const MAX_PATH_PARAM_CHARS = 1024;
+
+/**
+ * What the Fastify instance itself must be created with for this API, since Fastify takes these at its
+ * root only: path parameters long enough for every valid name (its default, 100, is shorter than the
+ * longest queue and room names), and the contract's error shape for URLs refused before routing.
+ * @example
+ * const app = Fastify({ logger, ...httpApiServerOptions });
+ */
+export const httpApiServerOptions = {
+  routerOptions: { maxParamLength: MAX_PATH_PARAM_CHARS },
+  frameworkErrors: httpErrorHandler,
+  clientErrorHandler: answerClientError,
+} satisfies FastifyServerOptions;
+
+/**
+ * Requests that Node's HTTP parser refuses (an unknown method, a malformed line) or that time out never
+ * reach a route: they are answered here, in the contract's shape, and the connection is closed.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const timedOut = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+  const status = timedOut ? "408 Request Timeout" : "400 Bad Request";
+  const message = timedOut ? "the request took too long" : "the request is not valid HTTP";
+  const body = JSON.stringify({ error: { code: "BAD_REQUEST", message } });
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+export interface HttpApiDeps {
+  engine: QueueEngine;
+  registry: ClusterRegistry;
+  io: Server;
+  /** Largest message or publish, in bytes of binary data or of JSON text (PROTOCOL.md §5). */
+  maxMessageBytes: number;
+  /** Deliveries of a message that names no `maxAttempts` before it is dead-lettered. */
+  defaultMaxAttempts: number;
+  /** Lease length of a receive that names no `visibilityMs`, in ms. */
+  defaultVisibilityMs: number;
+  /** Whether a publish can reach the other nodes now (always, with no Redis). */
+  broadcastsFlow: () => boolean;
+  /** Told of each publish sent (metrics). @default nobody */
+  broadcasted?: (namespace: string) => void;
+  /** This node's store ("redis" or "memory"), reported by `/v1/cluster`. @default undefined (not reported) */
+  nodeEngine?: string | undefined;
+  /**
+   * The Socket.IO consumers' dispatcher: told of HTTP acks and nacks, so a socket consumer's delivery
+   * settled over HTTP frees its prefetch slot at once, not at its lease's end. @default undefined
+   */
+  dispatcher?: Pick<ConsumerDispatcher, "settled"> | undefined;
+  /** HTTP receives waiting at once on the node, at most (`--max-long-polls`). */
+  maxLongPolls: number;
+  /** Told of each receive refused for that limit. */
+  reporter: Pick<LimitReporter, "exceeded">;
+}
+
+export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<void> {
+  app.setValidatorCompiler(validatorCompiler);
+  app.setErrorHandler(httpErrorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  await registerOpenApi(app);
+
+  const polls = new LongPolls(deps.engine, app.log.child({ component: "http" }), {
+    maxWaiting: deps.maxLongPolls,
+    reporter: deps.reporter,
+  });
+  app.addHook("preClose", async () => polls.close());
+
+  await app.register(queueRoutes, {
+    engine: deps.engine,
+    registry: deps.registry,
+    dispatcher: deps.dispatcher,
+    polls,
+    maxMessageBytes: deps.maxMessageBytes,
+    defaultMaxAttempts: deps.defaultMaxAttempts,
+    defaultVisibilityMs: deps.defaultVisibilityMs,
+  });
+  await app.register(roomRoutes, {
+    io: deps.io,
+    registry: deps.registry,
+    maxMessageBytes: deps.maxMessageBytes,
+    broadcastsFlow: deps.broadcastsFlow,
+    broadcasted: deps.broadcasted ?? (() => {}),
+  });
+  await app.register(clusterRoutes, { registry: deps.registry, nodeEngine: deps.nodeEngine });
+}

@@ -1,0 +1,51 @@
+/**
+ * Auth for HTTP: a preParsing hook that reads the right a route declares in `config.right` (routes that
+ * declare none, such as /healthz, /readyz, /metrics and the docs, are open), checks the
+ * `Authorization: Bearer` token and the right in the route's namespace (`{ns}`, `_` for `/`).
+ * No or a bad token is 401 `UNAUTHORIZED`; a missing right 403 `FORBIDDEN`. It runs before the body is
+ * read, so a request without the right learns nothing about its body and costs no parsing; the
+ * refusal is thrown, so the API's error handler answers it and nothing after the hook runs.
+ * An accepted request carries its token's principal as `request.principal` (who, and until when: a
+ * long-poll checks the expiry again as it waits).
+ */
+import { MailroomError } from "@mailroom/protocol";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { type Requirement, satisfies } from "../../auth/rights.js";
+import type { Principal, TokenVerifier } from "../../auth/token-verifier.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The right this route needs once auth is on; absent: the route is open. */
+    right?: Requirement;
+  }
+  interface FastifyRequest {
+    /** Who the request's token speaks for; absent with auth off and on open routes. */
+    principal?: Principal | undefined;
+  }
+}
+
+export function installHttpAuth(app: FastifyInstance, verifier: TokenVerifier): void {
+  app.decorateRequest("principal", undefined);
+  app.addHook("preParsing", async (request) => {
+    const requirement = request.routeOptions.config?.right;
+    if (requirement === undefined) return;
+    const header = request.headers.authorization;
+    const token = header?.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : undefined;
+    let principal: Principal;
+    try {
+      principal = await verifier.verify(token);
+    } catch (error) {
+      throw new MailroomError("UNAUTHORIZED", error instanceof MailroomError ? error.message : "unauthorized");
+    }
+    const namespace = namespaceOf(request);
+    if (!satisfies(principal.rights, namespace, requirement)) {
+      throw new MailroomError("FORBIDDEN", `this token lacks the ${requirement} right in ${namespace}`);
+    }
+    request.principal = principal;
+  });
+}
+
+function namespaceOf(request: FastifyRequest): string {
+  const ns = (request.params as { ns?: string } | undefined)?.ns;
+  return ns === undefined || ns === "_" ? "/" : `/${ns}`;
+}

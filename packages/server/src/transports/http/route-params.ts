@@ -1,0 +1,30 @@
+/**
+ * The names in an HTTP route's path, checked by the rules of PROTOCOL.md §1: `{ns}` is the namespace
+ * without its leading slash (`_` for the default `/`), `{queue}` a queue, `{room}` a room (URL-encoded in
+ * the path; the router decodes it). A name that breaks its rule is `INVALID_NAME`.
+ */
+import { MailroomError, namespaceNameProblem, roomNameProblem } from "@mailroom/protocol";
+import type { QueueAddress } from "../../engines/queue-engine.js";
+import { queueAddress } from "../../operations/outgoing-messages.js";
+
+/** How the default namespace `/` is written in a path. */
+const DEFAULT_NAMESPACE_PARAM = "_";
+
+export function namespaceOf(ns: string): string {
+  const namespace = ns === DEFAULT_NAMESPACE_PARAM ? "/" : `/${ns}`;
+  // The default namespace is written `_`: an empty segment names nothing.
+  const problem = ns === "" ? "the namespace is missing: write the default one as _" : namespaceNameProblem(namespace);
+  if (problem) throw new MailroomError("INVALID_NAME", problem);
+  return namespace;
+}
+
+export function queueOf(params: { ns: string; queue: string }): QueueAddress {
+  return queueAddress(namespaceOf(params.ns), params.queue);
+}
+
+export function roomOf(params: { ns: string; room: string }): { namespace: string; room: string } {
+  const namespace = namespaceOf(params.ns);
+  const problem = roomNameProblem(params.room);
+  if (problem) throw new MailroomError("INVALID_NAME", problem);
+  return { namespace, room: params.room };
+}

@@ -1,0 +1,132 @@
+/**
+ * Serves a socket's commands: each event takes one object argument and an acknowledgement callback
+ * (PROTOCOL.md §3). The argument is checked against the command's schema before its handler runs, and
+ * every outcome becomes one reply: `{ ok: true, ...result }` or `{ ok: false, error: { code, message } }`.
+ * A command sent without a callback is not run; the socket gets `mailroom:error` instead. An unknown event
+ * with a callback is answered `NOT_FOUND`. Nothing a client sends can throw out of here. Once the node's
+ * drain closes `inFlight`, commands are answered `UNAVAILABLE` without running. A command past the
+ * connection's rate is answered `RATE_LIMITED` without running, and reported (limit-reporter.ts).
+ */
+import { type ErrorBody, MailroomError, parseShape } from "@mailroom/protocol";
+import type { Static, TSchema } from "@sinclair/typebox";
+import type { FastifyBaseLogger } from "fastify";
+import type { Socket } from "socket.io";
+import type { Requirement } from "../../auth/rights.js";
+import type { LimitReporter } from "../../metrics/limit-reporter.js";
+import { CommandRateLimit } from "./command-rate-limit.js";
+import type { InFlightCommands } from "./in-flight-commands.js";
+import { userOf } from "./socket-state.js";
+
+export interface Command<Schema extends TSchema = TSchema, Result extends object = object> {
+  schema: Schema;
+  /** The right the command needs in the socket's namespace, once auth is on. */
+  requirement: Requirement;
+  run(args: Static<Schema>, socket: Socket): Promise<Result>;
+}
+
+/** Declares a command, typing its handler's argument by its schema. */
+export function command<Schema extends TSchema, Result extends object>(
+  schema: Schema,
+  requirement: Requirement,
+  run: (args: Static<Schema>, socket: Socket) => Promise<Result>,
+): Command<Schema, Result> {
+  return { schema, requirement, run };
+}
+
+/** Throws `FORBIDDEN` when the socket may not do what the requirement says; undefined with auth off. */
+export type Authorize = ((socket: Socket, requirement: Requirement) => void) | undefined;
+
+export type CommandTable = Record<string, Command>;
+
+type Ack = (reply: unknown) => void;
+
+export interface ServeOptions {
+  authorize: Authorize;
+  /** Commands per second one connection may send; 0: no limit. */
+  commandsPerSecond: number;
+  logger: FastifyBaseLogger;
+  /** The node's running commands, which its drain waits for. */
+  inFlight: InFlightCommands;
+  /** Told of each command refused for the rate. */
+  reporter: Pick<LimitReporter, "exceeded">;
+}
+
+export function serveCommands(socket: Socket, commands: CommandTable, options: ServeOptions): void {
+  const { authorize, logger, inFlight, reporter } = options;
+  const limit = options.commandsPerSecond > 0 ? new CommandRateLimit(options.commandsPerSecond) : undefined;
+  for (const [event, definition] of Object.entries(commands)) {
+    socket.on(event, (...args: unknown[]) => {
+      if (limit && !limit.take()) {
+        reporter.exceeded("commands_per_second", socket.nsp.name, userOf(socket));
+        refuse(
+          socket,
+          event,
+          args,
+          new MailroomError("RATE_LIMITED", "too many commands on this connection: retry later"),
+        );
+        return;
+      }
+      try {
+        void inFlight.track(() => dispatch(socket, event, definition, args, authorize, logger));
+      } catch (error) {
+        refuse(socket, event, args, error as MailroomError);
+      }
+    });
+  }
+  socket.onAny((event: unknown, ...args: unknown[]) => {
+    if (typeof event === "string" && Object.hasOwn(commands, event)) return;
+    const ack = args.at(-1);
+    if (typeof ack === "function") {
+      reply(ack as Ack, failure(new MailroomError("NOT_FOUND", `no such command: ${String(event)}`)));
+    }
+  });
+}
+
+async function dispatch(
+  socket: Socket,
+  event: string,
+  definition: Command,
+  args: unknown[],
+  authorize: Authorize,
+  logger: FastifyBaseLogger,
+): Promise<void> {
+  const ack = typeof args.at(-1) === "function" ? (args.pop() as Ack) : undefined;
+  if (!ack) {
+    const error = new MailroomError("BAD_REQUEST", `${event} needs an acknowledgement callback`);
+    socket.emit("mailroom:error", { event, error: error.toBody() });
+    return;
+  }
+  try {
+    authorize?.(socket, definition.requirement);
+    if (args.length !== 1) {
+      throw new MailroomError("BAD_REQUEST", `${event} takes exactly one object argument`);
+    }
+    const result = await definition.run(parseShape(definition.schema, args[0]), socket);
+    reply(ack, { ok: true, ...result });
+  } catch (error) {
+    if (!(error instanceof MailroomError) || error.code === "INTERNAL") {
+      logger.error({ err: error, event }, "command failed");
+    }
+    reply(ack, failure(error));
+  }
+}
+
+/** Answers a command that will not run, through its callback or else `mailroom:error`. */
+function refuse(socket: Socket, event: string, args: unknown[], error: MailroomError): void {
+  const ack = args.at(-1);
+  if (typeof ack === "function") reply(ack as Ack, failure(error));
+  else socket.emit("mailroom:error", { event, error: error.toBody() });
+}
+
+function failure(error: unknown): { ok: false; error: ErrorBody } {
+  if (error instanceof MailroomError) return { ok: false, error: error.toBody() };
+  return { ok: false, error: { code: "INTERNAL", message: "internal error" } };
+}
+
+function reply(ack: Ack, body: unknown): void {
+  try {
+    ack(body);
+  } catch {
+    // The socket is gone: nobody is left to answer.
+  }
+}
