@@ -28,12 +28,12 @@ module.exports = {
       "node",
       "draining",
     ]),
-    never("delivery-below-operations", "delivery knows engines, not the operations or transports above it", "delivery", [
-      "transports",
-      "operations",
-      "node",
-      "draining",
-    ]),
+    never(
+      "delivery-below-operations",
+      "delivery knows engines, not the operations or transports above it",
+      "delivery",
+      ["transports", "operations", "node", "draining"],
+    ),
     never("operations-below-transports", "operations are shared by both transports and know neither", "operations", [
       "transports",
       "node",
