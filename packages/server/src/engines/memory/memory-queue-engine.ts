@@ -15,6 +15,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { type DeadLetterReason, deadLetterQueueOf, isDeadLetterQueue, MailroomError } from "@mailroom/protocol";
+import { RingDeque } from "../../structures/ring-deque.js";
+import { TimedHeap } from "../../structures/timed-heap.js";
 import {
   type ConsumerCounts,
   type EngineStats,
@@ -39,8 +41,6 @@ const MIN_STALE_ENTRIES_TO_COMPACT = 1024;
 const MAX_TIMER_DELAY_MS = 2_147_483_647;
 /** Random bytes per receive in a receipt's token (64 bits): receipts are unique and unguessable. */
 const RECEIPT_TOKEN_BYTES = 8;
-/** A deque's smallest capacity (a power of two): a small queue stays small, a big one halves as it drains. */
-const MIN_DEQUE_CAPACITY = 16;
 
 export interface MemoryQueueEngineOptions {
   /** How long a producer's id stays deduplicated after its first acceptance (ms). */
@@ -124,7 +124,7 @@ export class MemoryQueueEngine implements QueueEngine {
   private readonly counters = new Map<string, QueueCounters>();
   private readonly watchers = new Map<string, Set<() => void>>();
   private readonly pendingWakeups = new Set<string>();
-  private readonly timed = new TimedHeap();
+  private readonly timed = new TimedHeap<TimedEntry>();
   private staleTimedEntries = 0;
   /**
    * One acceptance counter for the whole engine. Redis keeps one per queue family; only the order within
@@ -620,136 +620,6 @@ export class MemoryQueueEngine implements QueueEngine {
     for (const queue of touched) this.dropIfEmpty(queue);
     this.armTimer();
   }
-}
-
-/**
- * A double-ended queue on a ring buffer: O(1) at both ends, growing and shrinking by halves, so a
- * million ready messages flow without `Array.shift`'s copying.
- */
-class RingDeque<Item> {
-  private slots: (Item | undefined)[] = new Array<Item | undefined>(MIN_DEQUE_CAPACITY).fill(undefined);
-  private head = 0;
-  private count = 0;
-
-  get length(): number {
-    return this.count;
-  }
-
-  peekFront(): Item | undefined {
-    return this.count === 0 ? undefined : this.slots[this.head];
-  }
-
-  pushBack(item: Item): void {
-    if (this.count === this.slots.length) this.resize(this.slots.length * 2);
-    this.slots[(this.head + this.count) & (this.slots.length - 1)] = item;
-    this.count += 1;
-  }
-
-  pushFront(item: Item): void {
-    if (this.count === this.slots.length) this.resize(this.slots.length * 2);
-    this.head = (this.head - 1) & (this.slots.length - 1);
-    this.slots[this.head] = item;
-    this.count += 1;
-  }
-
-  popFront(): Item | undefined {
-    if (this.count === 0) return undefined;
-    const item = this.slots[this.head];
-    this.slots[this.head] = undefined;
-    this.head = (this.head + 1) & (this.slots.length - 1);
-    this.count -= 1;
-    if (this.slots.length > MIN_DEQUE_CAPACITY && this.count <= this.slots.length / 4) {
-      this.resize(this.slots.length / 2);
-    }
-    return item;
-  }
-
-  private resize(capacity: number): void {
-    const slots = new Array<Item | undefined>(capacity).fill(undefined);
-    const mask = this.slots.length - 1;
-    for (let index = 0; index < this.count; index++) slots[index] = this.slots[(this.head + index) & mask];
-    this.slots = slots;
-    this.head = 0;
-  }
-}
-
-/** A binary min-heap of timed entries, by due time and then by generation (the order they were scheduled). */
-class TimedHeap {
-  private entries: TimedEntry[] = [];
-
-  get size(): number {
-    return this.entries.length;
-  }
-
-  peek(): TimedEntry | undefined {
-    return this.entries[0];
-  }
-
-  push(entry: TimedEntry): void {
-    this.entries.push(entry);
-    this.siftUp(this.entries.length - 1);
-  }
-
-  pop(): TimedEntry | undefined {
-    const top = this.entries[0];
-    const last = this.entries.pop();
-    if (this.entries.length === 0) this.entries = [];
-    else if (last) {
-      this.entries[0] = last;
-      this.siftDown(0);
-    }
-    return top;
-  }
-
-  /** Keeps only the entries `keep` accepts, in a new, smaller array. */
-  retain(keep: (entry: TimedEntry) => boolean): void {
-    this.entries = this.entries.filter(keep);
-    for (let index = (this.entries.length >> 1) - 1; index >= 0; index--) this.siftDown(index);
-  }
-
-  clear(): void {
-    this.entries = [];
-  }
-
-  private siftUp(start: number): void {
-    const entries = this.entries;
-    const entry = entries[start] as TimedEntry;
-    let index = start;
-    while (index > 0) {
-      const parentIndex = (index - 1) >> 1;
-      const parent = entries[parentIndex] as TimedEntry;
-      if (!comesBefore(entry, parent)) break;
-      entries[index] = parent;
-      index = parentIndex;
-    }
-    entries[index] = entry;
-  }
-
-  private siftDown(start: number): void {
-    const entries = this.entries;
-    const entry = entries[start] as TimedEntry;
-    let index = start;
-    for (;;) {
-      let childIndex = index * 2 + 1;
-      if (childIndex >= entries.length) break;
-      const rightIndex = childIndex + 1;
-      if (
-        rightIndex < entries.length &&
-        comesBefore(entries[rightIndex] as TimedEntry, entries[childIndex] as TimedEntry)
-      ) {
-        childIndex = rightIndex;
-      }
-      const child = entries[childIndex] as TimedEntry;
-      if (!comesBefore(child, entry)) break;
-      entries[index] = child;
-      index = childIndex;
-    }
-    entries[index] = entry;
-  }
-}
-
-function comesBefore(first: TimedEntry, second: TimedEntry): boolean {
-  return first.due < second.due || (first.due === second.due && first.generation < second.generation);
 }
 
 function keyOf(address: QueueAddress): string {
