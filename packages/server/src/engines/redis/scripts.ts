@@ -1,11 +1,24 @@
 /**
  * The Lua scripts, loaded once from `packages/server/lua/*.lua`, and the only module that knows the
- * order of their KEYS and ARGV. Each script runs by EVALSHA, falling back to EVAL after a Redis restart.
+ * order of their KEYS and ARGV; their replies are decoded into named fields by script-replies.ts. Each
+ * script runs by EVALSHA, falling back to EVAL after a Redis restart.
  */
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { parseQueueRef } from "../refs.js";
 import type { RedisKeys } from "./keys.js";
+import {
+  type AckReply,
+  type ClaimedQueue,
+  decode,
+  type NackReply,
+  type ReceiveReply,
+  type RegistryPageReply,
+  type ReleaseReply,
+  type SendReply,
+  type StatsReply,
+  type SweepReply,
+} from "./script-replies.js";
 
 const LUA_FOLDER = new URL("../../../lua/", import.meta.url);
 /** A line `--!include name` is replaced by lua/include/name.lua (Redis scripts have no modules). */
@@ -85,12 +98,6 @@ export interface SendItem {
   body: Buffer;
 }
 
-/** What `queueRegistryPage` answers: Redis's clock (ms) and each queue with its last send (ms; 0 = none). */
-export interface RegistryPageReply {
-  now: number;
-  queues: Array<{ name: string; lastSentAt: number }>;
-}
-
 export interface HeartbeatArgs {
   nodeId: string;
   url: string;
@@ -122,137 +129,134 @@ export class Scripts {
     this.target = client as unknown as WithScripts;
   }
 
-  heartbeat(args: HeartbeatArgs): Promise<number> {
+  async heartbeat(args: HeartbeatArgs): Promise<number> {
     const { nodeId, url, startedAt, connections, infoTtlMs } = args;
-    return this.run(
+    const keys = [this.keys.nodes(), this.keys.nodeInfo(nodeId)];
+    return decode.count(
+      await this.run("heartbeat", keys, [nodeId, url, startedAt, connections, infoTtlMs]),
       "heartbeat",
-      [this.keys.nodes(), this.keys.nodeInfo(nodeId)],
-      [nodeId, url, startedAt, connections, infoTtlMs],
-    ) as Promise<number>;
+    );
   }
 
-  liveNodes(timeoutMs: number): Promise<string[]> {
-    return this.run("liveNodes", [this.keys.nodes()], [timeoutMs]) as Promise<string[]>;
+  async liveNodes(timeoutMs: number): Promise<string[]> {
+    return decode.strings(await this.run("liveNodes", [this.keys.nodes()], [timeoutMs]), "live-nodes");
   }
 
-  claimDeadNodes(timeoutMs: number): Promise<string[]> {
-    return this.run("claimDeadNodes", [this.keys.nodes()], [timeoutMs]) as Promise<string[]>;
+  async claimDeadNodes(timeoutMs: number): Promise<string[]> {
+    return decode.strings(await this.run("claimDeadNodes", [this.keys.nodes()], [timeoutMs]), "claim-dead-nodes");
   }
 
-  roomJoin(nodeId: string, member: Membership): Promise<number> {
-    return this.run("roomJoin", this.roomKeys(member), [nodeId, member.socket, member.user ?? ""]) as Promise<number>;
+  async roomJoin(nodeId: string, member: Membership): Promise<number> {
+    const reply = await this.run("roomJoin", this.roomKeys(member), [nodeId, member.socket, member.user ?? ""]);
+    return decode.count(reply, "room-join");
   }
 
-  roomLeave(nodeId: string, member: Membership): Promise<number> {
-    return this.run("roomLeave", this.roomKeys(member), [nodeId, member.socket]) as Promise<number>;
+  async roomLeave(nodeId: string, member: Membership): Promise<number> {
+    return decode.count(await this.run("roomLeave", this.roomKeys(member), [nodeId, member.socket]), "room-leave");
   }
 
-  roomDropNode(nodeId: string, namespace: string, room: string): Promise<number> {
-    return this.run("roomDropNode", this.roomKeys({ namespace, room }), [nodeId]) as Promise<number>;
+  async roomDropNode(nodeId: string, namespace: string, room: string): Promise<number> {
+    const reply = await this.run("roomDropNode", this.roomKeys({ namespace, room }), [nodeId]);
+    return decode.count(reply, "room-drop-node");
   }
 
-  /** Returns { wasEmpty, earliest due, duplicate flag per message }. */
-  queueSend(target: QueueTarget, dedupWindowMs: number, items: SendItem[]): Promise<number[]> {
+  async queueSend(target: QueueTarget, dedupWindowMs: number, items: SendItem[]): Promise<SendReply> {
     const wakeChannel = this.keys.wakeChannel(target.namespace, target.queue);
     const args: Argument[] = [dedupWindowMs, wakeChannel, items.length];
     for (const item of items) {
       args.push(item.id, item.chosenByProducer ? "1" : "0", item.delayMs, item.ttlMs, item.maxAttempts, item.body);
     }
-    return this.runQueue("queueSend", target, args) as Promise<number[]>;
+    return decode.send(await this.runQueue("queueSend", target, args));
   }
 
-  /** Returns { deadline, remaining, expired, then id, receipt and stored entry per message }, bulk strings as Buffers. */
-  queueReceive(
+  /** Bulk strings come back as Buffers, so the stored entries need no copy. */
+  async queueReceive(
     target: QueueTarget,
     max: number,
     visibilityMs: number,
     token: string,
     byteBudget: number,
-  ): Promise<unknown[]> {
-    return this.runQueue("queueReceiveBuffer", target, [max, visibilityMs, token, byteBudget]) as Promise<unknown[]>;
+  ): Promise<ReceiveReply> {
+    return decode.receive(await this.runQueue("queueReceiveBuffer", target, [max, visibilityMs, token, byteBudget]));
   }
 
-  /** Returns { acked, then the 1-based positions of stale receipts }. */
-  queueAck(target: QueueTarget, receipts: string[]): Promise<number[]> {
-    return this.runQueue("queueAck", target, receipts) as Promise<number[]>;
+  async queueAck(target: QueueTarget, receipts: string[]): Promise<AckReply> {
+    return decode.ack(await this.runQueue("queueAck", target, receipts), receipts.length);
   }
 
-  /** Returns { current, deadLettered, wasEmpty, due }. */
-  queueNack(target: QueueTarget, receipt: string, requeue: boolean, delayMs: number): Promise<number[]> {
-    return this.runQueue("queueNack", target, [receipt, requeue ? "1" : "0", delayMs]) as Promise<number[]>;
+  async queueNack(target: QueueTarget, receipt: string, requeue: boolean, delayMs: number): Promise<NackReply> {
+    return decode.nack(await this.runQueue("queueNack", target, [receipt, requeue ? "1" : "0", delayMs]));
   }
 
-  /** Returns the new deadline, or 0 for a stale receipt. */
-  queueExtend(target: QueueTarget, receipt: string, visibilityMs: number): Promise<number> {
-    return this.runQueue("queueExtend", target, [receipt, visibilityMs]) as Promise<number>;
+  /** The new deadline, or undefined for a stale receipt. */
+  async queueExtend(target: QueueTarget, receipt: string, visibilityMs: number): Promise<number | undefined> {
+    return decode.extend(await this.runQueue("queueExtend", target, [receipt, visibilityMs]));
   }
 
-  /** Returns { ended, wasEmpty, dead-lettered }. */
-  queueRelease(target: QueueTarget, receipts: string[]): Promise<number[]> {
-    return this.runQueue("queueRelease", target, receipts) as Promise<number[]>;
+  async queueRelease(target: QueueTarget, receipts: string[]): Promise<ReleaseReply> {
+    return decode.release(await this.runQueue("queueRelease", target, receipts));
   }
 
-  /** Returns { wasFilled, next due, more, dead-lettered }. */
-  queueSweep(target: QueueTarget, limit: number): Promise<number[]> {
-    return this.runQueue("queueSweep", target, [limit]) as Promise<number[]>;
+  async queueSweep(target: QueueTarget, limit: number): Promise<SweepReply> {
+    return decode.sweep(await this.runQueue("queueSweep", target, [limit]));
   }
 
-  /** Returns { ready, inflight, delayed, deadLettered, expired, discarded }. */
-  queueStats(target: QueueTarget): Promise<number[]> {
-    return this.runQueue("queueStats", target, []) as Promise<number[]>;
+  async queueStats(target: QueueTarget): Promise<StatsReply> {
+    return decode.stats(await this.runQueue("queueStats", target, []));
   }
 
-  queuePurge(target: QueueTarget): Promise<number> {
-    return this.runQueue("queuePurge", target, []) as Promise<number>;
+  async queuePurge(target: QueueTarget): Promise<number> {
+    return decode.count(await this.runQueue("queuePurge", target, []), "queue-purge");
   }
 
-  queueRedrive(target: QueueTarget): Promise<number> {
-    return this.runQueue("queueRedrive", target, []) as Promise<number>;
+  async queueRedrive(target: QueueTarget): Promise<number> {
+    return decode.count(await this.runQueue("queueRedrive", target, []), "queue-redrive");
   }
 
   /** Registers queues of one namespace (sent: stamps their last send too); returns how many were new. */
-  queueRegister(namespace: string, queues: string[], sent: boolean): Promise<number> {
+  async queueRegister(namespace: string, queues: string[], sent: boolean): Promise<number> {
     const keys = this.keys.queueRegistryKeys(namespace);
-    return this.run("queueRegister", keys, [sent ? "1" : "0", ...queues]) as Promise<number>;
+    return decode.count(await this.run("queueRegister", keys, [sent ? "1" : "0", ...queues]), "queue-register");
   }
 
   /** A page of the namespace's queue registry: the names after `after` (empty: from the start), in name order. */
   async queueRegistryPage(namespace: string, after: string, limit: number): Promise<RegistryPageReply> {
     const [names, sent] = this.keys.queueRegistryKeys(namespace) as [string, string];
-    const reply = (await this.run("queueRegistryPage", [names, sent], [after, limit])) as Array<string | number>;
-    const queues: RegistryPageReply["queues"] = [];
-    for (let index = 1; index < reply.length; index += 2) {
-      queues.push({ name: String(reply[index]), lastSentAt: Number(reply[index + 1]) });
-    }
-    return { now: Number(reply[0]), queues };
+    return decode.registryPage(await this.run("queueRegistryPage", [names, sent], [after, limit]));
   }
 
   /** Returns how many of these queues were forgotten (see queue-registry-forget.lua for which stay). */
-  queueRegistryForget(namespace: string, queues: string[], sentWindowMs: number, graceMs: number): Promise<number> {
+  async queueRegistryForget(
+    namespace: string,
+    queues: string[],
+    sentWindowMs: number,
+    graceMs: number,
+  ): Promise<number> {
     const keys = this.keys.queueRegistryKeys(namespace);
-    return this.run("queueRegistryForget", keys, [sentWindowMs, graceMs, ...queues]) as Promise<number>;
+    const reply = await this.run("queueRegistryForget", keys, [sentWindowMs, graceMs, ...queues]);
+    return decode.count(reply, "queue-registry-forget");
   }
 
-  /** Returns { queue ref, generation, ... } of the claimed queues, a share for each namespace with due work. */
-  claimDueQueues(limit: number, claimMs: number): Promise<string[]> {
+  /** The claimed queues, a share for each namespace with due work. */
+  async claimDueQueues(limit: number, claimMs: number): Promise<ClaimedQueue[]> {
     const keys = [this.keys.dueNamespaces(), this.keys.dueGenerations(), this.keys.legacyDueQueues()];
-    return this.run("claimDueQueues", keys, [limit, claimMs, this.keys.dueQueuesPrefix()]) as Promise<string[]>;
+    return decode.claims(await this.run("claimDueQueues", keys, [limit, claimMs, this.keys.dueQueuesPrefix()]));
   }
 
-  settleDueQueue(ref: string, generation: string, nextDue: number): Promise<number> {
+  /** Returns 1 when settled, 0 when a mark since the claim leaves it to another sweep. */
+  async settleDueQueue(ref: string, generation: string, nextDue: number): Promise<number> {
     const { namespace } = parseQueueRef(ref);
-    return this.run("settleDueQueue", this.scheduleKeys(namespace), [
-      ref,
-      generation,
-      nextDue,
-      namespace,
-    ]) as Promise<number>;
+    const reply = await this.run("settleDueQueue", this.scheduleKeys(namespace), [ref, generation, nextDue, namespace]);
+    return decode.count(reply, "settle-due-queue");
   }
 
   /** Marks a real deadline of the queue (never "now" for a look: that would let one namespace crowd the index). */
-  markDueQueue(ref: string, due: number): Promise<number> {
+  async markDueQueue(ref: string, due: number): Promise<number> {
     const { namespace } = parseQueueRef(ref);
-    return this.run("markDueQueue", this.scheduleKeys(namespace), [ref, due, namespace]) as Promise<number>;
+    return decode.count(
+      await this.run("markDueQueue", this.scheduleKeys(namespace), [ref, due, namespace]),
+      "mark-due-queue",
+    );
   }
 
   private runQueue(name: `${ScriptName}` | `${ScriptName}Buffer`, target: QueueTarget, args: Argument[]) {

@@ -1,0 +1,199 @@
+/**
+ * The replies of the Lua scripts, decoded in one place, per script, into named fields (the order of a
+ * script's reply is written in its header, and known here only). A reply of the wrong shape is a bug
+ * between a script and this module: it throws `INTERNAL` naming the script, never a wrong value.
+ */
+import { MailroomError } from "@mailroom/protocol";
+
+export interface SendReply {
+  /** The queue was empty before (the script published its wake-up itself). */
+  wasEmpty: boolean;
+  /** The earliest delay or expiry the send added (ms, Redis time); 0 when none. */
+  earliestDue: number;
+  /** Per message, in order: whether it was a duplicate and not stored again. */
+  duplicates: boolean[];
+}
+
+/** One leased message: its stored entry as it is ("seq|attempt|…|reason|" then the body). */
+export interface ReceivedEntry {
+  id: string;
+  receipt: string;
+  entry: Buffer;
+}
+
+export interface ReceiveReply {
+  /** The leases' deadline (ms, Redis time). */
+  deadline: number;
+  /** Messages still ready after this receive. */
+  remaining: number;
+  /** Expired messages met and discarded. */
+  expired: number;
+  entries: ReceivedEntry[];
+}
+
+export interface AckReply {
+  acked: number;
+  /** Per receipt, in order: whether it matched a current lease. */
+  current: boolean[];
+}
+
+export interface NackReply {
+  current: boolean;
+  deadLettered: boolean;
+  wasEmpty: boolean;
+  /** When the requeued message is due (ms), with a delay; 0 otherwise. */
+  due: number;
+}
+
+export interface ReleaseReply {
+  ended: number;
+  wasEmpty: boolean;
+  deadLettered: number;
+}
+
+export interface SweepReply {
+  /** The ready list went from empty to not. */
+  wasFilled: boolean;
+  /** When the queue next has timed work (ms); 0 when none. */
+  nextDue: number;
+  /** Work was left for another call. */
+  more: boolean;
+  deadLettered: number;
+}
+
+export interface StatsReply {
+  ready: number;
+  inflight: number;
+  delayed: number;
+  deadLettered: number;
+  expired: number;
+  discarded: number;
+}
+
+export interface ClaimedQueue {
+  ref: string;
+  /** Its generation at the claim, for settle-due-queue.lua. */
+  generation: string;
+}
+
+/** What `queueRegistryPage` answers: Redis's clock (ms) and each queue with its last send (ms; 0 = none). */
+export interface RegistryPageReply {
+  now: number;
+  queues: Array<{ name: string; lastSentAt: number }>;
+}
+
+export const decode = {
+  send(reply: unknown): SendReply {
+    const [wasEmpty, earliestDue, ...duplicates] = integers(reply, "queue-send");
+    return {
+      wasEmpty: wasEmpty === 1,
+      earliestDue: earliestDue ?? 0,
+      duplicates: duplicates.map((flag) => flag === 1),
+    };
+  },
+
+  receive(reply: unknown): ReceiveReply {
+    const items = list(reply, "queue-receive");
+    const entries: ReceivedEntry[] = [];
+    for (let index = 3; index + 2 < items.length; index += 3) {
+      const entry = items[index + 2];
+      if (!Buffer.isBuffer(entry)) throw malformed("queue-receive");
+      entries.push({ id: String(items[index]), receipt: String(items[index + 1]), entry });
+    }
+    return {
+      deadline: integer(items[0], "queue-receive"),
+      remaining: integer(items[1], "queue-receive"),
+      expired: integer(items[2], "queue-receive"),
+      entries,
+    };
+  },
+
+  /** The script answers the number acked, then the 1-based positions of the stale receipts. */
+  ack(reply: unknown, receiptCount: number): AckReply {
+    const [acked, ...stalePositions] = integers(reply, "queue-ack");
+    const current = Array.from({ length: receiptCount }, () => true);
+    for (const position of stalePositions) current[position - 1] = false;
+    return { acked: acked ?? 0, current };
+  },
+
+  nack(reply: unknown): NackReply {
+    const [current, deadLettered, wasEmpty, due] = integers(reply, "queue-nack");
+    return { current: current === 1, deadLettered: deadLettered === 1, wasEmpty: wasEmpty === 1, due: due ?? 0 };
+  },
+
+  /** The new deadline (ms), or undefined for a stale receipt. */
+  extend(reply: unknown): number | undefined {
+    const deadline = integer(reply, "queue-extend");
+    return deadline > 0 ? deadline : undefined;
+  },
+
+  release(reply: unknown): ReleaseReply {
+    const [ended, wasEmpty, deadLettered] = integers(reply, "queue-release");
+    return { ended: ended ?? 0, wasEmpty: wasEmpty === 1, deadLettered: deadLettered ?? 0 };
+  },
+
+  sweep(reply: unknown): SweepReply {
+    const [wasFilled, nextDue, more, deadLettered] = integers(reply, "queue-sweep");
+    return { wasFilled: wasFilled === 1, nextDue: nextDue ?? 0, more: more === 1, deadLettered: deadLettered ?? 0 };
+  },
+
+  stats(reply: unknown): StatsReply {
+    const [ready, inflight, delayed, deadLettered, expired, discarded] = integers(reply, "queue-stats");
+    return {
+      ready: ready ?? 0,
+      inflight: inflight ?? 0,
+      delayed: delayed ?? 0,
+      deadLettered: deadLettered ?? 0,
+      expired: expired ?? 0,
+      discarded: discarded ?? 0,
+    };
+  },
+
+  claims(reply: unknown): ClaimedQueue[] {
+    const items = list(reply, "claim-due-queues");
+    const claimed: ClaimedQueue[] = [];
+    for (let index = 0; index + 1 < items.length; index += 2) {
+      claimed.push({ ref: String(items[index]), generation: String(items[index + 1]) });
+    }
+    return claimed;
+  },
+
+  registryPage(reply: unknown): RegistryPageReply {
+    const items = list(reply, "queue-registry-page");
+    const queues: RegistryPageReply["queues"] = [];
+    for (let index = 1; index + 1 < items.length; index += 2) {
+      queues.push({ name: String(items[index]), lastSentAt: integer(items[index + 1], "queue-registry-page") });
+    }
+    return { now: integer(items[0], "queue-registry-page"), queues };
+  },
+
+  /** A reply that is one integer (a count, a flag). */
+  count(reply: unknown, script: string): number {
+    return integer(reply, script);
+  },
+
+  /** A reply that is a list of strings (node ids). */
+  strings(reply: unknown, script: string): string[] {
+    return list(reply, script).map(String);
+  },
+};
+
+function list(reply: unknown, script: string): unknown[] {
+  if (!Array.isArray(reply)) throw malformed(script);
+  return reply;
+}
+
+function integers(reply: unknown, script: string): number[] {
+  return list(reply, script).map((item) => integer(item, script));
+}
+
+/** An integer reply, or an integer in a string or Buffer reply (Lua numbers given back as text). */
+function integer(value: unknown, script: string): number {
+  const number = typeof value === "number" ? value : Number(String(value));
+  if (!Number.isFinite(number)) throw malformed(script);
+  return number;
+}
+
+function malformed(script: string): MailroomError {
+  return new MailroomError("INTERNAL", `the ${script} script gave a reply of an unexpected shape`);
+}

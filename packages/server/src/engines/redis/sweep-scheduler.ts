@@ -1,0 +1,188 @@
+/**
+ * The timed work of every queue on Redis (lease ends, delays): a due-time index for the whole cluster,
+ * which every node polls with one script per tick whatever the number of queues. Each due queue is
+ * claimed by one node, swept (queue-sweep.lua) and settled with its next due time.
+ *
+ * Invariants (PROTOCOL.md §15): the index holds only real deadlines, and a claim takes turns across
+ * namespaces (claim-due-queues.lua), so no tenant's queues delay another's timed work. Claimed queues are
+ * swept concurrently; a tick claims again while claims come back full. A due mark that cannot be written
+ * (Redis away) is kept and written again at each tick until it lands. As a safety net for marks lost with
+ * a node that died between a script and its mark, a queue is looked at directly (swept outside the
+ * index, its next deadline marked) when its first consumer on this node comes, and every
+ * RECHECK_WATCHED_MS while it has consumers here, paced at LOOKS_PER_TICK.
+ * What it does not do: decide what a sweep does to a queue (the script does) or know consumers.
+ */
+import type { FastifyBaseLogger } from "fastify";
+import type { QueueAddress } from "../queue-engine.js";
+import { parseQueueRef, queueRef } from "../refs.js";
+import type { RedisConnections } from "./connections.js";
+import type { SweepReply } from "./script-replies.js";
+import type { QueueTarget, Scripts } from "./scripts.js";
+import { inStore } from "./store-errors.js";
+
+/** How often each node looks for due queues: the precision of lease expiry and delays. */
+const SWEEP_INTERVAL_MS = 200;
+/** Due queues one claim takes (shared across the namespaces that have due work). */
+const SWEEP_QUEUES_PER_CLAIM = 50;
+/** Claims one tick makes at most while each comes back full: bounds a node's sweeping at 5,000 queues/s. */
+const SWEEP_CLAIMS_PER_TICK = 20;
+/** Leases and delayed messages one sweep script handles; more waits for the next call. */
+const SWEEP_BATCH = 500;
+/** A claimed queue is pushed this far ahead, so a sweeper that dies leaves it to another node. */
+const SWEEP_CLAIM_MS = 5000;
+/** How often the queues this node consumes are looked at whatever the due index says (a safety net). */
+const RECHECK_WATCHED_MS = 30_000;
+/**
+ * Queues looked at per tick, outside the index (a first consumer's queue, the recheck): paced, so a
+ * client that opens thousands of consumers costs Redis at most 250 looks a second.
+ */
+const LOOKS_PER_TICK = 50;
+
+export interface SweepSchedulerOptions {
+  connections: RedisConnections;
+  scripts: Scripts;
+  logger: FastifyBaseLogger;
+  /** Where a queue's scripts work (the engine knows dead-letter queues). */
+  target: (address: QueueAddress) => QueueTarget;
+  /** Told what a sweep did to a queue: the engine wakes its consumers and counts its dead letters. */
+  swept: (address: QueueAddress, reply: SweepReply) => void;
+  /** The queues this node has consumers for, by ref: the recheck looks at each. */
+  watched: ReadonlyMap<string, unknown>;
+}
+
+export class SweepScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping = false;
+  /** Queues to look at outside the index, by ref, in the order they were asked for. */
+  private readonly pendingLooks = new Set<string>();
+  /** When the next recheck of every watched queue may begin (performance.now() ms). */
+  private nextRecheckAt = 0;
+  /** Due marks that could not be written yet, by queue ref: the earliest due time of each. */
+  private readonly unmarked = new Map<string, number>();
+
+  constructor(private readonly options: SweepSchedulerOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), SWEEP_INTERVAL_MS);
+    this.timer.unref();
+    this.nextRecheckAt = performance.now() + RECHECK_WATCHED_MS;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+
+  /**
+   * Writes a queue's due mark. One that fails (Redis away) is kept and written again at each tick until
+   * it lands, so leases and delays on any queue, watched or not, end in time; the caller still hears the
+   * failure.
+   */
+  async markDue(address: QueueAddress, due: number): Promise<void> {
+    const ref = queueRef(address.namespace, address.queue);
+    try {
+      await inStore(this.options.scripts.markDueQueue(ref, due));
+    } catch (error) {
+      this.keepUnmarked(ref, due);
+      throw error;
+    }
+  }
+
+  /** Writes a due mark in the background: a failure is only kept for the retry. */
+  markDueSoon(address: QueueAddress, due: number): void {
+    this.markDue(address, due).catch(() => {});
+  }
+
+  /** Asks for a look at a queue's timed work soon (its first consumer on this node came). */
+  lookSoon(address: QueueAddress): void {
+    this.pendingLooks.add(queueRef(address.namespace, address.queue));
+  }
+
+  /**
+   * One tick of timed work: claim the due queues (a share per namespace), sweep them concurrently, record
+   * when each is next due; claim again while claims come back full. Then look at a few queues directly.
+   */
+  private async tick(): Promise<void> {
+    if (this.sweeping || this.options.connections.command.status !== "ready") return;
+    this.sweeping = true;
+    const { scripts, logger } = this.options;
+    try {
+      if (this.unmarked.size > 0) await this.retryUnmarked();
+      for (let claims = 0; claims < SWEEP_CLAIMS_PER_TICK; claims += 1) {
+        const claimed = await scripts.claimDueQueues(SWEEP_QUEUES_PER_CLAIM, SWEEP_CLAIM_MS);
+        await Promise.all(claimed.map(({ ref, generation }) => this.sweepClaimed(ref, generation)));
+        if (claimed.length < SWEEP_QUEUES_PER_CLAIM) break;
+      }
+      await this.lookAtSome();
+    } catch (error) {
+      logger.debug({ err: error }, "queue sweep failed; retrying at the next tick");
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  /** Sweeps a claimed queue and settles its claim; one that fails is left to the claim's expiry. */
+  private async sweepClaimed(ref: string, generation: string): Promise<void> {
+    const { scripts, logger } = this.options;
+    const address = parseQueueRef(ref);
+    try {
+      const reply = await scripts.queueSweep(this.options.target(address), SWEEP_BATCH);
+      this.options.swept(address, reply);
+      await scripts.settleDueQueue(ref, generation, reply.more ? 1 : reply.nextDue);
+    } catch (error) {
+      logger.debug(
+        { err: error, queue: address.queue },
+        "sweeping a queue failed; its claim runs out and it is swept again",
+      );
+    }
+  }
+
+  /**
+   * Sweeps one queue outside the index and marks its next real deadline. It never marks a queue due
+   * "now" just to look at it, which would let one namespace's thousands of consumers crowd out every
+   * other's deadlines.
+   */
+  private async look(ref: string): Promise<void> {
+    const address = parseQueueRef(ref);
+    const reply = await this.options.scripts.queueSweep(this.options.target(address), SWEEP_BATCH);
+    this.options.swept(address, reply);
+    if (reply.nextDue) await this.markDue(address, reply.nextDue);
+  }
+
+  /** Looks at up to LOOKS_PER_TICK queues: first consumers' queues, then a paced recheck of every watched one. */
+  private async lookAtSome(): Promise<void> {
+    const { watched } = this.options;
+    if (this.pendingLooks.size === 0 && performance.now() >= this.nextRecheckAt) {
+      for (const ref of watched.keys()) this.pendingLooks.add(ref);
+      this.nextRecheckAt = performance.now() + RECHECK_WATCHED_MS;
+    }
+    const refs: string[] = [];
+    for (const ref of this.pendingLooks) {
+      if (refs.length >= LOOKS_PER_TICK) break;
+      refs.push(ref);
+    }
+    for (const ref of refs) this.pendingLooks.delete(ref);
+    await Promise.all(
+      refs
+        .filter((ref) => watched.has(ref))
+        .map((ref) =>
+          this.look(ref).catch((error: unknown) => {
+            this.options.logger.debug({ err: error }, "could not look at a queue's timed work; the recheck will");
+          }),
+        ),
+    );
+  }
+
+  private keepUnmarked(ref: string, due: number): void {
+    const earlier = this.unmarked.get(ref);
+    if (earlier === undefined || due < earlier) this.unmarked.set(ref, due);
+  }
+
+  /** Writes the due marks that failed before; those that fail again stay for the next tick. */
+  private async retryUnmarked(): Promise<void> {
+    const pending = [...this.unmarked];
+    this.unmarked.clear();
+    await Promise.all(
+      pending.map(([ref, due]) => this.options.scripts.markDueQueue(ref, due).catch(() => this.keepUnmarked(ref, due))),
+    );
+  }
+}
