@@ -32,9 +32,9 @@ import { leasedMessage } from "./leased-message.js";
  */
 const POLL_INTERVAL_MS = 1000;
 /** An idle feed (its last pull left the queue empty) pulls again this long after, in case a wake-up was lost. */
-const IDLE_RECHECK_MS = 30_000;
+const IDLE_RECHECK_MS = 10_000;
 /** Idle feeds that pull again per poll at most: a node's cost of idle consumers stays flat in their number. */
-const IDLE_CHECKS_PER_POLL = 50;
+const IDLE_CHECKS_PER_POLL = 20;
 
 class Consumer {
   readonly deliveries = new Map<string, number>();
