@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import rateLimit from "@fastify/rate-limit";
-import Fastify, { type FastifyInstance, LogController } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { Server } from "socket.io";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { type NodeConfig, type NodeOptions, resolveConfig } from "./config.js";
@@ -105,32 +105,16 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
 
   const localNode: LocalNode = { id, url: () => url, startedAt, connections: () => io.engine.clientsCount };
   const logger = app.log.child({ node: id });
-  // The metrics read the store, which is told of outcomes by the metrics: the store is set just below.
-  let store: NodeStore | undefined;
-  const metrics = new NodeMetrics({
-    maxQueueLabels: config.metricsMaxQueues,
-    defaultLabels: { node: id },
-    queueStats: (address) => (store as NodeStore).queues.stats(address),
-    io,
-    dataLossDetected: () => store?.dataLoss().detected ?? 0,
+  const metrics = new NodeMetrics({ maxQueueLabels: config.metricsMaxQueues, defaultLabels: { node: id }, io });
+  const store = createStore(config, localNode, logger, metrics);
+  metrics.observe({
+    queueStats: (address) => store.queues.stats(address),
+    dataLossDetected: () => store.dataLoss().detected,
   });
-  store = config.redisUrl
-    ? createRedisStore({
-        url: config.redisUrl,
-        prefix: config.redisPrefix,
-        adapterKey: config.adapterKey,
-        commandTimeoutMs: config.redisCommandTimeoutMs,
-        heartbeatIntervalMs: config.heartbeatIntervalMs,
-        nodeTimeoutMs: config.nodeTimeoutMs,
-        dedupWindowMs: config.dedupWindowMs,
-        node: localNode,
-        logger: logger.child({ component: "redis" }),
-        outcomes: metrics,
-        scriptTiming: (script, seconds) => metrics.redisCommand(script, seconds),
-      })
-    : createMemoryStore(localNode, { dedupWindowMs: config.dedupWindowMs, outcomes: metrics });
   store.attach(io);
   const engine = observedEngine(store.queues, metrics);
+  const broadcastsFlow = () => store.broadcastsFlow();
+  const broadcasted = (namespace: string) => metrics.broadcasted(namespace);
 
   const dispatcher = new ConsumerDispatcher(engine, store.registry, logger.child({ component: "consumers" }), {
     maxUnsentBytes: Math.max(config.maxMessageBytes * UNSENT_BYTES_PER_MAX_MESSAGE, MIN_UNSENT_BYTES),
@@ -157,22 +141,8 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     reporter,
   );
   const commands = {
-    ...roomCommands({
-      registry: store.registry,
-      maxMessageBytes: config.maxMessageBytes,
-      broadcastsFlow: () => store.broadcastsFlow(),
-      broadcasted: (namespace) => metrics.broadcasted(namespace),
-      limits,
-    }),
-    ...queueCommands({
-      engine,
-      dispatcher,
-      registry: store.registry,
-      maxMessageBytes: config.maxMessageBytes,
-      defaultMaxAttempts: config.maxAttempts,
-      defaultVisibilityMs: config.visibilityMs,
-      limits,
-    }),
+    ...roomCommands({ registry: store.registry, settings: config, broadcastsFlow, broadcasted, limits }),
+    ...queueCommands({ engine, dispatcher, registry: store.registry, settings: config, limits }),
   };
   const socketLogger = logger.child({ component: "sockets" });
   const inFlight = new InFlightCommands();
@@ -204,14 +174,11 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     engine,
     registry: store.registry,
     io,
-    maxMessageBytes: config.maxMessageBytes,
-    defaultMaxAttempts: config.maxAttempts,
-    defaultVisibilityMs: config.visibilityMs,
-    broadcastsFlow: () => store.broadcastsFlow(),
-    broadcasted: (namespace) => metrics.broadcasted(namespace),
+    settings: config,
+    broadcastsFlow,
+    broadcasted,
     nodeEngine: store.engine,
     dispatcher,
-    maxLongPolls: config.maxLongPolls,
     reporter,
   });
 
@@ -219,6 +186,24 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   app.addHook("preClose", async () => {
     io.engine.close();
   });
+
+  /** What a drain closes once the consumers' leases are back, in this order (see the header). */
+  const closers: Array<[part: string, close: () => unknown]> = [
+    // Every command gets its answer before the transports close: later ones are refused UNAVAILABLE.
+    ["running commands", () => inFlight.close(IN_FLIGHT_GRACE_MS)],
+    ["namespace reaper", () => reaper.close()],
+    ["limit reporter", () => reporter.close()],
+    ["cluster membership", () => store.registry.close()],
+    ["HTTP", () => app.close()],
+    ["Socket.IO", () => io.close()],
+    ["store", () => store.close()],
+  ];
+  const starters: Array<() => unknown> = [
+    () => store.start(),
+    () => dispatcher.start(),
+    () => reaper.start(),
+    () => reporter.start(),
+  ];
 
   const drainAndClose = async () => {
     draining.begin();
@@ -231,14 +216,10 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       logger.info({ returned }, "draining: unacked deliveries returned to their queues");
       const left = config.drainDelayMs - (performance.now() - began);
       if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
-      // Every command gets its answer before the transports close: later ones are refused UNAVAILABLE.
-      await inFlight.close(IN_FLIGHT_GRACE_MS);
-      reaper.close();
-      reporter.close();
-      await store.registry.close();
-      await app.close();
-      await io.close();
-      await store.close();
+      for (const [part, close] of closers) {
+        logger.debug({ part }, "closing");
+        await close();
+      }
     } finally {
       clearTimeout(cut);
     }
@@ -253,10 +234,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     store,
     metrics,
     async start() {
-      await store.start();
-      dispatcher.start();
-      reaper.start();
-      reporter.start();
+      for (const start of starters) await start();
       const address = await app.listen({ port: config.port, host: config.host });
       const port = app.server.address();
       if (config.publicUrl === undefined && port !== null && typeof port === "object") {
@@ -270,6 +248,26 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       return closing;
     },
   };
+}
+
+/** The node's store: Redis when a URL is configured (a cluster of nodes), else memory (one node). */
+function createStore(config: NodeConfig, node: LocalNode, logger: FastifyBaseLogger, metrics: NodeMetrics): NodeStore {
+  if (config.redisUrl === undefined) {
+    return createMemoryStore(node, { dedupWindowMs: config.dedupWindowMs, outcomes: metrics });
+  }
+  return createRedisStore({
+    url: config.redisUrl,
+    prefix: config.redisPrefix,
+    adapterKey: config.adapterKey,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    nodeTimeoutMs: config.nodeTimeoutMs,
+    dedupWindowMs: config.dedupWindowMs,
+    node,
+    logger: logger.child({ component: "redis" }),
+    outcomes: metrics,
+    scriptTiming: (script, seconds) => metrics.redisCommand(script, seconds),
+  });
 }
 
 /** The host other nodes and operators reach: the machine's name when listening on every address (as in a container). */

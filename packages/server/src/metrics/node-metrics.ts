@@ -31,14 +31,18 @@ export interface NodeMetricsOptions {
   maxQueueLabels?: number;
   /** Labels on every series, such as the node id. */
   defaultLabels?: Record<string, string>;
-  /** Reads a queue's depth for the gauges (the store's view). */
-  queueStats: (address: QueueAddress) => Promise<QueueDepth>;
   /** How long one read of every labelled queue's depth serves scrapes (ms). @default 1000 */
   depthMaxAgeMs?: number;
   /** The Socket.IO server whose namespaces' sockets are counted. */
   io: Server;
-  /** How many times this node found Redis without its data (the epoch check). @default never */
-  dataLossDetected?: () => number;
+}
+
+/** What the gauges read from the store, given once it is made (`observe`). */
+export interface ObservedStore {
+  /** A queue's depth (the store's view). */
+  queueStats(address: QueueAddress): Promise<QueueDepth>;
+  /** How many times this node found Redis without its data (the epoch check). */
+  dataLossDetected(): number;
 }
 
 /** Hands out label values, up to a cap of distinct keys. */
@@ -76,7 +80,7 @@ const DEPTH_HELP = {
 /** Reads every labelled queue's depth; a queue the store cannot answer for is left out. */
 async function readQueueDepths(
   labels: QueueLabels[],
-  queueStats: NodeMetricsOptions["queueStats"],
+  queueStats: ObservedStore["queueStats"],
 ): Promise<Array<[QueueLabels, QueueDepth]>> {
   const reads = labels.map(async (queue): Promise<[QueueLabels, QueueDepth] | undefined> => {
     try {
@@ -100,6 +104,8 @@ export class NodeMetrics implements QueueOutcomes {
   private readonly broadcasts: Counter<"namespace">;
   private readonly limitRefusals: Counter<"limit" | "namespace">;
   private readonly redisDuration: Histogram<"command">;
+  /** The store the gauges read; none before `observe` (the store is made after its metrics). */
+  private store: ObservedStore | undefined;
 
   constructor(options: NodeMetricsOptions) {
     const max = options.maxQueueLabels ?? 1000;
@@ -150,7 +156,12 @@ export class NodeMetrics implements QueueOutcomes {
       maxKeys: 1,
     });
     const readDepths = () =>
-      depths.get("every labelled queue", () => readQueueDepths([...queueLabels.known()], options.queueStats));
+      depths.get("every labelled queue", () => {
+        const store = this.store;
+        return store
+          ? readQueueDepths([...queueLabels.known()], (queue) => store.queueStats(queue))
+          : Promise.resolve([]);
+      });
     for (const field of ["ready", "inflight", "delayed"] as const) {
       new Gauge({
         name: `${PREFIX}queue_${field === "ready" ? "depth" : field}`,
@@ -165,13 +176,13 @@ export class NodeMetrics implements QueueOutcomes {
       });
     }
 
-    const { dataLossDetected } = options;
+    const metrics = this;
     new Gauge({
       name: `${PREFIX}redis_data_loss_detected`,
       help: "Times this node found Redis without the cluster's data (restarted empty, restored from an old copy, flushed)",
       registers: [this.registry],
       collect() {
-        this.set(dataLossDetected?.() ?? 0);
+        this.set(metrics.store?.dataLossDetected() ?? 0);
       },
     });
 
@@ -191,6 +202,11 @@ export class NodeMetrics implements QueueOutcomes {
         for (const [namespace, count] of counts) this.set({ namespace }, count);
       },
     });
+  }
+
+  /** Points the depth gauges and the data-loss gauge at the store, once it is made. */
+  observe(store: ObservedStore): void {
+    this.store = store;
   }
 
   sent(address: QueueAddress, count: number): void {

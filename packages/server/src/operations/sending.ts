@@ -5,28 +5,27 @@
  * (`PAYLOAD_TOO_LARGE`); only then the store, all messages or none.
  */
 import type { OutgoingMessage, SendResult } from "@mailroom/protocol";
+import type { NodeConfig } from "../config.js";
 import type { QueueAddress, QueueEngine } from "../engines/queue-engine.js";
 import { checkHeaderLimits, checkSize, prepareMessage } from "./outgoing-messages.js";
 
-export interface SendLimits {
-  defaultMaxAttempts: number;
-  maxMessageBytes: number;
-}
+/** The settings a send needs: the size bound, and the attempts of a message that names none. */
+export type SendSettings = Pick<NodeConfig, "maxMessageBytes" | "maxAttempts">;
 
 /** Checks and stores `messages`; `what` names their data in a `PAYLOAD_TOO_LARGE` message. */
 export async function sendMessages(
   engine: QueueEngine,
   resolveAddress: () => QueueAddress,
   messages: OutgoingMessage[],
-  limits: SendLimits,
+  settings: SendSettings,
   what: string,
 ): Promise<SendResult[]> {
   checkHeaderLimits(messages);
   const address = resolveAddress();
-  const prepared = messages.map((message) => prepareMessage(message, limits.defaultMaxAttempts));
+  const prepared = messages.map((message) => prepareMessage(message, settings.maxAttempts));
   checkSize(
     prepared.reduce((total, entry) => total + entry.bytes, 0),
-    limits.maxMessageBytes,
+    settings.maxMessageBytes,
     what,
   );
   const duplicates = await engine.send(
@@ -41,8 +40,8 @@ export async function sendMessage(
   engine: QueueEngine,
   resolveAddress: () => QueueAddress,
   message: OutgoingMessage,
-  limits: SendLimits,
+  settings: SendSettings,
 ): Promise<SendResult> {
-  const [result] = await sendMessages(engine, resolveAddress, [message], limits, "data");
+  const [result] = await sendMessages(engine, resolveAddress, [message], settings, "data");
   return result as SendResult;
 }

@@ -58,7 +58,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     scripts,
     keys,
     dedupWindowMs: options.dedupWindowMs,
-    logger: logger.child({ component: "queues" }),
+    logger: logger.child({ part: "queues" }),
     queueRegistry,
     outcomes: options.outcomes,
   });
@@ -67,7 +67,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     keys,
     queueRegistry,
     nodeId: node.id,
-    logger: logger.child({ component: "queue-registry" }),
+    logger: logger.child({ part: "queue-registry" }),
   });
 
   const epoch = new RedisEpoch({

@@ -10,12 +10,13 @@
  * that only the root takes). Lifecycle: when the server closes, waiting receives end at once (long-poll.ts), so a drain is not held
  * up by them.
  * @example
- * app.register(httpApi, { engine, registry, io, maxMessageBytes, defaultMaxAttempts, defaultVisibilityMs,
- *   broadcastsFlow: () => store.broadcastsFlow(), nodeEngine: store.engine, dispatcher, maxLongPolls, reporter });
+ * app.register(httpApi, { engine, registry, io, settings: config, broadcastsFlow: () => store.broadcastsFlow(),
+ *   nodeEngine: store.engine, dispatcher, reporter });
  */
 import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { Server } from "socket.io";
+import type { NodeConfig } from "../../config.js";
 import type { ConsumerDispatcher } from "../../delivery/consumer-dispatcher.js";
 import { LongPolls } from "../../delivery/long-poll.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
@@ -67,12 +68,8 @@ export interface HttpApiDeps {
   engine: QueueEngine;
   registry: ClusterRegistry;
   io: Server;
-  /** Largest message or publish, in bytes of binary data or of JSON text (PROTOCOL.md §5). */
-  maxMessageBytes: number;
-  /** Deliveries of a message that names no `maxAttempts` before it is dead-lettered. */
-  defaultMaxAttempts: number;
-  /** Lease length of a receive that names no `visibilityMs`, in ms. */
-  defaultVisibilityMs: number;
+  /** The size bound, the defaults of a send and a lease, and how many receives may wait at once. */
+  settings: Pick<NodeConfig, "maxMessageBytes" | "maxAttempts" | "visibilityMs" | "maxLongPolls">;
   /** Whether a publish can reach the other nodes now (always, with no Redis). */
   broadcastsFlow: () => boolean;
   /** Told of each publish sent (metrics). @default nobody */
@@ -84,8 +81,6 @@ export interface HttpApiDeps {
    * settled over HTTP frees its prefetch slot at once, not at its lease's end. @default undefined
    */
   dispatcher?: Pick<ConsumerDispatcher, "settled"> | undefined;
-  /** HTTP receives waiting at once on the node, at most (`--max-long-polls`). */
-  maxLongPolls: number;
   /** Told of each receive refused for that limit. */
   reporter: Pick<LimitReporter, "exceeded">;
 }
@@ -97,7 +92,7 @@ export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<
   await registerOpenApi(app);
 
   const polls = new LongPolls(deps.engine, app.log.child({ component: "http" }), {
-    maxWaiting: deps.maxLongPolls,
+    maxWaiting: deps.settings.maxLongPolls,
     reporter: deps.reporter,
   });
   app.addHook("preClose", async () => polls.close());
@@ -107,14 +102,12 @@ export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<
     registry: deps.registry,
     dispatcher: deps.dispatcher,
     polls,
-    maxMessageBytes: deps.maxMessageBytes,
-    defaultMaxAttempts: deps.defaultMaxAttempts,
-    defaultVisibilityMs: deps.defaultVisibilityMs,
+    settings: deps.settings,
   });
   await app.register(roomRoutes, {
     io: deps.io,
     registry: deps.registry,
-    maxMessageBytes: deps.maxMessageBytes,
+    settings: deps.settings,
     broadcastsFlow: deps.broadcastsFlow,
     broadcasted: deps.broadcasted ?? (() => {}),
   });

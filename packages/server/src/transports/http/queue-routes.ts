@@ -32,6 +32,7 @@ import {
   QueueParams,
 } from "@mailroom/protocol";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import type { NodeConfig } from "../../config.js";
 import type { ConsumerDispatcher } from "../../delivery/consumer-dispatcher.js";
 import { leasedMessage } from "../../delivery/leased-message.js";
 import type { LongPolls } from "../../delivery/long-poll.js";
@@ -58,15 +59,13 @@ export interface QueueRouteOptions {
   /** Told of HTTP acks and nacks, so a Socket.IO consumer's settled deliveries free its prefetch at once. */
   dispatcher?: Pick<ConsumerDispatcher, "settled"> | undefined;
   polls: LongPolls;
-  maxMessageBytes: number;
-  defaultMaxAttempts: number;
-  defaultVisibilityMs: number;
+  /** The size bound and the defaults of a send and a lease. */
+  settings: Pick<NodeConfig, "maxMessageBytes" | "maxAttempts" | "visibilityMs">;
 }
 
 export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptions): Promise<void> {
-  const { engine, registry, dispatcher, polls, maxMessageBytes, defaultMaxAttempts, defaultVisibilityMs } = options;
-  const limits = bodyLimits(maxMessageBytes);
-  const sendLimits = { maxMessageBytes, defaultMaxAttempts };
+  const { engine, registry, dispatcher, polls, settings } = options;
+  const limits = bodyLimits(settings.maxMessageBytes);
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const listings = new RecentResults<QueueListing>({ maxAgeMs: LIST_REUSE_MS });
   const consumerCounts = (namespace: string, queues: string[]) => registry.queueConsumerCounts(namespace, queues);
@@ -89,7 +88,7 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
       },
       async (request, reply) => {
         const message = { ...request.body, data: fromJsonData(request.body.data, "data") };
-        const result = await sendMessage(engine, () => queueOf(request.params), message, sendLimits);
+        const result = await sendMessage(engine, () => queueOf(request.params), message, settings);
         return reply.code(201).send(result);
       },
     );
@@ -113,13 +112,7 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
         ...message,
         data: fromJsonData(message.data, `messages.${index}.data`),
       }));
-      const results = await sendMessages(
-        engine,
-        () => queueOf(request.params),
-        messages,
-        sendLimits,
-        "the batch's data",
-      );
+      const results = await sendMessages(engine, () => queueOf(request.params), messages, settings, "the batch's data");
       return reply.code(201).send({ results });
     },
   );
@@ -150,7 +143,7 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
           address,
           max: request.body.max ?? HTTP_DEFAULTS.receiveMax,
           waitMs: request.body.waitMs ?? HTTP_DEFAULTS.waitMs,
-          visibilityMs: request.body.visibilityMs ?? defaultVisibilityMs,
+          visibilityMs: request.body.visibilityMs ?? settings.visibilityMs,
           clientGone: clientGone.signal,
           expiresAt: request.principal?.expiresAt,
           user: request.principal?.user,

@@ -16,6 +16,7 @@ import {
 } from "@mailroom/protocol";
 import type { FastifyInstance } from "fastify";
 import type { Server } from "socket.io";
+import type { NodeConfig } from "../../config.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
 import { checkPublish } from "../../operations/publish-checks.js";
 import { fromJsonData } from "./binary-json.js";
@@ -29,7 +30,8 @@ const errors = { "4xx": HttpError, "5xx": HttpError };
 export interface RoomRouteOptions {
   io: Server;
   registry: ClusterRegistry;
-  maxMessageBytes: number;
+  /** The size bound of a publish. */
+  settings: Pick<NodeConfig, "maxMessageBytes">;
   /** Whether a publish can reach the other nodes now (always, with no Redis). */
   broadcastsFlow: () => boolean;
   /** Told of each publish sent (metrics). */
@@ -37,7 +39,8 @@ export interface RoomRouteOptions {
 }
 
 export async function roomRoutes(app: FastifyInstance, options: RoomRouteOptions): Promise<void> {
-  const { io, registry, maxMessageBytes, broadcastsFlow, broadcasted } = options;
+  const { io, registry, settings, broadcastsFlow, broadcasted } = options;
+  const { maxMessageBytes } = settings;
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
   api.post(

@@ -18,6 +18,7 @@ import {
   QueueSendBatchArgs,
 } from "@mailroom/protocol";
 import type { Socket } from "socket.io";
+import type { NodeConfig } from "../../config.js";
 import type { ConsumerDispatcher } from "../../delivery/consumer-dispatcher.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
 import type { QueueAddress, QueueEngine } from "../../engines/queue-engine.js";
@@ -32,27 +33,26 @@ export interface QueueCommandDeps {
   engine: QueueEngine;
   dispatcher: ConsumerDispatcher;
   registry: ClusterRegistry;
-  maxMessageBytes: number;
-  defaultMaxAttempts: number;
-  defaultVisibilityMs: number;
+  /** The size bound and the defaults of a send and a lease. */
+  settings: Pick<NodeConfig, "maxMessageBytes" | "maxAttempts" | "visibilityMs">;
   limits: Pick<ConnectionLimits, "claim" | "free">;
 }
 
 export function queueCommands(deps: QueueCommandDeps): CommandTable {
-  const { engine, dispatcher, registry, limits } = deps;
+  const { engine, dispatcher, registry, limits, settings } = deps;
   return {
     "queue:send": command(QueueSendArgs, "send", async ({ queue, ...message }, socket) => {
-      return sendMessage(engine, () => addressOf(socket, queue), message, deps);
+      return sendMessage(engine, () => addressOf(socket, queue), message, settings);
     }),
 
     "queue:sendBatch": command(QueueSendBatchArgs, "send", async ({ queue, messages }, socket) => ({
-      results: await sendMessages(engine, () => addressOf(socket, queue), messages, deps, "the batch's data"),
+      results: await sendMessages(engine, () => addressOf(socket, queue), messages, settings, "the batch's data"),
     })),
 
     "queue:consume": command(QueueConsumeArgs, "consume", async ({ queue, ...options }, socket) => {
       const address = addressOf(socket, queue);
       const prefetch = options.prefetch ?? QUEUE_DEFAULTS.prefetch;
-      const visibilityMs = options.visibilityMs ?? deps.defaultVisibilityMs;
+      const visibilityMs = options.visibilityMs ?? settings.visibilityMs;
       limits.claim(socket, "consumers");
       try {
         const consumer = dispatcher.consume(socket, address, prefetch, visibilityMs, options.batch === true);

@@ -17,6 +17,7 @@ import {
   roomNameProblem,
 } from "@mailroom/protocol";
 import type { Socket } from "socket.io";
+import type { NodeConfig } from "../../config.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
 import { selfRoom } from "../../operations/private-rooms.js";
 import { checkPublish } from "../../operations/publish-checks.js";
@@ -26,7 +27,8 @@ import { joinedRooms, userOf } from "./socket-state.js";
 
 export interface RoomCommandDeps {
   registry: ClusterRegistry;
-  maxMessageBytes: number;
+  /** The size bound of a publish. */
+  settings: Pick<NodeConfig, "maxMessageBytes">;
   /** Whether a publish can reach the other nodes now (always, with no Redis). */
   broadcastsFlow: () => boolean;
   /** Told of each publish sent (metrics). */
@@ -36,7 +38,7 @@ export interface RoomCommandDeps {
 
 export function roomCommands({
   registry,
-  maxMessageBytes,
+  settings,
   broadcastsFlow,
   broadcasted,
   limits,
@@ -80,7 +82,7 @@ export function roomCommands({
 
     "room:publish": command(RoomPublishArgs, "publish", async ({ room, event, data, echo }, socket) => {
       checkRoom(room);
-      checkPublish(event, data, { maxMessageBytes, broadcastsFlow });
+      checkPublish(event, data, { maxMessageBytes: settings.maxMessageBytes, broadcastsFlow });
       const meta: BroadcastMeta = { room, id: randomUUID(), ts: Date.now() };
       const from = userOf(socket);
       if (from !== undefined) meta.from = from;
