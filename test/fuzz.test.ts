@@ -20,7 +20,8 @@
  * paths) are checked by the regression tests at the end, where the fuzz first found them.
  */
 import { request } from "node:http";
-import { ERROR_CATALOGUE, isErrorCode, QUEUE_LIMITS } from "@mailroom/protocol";
+import { COMMAND_ARGS, ERROR_CATALOGUE, isErrorCode, QUEUE_LIMITS } from "@mailroom/protocol";
+import type { TSchema } from "@sinclair/typebox";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type NodeHandle, startNode } from "./helpers/nodes.js";
@@ -71,26 +72,7 @@ const shape = (required: readonly FieldName[], optional: readonly FieldName[] = 
 
 const MESSAGE_SHAPE = shape(["data"], ["id", "headers", "delayMs", "ttlMs", "maxAttempts"]);
 
-/** Each command's argument (PROTOCOL.md §3); `queue:ack` takes `receipt` or `receipts`. */
-const COMMAND_SHAPES = {
-  "room:join": shape(["room"]),
-  "room:leave": shape(["room"]),
-  "room:publish": shape(["room", "event", "data"], ["echo"]),
-  "room:members": shape(["room"]),
-  "queue:send": shape(["queue", ...MESSAGE_SHAPE.required], MESSAGE_SHAPE.optional),
-  "queue:sendBatch": shape(["queue", "messages"]),
-  "queue:consume": shape(["queue"], ["prefetch", "visibilityMs"]),
-  "queue:cancel": shape(["consumer"]),
-  "queue:ack": shape(["queue"], ["receipt", "receipts"]),
-  "queue:nack": shape(["queue", "receipt"], ["requeue", "delayMs"]),
-  "queue:extend": shape(["queue", "receipt", "visibilityMs"]),
-  "queue:stats": shape(["queue"]),
-  "queue:purge": shape(["queue"]),
-  "queue:redrive": shape(["queue"]),
-} as const satisfies Record<string, Shape>;
-
-type CommandName = keyof typeof COMMAND_SHAPES;
-const COMMANDS = Object.keys(COMMAND_SHAPES) as CommandName[];
+type CommandName = keyof typeof COMMAND_ARGS;
 
 const FIELD_NAMES = [
   "queue",
@@ -112,8 +94,38 @@ const FIELD_NAMES = [
   "echo",
   "max",
   "waitMs",
+  "batch",
 ] as const;
 type FieldName = (typeof FIELD_NAMES)[number];
+
+/**
+ * Each command's argument, read from the protocol's own schemas (COMMAND_ARGS), so a field added to a
+ * command is fuzzed without an edit here (a field with no generator below fails at once). A union
+ * (`queue:ack`: `receipt` or `receipts`) requires what all its members require and allows what any allows.
+ */
+const COMMAND_SHAPES = Object.fromEntries(
+  Object.entries(COMMAND_ARGS).map(([name, schema]) => [name, shapeOfSchema(name, schema)]),
+) as Record<keyof typeof COMMAND_ARGS, Shape>;
+
+function shapeOfSchema(command: string, schema: TSchema): Shape {
+  const members = (schema.anyOf as TSchema[] | undefined) ?? [schema];
+  const allowed = new Set<string>();
+  let required: string[] | undefined;
+  for (const member of members) {
+    for (const field of Object.keys(member.properties ?? {})) allowed.add(field);
+    const own = (member.required as string[] | undefined) ?? [];
+    required = required === undefined ? own : required.filter((field) => own.includes(field));
+  }
+  for (const field of allowed) {
+    if (!(FIELD_NAMES as readonly string[]).includes(field)) {
+      throw new Error(`${command} has a field the fuzz has no values for: ${field} (add it to FIELD_NAMES)`);
+    }
+  }
+  const needed = (required ?? []) as FieldName[];
+  return shape(needed, [...allowed].filter((field) => !needed.includes(field as FieldName)) as FieldName[]);
+}
+
+const COMMANDS = Object.keys(COMMAND_SHAPES) as CommandName[];
 
 // ---------------------------------------------------------------------------------------------------------
 // Values: edge cases, valid values per field, and arguments built from both
@@ -292,6 +304,7 @@ const VALID: Record<FieldName, fc.Arbitrary<unknown>> = {
   echo: fc.boolean(),
   max: range(1, 100),
   waitMs: fc.constant(0), // a valid wait that is not 0 would long-poll: out of the properties
+  batch: fc.boolean(),
 };
 
 /** A field that is valid six times in seven, else any edge value: most arguments get past the shape. */
@@ -564,6 +577,7 @@ const PLAIN_VALUES: Record<FieldName, unknown> = {
   echo: false,
   max: 1,
   waitMs: 0,
+  batch: false,
 };
 
 /**

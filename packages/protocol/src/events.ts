@@ -8,29 +8,24 @@ import type {
   ConsumeResult,
   NackResult,
   PurgeResult,
-  QueueAckArgs,
-  QueueCancelArgs,
-  QueueConsumeArgs,
-  QueueExtendArgs,
   QueueMessage,
-  QueueNackArgs,
-  QueueNameArgs,
-  QueueSendArgs,
-  QueueSendBatchArgs,
   QueueStats,
   RedriveResult,
   SendBatchResult,
   SendResult,
 } from "./queues.js";
-import type {
-  BroadcastMeta,
-  RoomJoinArgs,
-  RoomLeaveArgs,
-  RoomMembersArgs,
-  RoomMembersResult,
-  RoomPublishArgs,
-  RoomPublishResult,
-} from "./rooms.js";
+import {
+  QueueAckArgs,
+  QueueCancelArgs,
+  QueueConsumeArgs,
+  QueueExtendArgs,
+  QueueNackArgs,
+  QueueNameArgs,
+  QueueSendArgs,
+  QueueSendBatchArgs,
+} from "./queues.js";
+import type { BroadcastMeta, RoomMembersResult, RoomPublishResult } from "./rooms.js";
+import { RoomJoinArgs, RoomLeaveArgs, RoomMembersArgs, RoomPublishArgs } from "./rooms.js";
 
 /** A command's acknowledgement: `{ ok: true, ...result }` or `{ ok: false, error }`. */
 export type Reply<Result extends object = Record<string, never>> =
@@ -58,6 +53,27 @@ export interface Commands {
 }
 
 export type CommandName = keyof Commands;
+
+/**
+ * The schema of each command's argument, at run time: the node validates with it, and its static type is
+ * `Commands[Name]["args"]` (a test keeps the two equal).
+ */
+export const COMMAND_ARGS = {
+  "room:join": RoomJoinArgs,
+  "room:leave": RoomLeaveArgs,
+  "room:publish": RoomPublishArgs,
+  "room:members": RoomMembersArgs,
+  "queue:send": QueueSendArgs,
+  "queue:sendBatch": QueueSendBatchArgs,
+  "queue:consume": QueueConsumeArgs,
+  "queue:cancel": QueueCancelArgs,
+  "queue:ack": QueueAckArgs,
+  "queue:nack": QueueNackArgs,
+  "queue:extend": QueueExtendArgs,
+  "queue:stats": QueueNameArgs,
+  "queue:purge": QueueNameArgs,
+  "queue:redrive": QueueNameArgs,
+} as const satisfies Record<CommandName, unknown>;
 
 export type ClientToServerEvents = {
   [Name in CommandName]: (args: Commands[Name]["args"], ack: Acknowledge<Commands[Name]["result"]>) => void;

@@ -26,6 +26,7 @@ import { nodeLoggerOptions } from "./log-redaction.js";
 import { LimitReporter } from "./metrics/limit-reporter.js";
 import { NodeMetrics } from "./metrics/node-metrics.js";
 import { observedEngine } from "./metrics/observed-engine.js";
+import type { MailroomServer } from "./socket-types.js";
 import { httpApi, httpApiServerOptions } from "./transports/http/api.js";
 import { healthRoutes } from "./transports/http/health-routes.js";
 import { installHttpAuth } from "./transports/http/http-auth.js";
@@ -62,7 +63,7 @@ export interface MailroomNode {
   readonly id: string;
   readonly config: NodeConfig;
   readonly app: FastifyInstance;
-  readonly io: Server;
+  readonly io: MailroomServer;
   readonly store: NodeStore;
   readonly metrics: NodeMetrics;
   /** Listens; resolves with the node's URL. */
@@ -94,7 +95,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     ...httpApiServerOptions,
   });
   const draining = new Draining();
-  const io = new Server(app.server, {
+  const io: MailroomServer = new Server(app.server, {
     allowRequest: draining.allowRequest,
     maxHttpBufferSize: config.maxMessageBytes + PACKET_HEADROOM_BYTES,
     // Empty namespaces are taken out by the NamespaceReaper, which Socket.IO's own cleanup would race.

@@ -20,9 +20,9 @@ import { randomBytes } from "node:crypto";
 import type { QueueMessage } from "@mailroom/protocol";
 import { MailroomError } from "@mailroom/protocol";
 import type { FastifyBaseLogger } from "fastify";
-import type { Socket } from "socket.io";
 import type { ClusterRegistry } from "../engines/cluster-registry.js";
 import type { Lease, QueueAddress, QueueEngine } from "../engines/queue-engine.js";
+import type { MailroomSocket } from "../socket-types.js";
 import { deliveryFrames } from "./delivery-frames.js";
 import { leasedMessage } from "./leased-message.js";
 
@@ -42,7 +42,7 @@ class Consumer {
 
   constructor(
     readonly id: string,
-    readonly socket: Socket,
+    readonly socket: MailroomSocket,
     readonly address: QueueAddress,
     readonly prefetch: number,
     readonly visibilityMs: number,
@@ -122,7 +122,7 @@ export interface DispatcherOptions {
   /** Bytes a socket may hold unsent before its consumers get no more deliveries (PROTOCOL.md §15). */
   maxUnsentBytes: number;
   /** The bytes the node holds for a socket, not yet written to the network. */
-  unsentBytes: (socket: Socket) => number;
+  unsentBytes: (socket: MailroomSocket) => number;
 }
 
 export class ConsumerDispatcher {
@@ -184,7 +184,13 @@ export class ConsumerDispatcher {
   }
 
   /** Registers a consumer and starts delivering to it; returns its id. */
-  consume(socket: Socket, address: QueueAddress, prefetch: number, visibilityMs: number, batch = false): string {
+  consume(
+    socket: MailroomSocket,
+    address: QueueAddress,
+    prefetch: number,
+    visibilityMs: number,
+    batch = false,
+  ): string {
     if (this.draining) throw new MailroomError("UNAVAILABLE", "the node is draining: consume on another node");
     const consumer = new Consumer(
       `c-${randomBytes(8).toString("hex")}`,
@@ -209,7 +215,7 @@ export class ConsumerDispatcher {
   }
 
   /** Stops new deliveries to a consumer of this socket; its unacked deliveries stay leased. */
-  cancel(socket: Socket, consumerId: string): void {
+  cancel(socket: MailroomSocket, consumerId: string): void {
     const consumer = this.consumers.get(consumerId);
     if (!consumer || consumer.socket !== socket || consumer.cancelled) {
       throw new MailroomError("NOT_FOUND", `no consumer ${consumerId} on this connection`);
@@ -240,7 +246,7 @@ export class ConsumerDispatcher {
   }
 
   /** The socket went: its consumers stop, and every lease they hold ends now. */
-  async socketGone(socket: Socket): Promise<void> {
+  async socketGone(socket: MailroomSocket): Promise<void> {
     const owned = this.consumersBySocket.get(socket.id);
     if (!owned) return;
     this.consumersBySocket.delete(socket.id);

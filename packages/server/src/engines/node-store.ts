@@ -3,7 +3,7 @@
  * adapter that carries broadcasts between nodes. Two implementations: Redis (a cluster of nodes) and
  * memory (one node, nothing durable). Handlers see only the interfaces inside, never a Redis client.
  */
-import type { Server } from "socket.io";
+import type { MailroomServer } from "../socket-types.js";
 import type { ClusterRegistry, LocalNode } from "./cluster-registry.js";
 import type { QueueEngine } from "./queue-engine.js";
 
@@ -34,7 +34,7 @@ export interface NodeStore {
   /** Whether a broadcast published now can reach every node. */
   broadcastsFlow(): boolean;
   /** Installs the adapter that carries broadcasts between nodes (nothing for memory). */
-  attach(io: Server): void;
+  attach(io: MailroomServer): void;
   /** Connects and starts the registry's heartbeat; resolves even if the store is not up yet. */
   start(): Promise<void>;
   /** Closes the connections; the node closes the registry first, before its sockets go. */

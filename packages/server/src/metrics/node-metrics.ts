@@ -14,8 +14,8 @@
  */
 import type { QueueStats } from "@mailroom/protocol";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { Server } from "socket.io";
 import type { QueueAddress, QueueOutcomes } from "../engines/queue-engine.js";
+import type { MailroomServer } from "../socket-types.js";
 import { RecentResults } from "../structures/recent-results.js";
 
 /** The label values of everything past the cap. */
@@ -34,7 +34,7 @@ export interface NodeMetricsOptions {
   /** How long one read of every labelled queue's depth serves scrapes (ms). @default 1000 */
   depthMaxAgeMs?: number;
   /** The Socket.IO server whose namespaces' sockets are counted. */
-  io: Server;
+  io: MailroomServer;
 }
 
 /** What the gauges read from the store, given once it is made (`observe`). */

@@ -6,7 +6,7 @@
  */
 import { createAdapter } from "@socket.io/redis-adapter";
 import type { FastifyBaseLogger } from "fastify";
-import type { Server } from "socket.io";
+import type { MailroomServer } from "../../socket-types.js";
 import type { LocalNode, NodeStore } from "../node-store.js";
 import type { QueueOutcomes } from "../queue-engine.js";
 import { RedisConnections } from "./connections.js";
@@ -105,7 +105,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     },
     dataLoss: () => epoch.dataLoss(),
     broadcastsFlow: () => connections.command.status === "ready",
-    attach(io: Server) {
+    attach(io: MailroomServer) {
       io.adapter(createAdapter(connections.adapterPublisher(), connections.adapterSubscriber(), { key: adapterKey }));
     },
     async start() {

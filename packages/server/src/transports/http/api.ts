@@ -15,13 +15,13 @@
  */
 import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
-import type { Server } from "socket.io";
 import type { NodeConfig } from "../../config.js";
 import type { ConsumerDispatcher } from "../../delivery/consumer-dispatcher.js";
 import { LongPolls } from "../../delivery/long-poll.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
 import type { QueueEngine } from "../../engines/queue-engine.js";
 import type { LimitReporter } from "../../metrics/limit-reporter.js";
+import type { MailroomServer } from "../../socket-types.js";
 import { clusterRoutes } from "./cluster-routes.js";
 import { httpErrorHandler, notFoundHandler } from "./http-errors.js";
 import { registerOpenApi } from "./openapi.js";
@@ -67,7 +67,7 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
 export interface HttpApiDeps {
   engine: QueueEngine;
   registry: ClusterRegistry;
-  io: Server;
+  io: MailroomServer;
   /** The size bound, the defaults of a send and a lease, and how many receives may wait at once. */
   settings: Pick<NodeConfig, "maxMessageBytes" | "maxAttempts" | "visibilityMs" | "maxLongPolls">;
   /** Whether a publish can reach the other nodes now (always, with no Redis). */

@@ -20,10 +20,17 @@
  * Private rooms stay out of reach as for `room:publish`: the broadcast excludes `selfRoom(room)`.
  */
 import type { BroadcastMeta } from "@mailroom/protocol";
-import { Namespace, type Server } from "socket.io";
+import { Namespace } from "socket.io";
 import { selfRoom } from "../../operations/private-rooms.js";
+import type { MailroomServer } from "../../socket-types.js";
 
-export function broadcastToRoom(io: Server, namespace: string, event: string, data: unknown, meta: BroadcastMeta) {
+export function broadcastToRoom(
+  io: MailroomServer,
+  namespace: string,
+  event: string,
+  data: unknown,
+  meta: BroadcastMeta,
+) {
   const existing = io._nsps.get(namespace);
   if (existing) {
     existing.to(meta.room).except(selfRoom(meta.room)).emit(event, data, meta);

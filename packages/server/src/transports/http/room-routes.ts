@@ -15,10 +15,10 @@ import {
   RoomParams,
 } from "@mailroom/protocol";
 import type { FastifyInstance } from "fastify";
-import type { Server } from "socket.io";
 import type { NodeConfig } from "../../config.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
 import { checkPublish } from "../../operations/publish-checks.js";
+import type { MailroomServer } from "../../socket-types.js";
 import { fromJsonData } from "./binary-json.js";
 import { bodyLimits } from "./body-limits.js";
 import { broadcastToRoom } from "./room-broadcast.js";
@@ -28,7 +28,7 @@ const TAGS = ["rooms"];
 const errors = { "4xx": HttpError, "5xx": HttpError };
 
 export interface RoomRouteOptions {
-  io: Server;
+  io: MailroomServer;
   registry: ClusterRegistry;
   /** The size bound of a publish. */
   settings: Pick<NodeConfig, "maxMessageBytes">;

@@ -7,36 +7,37 @@
  * drain closes `inFlight`, commands are answered `UNAVAILABLE` without running. A command past the
  * connection's rate is answered `RATE_LIMITED` without running, and reported (limit-reporter.ts).
  */
-import { type ErrorBody, MailroomError, parseShape } from "@mailroom/protocol";
-import type { Static, TSchema } from "@sinclair/typebox";
+import {
+  COMMAND_ARGS,
+  type CommandName,
+  type Commands,
+  type ErrorBody,
+  MailroomError,
+  parseShape,
+} from "@mailroom/protocol";
 import type { FastifyBaseLogger } from "fastify";
-import type { Socket } from "socket.io";
 import type { Requirement } from "../../auth/rights.js";
 import type { LimitReporter } from "../../metrics/limit-reporter.js";
+import type { MailroomSocket } from "../../socket-types.js";
 import { CommandRateLimit } from "./command-rate-limit.js";
 import type { InFlightCommands } from "./in-flight-commands.js";
 import { userOf } from "./socket-state.js";
 
-export interface Command<Schema extends TSchema = TSchema, Result extends object = object> {
-  schema: Schema;
+/**
+ * One command's handler: the right it needs, and what it does with its argument, which has passed the
+ * command's schema (`COMMAND_ARGS`). Argument and result are typed by the protocol's `Commands`.
+ */
+export interface Command<Name extends CommandName> {
   /** The right the command needs in the socket's namespace, once auth is on. */
   requirement: Requirement;
-  run(args: Static<Schema>, socket: Socket): Promise<Result>;
-}
-
-/** Declares a command, typing its handler's argument by its schema. */
-export function command<Schema extends TSchema, Result extends object>(
-  schema: Schema,
-  requirement: Requirement,
-  run: (args: Static<Schema>, socket: Socket) => Promise<Result>,
-): Command<Schema, Result> {
-  return { schema, requirement, run };
+  run(args: Commands[Name]["args"], socket: MailroomSocket): Promise<Commands[Name]["result"]>;
 }
 
 /** Throws `FORBIDDEN` when the socket may not do what the requirement says; undefined with auth off. */
-export type Authorize = ((socket: Socket, requirement: Requirement) => void) | undefined;
+export type Authorize = ((socket: MailroomSocket, requirement: Requirement) => void) | undefined;
 
-export type CommandTable = Record<string, Command>;
+/** Handlers by command name; a table may serve some of the commands (rooms, queues). */
+export type CommandTable = { [Name in CommandName]?: Command<Name> };
 
 type Ack = (reply: unknown) => void;
 
@@ -51,10 +52,11 @@ export interface ServeOptions {
   reporter: Pick<LimitReporter, "exceeded">;
 }
 
-export function serveCommands(socket: Socket, commands: CommandTable, options: ServeOptions): void {
+export function serveCommands(socket: MailroomSocket, commands: CommandTable, options: ServeOptions): void {
   const { authorize, logger, inFlight, reporter } = options;
   const limit = options.commandsPerSecond > 0 ? new CommandRateLimit(options.commandsPerSecond) : undefined;
-  for (const [event, definition] of Object.entries(commands)) {
+  for (const event of Object.keys(commands) as CommandName[]) {
+    const definition = commands[event] as Command<CommandName>;
     socket.on(event, (...args: unknown[]) => {
       if (limit && !limit.take()) {
         reporter.exceeded("commands_per_second", socket.nsp.name, userOf(socket));
@@ -83,9 +85,9 @@ export function serveCommands(socket: Socket, commands: CommandTable, options: S
 }
 
 async function dispatch(
-  socket: Socket,
-  event: string,
-  definition: Command,
+  socket: MailroomSocket,
+  event: CommandName,
+  definition: Command<CommandName>,
   args: unknown[],
   authorize: Authorize,
   logger: FastifyBaseLogger,
@@ -101,7 +103,8 @@ async function dispatch(
     if (args.length !== 1) {
       throw new MailroomError("BAD_REQUEST", `${event} takes exactly one object argument`);
     }
-    const result = await definition.run(parseShape(definition.schema, args[0]), socket);
+    const argument = parseShape(COMMAND_ARGS[event], args[0]) as Commands[CommandName]["args"];
+    const result = await definition.run(argument, socket);
     reply(ack, { ok: true, ...result });
   } catch (error) {
     if (!(error instanceof MailroomError) || error.code === "INTERNAL") {
@@ -112,7 +115,7 @@ async function dispatch(
 }
 
 /** Answers a command that will not run, through its callback or else `mailroom:error`. */
-function refuse(socket: Socket, event: string, args: unknown[], error: MailroomError): void {
+function refuse(socket: MailroomSocket, event: string, args: unknown[], error: MailroomError): void {
   const ack = args.at(-1);
   if (typeof ack === "function") reply(ack as Ack, failure(error));
   else socket.emit("mailroom:error", { event, error: error.toBody() });

@@ -11,8 +11,8 @@
  * up, and the refusal is reported (limit-reporter.ts). The counts live as long as the connection does.
  */
 import { MailroomError } from "@mailroom/protocol";
-import type { Socket } from "socket.io";
 import type { LimitName, LimitReporter } from "../../metrics/limit-reporter.js";
+import type { MailroomSocket } from "../../socket-types.js";
 import type { HandshakeMiddleware } from "./namespaces.js";
 import { userOf } from "./socket-state.js";
 
@@ -44,7 +44,7 @@ export class ConnectionLimits {
   /** By the connection (`socket.client`): what all its sockets hold. */
   private readonly connections = new WeakMap<object, Tally>();
   /** By socket: what it holds. */
-  private readonly sockets = new WeakMap<Socket, Tally>();
+  private readonly sockets = new WeakMap<MailroomSocket, Tally>();
 
   constructor(
     private readonly maxima: Readonly<Tally>,
@@ -66,16 +66,16 @@ export class ConnectionLimits {
   };
 
   /** Counts one more consumer or room for the socket; throws `LIMIT_EXCEEDED`, taking nothing, at the limit. */
-  claim(socket: Socket, held: Exclude<Held, "namespaces">): void {
+  claim(socket: MailroomSocket, held: Exclude<Held, "namespaces">): void {
     if (!this.take(socket, held)) throw this.refusal(socket, held);
   }
 
   /** Gives back one consumer or room the socket holds; nothing when it holds none. */
-  free(socket: Socket, held: Exclude<Held, "namespaces">): void {
+  free(socket: MailroomSocket, held: Exclude<Held, "namespaces">): void {
     this.give(socket, held, 1);
   }
 
-  private take(socket: Socket, held: Held): boolean {
+  private take(socket: MailroomSocket, held: Held): boolean {
     const connection = this.tallyOf(this.connections, socket.client);
     if (connection[held] >= this.maxima[held]) return false;
     connection[held] += 1;
@@ -83,7 +83,7 @@ export class ConnectionLimits {
     return true;
   }
 
-  private give(socket: Socket, held: Held, count: number): void {
+  private give(socket: MailroomSocket, held: Held, count: number): void {
     const own = this.sockets.get(socket);
     const connection = this.connections.get(socket.client);
     if (!own || !connection) return;
@@ -93,13 +93,13 @@ export class ConnectionLimits {
   }
 
   /** The socket left: everything it held is given back. */
-  private release(socket: Socket): void {
+  private release(socket: MailroomSocket): void {
     const own = this.sockets.get(socket);
     if (!own) return;
     for (const held of HELD) this.give(socket, held, own[held]);
   }
 
-  private refusal(socket: Socket, held: Held): MailroomError {
+  private refusal(socket: MailroomSocket, held: Held): MailroomError {
     this.reporter.exceeded(LIMIT_OF[held], socket.nsp.name, userOf(socket));
     return new MailroomError(
       "LIMIT_EXCEEDED",

@@ -4,11 +4,11 @@
  * leases its consumers hold end at once.
  */
 import type { FastifyBaseLogger } from "fastify";
-import type { Socket } from "socket.io";
 import type { ConsumerDispatcher } from "../../delivery/consumer-dispatcher.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
 import type { LimitReporter } from "../../metrics/limit-reporter.js";
 import { selfRoom } from "../../operations/private-rooms.js";
+import type { MailroomSocket } from "../../socket-types.js";
 import { type Authorize, type CommandTable, serveCommands } from "./commands.js";
 import type { InFlightCommands } from "./in-flight-commands.js";
 import { leaveRoom } from "./room-commands.js";
@@ -26,7 +26,7 @@ export interface ConnectionDeps {
 }
 
 export function handleConnection(
-  socket: Socket,
+  socket: MailroomSocket,
   { commands, authorize, commandsPerSecond, inFlight, registry, dispatcher, logger, reporter }: ConnectionDeps,
 ): void {
   socket.join(selfRoom(socket.id));

@@ -20,7 +20,7 @@
  * and refuses to start if they are missing.
  */
 import type { FastifyBaseLogger } from "fastify";
-import type { Namespace, Server, Socket } from "socket.io";
+import type { MailroomNamespace, MailroomServer, MailroomSocket } from "../../socket-types.js";
 
 /** An empty namespace stays this long after its last socket left: a reconnect within it costs no resubscribe. */
 export const NAMESPACE_IDLE_MS = 5000;
@@ -31,8 +31,8 @@ const MAX_IDLE_NAMESPACES = 1000;
 
 /** The private parts of socket.io's namespaces read here. */
 interface NamespaceInternals {
-  children?: Set<Namespace>;
-  _preConnectSockets?: Map<string, Socket>;
+  children?: Set<MailroomNamespace>;
+  _preConnectSockets?: Map<string, MailroomSocket>;
 }
 
 export interface NamespaceReaperOptions {
@@ -43,16 +43,16 @@ export interface NamespaceReaperOptions {
 }
 
 export class NamespaceReaper {
-  private readonly children: Set<Namespace>;
+  private readonly children: Set<MailroomNamespace>;
   /** Empty namespaces by when they became empty, oldest first. */
-  private readonly idleSince = new Map<Namespace, number>();
+  private readonly idleSince = new Map<MailroomNamespace, number>();
   private readonly idleMs: number;
   private readonly maxIdle: number;
   private sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly io: Server,
-    parent: Namespace,
+    private readonly io: MailroomServer,
+    parent: MailroomNamespace,
     private readonly logger: FastifyBaseLogger,
     options: NamespaceReaperOptions = {},
   ) {
@@ -60,7 +60,7 @@ export class NamespaceReaper {
     const connecting = (parent as unknown as NamespaceInternals)._preConnectSockets;
     if (!(children instanceof Set) || !(connecting instanceof Map)) {
       throw new Error(
-        "this socket.io has no ParentNamespace.children or Namespace._preConnectSockets: update namespace-reaper.ts",
+        "this socket.io has no ParentNamespace.children or MailroomNamespace._preConnectSockets: update namespace-reaper.ts",
       );
     }
     this.children = children;
@@ -78,7 +78,7 @@ export class NamespaceReaper {
   }
 
   /** A socket connected: its namespace is in use until it is empty again. */
-  connected(socket: Socket): void {
+  connected(socket: MailroomSocket): void {
     const namespace = socket.nsp;
     if (!this.children.has(namespace)) return;
     this.idleSince.delete(namespace);
@@ -86,7 +86,7 @@ export class NamespaceReaper {
   }
 
   /** A handshake was refused: the namespace goes at once if nothing else uses it. */
-  refused(socket: Socket): void {
+  refused(socket: MailroomSocket): void {
     const namespace = socket.nsp;
     if (!this.children.has(namespace) || this.idleSince.has(namespace)) return;
     // Socket.IO drops the refused socket on the next tick; this runs after it.
@@ -95,7 +95,7 @@ export class NamespaceReaper {
     });
   }
 
-  private socketLeft(namespace: Namespace): void {
+  private socketLeft(namespace: MailroomNamespace): void {
     if (!this.children.has(namespace) || !this.isEmpty(namespace)) return;
     this.idleSince.delete(namespace);
     this.idleSince.set(namespace, performance.now());
@@ -123,12 +123,12 @@ export class NamespaceReaper {
     }
   }
 
-  private isEmpty(namespace: Namespace): boolean {
+  private isEmpty(namespace: MailroomNamespace): boolean {
     const connecting = (namespace as unknown as NamespaceInternals)._preConnectSockets;
     return namespace.sockets.size === 0 && (connecting?.size ?? 0) === 0;
   }
 
-  private reap(namespace: Namespace): void {
+  private reap(namespace: MailroomNamespace): void {
     this.idleSince.delete(namespace);
     this.children.delete(namespace);
     if (this.io._nsps.get(namespace.name) === namespace) this.io._nsps.delete(namespace.name);
@@ -140,7 +140,7 @@ export class NamespaceReaper {
     }
   }
 
-  private closeFailed(namespace: Namespace, error: unknown): void {
+  private closeFailed(namespace: MailroomNamespace, error: unknown): void {
     this.logger.warn({ err: error, namespace: namespace.name }, "could not close an idle namespace's adapter");
   }
 }

@@ -7,29 +7,29 @@
  * namespace before its middleware runs, and one made only for a refused socket must not stay behind.
  */
 import { CUSTOM_NAMESPACE_PATTERN } from "@mailroom/protocol";
-import type { Namespace, Server, Socket } from "socket.io";
+import type { MailroomNamespace, MailroomServer, MailroomSocket } from "../../socket-types.js";
 
 /** A handshake check: `next()` admits the socket, `next(error)` refuses it with `error.message`. */
-export type HandshakeMiddleware = (socket: Socket, next: (error?: Error) => void) => void;
+export type HandshakeMiddleware = (socket: MailroomSocket, next: (error?: Error) => void) => void;
 
 export interface NamespaceHooks {
   /** The handshake checks, run in this order for every namespace. */
   middleware: HandshakeMiddleware[];
-  onConnection(socket: Socket): void;
+  onConnection(socket: MailroomSocket): void;
   /** A middleware refused this socket; Socket.IO drops it on the next tick. */
-  onRefused(socket: Socket): void;
+  onRefused(socket: MailroomSocket): void;
 }
 
 export interface MountedNamespaces {
   /** The default namespace. */
-  root: Namespace;
+  root: MailroomNamespace;
   /** The dynamic parent of every custom namespace. */
-  parent: Namespace;
+  parent: MailroomNamespace;
 }
 
-export function mountNamespaces(io: Server, hooks: NamespaceHooks): MountedNamespaces {
+export function mountNamespaces(io: MailroomServer, hooks: NamespaceHooks): MountedNamespaces {
   const root = io.of("/");
-  const parent = io.of(CUSTOM_NAMESPACE_PATTERN) as Namespace;
+  const parent = io.of(CUSTOM_NAMESPACE_PATTERN) as MailroomNamespace;
   for (const namespace of [root, parent]) {
     for (const middleware of hooks.middleware) {
       namespace.use((socket, next) =>
@@ -39,7 +39,7 @@ export function mountNamespaces(io: Server, hooks: NamespaceHooks): MountedNames
         }),
       );
     }
-    namespace.on("connection", (socket: Socket) => hooks.onConnection(socket));
+    namespace.on("connection", (socket: MailroomSocket) => hooks.onConnection(socket));
   }
   return { root, parent };
 }

@@ -6,18 +6,7 @@
  * disconnect, gives its consumers back.
  */
 
-import {
-  QUEUE_DEFAULTS,
-  QueueAckArgs,
-  QueueCancelArgs,
-  QueueConsumeArgs,
-  QueueExtendArgs,
-  QueueNackArgs,
-  QueueNameArgs,
-  QueueSendArgs,
-  QueueSendBatchArgs,
-} from "@mailroom/protocol";
-import type { Socket } from "socket.io";
+import { QUEUE_DEFAULTS } from "@mailroom/protocol";
 import type { NodeConfig } from "../../config.js";
 import type { ConsumerDispatcher } from "../../delivery/consumer-dispatcher.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
@@ -26,7 +15,8 @@ import { queueAddress } from "../../operations/outgoing-messages.js";
 import { queueStats } from "../../operations/queue-stats.js";
 import { sendMessage, sendMessages } from "../../operations/sending.js";
 import { ackAndSettle, nackAndSettle } from "../../operations/settlement.js";
-import { type CommandTable, command } from "./commands.js";
+import type { MailroomSocket } from "../../socket-types.js";
+import type { CommandTable } from "./commands.js";
 import type { ConnectionLimits } from "./connection-limits.js";
 
 export interface QueueCommandDeps {
@@ -41,65 +31,95 @@ export interface QueueCommandDeps {
 export function queueCommands(deps: QueueCommandDeps): CommandTable {
   const { engine, dispatcher, registry, limits, settings } = deps;
   return {
-    "queue:send": command(QueueSendArgs, "send", async ({ queue, ...message }, socket) => {
-      return sendMessage(engine, () => addressOf(socket, queue), message, settings);
-    }),
+    "queue:send": {
+      requirement: "send",
+      run: async ({ queue, ...message }, socket) => {
+        return sendMessage(engine, () => addressOf(socket, queue), message, settings);
+      },
+    },
 
-    "queue:sendBatch": command(QueueSendBatchArgs, "send", async ({ queue, messages }, socket) => ({
-      results: await sendMessages(engine, () => addressOf(socket, queue), messages, settings, "the batch's data"),
-    })),
+    "queue:sendBatch": {
+      requirement: "send",
+      run: async ({ queue, messages }, socket) => ({
+        results: await sendMessages(engine, () => addressOf(socket, queue), messages, settings, "the batch's data"),
+      }),
+    },
 
-    "queue:consume": command(QueueConsumeArgs, "consume", async ({ queue, ...options }, socket) => {
-      const address = addressOf(socket, queue);
-      const prefetch = options.prefetch ?? QUEUE_DEFAULTS.prefetch;
-      const visibilityMs = options.visibilityMs ?? settings.visibilityMs;
-      limits.claim(socket, "consumers");
-      try {
-        const consumer = dispatcher.consume(socket, address, prefetch, visibilityMs, options.batch === true);
-        return { consumer, prefetch, visibilityMs };
-      } catch (error) {
+    "queue:consume": {
+      requirement: "consume",
+      run: async ({ queue, ...options }, socket) => {
+        const address = addressOf(socket, queue);
+        const prefetch = options.prefetch ?? QUEUE_DEFAULTS.prefetch;
+        const visibilityMs = options.visibilityMs ?? settings.visibilityMs;
+        limits.claim(socket, "consumers");
+        try {
+          const consumer = dispatcher.consume(socket, address, prefetch, visibilityMs, options.batch === true);
+          return { consumer, prefetch, visibilityMs };
+        } catch (error) {
+          limits.free(socket, "consumers");
+          throw error;
+        }
+      },
+    },
+
+    "queue:cancel": {
+      requirement: "consume",
+      run: async ({ consumer }, socket) => {
+        dispatcher.cancel(socket, consumer);
         limits.free(socket, "consumers");
-        throw error;
-      }
-    }),
+        return {};
+      },
+    },
 
-    "queue:cancel": command(QueueCancelArgs, "consume", async ({ consumer }, socket) => {
-      dispatcher.cancel(socket, consumer);
-      limits.free(socket, "consumers");
-      return {};
-    }),
+    "queue:ack": {
+      requirement: "consume",
+      run: async (args, socket) => {
+        const address = addressOf(socket, args.queue);
+        const receipts = "receipts" in args ? args.receipts : [args.receipt];
+        return ackAndSettle(engine, dispatcher, address, receipts);
+      },
+    },
 
-    "queue:ack": command(QueueAckArgs, "consume", async (args, socket) => {
-      const address = addressOf(socket, args.queue);
-      const receipts = "receipts" in args ? args.receipts : [args.receipt];
-      return ackAndSettle(engine, dispatcher, address, receipts);
-    }),
+    "queue:nack": {
+      requirement: "consume",
+      run: async ({ queue, receipt, requeue, delayMs }, socket) => {
+        const address = addressOf(socket, queue);
+        return nackAndSettle(engine, dispatcher, address, receipt, { requeue, delayMs });
+      },
+    },
 
-    "queue:nack": command(QueueNackArgs, "consume", async ({ queue, receipt, requeue, delayMs }, socket) => {
-      const address = addressOf(socket, queue);
-      return nackAndSettle(engine, dispatcher, address, receipt, { requeue, delayMs });
-    }),
+    "queue:extend": {
+      requirement: "consume",
+      run: async ({ queue, receipt, visibilityMs }, socket) => {
+        await engine.extend(addressOf(socket, queue), receipt, visibilityMs);
+        dispatcher.extended(receipt, visibilityMs);
+        return {};
+      },
+    },
 
-    "queue:extend": command(QueueExtendArgs, "consume", async ({ queue, receipt, visibilityMs }, socket) => {
-      await engine.extend(addressOf(socket, queue), receipt, visibilityMs);
-      dispatcher.extended(receipt, visibilityMs);
-      return {};
-    }),
+    "queue:stats": {
+      requirement: "any",
+      run: async ({ queue }, socket) => {
+        return queueStats(engine, registry, addressOf(socket, queue));
+      },
+    },
 
-    "queue:stats": command(QueueNameArgs, "any", async ({ queue }, socket) => {
-      return queueStats(engine, registry, addressOf(socket, queue));
-    }),
+    "queue:purge": {
+      requirement: "admin",
+      run: async ({ queue }, socket) => ({
+        purged: await engine.purge(addressOf(socket, queue)),
+      }),
+    },
 
-    "queue:purge": command(QueueNameArgs, "admin", async ({ queue }, socket) => ({
-      purged: await engine.purge(addressOf(socket, queue)),
-    })),
-
-    "queue:redrive": command(QueueNameArgs, "admin", async ({ queue }, socket) => ({
-      moved: await engine.redrive(addressOf(socket, queue)),
-    })),
+    "queue:redrive": {
+      requirement: "admin",
+      run: async ({ queue }, socket) => ({
+        moved: await engine.redrive(addressOf(socket, queue)),
+      }),
+    },
   };
 }
 
-function addressOf(socket: Socket, queue: string): QueueAddress {
+function addressOf(socket: MailroomSocket, queue: string): QueueAddress {
   return queueAddress(socket.nsp.name, queue);
 }

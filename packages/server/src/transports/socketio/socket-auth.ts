@@ -6,9 +6,9 @@
  * once it has connected (`disconnectAtTokenExpiry`), so a socket that a later check refuses leaves no timer.
  */
 import { MailroomError } from "@mailroom/protocol";
-import type { Socket } from "socket.io";
 import { type Requirement, satisfies } from "../../auth/rights.js";
 import type { TokenVerifier } from "../../auth/token-verifier.js";
+import type { MailroomSocket } from "../../socket-types.js";
 import type { HandshakeMiddleware } from "./namespaces.js";
 import { socketState } from "./socket-state.js";
 
@@ -31,12 +31,12 @@ export function socketAuth(verifier: TokenVerifier): HandshakeMiddleware {
 }
 
 /** Disconnects a connected socket when the token of its handshake expires; nothing with auth off. */
-export function disconnectAtTokenExpiry(socket: Socket): void {
+export function disconnectAtTokenExpiry(socket: MailroomSocket): void {
   const principal = socketState(socket).principal;
   if (principal) disconnectAtExpiry(socket, principal.expiresAt);
 }
 
-function disconnectAtExpiry(socket: Socket, expiresAt: number): void {
+function disconnectAtExpiry(socket: MailroomSocket, expiresAt: number): void {
   const arm = () => {
     const remaining = expiresAt - Date.now();
     if (remaining <= 0) {
@@ -52,7 +52,7 @@ function disconnectAtExpiry(socket: Socket, expiresAt: number): void {
 }
 
 /** The check each command runs before its handler, once auth is on. */
-export function authorizeSocket(socket: Socket, requirement: Requirement): void {
+export function authorizeSocket(socket: MailroomSocket, requirement: Requirement): void {
   const principal = socketState(socket).principal;
   if (principal && satisfies(principal.rights, socket.nsp.name, requirement)) return;
   throw new MailroomError("FORBIDDEN", `this token lacks the ${requirement} right in ${socket.nsp.name}`);

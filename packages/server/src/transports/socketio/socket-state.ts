@@ -2,8 +2,9 @@
  * What a node remembers about each socket, kept in `socket.data`: the rooms it joined through
  * `room:join` (never its private rooms) and, once auth is on, its principal and user.
  */
-import type { Socket } from "socket.io";
+
 import type { Principal } from "../../auth/token-verifier.js";
+import type { MailroomSocket } from "../../socket-types.js";
 
 export interface SocketState {
   rooms: Set<string>;
@@ -12,16 +13,16 @@ export interface SocketState {
   principal?: Principal;
 }
 
-export function socketState(socket: Socket): SocketState {
+export function socketState(socket: MailroomSocket): SocketState {
   const data = socket.data as Partial<SocketState>;
   data.rooms ??= new Set();
   return data as SocketState;
 }
 
-export function joinedRooms(socket: Socket): Set<string> {
+export function joinedRooms(socket: MailroomSocket): Set<string> {
   return socketState(socket).rooms;
 }
 
-export function userOf(socket: Socket): string | undefined {
+export function userOf(socket: MailroomSocket): string | undefined {
   return socketState(socket).user;
 }

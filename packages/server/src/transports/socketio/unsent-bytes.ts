@@ -6,14 +6,14 @@
  * It reads engine.io's and ws's internals, which their types do not declare; a field that is not there
  * counts as 0.
  */
-import type { Socket } from "socket.io";
+import type { MailroomSocket } from "../../socket-types.js";
 
 interface ConnectionInternals {
   writeBuffer?: { data?: unknown }[];
   transport?: { socket?: { bufferedAmount?: unknown } };
 }
 
-export function unsentBytes(socket: Socket): number {
+export function unsentBytes(socket: MailroomSocket): number {
   const connection = socket.conn as unknown as ConnectionInternals;
   let bytes = 0;
   for (const packet of connection.writeBuffer ?? []) bytes += byteLength(packet.data);

@@ -1,0 +1,14 @@
+/**
+ * The node's Socket.IO types, typed by the protocol's event maps (packages/protocol/src/events.ts), so a
+ * field added to a command or a delivery is one edit that the compiler carries to the server, the SDK
+ * and the tests. Every layer that touches a socket uses these, never socket.io's untyped defaults.
+ */
+import type { ClientToServerEvents, ServerToClientEvents } from "@mailroom/protocol";
+import type { Namespace, Server, Socket } from "socket.io";
+
+/** Events between nodes through the adapter: Mailroom sends none of its own. */
+type InterServerEvents = Record<string, never>;
+
+export type MailroomServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents>;
+export type MailroomNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents>;
+export type MailroomSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents>;
