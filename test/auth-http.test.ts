@@ -1,5 +1,5 @@
 /**
- * Auth over HTTP (PROTOCOL.md §7): every route's right in its namespace (`_` in the URL is `/` in the
+ * Auth over HTTP (docs/protocol.md §7): every route's right in its namespace (`_` in the URL is `/` in the
  * claim), 401 for no, bad, expired or foreign tokens, 403 for a missing right, `admin` for everything,
  * `any` right for stats, lists and members, any valid token for `/v1/cluster`, and the open operational
  * routes. Against real node processes started with `--jwt-secret` (and one with `--jwt-public-key`).

@@ -1,5 +1,5 @@
 /**
- * Auth over Socket.IO (PROTOCOL.md §7): the handshake on every namespace (the default one and dynamic
+ * Auth over Socket.IO (docs/protocol.md §7): the handshake on every namespace (the default one and dynamic
  * ones), rights per namespace with `*`, admin, `meta.from`, members' users, expiry, and each key kind.
  */
 import { generateKeyPairSync } from "node:crypto";

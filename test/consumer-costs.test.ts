@@ -1,5 +1,5 @@
 /**
- * What consumers may cost a node and its Redis (PROTOCOL.md §15). An idle consumer costs no store call
+ * What consumers may cost a node and its Redis (docs/protocol.md §15). An idle consumer costs no store call
  * per second: before the fix each one polled every second, so 24,000 idle consumers drove Redis to 73k
  * commands a second. A consumer that stops reading its socket gets no more deliveries once the node holds
  * the bound unsent for it: before the fix, three such consumers with prefetch 1000 took a node from 235 MB

@@ -1,5 +1,5 @@
 /**
- * Graceful drain on SIGTERM (PROTOCOL.md §9, issue 6): readiness fails at once, new connections and API
+ * Graceful drain on SIGTERM (docs/protocol.md §9, issue 6): readiness fails at once, new connections and API
  * requests are refused, unacked deliveries may still be acked during the delay and then return to the
  * head of their queue, in-flight HTTP requests (a waiting receive) finish, and the process exits 0 within 10 s. Under load,
  * a SIGTERM loses no accepted message.

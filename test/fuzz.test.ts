@@ -1,5 +1,5 @@
 /**
- * Property-based fuzz of a node's two doors (PROTOCOL.md §3, §6, §8) with fast-check, on a fixed seed and
+ * Property-based fuzz of a node's two doors (docs/protocol.md §3, §6, §8) with fast-check, on a fixed seed and
  * a bounded number of runs: random and malformed arguments at every Socket.IO command and at unknown
  * events, and random methods, paths, headers, content types and bodies at every HTTP route. Each test
  * fuzzes one real node process (started from the CLI, on a Redis of its own; the engine-bound Socket.IO
@@ -39,7 +39,7 @@ const FUZZ = { seed: SEED, numRuns: NUM_RUNS } as const;
 const MAX_MESSAGE_BYTES = 16_384;
 /**
  * Largest argument sent over Socket.IO, in bytes: under the node's packet limit (the maximum plus 64 KiB),
- * over which engine.io drops the connection by design, as PROTOCOL.md §5 allows.
+ * over which engine.io drops the connection by design, as docs/protocol.md §5 allows.
  */
 const MAX_PACKET_BYTES = 60_000;
 /**
@@ -923,7 +923,7 @@ interface RouteTemplate {
 const QUEUE_PATH = "/v1/namespaces/{ns}/queues/{queue}";
 const ROOM_PATH = "/v1/namespaces/{ns}/rooms/{room}";
 
-/** The routes of PROTOCOL.md §6 with a body or a name in their path. */
+/** The routes of docs/protocol.md §6 with a body or a name in their path. */
 const ROUTES: RouteTemplate[] = [
   { method: "POST", path: `${QUEUE_PATH}/messages`, body: MESSAGE_SHAPE },
   { method: "POST", path: `${QUEUE_PATH}/messages/batch`, body: shape(["messages"]) },

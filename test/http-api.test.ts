@@ -1,5 +1,5 @@
 /**
- * The HTTP API of PROTOCOL.md §6 against real node processes over real HTTP: every route, binary bodies
+ * The HTTP API of docs/protocol.md §6 against real node processes over real HTTP: every route, binary bodies
  * and `$binary` JSON both ways, long-polling receives across nodes, Socket.IO and HTTP on the same queues
  * and rooms, the contract's error shapes and statuses, and the OpenAPI document.
  */

@@ -1,5 +1,5 @@
 /**
- * Lease expiry keeps its precision while a queue is busy (PROTOCOL.md §5 "Lease end"; the Redis engine
+ * Lease expiry keeps its precision while a queue is busy (docs/protocol.md §5 "Lease end"; the Redis engine
  * sweeps due queues every 200 ms). A sweep claims a due queue (pushing its due time 5 s ahead, in case
  * the sweeper dies), sweeps it, then settles its next due time, unless a receive or a send marked the
  * queue meanwhile. Such a mark says when its own work is due, not the work already there: the sweep's

@@ -1,5 +1,5 @@
 /**
- * Limits that keep a node safe over HTTP (PROTOCOL.md §10): the per-client request rate
+ * Limits that keep a node safe over HTTP (docs/protocol.md §10): the per-client request rate
  * (`--http-requests-per-minute`, 429 `RATE_LIMITED` past it, operational routes exempt), slow clients
  * closed by the request timeout (`--http-request-timeout-ms`) while normal traffic keeps flowing and
  * Socket.IO connections stay up, and JSON bodies that try prototype poisoning refused with 400.

@@ -1,5 +1,5 @@
 /**
- * Limits that keep a node safe (PROTOCOL.md §5, §8): a message over the maximum is answered
+ * Limits that keep a node safe (docs/protocol.md §5, §8): a message over the maximum is answered
  * `PAYLOAD_TOO_LARGE` while the connection stays up (Socket.IO accepts packets of the maximum plus
  * 64 KiB), and a connection sending commands too fast is answered `RATE_LIMITED`, then served again.
  */

@@ -1,5 +1,5 @@
 /**
- * The memory queue engine against the guarantees of queue-engine.ts (PROTOCOL.md §5), one behaviour per
+ * The memory queue engine against the guarantees of queue-engine.ts (docs/protocol.md §5), one behaviour per
  * test. Timed behaviour uses short leases and delays and waits for conditions; the dedup window and TTLs
  * use an injected clock.
  */

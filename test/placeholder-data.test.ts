@@ -1,6 +1,6 @@
 /**
  * JSON data shaped like a Socket.IO binary placeholder (`{ "_placeholder": true, "num": N }`) reaches
- * consumers and room members as that JSON, beside other parties' binary data or not (PROTOCOL.md §15).
+ * consumers and room members as that JSON, beside other parties' binary data or not (docs/protocol.md §15).
  * Before the fix, one producer's placeholder-shaped JSON in a `queue:messages` batch beside another's
  * binary message came out as the other message's bytes, and an out-of-range `num` broke the consumer's
  * parser and its connection, so every message of its pulls ended in the dead-letter queue.

@@ -1,5 +1,5 @@
 /**
- * The queue list of PROTOCOL.md §13: `GET /v1/namespaces/{ns}/queues` lists every queue of the namespace
+ * The queue list of docs/protocol.md §13: `GET /v1/namespaces/{ns}/queues` lists every queue of the namespace
  * that holds messages, has consumers or was sent to within 24 hours, with its stats, sorted by name, at
  * most 1000 (`truncated: true` beyond), from the queue registry: no SCAN, whatever else Redis holds, and
  * one listing per namespace per second on a node however often it is asked. On Redis against real node

@@ -1,5 +1,5 @@
 /**
- * Bad input to the queue commands (PROTOCOL.md §1, §3, §5, §8; docs/protocol.md, "Mailroom's choices") on a real node over
+ * Bad input to the queue commands (docs/protocol.md §1, §3, §5, §8; docs/protocol.md, "Mailroom's choices") on a real node over
  * Redis: every malformed argument, invalid queue or message id, oversize message, unknown receipt or foreign
  * consumer is answered with the contract's code, in its order (shape, then names, then size), and changes
  * nothing; a command without an acknowledgement gets `mailroom:error` and does not run; every valid
@@ -140,7 +140,7 @@ const WRONG_QUEUE_TYPES: [string, unknown][] = [
   ["queue as binary", Buffer.from(QUEUE)],
 ];
 
-/** Queue names that break the rule of PROTOCOL.md §1: 1–124 chars of [A-Za-z0-9_.:-], first alphanumeric. */
+/** Queue names that break the rule of docs/protocol.md §1: 1–124 chars of [A-Za-z0-9_.:-], first alphanumeric. */
 const INVALID_QUEUES: [string, string][] = [
   ["an empty queue", ""],
   ["a queue starting with a dot", ".jobs"],
@@ -223,7 +223,7 @@ const BAD_MESSAGE_FIELDS: [string, object][] = [
   ["an unknown field (a receipt)", { receipt: "r" }],
 ];
 
-/** Message ids that break the rule of PROTOCOL.md §1: 1–128 chars of [A-Za-z0-9_.:-]. */
+/** Message ids that break the rule of docs/protocol.md §1: 1–128 chars of [A-Za-z0-9_.:-]. */
 const INVALID_IDS: [string, string][] = [
   ["an empty id", ""],
   ["an id of 129 chars", "i".repeat(129)],

@@ -1,5 +1,5 @@
 /**
- * Redis going away and coming back (PROTOCOL.md §6, §8; docs/protocol.md, "Mailroom's choices"), with real node processes:
+ * Redis going away and coming back (docs/protocol.md §6, §8; docs/protocol.md, "Mailroom's choices"), with real node processes:
  * while Redis is down a node stays alive (`/healthz` 200) but not ready (`/readyz` 503) and answers room
  * commands `UNAVAILABLE` at once, never a false ok; when Redis returns on the same port with no data, every
  * node becomes ready again by itself, writes its members back, and broadcasts flow between nodes again.

@@ -1,5 +1,5 @@
 /**
- * Bad input to the room commands (PROTOCOL.md §1, §3, §8; docs/protocol.md, "Mailroom's choices") on a real node over Redis:
+ * Bad input to the room commands (docs/protocol.md §1, §3, §8; docs/protocol.md, "Mailroom's choices") on a real node over Redis:
  * every malformed argument, name, reserved event or oversize publish is answered with the contract's code
  * and changes nothing; a command without an acknowledgement gets `mailroom:error`; an unknown event gets
  * `NOT_FOUND`; and the node keeps serving the same socket and others. Valid edge names are accepted.
@@ -104,7 +104,7 @@ const WRONG_ROOM_TYPES: [string, unknown][] = [
   ["room as binary", Buffer.from(ROOM)],
 ];
 
-/** Room names that break the rule of PROTOCOL.md §1: 1–256 UTF-8 bytes, no control characters (Cc). */
+/** Room names that break the rule of docs/protocol.md §1: 1–256 UTF-8 bytes, no control characters (Cc). */
 const INVALID_ROOMS: [string, string][] = [
   ["an empty room", ""],
   ["a room of 257 ASCII bytes", "r".repeat(257)],

@@ -1,5 +1,5 @@
 /**
- * Rooms across three node processes on one Redis (PROTOCOL.md §3, §4): broadcasts reach members on every
+ * Rooms across three node processes on one Redis (docs/protocol.md §3, §4): broadcasts reach members on every
  * node with their meta, echo, leave, namespaces as separate spaces, cluster-wide members that heal after
  * a SIGKILL, byte-exact binary, the stock Redis emitter, private rooms, and both transports.
  */

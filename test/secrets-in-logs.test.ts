@@ -1,5 +1,5 @@
 /**
- * Secrets (PROTOCOL.md §15): the logs never hold a token, the JWT secret or a Redis password, a failed
+ * Secrets (docs/protocol.md §15): the logs never hold a token, the JWT secret or a Redis password, a failed
  * Redis AUTH included; `--jwt-secret-file` turns auth on without the secret on the command line; a key the
  * node cannot use, or a key file it cannot read, stops it at start with exit code 2 and a message naming
  * the flag. Real node processes (the built CLI) and a real redis-server that requires a password.

@@ -1,5 +1,5 @@
 /**
- * `mailroom serve` configuration (PROTOCOL.md §9, issue 6): every setting has a flag and an environment
+ * `mailroom serve` configuration (docs/protocol.md §9, issue 6): every setting has a flag and an environment
  * twin listed in `--help` with its default; a bad value stops the node at start with exit code 2 and a
  * message naming the flag, the variable and the accepted values; a flag wins over its twin.
  */

@@ -1,5 +1,5 @@
 /**
- * One node on the embedded memory engine, with no Redis anywhere (PROTOCOL.md §3–§5, §9): rooms end to
+ * One node on the embedded memory engine, with no Redis anywhere (docs/protocol.md §3–§5, §9): rooms end to
  * end (meta, echo, members, leave, binary), queues end to end (order, prefetch, ack, stats, nack, dead
  * letters, delay, a disconnected consumer's leases), readiness and the startup banner, and a SIGTERM drain.
  */

@@ -1,5 +1,5 @@
 /**
- * A node tells the state of its store (PROTOCOL.md §16, issue "first hour"): at start it says it is
+ * A node tells the state of its store (docs/protocol.md §16, issue "first hour"): at start it says it is
  * connecting to Redis, then logs each change once (ready, unreachable with the reason, back), never at
  * every reconnection attempt, and never claims a Redis it has not reached; it drains and exits 0 within
  * 10 s even when Redis never answered. Real node processes, real redis-servers (one started late on the
@@ -13,7 +13,7 @@ import { freePort } from "./helpers/ports.js";
 import { startRedis } from "./helpers/redis.js";
 import { waitFor } from "./helpers/wait.js";
 
-/** The contract's bound on a drain (PROTOCOL.md §9, §16). */
+/** The contract's bound on a drain (docs/protocol.md §9, §16). */
 const DRAIN_WITHIN_MS = 10_000;
 /** How soon an operator is told that Redis is unreachable: a couple of seconds. */
 const TOLD_WITHIN_MS = 2000;

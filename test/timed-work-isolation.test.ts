@@ -1,5 +1,5 @@
 /**
- * Timed work is due on time whatever another namespace does (PROTOCOL.md §15): one namespace's delayed
+ * Timed work is due on time whatever another namespace does (docs/protocol.md §15): one namespace's delayed
  * message and lease end come within a second of their deadline while another namespace opens thousands
  * of consumers, or holds thousands of queues with timed work due at the same moment. Before the fix,
  * each new consumer put its queue at the front of the cluster-wide due index and a node worked through

@@ -1,5 +1,5 @@
 /**
- * Chaos: consumers that misbehave (PROTOCOL.md §5 "Prefetch", "Competing consumers", "Retries and dead
+ * Chaos: consumers that misbehave (docs/protocol.md §5 "Prefetch", "Competing consumers", "Retries and dead
  * letters"), across two nodes under load:
  * - a slow consumer with prefetch 10 beside a fast one: neither ever runs more than its prefetch at once,
  *   the cluster never has more in flight than the two prefetches, and the fast one takes the rest;

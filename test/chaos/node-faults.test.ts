@@ -1,5 +1,5 @@
 /**
- * Chaos: nodes and consumers dying under load (PRODUCT.md "Reliability", PROTOCOL.md §5). Producers and
+ * Chaos: nodes and consumers dying under load (PRODUCT.md "Reliability", docs/protocol.md §5). Producers and
  * consumers are real clients behind a TCP balancer, as in a deployment; after the faults and a full
  * drain the checker accounts for every message: nothing accepted is lost, nothing unexpected arrives,
  * and no lease or message is left in Redis.

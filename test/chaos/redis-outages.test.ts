@@ -1,5 +1,5 @@
 /**
- * Chaos: Redis failing under load (PRODUCT.md "Reliability", PROTOCOL.md §5 "Accepted means durable").
+ * Chaos: Redis failing under load (PRODUCT.md "Reliability", docs/protocol.md §5 "Accepted means durable").
  * - Redis SIGKILLed and restarted from its append-only file: with `appendfsync always` nothing accepted
  *   is lost; with `everysec` the loss (if any) is reported, not failed, since that mode may lose the last
  *   second of writes in a crash of the machine.

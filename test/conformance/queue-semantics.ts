@@ -1,5 +1,5 @@
 /**
- * The queue semantics of PROTOCOL.md §3–§5, written once and run against every engine (the pattern of
+ * The queue semantics of docs/protocol.md §3–§5, written once and run against every engine (the pattern of
  * socket.io-redis-adapter's shared test suite): each engine's test file calls `queueConformance` with a
  * way to start two nodes. On Redis they are two processes on one Redis; on the memory engine, one node
  * serves as both, so "across nodes" there means "on the node".

@@ -1,5 +1,5 @@
 /**
- * Figures of the attack tests (a hostile tenant against a running node, PROTOCOL.md §15): each test prints
+ * Figures of the attack tests (a hostile tenant against a running node, docs/protocol.md §15): each test prints
  * one line `ABUSE {json}` with what it measured, so RELIABILITY.md's "Abuse" figures come from a command
  * anyone can run: `npx vitest run <file> | grep ABUSE`.
  */

@@ -1,6 +1,6 @@
 /**
  * How a `mailroom` command fails: the exit codes it ends with, and the one line it writes on stderr,
- * `mailroom <command>: <CODE>: <message>`, where CODE is the contract's error code (PROTOCOL.md §8) or
+ * `mailroom <command>: <CODE>: <message>`, where CODE is the contract's error code (docs/protocol.md §8) or
  * `USAGE` for a command line the CLI itself refuses. Only the commands that talk to a node use this; `serve`
  * keeps its own handling.
  */

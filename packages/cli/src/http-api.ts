@@ -1,5 +1,5 @@
 /**
- * The one thing the CLI asks over HTTP (PROTOCOL.md §6) because the Socket.IO contract has no command for
+ * The one thing the CLI asks over HTTP (docs/protocol.md §6) because the Socket.IO contract has no command for
  * it: the list of a namespace's queues with their stats (`GET /v1/namespaces/{ns}/queues`). Same URL, same
  * token (`Authorization: Bearer`) as the socket. Errors become `MailroomError`s with the contract's code;
  * a node that cannot be reached, or does not answer within the SDK's command timeout, is `UNAVAILABLE`.

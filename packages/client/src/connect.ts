@@ -1,6 +1,6 @@
 /**
  * `connect(url, options)`: makes a socket.io-client socket to one namespace of a Mailroom node and wraps
- * it in a `MailroomClient` (PROTOCOL.md §2). It does not wait for the connection (`client.ready()` does).
+ * it in a `MailroomClient` (docs/protocol.md §2). It does not wait for the connection (`client.ready()` does).
  * Options it does not know are socket.io-client's own and are passed through unchanged; Socket.IO's
  * reconnection stays on by default. Given several node URLs (no load balancer in front), each reconnection
  * attempt moves to the next one, so a client whose node stops or dies carries on on another.

@@ -1,5 +1,5 @@
 /**
- * A consumption: one handler consuming one queue (PROTOCOL.md §3 `queue:consume`, §4 `queue:message`,
+ * A consumption: one handler consuming one queue (docs/protocol.md §3 `queue:consume`, §4 `queue:message`,
  * §5). Each delivery whose `consumer` is this consumption's goes to the handler; when the handler
  * resolves the SDK acks the delivery, when it throws or rejects the SDK nacks it (requeue, after
  * `nackDelayMs`), and while it runs the SDK keeps its lease alive (`autoExtend`).

@@ -1,7 +1,7 @@
 /**
- * Turns a Socket.IO `connect_error` into a `MailroomError` (PROTOCOL.md §2): a node refuses a handshake
+ * Turns a Socket.IO `connect_error` into a `MailroomError` (docs/protocol.md §2): a node refuses a handshake
  * with the message `unauthorized` (no or bad token), `forbidden` (no right to the namespace) or
- * `limit_exceeded` (the connection has opened its most namespaces, PROTOCOL.md §15); anything
+ * `limit_exceeded` (the connection has opened its most namespaces, docs/protocol.md §15); anything
  * else (a node down, a network error, a handshake timeout) is `UNAVAILABLE`, which is worth retrying.
  */
 import { type ErrorCode, MailroomError } from "@mailroom/protocol";

@@ -1,7 +1,7 @@
 /**
  * Keeps one delivery's lease alive while its handler runs: every half lease it asks the node to extend
  * the lease by a whole one (`queue:extend`, counted from then), so a slow handler does not see its
- * message handed to another consumer (PROTOCOL.md §5, lease end). One timer per running handler.
+ * message handed to another consumer (docs/protocol.md §5, lease end). One timer per running handler.
  *
  * Invariants: at most one extend is in flight at a time (a tick while one is pending is skipped, so a
  * slow or disconnected socket does not pile them up); after `stop()` nothing more is sent and a failure

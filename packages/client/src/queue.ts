@@ -1,5 +1,5 @@
 /**
- * A queue handle: the queue commands of PROTOCOL.md §3 for one queue name, and its consumptions (§4, §5).
+ * A queue handle: the queue commands of docs/protocol.md §3 for one queue name, and its consumptions (§4, §5).
  * `consume` is the usual way to receive: it acks, nacks and extends leases for the handler. `ack`, `nack`
  * and `extend` are the same commands by hand, for receipts the caller manages itself.
  *

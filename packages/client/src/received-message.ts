@@ -1,5 +1,5 @@
 /**
- * A queue message as a consumer's handler receives it: the `queue:message` delivery of PROTOCOL.md §4,
+ * A queue message as a consumer's handler receives it: the `queue:message` delivery of docs/protocol.md §4,
  * checked and with binary data as a `Uint8Array`. A delivery that does not have the contract's shape is
  * not a message (`undefined`): the SDK drops it rather than throw out of a socket listener.
  */

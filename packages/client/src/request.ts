@@ -1,5 +1,5 @@
 /**
- * The one way a command reaches a node (PROTOCOL.md §3): emit with an acknowledgement and a timeout, then
+ * The one way a command reaches a node (docs/protocol.md §3): emit with an acknowledgement and a timeout, then
  * turn the reply into a result or a `MailroomError`. `{ ok: true, ...result }` resolves with the result
  * (without `ok`); `{ ok: false, error }` rejects with the error's code; no answer in time, or a connection
  * that closed before the answer came, rejects with `UNAVAILABLE` (safe to retry).

@@ -1,5 +1,5 @@
 /**
- * A room handle: the room commands of PROTOCOL.md §3 and the room broadcasts of §4, for one room name.
+ * A room handle: the room commands of docs/protocol.md §3 and the room broadcasts of §4, for one room name.
  *
  * Membership as the client sees it: a room is joined from the moment `join()` is called until `leave()`
  * is called or that join fails; after a reconnect the client re-joins every joined room (a node forgets a

@@ -1,5 +1,5 @@
 /**
- * The error catalogue: every code a client can receive, in one flat table (PROTOCOL.md §8).
+ * The error catalogue: every code a client can receive, in one flat table (docs/protocol.md §8).
  * Socket.IO acks and HTTP responses both map from it; `temporary` says whether retrying may succeed.
  * A test keeps the README's error table equal to this catalogue.
  */

@@ -1,5 +1,5 @@
 /**
- * The typed event maps shared by the server and the SDK (PROTOCOL.md §3 and §4).
+ * The typed event maps shared by the server and the SDK (docs/protocol.md §3 and §4).
  * Every command takes one object argument and an acknowledgement that receives a `Reply`.
  */
 import type { ErrorBody } from "./errors.js";

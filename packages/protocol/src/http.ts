@@ -1,5 +1,5 @@
 /**
- * The HTTP API of PROTOCOL.md §6: the schema of each route's parameters, body and responses, with their
+ * The HTTP API of docs/protocol.md §6: the schema of each route's parameters, body and responses, with their
  * limits. One set of schemas validates requests, types the handlers and makes the OpenAPI document.
  * Shapes and ranges only: names (namespace, queue, room, event, id) are checked apart, as in names.ts,
  * so a wrong type is `BAD_REQUEST` and a wrong name `INVALID_NAME`.

@@ -1,4 +1,4 @@
-/** @mailroom/protocol: Mailroom's public contract in code (PROTOCOL.md). */
+/** @mailroom/protocol: Mailroom's public contract in code (docs/protocol.md). */
 export * from "./errors.js";
 export * from "./events.js";
 export * from "./http.js";

@@ -1,5 +1,5 @@
 /**
- * The name rules of PROTOCOL.md §1, one checker per kind of name.
+ * The name rules of docs/protocol.md §1, one checker per kind of name.
  * Each returns `undefined` for a valid name, or the message of the `INVALID_NAME` (or `RESERVED_EVENT`)
  * error that refuses it. "Chars" are Unicode code points; control characters are category Cc.
  */

@@ -1,5 +1,5 @@
 /**
- * The queue commands of PROTOCOL.md §3 and the `queue:message` delivery of §4: argument schemas with
+ * The queue commands of docs/protocol.md §3 and the `queue:message` delivery of §4: argument schemas with
  * their ranges, defaults and result types. Shapes and ranges only: name rules live in names.ts.
  * A number out of its range is `BAD_REQUEST`, never clamped.
  */

@@ -1,5 +1,5 @@
 /**
- * The room commands of PROTOCOL.md §3 and the room broadcast of §4: argument schemas and result types.
+ * The room commands of docs/protocol.md §3 and the room broadcast of §4: argument schemas and result types.
  * Shapes only: name rules live in names.ts.
  */
 import { type Static, Type } from "@sinclair/typebox";

@@ -1,6 +1,6 @@
 -- Claims the queues whose next lease deadline or delay is due, so one node sweeps each at a time, taking
 -- turns across namespaces: every namespace with due work gets a share of the claim (at least one queue),
--- so no number of due queues in one namespace holds back another's (PROTOCOL.md §15).
+-- so no number of due queues in one namespace holds back another's (docs/protocol.md §15).
 -- KEYS[1] namespaces: sorted set, namespace -> the earliest due time of its queues (ms, Redis time)
 -- KEYS[2] generations: hash, "<namespace>\n<queue>" -> bumped by every mark-due-queue.lua
 -- KEYS[3] the index of the first version: sorted set, "<namespace>\n<queue>" -> due (ms); its entries

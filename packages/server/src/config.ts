@@ -10,7 +10,7 @@
  */
 
 import { readFileSync } from "node:fs";
-import { QUEUE_LIMITS } from "@mailroom/protocol";
+import { QUEUE_DEFAULTS, QUEUE_LIMITS } from "@mailroom/protocol";
 import { maskRedisUrl } from "./engines/redis/redis-url.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -82,7 +82,7 @@ export interface NodeOptions {
    * need not appear in a process list. Turns auth on. @default undefined
    */
   jwtSecretFile?: string;
-  /** Namespaces one Socket.IO connection may open, `/` included (PROTOCOL.md §15). @default 32 */
+  /** Namespaces one Socket.IO connection may open, `/` included (docs/protocol.md §15). @default 32 */
   maxNamespacesPerConnection?: number;
   /** Live consumers of one Socket.IO connection, all its namespaces together (§15). @default 256 */
   maxConsumersPerConnection?: number;
@@ -105,9 +105,9 @@ export const DEFAULTS = {
   adapterKey: "socket.io",
   logLevel: "info",
   maxMessageBytes: 1_048_576,
-  dedupWindowMs: 300_000,
-  visibilityMs: 30_000,
-  maxAttempts: 5,
+  dedupWindowMs: QUEUE_DEFAULTS.dedupWindowMs,
+  visibilityMs: QUEUE_DEFAULTS.visibilityMs,
+  maxAttempts: QUEUE_DEFAULTS.maxAttempts,
   heartbeatIntervalMs: 1000,
   nodeTimeoutMs: 5000,
   redisCommandTimeoutMs: 2000,
@@ -224,7 +224,7 @@ function readJwtSecretFile(path: string): string {
   return secret;
 }
 
-/** Loopback: 127.0.0.0/8, ::1 and localhost (PROTOCOL.md §7). */
+/** Loopback: 127.0.0.0/8, ::1 and localhost (docs/protocol.md §7). */
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host);
 }

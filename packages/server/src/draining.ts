@@ -1,5 +1,5 @@
 /**
- * A node's drain (PROTOCOL.md §9, SIGTERM): once it begins, `/readyz` answers 503 so load balancers take
+ * A node's drain (docs/protocol.md §9, SIGTERM): once it begins, `/readyz` answers 503 so load balancers take
  * the node out, new Socket.IO handshakes are refused (clients retry, through the balancer, elsewhere),
  * and new HTTP API requests are answered 503 `UNAVAILABLE` ("retry") while those already in flight finish.
  * Health, readiness and metrics keep answering. The steps that follow (deliveries stop, leases return to

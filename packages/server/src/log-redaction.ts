@@ -1,5 +1,5 @@
 /**
- * The node's pino options, which keep secrets out of its logs (PROTOCOL.md §15): no token, no JWT secret,
+ * The node's pino options, which keep secrets out of its logs (docs/protocol.md §15): no token, no JWT secret,
  * no Redis password, a failed Redis `AUTH` included.
  * - Errors (logged under `err`) go through pino's serializer less the arguments of the Redis command an
  *   ioredis error carries (`command.args`: the password of a failed AUTH, a message's data); the

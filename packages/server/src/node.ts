@@ -52,7 +52,7 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 const CONNECTIONS_CHECK_INTERVAL_MS = 1000;
 /** HTTP connections still open this long after a drain began are cut, to exit within the contract's 10 s. */
 const FORCE_CLOSE_AFTER_MS = 7000;
-/** A socket holding this many maximum-size messages unsent gets no more deliveries (PROTOCOL.md §15)... */
+/** A socket holding this many maximum-size messages unsent gets no more deliveries (docs/protocol.md §15)... */
 const UNSENT_BYTES_PER_MAX_MESSAGE = 4;
 /** ...or 4 MiB, whichever is more. */
 const MIN_UNSENT_BYTES = 4 * 1_048_576;

@@ -1,6 +1,6 @@
 /**
  * HTTP send throughput: autocannon (in the bench's process) POSTs one 200-byte JSON message per request
- * to Mailroom's `POST /v1/namespaces/_/queues/{queue}/messages` (PROTOCOL.md §6) on node A, to a raw
+ * to Mailroom's `POST /v1/namespaces/_/queues/{queue}/messages` (docs/protocol.md §6) on node A, to a raw
  * Fastify route of the same shape that LPUSHes the data, and to a raw Fastify route that does nothing
  * (the HTTP ceiling of this machine). A warm-up run first, not counted.
  */

@@ -1,5 +1,5 @@
 /**
- * Every setting of `mailroom serve` as one table (PROTOCOL.md §9 and the node's own): its flag, its
+ * Every setting of `mailroom serve` as one table (docs/protocol.md §9 and the node's own): its flag, its
  * environment twin, its help and how its text is read. `serve.ts` builds the command's options from it,
  * and a configuration error names the flag and the variable from it.
  */

@@ -1,5 +1,5 @@
 /**
- * `mailroom serve`: starts one node with the settings of serve-settings.ts (PROTOCOL.md §9); each flag
+ * `mailroom serve`: starts one node with the settings of serve-settings.ts (docs/protocol.md §9); each flag
  * has an environment twin, and a flag wins over its twin. A bad setting exits 2 naming its flag and
  * variable: a value out of range, a key the node cannot use, a key file that cannot be read (the public
  * key's file is read here; the secret's file by the server's config). SIGTERM or SIGINT drains the node

@@ -1,5 +1,5 @@
 /**
- * Rights per namespace (PROTOCOL.md §7). A token's claim `mailroom` maps namespaces (the default one is
+ * Rights per namespace (docs/protocol.md §7). A token's claim `mailroom` maps namespaces (the default one is
  * `/`) or `*` to lists of rights; a namespace's rights are the union of its own entry and `*`. `admin`
  * grants everything. What each command and route needs is declared beside it, as a `Requirement`.
  */

@@ -1,10 +1,10 @@
 /**
- * Checks JWTs with `jose` (PROTOCOL.md §7): HS256 with a shared secret, or RS256/ES256 with a public key
+ * Checks JWTs with `jose` (docs/protocol.md §7): HS256 with a shared secret, or RS256/ES256 with a public key
  * (its type picks the algorithm). A token must carry a valid signature and an `exp`. The same verifier
  * serves the Socket.IO handshake and HTTP.
  *
  * A public key the node cannot verify with is refused when the verifier is made, as a `ConfigError` for
- * `jwtPublicKey` (PROTOCOL.md §15), rather than leaving a node that refuses every token: text that is not
+ * `jwtPublicKey` (docs/protocol.md §15), rather than leaving a node that refuses every token: text that is not
  * a PEM key, a key of another type (Ed25519, DSA, RSA-PSS), an RSA key under 2048 bits or an EC key off
  * P-256 (jose refuses both for RS256 and ES256). A private key or a certificate is accepted: its public
  * half is what verifies.

@@ -3,7 +3,7 @@
  * pulls from the engine only as many messages as its consumers have free prefetch, when woken (a send,
  * a requeue, a due delay, on any node; and once its wake-up subscription is in place), and when a
  * consumer frees a slot while the queue may hold ready messages. A feed whose last pull left the queue
- * empty costs nothing until a wake-up (PROTOCOL.md §15). Wake-ups are reliable while the subscription
+ * empty costs nothing until a wake-up (docs/protocol.md §15). Wake-ups are reliable while the subscription
  * stands, and the engine wakes every watcher when a Redis connection comes back; as a last safety net,
  * idle feeds pull once every IDLE_RECHECK_MS, paced at IDLE_CHECKS_PER_POLL a poll whatever their number. Consumers of one queue on this node take turns; across nodes each node pulls for
  * its own free capacity, so none starves while it has room.
@@ -22,6 +22,7 @@ import { MailroomError } from "@mailroom/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import type { ClusterRegistry } from "../engines/cluster-registry.js";
 import type { Lease, QueueAddress, QueueEngine } from "../engines/queue-engine.js";
+import { queueRefOf } from "../engines/refs.js";
 import type { MailroomSocket } from "../socket-types.js";
 import { deliveryFrames } from "./delivery-frames.js";
 import { leasedMessage } from "./leased-message.js";
@@ -119,7 +120,7 @@ class QueueFeed {
 }
 
 export interface DispatcherOptions {
-  /** Bytes a socket may hold unsent before its consumers get no more deliveries (PROTOCOL.md §15). */
+  /** Bytes a socket may hold unsent before its consumers get no more deliveries (docs/protocol.md §15). */
   maxUnsentBytes: number;
   /** The bytes the node holds for a socket, not yet written to the network. */
   unsentBytes: (socket: MailroomSocket) => number;
@@ -229,10 +230,10 @@ export class ConsumerDispatcher {
     const feeds = new Set<QueueFeed>();
     for (const receipt of receipts) {
       const consumer = this.receiptOwners.get(receipt);
-      if (!consumer || feedKey(consumer.address) !== feedKey(address)) continue;
+      if (!consumer || queueRefOf(consumer.address) !== queueRefOf(address)) continue;
       this.receiptOwners.delete(receipt);
       consumer.deliveries.delete(receipt);
-      const feed = this.feeds.get(feedKey(consumer.address));
+      const feed = this.feeds.get(queueRefOf(consumer.address));
       if (feed) feeds.add(feed);
     }
     for (const feed of feeds) if (feed.mayHaveReady) void feed.pump();
@@ -298,7 +299,7 @@ export class ConsumerDispatcher {
   }
 
   private feedOf(address: QueueAddress): QueueFeed {
-    const key = feedKey(address);
+    const key = queueRefOf(address);
     let feed = this.feeds.get(key);
     if (!feed) {
       const created: QueueFeed = new QueueFeed(
@@ -319,7 +320,7 @@ export class ConsumerDispatcher {
 
   /** Takes a consumer out of its feed's rotation (and the feed away when it was the last). */
   private detach(consumer: Consumer): void {
-    const key = feedKey(consumer.address);
+    const key = queueRefOf(consumer.address);
     const feed = this.feeds.get(key);
     if (!feed) return;
     const index = feed.consumers.indexOf(consumer);
@@ -393,11 +394,7 @@ export class ConsumerDispatcher {
       this.nextIdleRecheckAt = now + IDLE_RECHECK_MS;
     }
     for (const feed of this.idleRechecks.splice(0, IDLE_CHECKS_PER_POLL)) {
-      if (this.feeds.get(feedKey(feed.address)) === feed && feed.hasFreeSlots()) void feed.pump();
+      if (this.feeds.get(queueRefOf(feed.address)) === feed && feed.hasFreeSlots()) void feed.pump();
     }
   }
-}
-
-function feedKey({ namespace, queue }: QueueAddress): string {
-  return `${namespace}\n${queue}`;
 }

@@ -1,5 +1,5 @@
 /**
- * Splits a batch of deliveries into the frames that may carry them together (PROTOCOL.md §15).
+ * Splits a batch of deliveries into the frames that may carry them together (docs/protocol.md §15).
  *
  * Socket.IO's parser sends a packet that holds binary as JSON with `{ "_placeholder": true, "num": N }`
  * in each binary's place, and the receiving client puts attachment N back wherever it finds such an

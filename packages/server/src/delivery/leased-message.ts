@@ -1,5 +1,5 @@
 /**
- * A leased message as both transports hand it out (PROTOCOL.md §4 and §6 receive): its id, receipt, data,
+ * A leased message as both transports hand it out (docs/protocol.md §4 and §6 receive): its id, receipt, data,
  * headers, attempt and enqueue time, and its dead-letter reason when it has one. A stored body that
  * cannot be decoded is logged and left to expire: undefined.
  */

@@ -1,5 +1,5 @@
 /**
- * Receives over HTTP that wait (PROTOCOL.md §6 `receive`, `waitMs`): lease up to `max` messages at once,
+ * Receives over HTTP that wait (docs/protocol.md §6 `receive`, `waitMs`): lease up to `max` messages at once,
  * or, when none is ready, wait up to `waitMs` for one. A waiting receive listens for the engine's
  * wake-ups (a send, a requeue, a due delay, on any node) and tries again on each; since wake-ups may be
  * lost, it also tries again every `RECHECK_INTERVAL_MS`. It never polls faster than that.

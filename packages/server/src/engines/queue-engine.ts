@@ -1,7 +1,7 @@
 /**
  * The queue engine: where a node keeps its queues. One interface, a Redis and a memory implementation.
  *
- * Guarantees every implementation gives (PROTOCOL.md §5):
+ * Guarantees every implementation gives (docs/protocol.md §5):
  * - `send` resolves only once the messages are in the store (accepted means durable, for Redis: the write
  *   returned); when the store is unreachable it rejects with `UNAVAILABLE`, never a false success.
  * - At least once: a message stays until acked, dead-lettered or expired. A delivery holds one lease of
@@ -103,7 +103,7 @@ export interface QueueEngine {
   /** Moves ready and delayed messages of `<queue>.dlq` to the tail of the queue; returns how many. */
   redrive(address: QueueAddress): Promise<number>;
   /**
-   * The queue list of PROTOCOL.md §13 (queue-listing.ts): the namespace's queues that hold messages, have
+   * The queue list of docs/protocol.md §13 (queue-listing.ts): the namespace's queues that hold messages, have
    * consumers (as `consumers` counts them) or were sent to within 24 hours, with their stats, sorted by
    * name, at most 1000. It walks the queue registry, whose idle entries it forgets on the way: its cost
    * grows with the namespace's queues, never with the store's keys.

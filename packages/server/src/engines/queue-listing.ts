@@ -1,5 +1,5 @@
 /**
- * The queue list of PROTOCOL.md §13, the same for every engine: walks the namespace's queue registry in
+ * The queue list of docs/protocol.md §13, the same for every engine: walks the namespace's queue registry in
  * name order a page at a time; reads the page's stats and consumer counts at once (one pipeline on
  * Redis); lists the queues that hold messages (ready, in flight or delayed), have consumers, or were sent
  * to within `SENT_WINDOW_MS`; asks the registry to forget the page's other queues; and stops once
@@ -11,7 +11,7 @@
 import type { ConsumerCounts, EngineStats, ListedQueue, QueueAddress, QueueListing } from "./queue-engine.js";
 import { type QueueRegistry, SENT_WINDOW_MS } from "./queue-registry.js";
 
-/** At most this many queues are listed, the first by name (PROTOCOL.md §13). */
+/** At most this many queues are listed, the first by name (docs/protocol.md §13). */
 export const MAX_LISTED_QUEUES = 1000;
 /** Queues read per step: their stats travel in one pipeline, without one huge reply. */
 const PAGE_SIZE = 100;

@@ -1,5 +1,5 @@
 /**
- * The queue registry behind the queue list (PROTOCOL.md §13): per namespace, the names of its queues in
+ * The queue registry behind the queue list (docs/protocol.md §13): per namespace, the names of its queues in
  * name order, each with when a send last registered it and when it was last registered at all. A queue is
  * registered when it is sent to, consumed, dead-lettered into or redriven into; a listing
  * (queue-listing.ts) walks the registry, keeps the queues that hold messages, have consumers or were sent
@@ -16,7 +16,7 @@
  */
 import type { QueueAddress } from "./queue-engine.js";
 
-/** A queue sent to within this window is listed even when it holds nothing (PROTOCOL.md §13: 24 hours). */
+/** A queue sent to within this window is listed even when it holds nothing (docs/protocol.md §13: 24 hours). */
 export const SENT_WINDOW_MS = 24 * 60 * 60 * 1000;
 /**
  * A node registers each queue at most once per this interval for each reason (sent, or anything else), so

@@ -9,6 +9,11 @@ export function queueRef(namespace: string, queue: string): string {
   return `${namespace}\n${queue}`;
 }
 
+/** The ref of a queue's address: one spelling of "which queue" for every map keyed by queue. */
+export function queueRefOf(address: { namespace: string; queue: string }): string {
+  return queueRef(address.namespace, address.queue);
+}
+
 export function parseQueueRef(ref: string): { namespace: string; queue: string } {
   const split = ref.indexOf("\n");
   return { namespace: ref.slice(0, split), queue: ref.slice(split + 1) };

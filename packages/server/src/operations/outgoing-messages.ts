@@ -1,7 +1,7 @@
 /**
  * The checks a message passes on its way into a queue, shared by the Socket.IO commands and the HTTP
  * routes, in the contract's order: the headers' limits (`BAD_REQUEST`, with the shape), the queue's name and
- * the producer's id (`INVALID_NAME`), and the size of the data (`PAYLOAD_TOO_LARGE`, PROTOCOL.md §5). Shapes are checked before, by the schemas;
+ * the producer's id (`INVALID_NAME`), and the size of the data (`PAYLOAD_TOO_LARGE`, docs/protocol.md §5). Shapes are checked before, by the schemas;
  * nothing here touches the store.
  */
 import { randomUUID } from "node:crypto";

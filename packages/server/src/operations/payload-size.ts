@@ -1,5 +1,5 @@
 /**
- * The size of a message's data as PROTOCOL.md §5 counts it: the byte length of binary data, or of the
+ * The size of a message's data as docs/protocol.md §5 counts it: the byte length of binary data, or of the
  * data's JSON text in UTF-8. Data nested deeper than `MAX_DATA_DEPTH` is refused first (`BAD_REQUEST`):
  * JSON.stringify and the Redis adapter's encoder recurse, and would overflow the stack on it.
  */

@@ -1,5 +1,5 @@
 /**
- * Keeps room names away from Socket.IO's private rooms (PROTOCOL.md §1).
+ * Keeps room names away from Socket.IO's private rooms (docs/protocol.md §1).
  *
  * Socket.IO puts every socket in a room named by its id, so a publish to a room named after another
  * socket would reach it. Every socket therefore also joins a shadow room, `selfRoom(id)`, whose name holds

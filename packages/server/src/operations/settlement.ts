@@ -1,7 +1,7 @@
 /**
  * Acks and nacks as both transports run them: the store decides, then the consumer dispatcher frees the
  * prefetch slots of exactly what the store accepted. A stale receipt, or one sent with another queue's
- * name, changes nothing (PROTOCOL.md §3).
+ * name, changes nothing (docs/protocol.md §3).
  */
 import type { ConsumerDispatcher } from "../delivery/consumer-dispatcher.js";
 import type { QueueAddress, QueueEngine } from "../engines/queue-engine.js";

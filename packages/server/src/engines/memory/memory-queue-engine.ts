@@ -30,7 +30,7 @@ import {
   type ReceiveResult,
 } from "../queue-engine.js";
 import { listRegisteredQueues } from "../queue-listing.js";
-import { queueRef } from "../refs.js";
+import { queueRef, queueRefOf } from "../refs.js";
 import { MemoryQueueRegistry } from "./memory-queue-registry.js";
 
 /** Timed items handled per timer tick, so a burst of deadlines never stalls the event loop; the rest follow. */
@@ -207,7 +207,7 @@ export class MemoryQueueEngine implements QueueEngine {
   /** Pops up to `max` ids; expired messages among them are discarded and counted, so fewer may lease. */
   async receive(address: QueueAddress, max: number, visibilityMs: number, byteBudget = 0): Promise<ReceiveResult> {
     this.assertOpen();
-    const queue = this.queues.get(keyOf(address));
+    const queue = this.queues.get(queueRefOf(address));
     if (!queue || queue.ready.length === 0) return { leases: [], remaining: 0 };
     const now = this.now();
     const deadline = now + visibilityMs;
@@ -238,7 +238,7 @@ export class MemoryQueueEngine implements QueueEngine {
 
   async ack(address: QueueAddress, receipts: string[]): Promise<{ acked: number; stale: string[] }> {
     this.assertOpen();
-    const queue = this.queues.get(keyOf(address));
+    const queue = this.queues.get(queueRefOf(address));
     if (!queue) return { acked: 0, stale: [...receipts] };
     const now = this.now();
     const stale: string[] = [];
@@ -266,7 +266,7 @@ export class MemoryQueueEngine implements QueueEngine {
   ): Promise<{ deadLettered: boolean }> {
     this.assertOpen();
     const now = this.now();
-    const current = findCurrentLease(this.queues.get(keyOf(address)), receipt, now);
+    const current = findCurrentLease(this.queues.get(queueRefOf(address)), receipt, now);
     if (!current) throw staleReceipt();
     const { queue, id } = current;
     const message = this.endLease(queue, id);
@@ -282,7 +282,7 @@ export class MemoryQueueEngine implements QueueEngine {
   async extend(address: QueueAddress, receipt: string, visibilityMs: number): Promise<void> {
     this.assertOpen();
     const now = this.now();
-    const current = findCurrentLease(this.queues.get(keyOf(address)), receipt, now);
+    const current = findCurrentLease(this.queues.get(queueRefOf(address)), receipt, now);
     if (!current) throw staleReceipt();
     const { queue, id, lease } = current;
     lease.deadline = now + visibilityMs;
@@ -292,7 +292,7 @@ export class MemoryQueueEngine implements QueueEngine {
 
   async release(address: QueueAddress, receipts: string[]): Promise<void> {
     this.assertOpen();
-    const queue = this.queues.get(keyOf(address));
+    const queue = this.queues.get(queueRefOf(address));
     if (!queue) return;
     const now = this.now();
     const requeued: string[] = [];
@@ -309,9 +309,9 @@ export class MemoryQueueEngine implements QueueEngine {
 
   async stats(address: QueueAddress): Promise<EngineStats> {
     this.assertOpen();
-    const queue = this.queues.get(keyOf(address));
+    const queue = this.queues.get(queueRefOf(address));
     const deadLetterQueue = this.queues.get(queueRef(address.namespace, deadLetterQueueOf(address.queue)));
-    const counters = this.counters.get(keyOf(address));
+    const counters = this.counters.get(queueRefOf(address));
     return {
       ready: queue?.ready.length ?? 0,
       inflight: queue?.leases.size ?? 0,
@@ -324,7 +324,7 @@ export class MemoryQueueEngine implements QueueEngine {
 
   async purge(address: QueueAddress): Promise<number> {
     this.assertOpen();
-    const queue = this.queues.get(keyOf(address));
+    const queue = this.queues.get(queueRefOf(address));
     if (!queue) return 0;
     let purged = 0;
     for (let id = queue.ready.popFront(); id !== undefined; id = queue.ready.popFront()) {
@@ -389,7 +389,7 @@ export class MemoryQueueEngine implements QueueEngine {
   watch(address: QueueAddress, listener: () => void): () => void {
     if (this.closed) return () => {};
     this.registry.record(address, false);
-    const key = keyOf(address);
+    const key = queueRefOf(address);
     let listeners = this.watchers.get(key);
     if (!listeners) {
       listeners = new Set();
@@ -407,7 +407,7 @@ export class MemoryQueueEngine implements QueueEngine {
   }
 
   private queueFor(address: QueueAddress): QueueState {
-    const key = keyOf(address);
+    const key = queueRefOf(address);
     let queue = this.queues.get(key);
     if (!queue) {
       queue = {
@@ -494,7 +494,7 @@ export class MemoryQueueEngine implements QueueEngine {
   private deadLetter(queue: QueueState, id: string, message: StoredMessage, reason: DeadLetterReason): boolean {
     queue.messages.delete(id);
     const deadLetterAddress = { namespace: queue.address.namespace, queue: deadLetterQueueOf(queue.address.queue) };
-    if (isDeadLetterQueue(queue.address.queue) || this.queues.get(keyOf(deadLetterAddress))?.messages.has(id)) {
+    if (isDeadLetterQueue(queue.address.queue) || this.queues.get(queueRefOf(deadLetterAddress))?.messages.has(id)) {
       this.count(queue.key, "discarded");
       return false;
     }
@@ -620,10 +620,6 @@ export class MemoryQueueEngine implements QueueEngine {
     for (const queue of touched) this.dropIfEmpty(queue);
     this.armTimer();
   }
-}
-
-function keyOf(address: QueueAddress): string {
-  return queueRef(address.namespace, address.queue);
 }
 
 interface CurrentLease {

@@ -171,7 +171,7 @@ export class RedisKeys {
 
 /** The keys a queue has while it holds messages (`messages`) or consumers (`consumers`). */
 const QUEUE_KEYS_OF_EXISTENCE = ["messages", "consumers"] as const;
-/** What a stored namespace and queue look like (PROTOCOL.md §1; a `.dlq` name may be 4 chars longer). */
+/** What a stored namespace and queue look like (docs/protocol.md §1; a `.dlq` name may be 4 chars longer). */
 const STORED_NAMESPACE = /^\/[A-Za-z0-9_-]*$/;
 const STORED_QUEUE = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
 

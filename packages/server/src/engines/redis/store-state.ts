@@ -1,5 +1,5 @@
 /**
- * The state of a node's Redis as an operator reads it in the log (PROTOCOL.md §16): connecting at start,
+ * The state of a node's Redis as an operator reads it in the log (docs/protocol.md §16): connecting at start,
  * then one line at each change: ready, unreachable with the reason, back. The state is derived from both
  * connections: ready when both are, unreachable as soon as either fails or is lost. A reconnection
  * attempt that fails again logs nothing: an outage logs its first reason, and each other reason it shows

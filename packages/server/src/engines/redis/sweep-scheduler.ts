@@ -3,7 +3,7 @@
  * which every node polls with one script per tick whatever the number of queues. Each due queue is
  * claimed by one node, swept (queue-sweep.lua) and settled with its next due time.
  *
- * Invariants (PROTOCOL.md §15): the index holds only real deadlines, and a claim takes turns across
+ * Invariants (docs/protocol.md §15): the index holds only real deadlines, and a claim takes turns across
  * namespaces (claim-due-queues.lua), so no tenant's queues delay another's timed work. Claimed queues are
  * swept concurrently; a tick claims again while claims come back full. A due mark that cannot be written
  * (Redis away) is kept and written again at each tick until it lands. As a safety net for marks lost with

@@ -1,5 +1,5 @@
 /**
- * The HTTP API of PROTOCOL.md §6 as one Fastify plugin: the queue, room and cluster routes, their
+ * The HTTP API of docs/protocol.md §6 as one Fastify plugin: the queue, room and cluster routes, their
  * OpenAPI document and UI, and the error and not-found handlers that give every failure the contract's
  * shape. Routes are schema-first: one TypeBox schema per part validates it (as strictly as the Socket.IO
  * commands), types the handler and documents it. Each route declares the right it needs in

@@ -1,5 +1,5 @@
 /**
- * Binary messages over HTTP (PROTOCOL.md §6): a `messages` POST with `Content-Type:
+ * Binary messages over HTTP (docs/protocol.md §6): a `messages` POST with `Content-Type:
  * application/octet-stream` carries the raw bytes as the message's data, and its options in request
  * headers: `Mailroom-Id`, `Mailroom-Delay-Ms`, `Mailroom-Ttl-Ms`, `Mailroom-Max-Attempts`, and message
  * headers as `Mailroom-Header-<name>` (names lowercased, as HTTP header names are case-insensitive).

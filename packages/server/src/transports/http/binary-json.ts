@@ -1,5 +1,5 @@
 /**
- * Binary data in JSON bodies (PROTOCOL.md §6): `{ "$binary": "<base64>" }`, an object whose only key is
+ * Binary data in JSON bodies (docs/protocol.md §6): `{ "$binary": "<base64>" }`, an object whose only key is
  * `$binary`, stands for bytes both ways. On the way in it becomes a Buffer, so the message is stored as
  * binary and a Socket.IO consumer receives binary; on the way out a Buffer becomes that object again.
  * Only the top level of `data` is considered, as binary data is in Socket.IO payloads (§3).

@@ -1,5 +1,5 @@
 /**
- * How large a request body each route takes, from the node's message maximum (PROTOCOL.md §5). The body
+ * How large a request body each route takes, from the node's message maximum (docs/protocol.md §5). The body
  * limit only stops bodies no valid request could have (`PAYLOAD_TOO_LARGE` before parsing); the size rule
  * itself is applied to the decoded data afterwards, exactly as over Socket.IO. Binary data in JSON is
  * base64, a third larger than its bytes, so a message body may be that much larger than the maximum.

@@ -1,4 +1,4 @@
-/** `GET /v1/cluster` (PROTOCOL.md §6): the live nodes as the registry sees them, and this node's store. */
+/** `GET /v1/cluster` (docs/protocol.md §6): the live nodes as the registry sees them, and this node's store. */
 
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { HttpCluster, HttpError } from "@mailroom/protocol";

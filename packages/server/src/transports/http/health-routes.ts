@@ -1,5 +1,5 @@
 /**
- * Liveness and readiness (PROTOCOL.md §6): `/healthz` answers 200 while the process serves;
+ * Liveness and readiness (docs/protocol.md §6): `/healthz` answers 200 while the process serves;
  * `/readyz` answers 200 only while the store works end to end, else 503 with the reason. Either body
  * also carries what the store wants an operator to see whatever the status (e.g. `dataLoss`, when the
  * node found that Redis had lost its data).

@@ -12,6 +12,7 @@ import { MailroomError } from "@mailroom/protocol";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { type Requirement, satisfies } from "../../auth/rights.js";
 import type { Principal, TokenVerifier } from "../../auth/token-verifier.js";
+import { namespaceInPath } from "./route-params.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -37,7 +38,7 @@ export function installHttpAuth(app: FastifyInstance, verifier: TokenVerifier): 
     } catch (error) {
       throw new MailroomError("UNAUTHORIZED", error instanceof MailroomError ? error.message : "unauthorized");
     }
-    const namespace = namespaceOf(request);
+    const namespace = namespaceOfRequest(request);
     if (!satisfies(principal.rights, namespace, requirement)) {
       throw new MailroomError("FORBIDDEN", `this token lacks the ${requirement} right in ${namespace}`);
     }
@@ -45,7 +46,8 @@ export function installHttpAuth(app: FastifyInstance, verifier: TokenVerifier): 
   });
 }
 
-function namespaceOf(request: FastifyRequest): string {
+/** The namespace the route's path names (`/` for routes with none, such as `/v1/cluster`). */
+function namespaceOfRequest(request: FastifyRequest): string {
   const ns = (request.params as { ns?: string } | undefined)?.ns;
-  return ns === undefined || ns === "_" ? "/" : `/${ns}`;
+  return ns === undefined ? "/" : namespaceInPath(ns);
 }

@@ -1,5 +1,5 @@
 /**
- * Every HTTP error as the contract writes it (PROTOCOL.md §6, §8): `{ "error": { "code", "message" } }`
+ * Every HTTP error as the contract writes it (docs/protocol.md §6, §8): `{ "error": { "code", "message" } }`
  * with the status of its code in the error catalogue. Mailroom's own errors keep their code; Fastify's
  * are mapped: a failed schema check is `BAD_REQUEST`, an oversize body `PAYLOAD_TOO_LARGE`, an
  * unsupported or malformed body or URL `BAD_REQUEST`, a path name too long to route `INVALID_NAME`;

@@ -1,5 +1,5 @@
 /**
- * The OpenAPI document of the HTTP API at `/openapi.json`, and its UI at `/docs` (PROTOCOL.md §6). The
+ * The OpenAPI document of the HTTP API at `/openapi.json`, and its UI at `/docs` (docs/protocol.md §6). The
  * document is made from the routes' own schemas (@fastify/swagger collects every route registered after
  * it in this scope); `/healthz` and `/readyz`, served by health-routes.ts outside this scope, are
  * described here. Neither the document nor the UI needs a token.

@@ -1,11 +1,11 @@
 /**
- * The queue routes of PROTOCOL.md §6: send (JSON or binary), batch send, receive (long-polling), ack,
+ * The queue routes of docs/protocol.md §6: send (JSON or binary), batch send, receive (long-polling), ack,
  * nack, stats, the namespace's queue list, purge and redrive. The same checks as the Socket.IO commands
  * (outgoing-messages.ts), in the same order: shape, names, size, store. Leases taken over HTTP belong to
  * no connection: they end when acked, nacked or expired (or at once, when the client left mid-receive).
  * A receive that waits is bounded by the node's limit of waiting receives and by its token's expiry
  * (long-poll.ts).
- * The queue list (PROTOCOL.md §13, queues/queue-listing.ts) is computed at most once a second per
+ * The queue list (docs/protocol.md §13, queues/queue-listing.ts) is computed at most once a second per
  * namespace on this node: requests for the same namespace within that second share one listing.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The room routes of PROTOCOL.md §6: publish to a room (every member on every node receives the event
+ * The room routes of docs/protocol.md §6: publish to a room (every member on every node receives the event
  * as `(data, meta)`, `meta = { room, id, ts }`) and list its members. The checks are `room:publish`'s, in
  * its order: shape, names (room, event, reserved event), size, then whether broadcasts can reach the
  * cluster now. Private rooms stay out of reach (room-broadcast.ts).

@@ -1,5 +1,5 @@
 /**
- * The names in an HTTP route's path, checked by the rules of PROTOCOL.md §1: `{ns}` is the namespace
+ * The names in an HTTP route's path, checked by the rules of docs/protocol.md §1: `{ns}` is the namespace
  * without its leading slash (`_` for the default `/`), `{queue}` a queue, `{room}` a room (URL-encoded in
  * the path; the router decodes it). A name that breaks its rule is `INVALID_NAME`.
  */
@@ -10,8 +10,14 @@ import { queueAddress } from "../../operations/outgoing-messages.js";
 /** How the default namespace `/` is written in a path. */
 const DEFAULT_NAMESPACE_PARAM = "_";
 
+/** The namespace a path's `{ns}` names, unchecked (auth reads it before the route checks it). */
+export function namespaceInPath(ns: string): string {
+  return ns === DEFAULT_NAMESPACE_PARAM ? "/" : `/${ns}`;
+}
+
+/** The namespace a path's `{ns}` names, or `INVALID_NAME`. */
 export function namespaceOf(ns: string): string {
-  const namespace = ns === DEFAULT_NAMESPACE_PARAM ? "/" : `/${ns}`;
+  const namespace = namespaceInPath(ns);
   // The default namespace is written `_`: an empty segment names nothing.
   const problem = ns === "" ? "the namespace is missing: write the default one as _" : namespaceNameProblem(namespace);
   if (problem) throw new MailroomError("INVALID_NAME", problem);

@@ -1,6 +1,6 @@
 /**
  * Serves a socket's commands: each event takes one object argument and an acknowledgement callback
- * (PROTOCOL.md §3). The argument is checked against the command's schema before its handler runs, and
+ * (docs/protocol.md §3). The argument is checked against the command's schema before its handler runs, and
  * every outcome becomes one reply: `{ ok: true, ...result }` or `{ ok: false, error: { code, message } }`.
  * A command sent without a callback is not run; the socket gets `mailroom:error` instead. An unknown event
  * with a callback is answered `NOT_FOUND`. Nothing a client sends can throw out of here. Once the node's

@@ -1,6 +1,6 @@
 /**
  * Which Socket.IO namespaces exist: the default `/` and, through one dynamic parent namespace, every
- * custom namespace that matches the name rule of PROTOCOL.md §1. Socket.IO refuses any other at the
+ * custom namespace that matches the name rule of docs/protocol.md §1. Socket.IO refuses any other at the
  * handshake ("Invalid namespace"). Handshake middleware goes on both, since the parent's does not run
  * for `/` (Socket.IO copies the parent's to each child namespace it creates, so it is all installed here,
  * before any child exists). A refused handshake is told to `onRefused`: Socket.IO creates a child

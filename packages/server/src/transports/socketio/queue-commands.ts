@@ -1,5 +1,5 @@
 /**
- * The queue commands of PROTOCOL.md §3: send, sendBatch, consume, cancel, ack, nack, extend, stats,
+ * The queue commands of docs/protocol.md §3: send, sendBatch, consume, cancel, ack, nack, extend, stats,
  * purge and redrive. Checks shape, then names, then sizes; the engine stores, the dispatcher delivers.
  * A connection's live consumers, its namespaces together, are counted (sockets/connection-limits.ts):
  * a consume past the limit is `LIMIT_EXCEEDED` and registers nothing; a cancel, or the socket's

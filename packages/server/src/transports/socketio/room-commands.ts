@@ -1,5 +1,5 @@
 /**
- * The room commands of PROTOCOL.md §3: join, leave, publish and members. Delivery is Socket.IO's
+ * The room commands of docs/protocol.md §3: join, leave, publish and members. Delivery is Socket.IO's
  * (its adapter carries a publish to every node); membership as the cluster sees it is the registry's.
  * Handlers check names after shapes, so a wrong type is `BAD_REQUEST` and a wrong name `INVALID_NAME`.
  * A connection's joined rooms, its namespaces together, are counted (sockets/connection-limits.ts): a

@@ -2,7 +2,7 @@
  * How many bytes a node holds for a socket and has not written to the network yet: the packets waiting in
  * its engine.io connection's write buffer (a polling client that does not poll, a websocket still busy
  * with earlier frames) plus what the websocket has queued in its TCP socket (a client that stopped
- * reading). The consumer dispatcher stops delivering past a bound of this (PROTOCOL.md §15).
+ * reading). The consumer dispatcher stops delivering past a bound of this (docs/protocol.md §15).
  * It reads engine.io's and ws's internals, which their types do not declare; a field that is not there
  * counts as 0.
  */
