@@ -14,9 +14,9 @@ import { waitFor } from "./helpers/wait.js";
 
 /** The contract's bound: no more than a second late. */
 const ON_TIME_MS = 1000;
-/** What the hostile namespace opens: 15 connections of 200 consumers, each on a queue of its own. */
-const HOSTILE_CONNECTIONS = 15;
-const CONSUMERS_PER_CONNECTION = 200;
+/** What the hostile namespace opens, twice: 10 connections of 150 consumers, each on a queue of its own. */
+const HOSTILE_CONNECTIONS = 10;
+const CONSUMERS_PER_CONNECTION = 150;
 /** Queues of the hostile namespace with a delayed message due at the same moment as the victim's. */
 const HOSTILE_TIMED_QUEUES = 1500;
 const DELAY_MS = 1000;
