@@ -6,8 +6,10 @@
 -- ARGV[3] visibility (ms): the lease lasts this long from now (Redis time)
 -- ARGV[4] receipt token: hex of a fixed length, unique per call; each receipt is
 --   "<token><index>:<id>", the index in decimal (see RECEIPT_TOKEN_BYTES in redis-queue-engine.ts)
--- ARGV[5] byte budget: once the entries leased add up to this many bytes, no more are leased (the first
---   always is; 0 = no budget). The ids popped beyond it go back to the head, in their order.
+-- ARGV[5] byte budget: once the bodies leased add up to this many bytes, no more are leased (the first
+--   always is; 0 = no budget). A body is the message's encoded data and headers (queue-engine.ts:
+--   NewMessage.body); the entry's meta fields do not count. The ids popped beyond it go back to the head, in
+--   their order.
 -- Returns { lease deadline (ms), how many stay ready, how many expired messages were discarded, then three
 --   per message: id, receipt, and its stored entry as it is ("seq|attempt|maxAttempts|enqueuedAt|
 --   expiresAt|reason|" then the body: the node reads the fields it needs, so nothing is copied here) }
@@ -36,8 +38,9 @@ if ids then
       break
     end
     if text then
-      -- Only the expiry is read here (see decodeMessage for the layout).
-      local expiresAt = tonumber(string.match(text, '^%d+|%d+|%d+|%d+|(%d+)|'))
+      -- Only the expiry and where the body starts are read here (see decodeMessage for the layout).
+      local expiresText, bodyStart = string.match(text, '^%d+|%d+|%d+|%d+|(%d+)|%a*|()')
+      local expiresAt = tonumber(expiresText)
       if expiresAt > 0 and expiresAt <= now then
         expiredIds[#expiredIds + 1] = id
       else
@@ -48,7 +51,7 @@ if ids then
         result[n + 2] = receipt
         result[n + 3] = text
         n = n + 3
-        bytes = bytes + #text
+        bytes = bytes + #text - bodyStart + 1
       end
     end
   end

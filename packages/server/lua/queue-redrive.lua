@@ -1,28 +1,46 @@
 -- Moves every ready and delayed message of "<queue>.dlq" to the tail of the queue, attempt from 1 again.
 --!include queue-keys
+-- A message whose id the queue holds again stays in the dead-letter queue as it was: a ready one ready
+-- (in its order), a delayed one delayed until its due time, to be redriven once the queue's one is gone.
 -- Returns how many messages moved.
-local ids = redis.call('LRANGE', dlqReadyKey, 0, -1)
-local delayed = redis.call('ZRANGE', dlqDelayedKey, 0, -1)
-for _, id in ipairs(delayed) do ids[#ids + 1] = id end
--- A message whose id the queue holds again stays in the dead-letter queue, ready.
-local moved, kept = {}, {}
-for _, id in ipairs(ids) do
+local readyIds = redis.call('LRANGE', dlqReadyKey, 0, -1)
+local delayedIds = redis.call('ZRANGE', dlqDelayedKey, 0, -1)
+
+-- Moves one message to the queue; returns 'moved', 'kept' (the queue holds its id) or 'gone' (no entry).
+local function redrive(id)
   local text = redis.call('HGET', dlqMessagesKey, id)
-  if text and redis.call('HEXISTS', messagesKey, id) == 1 then
-    kept[#kept + 1] = id
-  elseif text then
-    redis.call('HDEL', dlqMessagesKey, id)
-    local meta, body = decodeMessage(text)
-    meta.seq = redis.call('INCR', seqKey)
-    meta.attempt = 0
-    meta.reason = ''
-    redis.call('HSET', messagesKey, id, encodeMessage(meta, body))
+  if not text then return 'gone' end
+  if redis.call('HEXISTS', messagesKey, id) == 1 then return 'kept' end
+  redis.call('HDEL', dlqMessagesKey, id)
+  local meta, body = decodeMessage(text)
+  meta.seq = redis.call('INCR', seqKey)
+  meta.attempt = 0
+  meta.reason = ''
+  redis.call('HSET', messagesKey, id, encodeMessage(meta, body))
+  return 'moved'
+end
+
+local moved, keptReady, leavingDelayed = {}, {}, {}
+for _, id in ipairs(readyIds) do
+  local outcome = redrive(id)
+  if outcome == 'moved' then
     moved[#moved + 1] = id
+  elseif outcome == 'kept' then
+    keptReady[#keptReady + 1] = id
   end
 end
-redis.call('DEL', dlqReadyKey, dlqDelayedKey)
-for start = 1, #kept, 1000 do
-  redis.call('RPUSH', dlqReadyKey, unpack(kept, start, math.min(start + 999, #kept)))
+for _, id in ipairs(delayedIds) do
+  local outcome = redrive(id)
+  if outcome == 'moved' then moved[#moved + 1] = id end
+  if outcome ~= 'kept' then leavingDelayed[#leavingDelayed + 1] = id end
+end
+
+redis.call('DEL', dlqReadyKey)
+for start = 1, #keptReady, 1000 do
+  redis.call('RPUSH', dlqReadyKey, unpack(keptReady, start, math.min(start + 999, #keptReady)))
+end
+for start = 1, #leavingDelayed, 1000 do
+  redis.call('ZREM', dlqDelayedKey, unpack(leavingDelayed, start, math.min(start + 999, #leavingDelayed)))
 end
 for start = 1, #moved, 1000 do
   redis.call('RPUSH', readyKey, unpack(moved, start, math.min(start + 999, #moved)))

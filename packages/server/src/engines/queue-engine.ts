@@ -87,7 +87,7 @@ export interface QueueEngine {
   send(address: QueueAddress, messages: NewMessage[]): Promise<boolean[]>;
   /**
    * Leases up to `max` ready messages for `visibilityMs`; with a `byteBudget` (bytes, 0 = none), stops
-   * once the stored messages leased add up to it (the first is always leased).
+   * once the bodies of the messages leased add up to it (the first is always leased).
    */
   receive(address: QueueAddress, max: number, visibilityMs: number, byteBudget?: number): Promise<ReceiveResult>;
   ack(address: QueueAddress, receipts: string[]): Promise<{ acked: number; stale: string[] }>;

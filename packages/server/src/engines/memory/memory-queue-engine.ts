@@ -1,9 +1,12 @@
 /**
  * The queue engine in this process's memory (see queue-engine.ts for its guarantees): what a node runs
  * when no Redis is configured. It follows the Redis engine (lua/queue-*.lua) step for step, with this
- * process's clock in place of Redis's, except where those scripts stray from the guarantees: a lease is
- * stale from its deadline on (not from the next sweep), delays due at the same time keep acceptance order,
- * `nack` reports `deadLettered` only for a message that did move, and redrive never drops a message.
+ * process's clock in place of Redis's; one conformance suite holds both to the same behaviour
+ * (test/conformance/queue-engine-suite.ts). Where the contract leaves room they differ in two things: a
+ * lease here is stale from its deadline on, where Redis keeps it current until its sweep ends it, at most
+ * a sweep interval later (docs/protocol.md: "A lease is current until the store ends it"); and an id the
+ * server chose is a duplicate here while the queue holds it, where Redis never compares such ids (they are
+ * unique by construction).
  * What it is not: shared between nodes, or durable: "accepted" means held by this process, and a restart
  * loses every message.
  * Invariants: a queue's `messages` holds each message it has, and each id is in exactly one of `ready`,

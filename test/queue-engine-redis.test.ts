@@ -1,0 +1,107 @@
+/**
+ * The queue engine conformance suite on the Redis engine, in-process: the engine built from its parts as
+ * engines/redis/redis-store.ts builds it (connections, keys, scripts, the queue registry), on a Redis of
+ * the test's own, under a fresh key prefix per test. Time is Redis's real clock: the suite waits for it,
+ * and the engine's sweep (every 200 ms) ends leases and delays.
+ */
+import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
+import { pino } from "pino";
+import type { QueueAddress } from "../packages/server/src/engines/queue-engine.js";
+import { RedisConnections } from "../packages/server/src/engines/redis/connections.js";
+import { RedisKeys } from "../packages/server/src/engines/redis/keys.js";
+import { RedisQueueEngine } from "../packages/server/src/engines/redis/redis-queue-engine.js";
+import { RedisQueueRegistry } from "../packages/server/src/engines/redis/redis-queue-registry.js";
+import { Scripts } from "../packages/server/src/engines/redis/scripts.js";
+import { queueEngineSuite } from "./conformance/queue-engine-suite.js";
+import { freshPrefix, startRedis } from "./helpers/redis.js";
+import { waitFor } from "./helpers/wait.js";
+
+/** The protocol's shortest dedup window worth waiting for in a test (the default is 5 minutes). */
+const DEDUP_WINDOW_MS = 1000;
+const COMMAND_TIMEOUT_MS = 2000;
+/** How long a condition may take: a second of timed work, a sweep tick, and room for a busy machine. */
+const EVENTUALLY_TIMEOUT_MS = 5000;
+const POLL_INTERVAL_MS = 20;
+
+queueEngineSuite("redis", async () => {
+  const redis = await startRedis();
+  const logger = pino({ level: "silent" });
+  const connections = new RedisConnections({ url: redis.url, commandTimeoutMs: COMMAND_TIMEOUT_MS, logger });
+  const keys = new RedisKeys(freshPrefix());
+  const scripts = new Scripts(connections.command, keys);
+  const engine = new RedisQueueEngine({
+    connections,
+    scripts,
+    keys,
+    dedupWindowMs: DEDUP_WINDOW_MS,
+    logger,
+    queueRegistry: new RedisQueueRegistry(scripts),
+  });
+  const ready = Promise.all([once(connections.command, "ready"), once(connections.subscriber, "ready")]);
+  connections.connect();
+  await ready;
+  await engine.start();
+  const watching = new LiveWatches(engine, keys);
+  return {
+    engine,
+    dedupWindowMs: DEDUP_WINDOW_MS,
+    // Redis runs on this machine: its TIME and Date.now() read the same clock.
+    now: () => Date.now(),
+    async advancePast(ms) {
+      const until = Date.now() + ms + 1;
+      while (Date.now() < until) await sleep(until - Date.now());
+    },
+    eventually: (check, what) =>
+      waitFor(check, { timeoutMs: EVENTUALLY_TIMEOUT_MS, intervalMs: POLL_INTERVAL_MS, what }),
+    watch: (address, listener) => watching.watch(address, listener),
+    async cleanup() {
+      await engine.close();
+      await connections.close();
+    },
+  };
+});
+
+/**
+ * Watches that resolve once wake-ups flow. A queue's first watcher subscribes its channel, and the engine
+ * calls it once when the subscription stands (a wake-up published before then was missed): that call
+ * says the watch is live and is not passed on. Later watchers of a channel already subscribed are live at
+ * once and get no such call.
+ */
+class LiveWatches {
+  /** Wake-up channel -> how many live watches it has. */
+  private readonly live = new Map<string, number>();
+
+  constructor(
+    private readonly engine: RedisQueueEngine,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  watch(address: QueueAddress, listener: () => void): Promise<() => void> {
+    const channel = this.keys.wakeChannel(address.namespace, address.queue);
+    const alreadyLive = (this.live.get(channel) ?? 0) > 0;
+    return new Promise((resolve) => {
+      let isLive = alreadyLive;
+      const stopWatching = this.engine.watch(address, () => {
+        if (isLive) listener();
+        else {
+          isLive = true;
+          this.count(channel, 1);
+          resolve(stop);
+        }
+      });
+      const stop = () => {
+        this.count(channel, -1);
+        stopWatching();
+      };
+      if (alreadyLive) {
+        this.count(channel, 1);
+        resolve(stop);
+      }
+    });
+  }
+
+  private count(channel: string, change: number): void {
+    this.live.set(channel, (this.live.get(channel) ?? 0) + change);
+  }
+}
