@@ -52,8 +52,6 @@ interface PackedPackage {
 }
 
 interface Installed {
-  /** The temporary directory holding the tarballs and the project. */
-  root: string;
   /** The project the tarballs were installed into. */
   project: string;
   packed: PackedPackage[];
@@ -109,9 +107,7 @@ async function runOk(command: string, args: string[], cwd: string, timeoutMs: nu
 }
 
 /** Packs the published packages into `root/tarballs` and installs them together into `root/project`. */
-async function packAndInstall(): Promise<Installed> {
-  // Resolved, since Node reports module paths with symbolic links resolved.
-  const root = realpathSync(mkdtempSync(join(tmpdir(), "mailroom-pack-")));
+async function packAndInstall(root: string): Promise<Installed> {
   const tarballs = join(root, "tarballs");
   const project = join(root, "project");
   mkdirSync(tarballs);
@@ -128,7 +124,7 @@ async function packAndInstall(): Promise<Installed> {
     project,
     packed.map((entry) => join(tarballs, entry.filename)),
   );
-  return { root, project, packed };
+  return { project, packed };
 }
 
 /** Installs `tarballs` into the empty `project`: from npm's cache alone when it holds everything. */
@@ -237,14 +233,18 @@ function pathsOf(packed: PackedPackage[], name: Published): string[] {
 }
 
 describe("the published packages, packed and installed together into an empty project", () => {
+  // Shared by the tests, so removed after all of them (onCleanup runs after each test).
+  let root: string | undefined;
   let installed: Installed;
 
   beforeAll(async () => {
-    installed = await packAndInstall();
+    // Resolved, since Node reports module paths with symbolic links resolved.
+    root = realpathSync(mkdtempSync(join(tmpdir(), "mailroom-pack-")));
+    installed = await packAndInstall(root);
   }, SETUP_TIMEOUT_MS);
 
   afterAll(() => {
-    if (installed) rmSync(installed.root, { recursive: true, force: true });
+    if (root) rmSync(root, { recursive: true, force: true });
   });
 
   it("packs each with its README and entry point, and no test, tsbuildinfo or compiled file without its source", () => {
