@@ -177,8 +177,10 @@ describe("chaos: Redis", () => {
       redis.pause();
       const from = Date.now();
       await pause(outageMs);
-      redis.resume();
+      // The window closes before Redis wakes: read after SIGCONT, a descheduled test process could count
+      // answers Redis gave once it was running again as answers "during" the hang.
       const to = Date.now();
+      redis.resume();
       windows.push({ from, to });
       await pause(1500);
       resumes.push(resumedAfter(history, to));
