@@ -11,6 +11,7 @@
 -- ARGV[3] the prefix of a namespace's queue index: the key is ARGV[3] .. namespace (in the slot of
 --   KEYS[1], through its hash tag; scripts.ts builds the same names through keys.ts)
 -- Returns { queue, its generation at the claim, queue, generation, ... }
+--!include due-index
 local namespacesKey, generationsKey, legacyKey = KEYS[1], KEYS[2], KEYS[3]
 local limit = tonumber(ARGV[1])
 local claimMs = tonumber(ARGV[2])
@@ -45,11 +46,6 @@ for _, namespace in ipairs(namespaces) do
     result[#result + 1] = queue
     result[#result + 1] = redis.call('HGET', generationsKey, queue) or '0'
   end
-  local first = redis.call('ZRANGE', queuesKey, 0, 0, 'WITHSCORES')
-  if first[2] then
-    redis.call('ZADD', namespacesKey, first[2], namespace)
-  else
-    redis.call('ZREM', namespacesKey, namespace)
-  end
+  resetNamespaceDue(namespacesKey, queuesKey, namespace)
 end
 return result

@@ -11,6 +11,7 @@
 -- ARGV[3] its next due time as the sweep found it (ms), or 0 when it has no timed work left
 -- ARGV[4] the namespace
 -- Returns 1 when settled, 0 when left for another sweep.
+--!include due-index
 local namespacesKey, generationsKey, queuesKey = KEYS[1], KEYS[2], KEYS[3]
 local queue = ARGV[1]
 local claimedGeneration = ARGV[2]
@@ -27,10 +28,5 @@ elseif nextDue == 0 then
 else
   redis.call('ZADD', queuesKey, nextDue, queue)
 end
-local first = redis.call('ZRANGE', queuesKey, 0, 0, 'WITHSCORES')
-if first[2] then
-  redis.call('ZADD', namespacesKey, first[2], namespace)
-else
-  redis.call('ZREM', namespacesKey, namespace)
-end
+resetNamespaceDue(namespacesKey, queuesKey, namespace)
 return settled
