@@ -10,7 +10,7 @@ import { type Requirement, satisfies } from "../../auth/rights.js";
 import type { TokenVerifier } from "../../auth/token-verifier.js";
 import type { MailroomSocket } from "../../socket-types.js";
 import type { HandshakeMiddleware } from "./namespaces.js";
-import { socketState } from "./socket-state.js";
+import { admitPrincipal, principalOf } from "./socket-state.js";
 
 /** The longest a timer can wait (about 24.8 days); a later expiry is checked again then. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -20,9 +20,7 @@ export function socketAuth(verifier: TokenVerifier): HandshakeMiddleware {
     verifier.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token).then(
       (principal) => {
         if (!satisfies(principal.rights, socket.nsp.name, "any")) return next(new Error("forbidden"));
-        const state = socketState(socket);
-        state.principal = principal;
-        if (principal.user !== undefined) state.user = principal.user;
+        admitPrincipal(socket, principal);
         next();
       },
       () => next(new Error("unauthorized")),
@@ -32,7 +30,7 @@ export function socketAuth(verifier: TokenVerifier): HandshakeMiddleware {
 
 /** Disconnects a connected socket when the token of its handshake expires; nothing with auth off. */
 export function disconnectAtTokenExpiry(socket: MailroomSocket): void {
-  const principal = socketState(socket).principal;
+  const principal = principalOf(socket);
   if (principal) disconnectAtExpiry(socket, principal.expiresAt);
 }
 
@@ -53,7 +51,7 @@ function disconnectAtExpiry(socket: MailroomSocket, expiresAt: number): void {
 
 /** The check each command runs before its handler, once auth is on. */
 export function authorizeSocket(socket: MailroomSocket, requirement: Requirement): void {
-  const principal = socketState(socket).principal;
+  const principal = principalOf(socket);
   if (principal && satisfies(principal.rights, socket.nsp.name, requirement)) return;
   throw new MailroomError("FORBIDDEN", `this token lacks the ${requirement} right in ${socket.nsp.name}`);
 }
