@@ -35,6 +35,7 @@ import { httpRateLimitOptions } from "./transports/http/rate-limit.js";
 import { handleConnection } from "./transports/socketio/connection.js";
 import { ConnectionLimits } from "./transports/socketio/connection-limits.js";
 import { InFlightCommands } from "./transports/socketio/in-flight-commands.js";
+import { guardSocketLifecycle } from "./transports/socketio/listener-guards.js";
 import { NamespaceReaper } from "./transports/socketio/namespace-reaper.js";
 import { mountNamespaces } from "./transports/socketio/namespaces.js";
 import { queueCommands } from "./transports/socketio/queue-commands.js";
@@ -106,6 +107,9 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
 
   const localNode: LocalNode = { id, url: () => url, startedAt, connections: () => io.engine.clientsCount };
   const logger = app.log.child({ node: id });
+  const socketLogger = logger.child({ component: "sockets" });
+  // First, so every namespace made after (a user's, too) has its sockets' ends guarded.
+  guardSocketLifecycle(io, socketLogger);
   const metrics = new NodeMetrics({ maxQueueLabels: config.metricsMaxQueues, defaultLabels: { node: id }, io });
   const store = createStore(config, localNode, logger, metrics);
   metrics.observe({
@@ -145,11 +149,10 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     ...roomCommands({ registry: store.registry, settings: config, broadcastsFlow, broadcasted, limits }),
     ...queueCommands({ engine, dispatcher, registry: store.registry, settings: config, limits }),
   };
-  const socketLogger = logger.child({ component: "sockets" });
   const inFlight = new InFlightCommands();
   // Auth runs first, so a refused handshake holds no place and the limit's report knows the token's sub.
   const { parent } = mountNamespaces(io, {
-    middleware: verifier ? [socketAuth(verifier), limits.admit] : [limits.admit],
+    middleware: verifier ? [socketAuth(verifier, socketLogger), limits.admit] : [limits.admit],
     onConnection: (socket) => {
       reaper.connected(socket);
       disconnectAtTokenExpiry(socket);
@@ -165,6 +168,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       });
     },
     onRefused: (socket) => reaper.refused(socket),
+    logger: socketLogger,
   });
   const reaper = new NamespaceReaper(io, parent, socketLogger);
   if (config.httpRequestsPerMinute > 0) app.register(rateLimit, httpRateLimitOptions(config.httpRequestsPerMinute));
