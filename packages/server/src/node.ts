@@ -32,6 +32,7 @@ import { healthRoutes } from "./transports/http/health-routes.js";
 import { installHttpAuth } from "./transports/http/http-auth.js";
 import { metricsRoute } from "./transports/http/metrics-route.js";
 import { httpRateLimitOptions } from "./transports/http/rate-limit.js";
+import { ADMIN_UI_NAMESPACE, attachAdminUi } from "./transports/socketio/admin-ui.js";
 import { handleConnection } from "./transports/socketio/connection.js";
 import { ConnectionLimits } from "./transports/socketio/connection-limits.js";
 import { InFlightCommands } from "./transports/socketio/in-flight-commands.js";
@@ -108,7 +109,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   const localNode: LocalNode = { id, url: () => url, startedAt, connections: () => io.engine.clientsCount };
   const logger = app.log.child({ node: id });
   const socketLogger = logger.child({ component: "sockets" });
-  // First, so every namespace made after (a user's, too) has its sockets' ends guarded.
+  // First, so every namespace made after (the admin UI's, a user's) has its sockets' ends guarded too.
   guardSocketLifecycle(io, socketLogger);
   const metrics = new NodeMetrics({ maxQueueLabels: config.metricsMaxQueues, defaultLabels: { node: id }, io });
   const store = createStore(config, localNode, logger, metrics);
@@ -150,6 +151,15 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     ...queueCommands({ engine, dispatcher, registry: store.registry, settings: config, limits }),
   };
   const inFlight = new InFlightCommands();
+  // Before Mailroom's namespaces: made after their dynamic parent, `/admin` would be one of its children.
+  if (config.adminUi) {
+    attachAdminUi(io, {
+      serverId: id,
+      mode: config.adminUiMode,
+      verifier,
+      logger: logger.child({ component: "admin-ui" }),
+    });
+  }
   // Auth runs first, so a refused handshake holds no place and the limit's report knows the token's sub.
   const { parent } = mountNamespaces(io, {
     middleware: verifier ? [socketAuth(verifier, socketLogger), limits.admit] : [limits.admit],
@@ -185,6 +195,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     nodeEngine: store.engine,
     dispatcher,
     reporter,
+    adminUiNamespace: config.adminUi ? ADMIN_UI_NAMESPACE : undefined,
   });
 
   // Closing the transports (not a Socket.IO disconnect) lets stock clients reconnect to another node.
@@ -245,7 +256,11 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       if (config.publicUrl === undefined && port !== null && typeof port === "object") {
         url = `http://${reachableHost(config.host)}:${port.port}`;
       }
-      logger.info({ url, engine: store.engine, auth: verifier ? "on" : "off" }, engineBanner(store.engine, url));
+      const adminUi = config.adminUi ? config.adminUiMode : "off";
+      logger.info(
+        { url, engine: store.engine, auth: verifier ? "on" : "off", adminUi },
+        engineBanner(store.engine, url),
+      );
       return config.publicUrl ?? address;
     },
     close() {

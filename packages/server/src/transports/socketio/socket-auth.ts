@@ -1,5 +1,6 @@
 /**
- * Auth for Socket.IO: a handshake middleware, installed on every namespace (sockets/namespaces.ts).
+ * Auth for Socket.IO: a handshake middleware, installed on every namespace (sockets/namespaces.ts), and
+ * on the admin UI's namespace with its own check (admin-ui.ts).
  * No or a bad token is refused with `connect_error` "unauthorized"; a valid token with no right in the
  * namespace with "forbidden".
  * A socket keeps its handshake's rights and is disconnected when its token expires: the timer is armed
