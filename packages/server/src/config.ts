@@ -16,6 +16,13 @@ import { maskRedisUrl } from "./engines/redis/redis-url.js";
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/**
+ * How much `@socket.io/admin-ui` tracks: `production`, its server and namespace stats and aggregated
+ * counts; `development`, also every socket, room and event, each streamed to the admin namespace.
+ */
+export const ADMIN_UI_MODES = ["production", "development"] as const;
+export type AdminUiMode = (typeof ADMIN_UI_MODES)[number];
+
 export interface NodeOptions {
   /** TCP port of HTTP and Socket.IO; 0 picks a free one. @default 3000 */
   port?: number;
@@ -90,6 +97,18 @@ export interface NodeOptions {
   maxRoomsPerConnection?: number;
   /** HTTP receives waiting at once on this node (§15). @default 10000 */
   maxLongPolls?: number;
+  /**
+   * Instruments the node for the stock `@socket.io/admin-ui` (docs/protocol.md §16), read-only, in the
+   * Socket.IO namespace `/admin`, under the node's id as its server id; with auth on, only a token with
+   * the `admin` right on `*` may connect to it. While on, `/admin` is no Mailroom namespace. @default false
+   */
+  adminUi?: boolean;
+  /**
+   * What the admin UI tracks (`ADMIN_UI_MODES`): `development` streams every event of every socket to
+   * the admin namespace, through Redis to every node, whether an admin watches or not; only for small
+   * deployments. @default "production"
+   */
+  adminUiMode?: AdminUiMode;
 }
 
 type OptionalSettings = "redisUrl" | "publicUrl" | "jwtSecret" | "jwtPublicKey" | "trustProxy" | "jwtSecretFile";
@@ -121,6 +140,8 @@ export const DEFAULTS = {
   maxConsumersPerConnection: 256,
   maxRoomsPerConnection: 10_000,
   maxLongPolls: 10_000,
+  adminUi: false,
+  adminUiMode: "production",
 } as const satisfies Partial<NodeOptions>;
 
 /** The drain delay leaves room for closing within the contract's 10 s. */
@@ -153,6 +174,9 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   const merged = { ...DEFAULTS, ...stripUndefined(options) };
   if (!LOG_LEVELS.includes(merged.logLevel)) {
     throw new ConfigError("logLevel", `must be one of ${LOG_LEVELS.join(", ")}, got ${merged.logLevel}`);
+  }
+  if (!ADMIN_UI_MODES.includes(merged.adminUiMode)) {
+    throw new ConfigError("adminUiMode", `must be one of ${ADMIN_UI_MODES.join(", ")}, got ${merged.adminUiMode}`);
   }
   if (!/^[^{}\s]{1,64}$/.test(merged.redisPrefix)) {
     throw new ConfigError("redisPrefix", `must be 1-64 characters without braces or spaces, got ${merged.redisPrefix}`);

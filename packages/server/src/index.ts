@@ -1,5 +1,7 @@
 /** @mailroom/server: a Mailroom node. */
 export {
+  ADMIN_UI_MODES,
+  type AdminUiMode,
   ConfigError,
   DEFAULTS,
   LOG_LEVELS,

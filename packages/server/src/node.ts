@@ -32,9 +32,11 @@ import { healthRoutes } from "./transports/http/health-routes.js";
 import { installHttpAuth } from "./transports/http/http-auth.js";
 import { metricsRoute } from "./transports/http/metrics-route.js";
 import { httpRateLimitOptions } from "./transports/http/rate-limit.js";
+import { ADMIN_UI_NAMESPACE, attachAdminUi } from "./transports/socketio/admin-ui.js";
 import { handleConnection } from "./transports/socketio/connection.js";
 import { ConnectionLimits } from "./transports/socketio/connection-limits.js";
 import { InFlightCommands } from "./transports/socketio/in-flight-commands.js";
+import { guardSocketLifecycle } from "./transports/socketio/listener-guards.js";
 import { NamespaceReaper } from "./transports/socketio/namespace-reaper.js";
 import { mountNamespaces } from "./transports/socketio/namespaces.js";
 import { queueCommands } from "./transports/socketio/queue-commands.js";
@@ -106,6 +108,9 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
 
   const localNode: LocalNode = { id, url: () => url, startedAt, connections: () => io.engine.clientsCount };
   const logger = app.log.child({ node: id });
+  const socketLogger = logger.child({ component: "sockets" });
+  // First, so every namespace made after (the admin UI's, a user's) has its sockets' ends guarded too.
+  guardSocketLifecycle(io, socketLogger);
   const metrics = new NodeMetrics({ maxQueueLabels: config.metricsMaxQueues, defaultLabels: { node: id }, io });
   const store = createStore(config, localNode, logger, metrics);
   metrics.observe({
@@ -145,11 +150,19 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     ...roomCommands({ registry: store.registry, settings: config, broadcastsFlow, broadcasted, limits }),
     ...queueCommands({ engine, dispatcher, registry: store.registry, settings: config, limits }),
   };
-  const socketLogger = logger.child({ component: "sockets" });
   const inFlight = new InFlightCommands();
+  // Before Mailroom's namespaces: made after their dynamic parent, `/admin` would be one of its children.
+  if (config.adminUi) {
+    attachAdminUi(io, {
+      serverId: id,
+      mode: config.adminUiMode,
+      verifier,
+      logger: logger.child({ component: "admin-ui" }),
+    });
+  }
   // Auth runs first, so a refused handshake holds no place and the limit's report knows the token's sub.
   const { parent } = mountNamespaces(io, {
-    middleware: verifier ? [socketAuth(verifier), limits.admit] : [limits.admit],
+    middleware: verifier ? [socketAuth(verifier, socketLogger), limits.admit] : [limits.admit],
     onConnection: (socket) => {
       reaper.connected(socket);
       disconnectAtTokenExpiry(socket);
@@ -165,6 +178,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       });
     },
     onRefused: (socket) => reaper.refused(socket),
+    logger: socketLogger,
   });
   const reaper = new NamespaceReaper(io, parent, socketLogger);
   if (config.httpRequestsPerMinute > 0) app.register(rateLimit, httpRateLimitOptions(config.httpRequestsPerMinute));
@@ -181,6 +195,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     nodeEngine: store.engine,
     dispatcher,
     reporter,
+    adminUiNamespace: config.adminUi ? ADMIN_UI_NAMESPACE : undefined,
   });
 
   // Closing the transports (not a Socket.IO disconnect) lets stock clients reconnect to another node.
@@ -241,7 +256,11 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
       if (config.publicUrl === undefined && port !== null && typeof port === "object") {
         url = `http://${reachableHost(config.host)}:${port.port}`;
       }
-      logger.info({ url, engine: store.engine, auth: verifier ? "on" : "off" }, engineBanner(store.engine, url));
+      const adminUi = config.adminUi ? config.adminUiMode : "off";
+      logger.info(
+        { url, engine: store.engine, auth: verifier ? "on" : "off", adminUi },
+        engineBanner(store.engine, url),
+      );
       return config.publicUrl ?? address;
     },
     close() {

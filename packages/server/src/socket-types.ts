@@ -9,6 +9,20 @@ import type { Namespace, Server, Socket } from "socket.io";
 /** Events between nodes through the adapter: Mailroom sends none of its own. */
 type InterServerEvents = Record<string, never>;
 
-export type MailroomServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents>;
-export type MailroomNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, InterServerEvents>;
-export type MailroomSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents>;
+/**
+ * What the node puts in `socket.data`: copies for tools that show it (the admin UI, `fetchSockets`),
+ * never read back (transports/socketio/socket-state.ts keeps the node's own state).
+ */
+export interface MailroomSocketData {
+  /** The token's `sub`; absent with auth off or a token without one. */
+  user?: string;
+}
+
+export type MailroomServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, MailroomSocketData>;
+export type MailroomNamespace = Namespace<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  InterServerEvents,
+  MailroomSocketData
+>;
+export type MailroomSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, MailroomSocketData>;

@@ -3,7 +3,7 @@
  * environment twin, its help and how its text is read. `serve.ts` builds the command's options from it,
  * and a configuration error names the flag and the variable from it.
  */
-import { DEFAULTS, LOG_LEVELS, type NodeOptions } from "@mailroom/server";
+import { ADMIN_UI_MODES, DEFAULTS, LOG_LEVELS, type NodeOptions } from "@mailroom/server";
 import { InvalidArgumentError, Option } from "commander";
 
 type Kind = "integer" | "text" | "switch";
@@ -194,6 +194,21 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     env: "MAILROOM_NODE_TIMEOUT_MS",
     kind: "integer",
     help: "a node silent this long is dead; its room members drop out",
+  },
+  {
+    key: "adminUi",
+    flag: "--admin-ui",
+    env: "MAILROOM_ADMIN_UI",
+    kind: "switch",
+    help: "serve @socket.io/admin-ui in the Socket.IO namespace /admin (read-only; admin right on * with auth on)",
+  },
+  {
+    key: "adminUiMode",
+    flag: "--admin-ui-mode",
+    env: "MAILROOM_ADMIN_UI_MODE",
+    kind: "text",
+    choices: ADMIN_UI_MODES,
+    help: "what --admin-ui tracks: production (stats) or development (also every socket and event: small deployments)",
   },
   {
     key: "publicUrl",

@@ -79,6 +79,11 @@ function readPem(value: string): string {
 async function serve(node: MailroomNode): Promise<void> {
   const log = node.app.log;
   process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled rejection"));
+  // Logged in the node's own format before Node ends the process as usual: an uncaught exception is a
+  // bug to fix where it is thrown, never one to swallow here.
+  process.on("uncaughtExceptionMonitor", (error, origin) =>
+    log.fatal({ err: error, origin }, "uncaught exception: exiting"),
+  );
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;

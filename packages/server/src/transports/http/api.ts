@@ -27,6 +27,7 @@ import { httpErrorHandler, notFoundHandler } from "./http-errors.js";
 import { registerOpenApi } from "./openapi.js";
 import { queueRoutes } from "./queue-routes.js";
 import { roomRoutes } from "./room-routes.js";
+import { refuseAdminUiNamespace } from "./route-params.js";
 import { validatorCompiler } from "./validation.js";
 
 /** The longest path parameter routed: longer than any valid name, so an over-long name is `INVALID_NAME`. */
@@ -83,6 +84,11 @@ export interface HttpApiDeps {
   dispatcher?: Pick<ConsumerDispatcher, "settled"> | undefined;
   /** Told of each receive refused for that limit. */
   reporter: Pick<LimitReporter, "exceeded">;
+  /**
+   * The admin UI's Socket.IO namespace while `--admin-ui` is on: no Mailroom namespace then, so a route
+   * naming it is `INVALID_NAME` (checked after auth, before the body is read). @default undefined (off)
+   */
+  adminUiNamespace?: string | undefined;
 }
 
 export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<void> {
@@ -96,6 +102,10 @@ export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<
     reporter: deps.reporter,
   });
   app.addHook("preClose", async () => polls.close());
+  const { adminUiNamespace } = deps;
+  if (adminUiNamespace !== undefined) {
+    app.addHook("preParsing", async (request) => refuseAdminUiNamespace(request.params, adminUiNamespace));
+  }
 
   await app.register(queueRoutes, {
     engine: deps.engine,

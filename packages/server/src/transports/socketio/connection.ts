@@ -1,7 +1,8 @@
 /**
  * What happens to each socket from its handshake to its end: it joins its shadow room (private-rooms.ts),
  * its commands are served, and when it goes its room memberships are removed from the registry and the
- * leases its consumers hold end at once.
+ * leases its consumers hold end at once. The departure's two parts run apart and log their failure, so
+ * neither stops the other nor throws into Socket.IO (listener-guards.ts).
  */
 import type { FastifyBaseLogger } from "fastify";
 import type { ConsumerDispatcher } from "../../delivery/consumer-dispatcher.js";
@@ -11,6 +12,7 @@ import { selfRoom } from "../../operations/private-rooms.js";
 import type { MailroomSocket } from "../../socket-types.js";
 import { type Authorize, type CommandTable, serveCommands } from "./commands.js";
 import type { InFlightCommands } from "./in-flight-commands.js";
+import { guarded } from "./listener-guards.js";
 import { leaveRoom } from "./room-commands.js";
 import { joinedRooms } from "./socket-state.js";
 
@@ -31,8 +33,14 @@ export function handleConnection(
 ): void {
   socket.join(selfRoom(socket.id));
   serveCommands(socket, commands, { authorize, commandsPerSecond, inFlight, logger, reporter });
-  socket.on("disconnect", () => {
-    for (const room of [...joinedRooms(socket)]) void leaveRoom(socket, room, registry);
-    void dispatcher.socketGone(socket);
-  });
+  socket.on(
+    "disconnect",
+    guarded(logger, "leaving the rooms of a departed socket", () =>
+      Promise.all([...joinedRooms(socket)].map((room) => leaveRoom(socket, room, registry))),
+    ),
+  );
+  socket.on(
+    "disconnect",
+    guarded(logger, "ending the consumers of a departed socket", () => dispatcher.socketGone(socket)),
+  );
 }
