@@ -30,6 +30,7 @@ import { NodeMetrics } from "./metrics/node-metrics.js";
 import { observedEngine } from "./metrics/observed-engine.js";
 import type { MailroomServer } from "./socket-types.js";
 import { httpApi, httpApiServerOptions } from "./transports/http/api.js";
+import { browserClientRoutes } from "./transports/http/browser-client.js";
 import { httpCorsOptions } from "./transports/http/cors.js";
 import { healthRoutes } from "./transports/http/health-routes.js";
 import { installHttpAuth } from "./transports/http/http-auth.js";
@@ -106,6 +107,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     maxHttpBufferSize: config.maxMessageBytes + PACKET_HEADROOM_BYTES,
     // Empty namespaces are taken out by the NamespaceReaper, which Socket.IO's own cleanup would race.
     cleanupEmptyChildNamespaces: false,
+    // The SDK's browser build is served instead (browserClientRoutes).
     serveClient: false,
   });
 
@@ -178,6 +180,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   draining.install(app);
   app.register(healthRoutes, draining.readiness(store.readiness));
   app.register(metricsRoute, metrics);
+  app.register(browserClientRoutes);
   app.register(httpApi, {
     engine,
     registry: store.registry,
