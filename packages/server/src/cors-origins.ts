@@ -40,9 +40,9 @@ export function corsOriginsProblem(setting: string): string | undefined {
   if (entries.every((entry) => entry === "")) {
     return `${EXPECTED}, got an empty value: leave it unset for no CORS headers`;
   }
-  if (entries.includes(ANY_ORIGIN) && entries.length > 1)
-    return `${EXPECTED}, got * beside other origins: give * alone`;
-  if (entries.length === 1 && entries[0] === ANY_ORIGIN) return undefined;
+  if (entries.includes(ANY_ORIGIN)) {
+    return entries.length === 1 ? undefined : `${EXPECTED}, got * beside other origins: give * alone`;
+  }
   for (const entry of entries) {
     const problem = originProblem(entry);
     if (problem !== undefined) return `${EXPECTED}, got ${JSON.stringify(entry)}: ${problem}`;
