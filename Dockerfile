@@ -1,6 +1,7 @@
 # The Mailroom node image: `mailroom serve`, listening on 0.0.0.0:3000 as an unprivileged user.
 # Stage 1 builds the TypeScript with the dev dependencies; stage 2 holds only the production
-# dependencies, the compiled dist/ folders and the Lua scripts. docker-compose.yml builds it as `node`.
+# dependencies, the compiled dist/ folders, the Lua scripts and the SDK's browser build.
+# docker-compose.yml builds it as `node`.
 # Settings are the environment twins of `mailroom serve`'s flags (docs/deployment.md).
 
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -33,6 +34,8 @@ COPY --from=build /app/packages/protocol/dist packages/protocol/dist
 COPY --from=build /app/packages/server/dist packages/server/dist
 COPY --from=build /app/packages/server/lua packages/server/lua
 COPY --from=build /app/packages/client/dist packages/client/dist
+# The SDK's browser build, which the node serves at /mailroom-client.js.
+COPY --from=build /app/packages/client/browser packages/client/browser
 COPY --from=build /app/packages/cli/dist packages/cli/dist
 COPY packages/cli/bin packages/cli/bin
 COPY scripts/mint-token.mjs scripts/

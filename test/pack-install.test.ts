@@ -2,7 +2,8 @@
  * The packages as a user installs them: `npm pack` of protocol, server, client and cli, the four tarballs
  * installed together into an empty project, and that project's own `mailroom serve` started on the memory
  * engine and on a Redis of the test's own (so the Lua scripts come from the installed package), each
- * sending and receiving one message through the installed `@mailroom/client`. At run time nothing outside
+ * sending and receiving one message through the installed `@mailroom/client`, and serving that package's
+ * browser build. At run time nothing outside
  * the project is used: the processes run in it, from its node_modules, with NODE_PATH unset.
  *
  * npm installs --offline, from its cache: the third-party tarballs are there after `npm ci`, but not always
@@ -271,6 +272,16 @@ describe("the published packages, packed and installed together into an empty pr
       .map((path) => `lua/${path}`);
     expect(scripts.length).toBeGreaterThan(0);
     expect(pathsOf(installed.packed, "server")).toEqual(expect.arrayContaining(scripts));
+  });
+
+  it("ships the SDK's browser build in the client, and the installed node serves it from there", async () => {
+    const files = ["browser/mailroom-client.js", "browser/mailroom-client.js.map"];
+    expect(pathsOf(installed.packed, "client")).toEqual(expect.arrayContaining(files));
+    const node = await startInstalledNode(installed.project);
+    const served = await fetch(`${node.url}/mailroom-client.js`);
+    expect(served.status).toBe(200);
+    const installedBundle = join(installed.project, "node_modules", "@mailroom", "client", files[0] as string);
+    expect(await served.text()).toBe(readFileSync(installedBundle, "utf8"));
   });
 
   it("resolves the packages' dependencies on each other from the tarballs, not from the registry", () => {

@@ -35,6 +35,7 @@ const SETTINGS = [
   ["--drain-delay-ms", "MAILROOM_DRAIN_DELAY_MS", "1000"],
   ["--metrics-max-queues", "MAILROOM_METRICS_MAX_QUEUES", "1000"],
   ["--redis-command-timeout-ms", "MAILROOM_REDIS_COMMAND_TIMEOUT_MS", "2000"],
+  ["--cors-origins", "MAILROOM_CORS_ORIGINS", undefined],
 ] as const;
 
 describe("mailroom serve configuration", () => {
@@ -64,6 +65,10 @@ describe("mailroom serve configuration", () => {
     [{ PORT: "abc" }, /--port.*'abc' from env 'PORT'.*expected an integer/],
     [{ MAILROOM_INSECURE: "maybe" }, /MAILROOM_INSECURE must be true or false, got "maybe"/],
     [{ HOST: "0.0.0.0" }, /refusing to listen on 0\.0\.0\.0 with auth off/],
+    [
+      { MAILROOM_CORS_ORIGINS: "https://app.example.com/" },
+      /--cors-origins \(MAILROOM_CORS_ORIGINS\) must be \* or a comma-separated list of origins .*write it as a browser sends it, https:\/\/app\.example\.com/,
+    ],
   ])("refuses %j at start with a message naming it", (env, message) => {
     const { code, output } = serve([], env as Record<string, string>);
     expect(code).not.toBe(0);

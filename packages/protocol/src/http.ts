@@ -10,7 +10,8 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { ERROR_CODES } from "./errors.js";
-import { DelayMs, Headers, MaxAttempts, QUEUE_LIMITS, Receipt, TtlMs, VisibilityMs } from "./queues.js";
+import { QUEUE_LIMITS } from "./queue-limits.js";
+import { DelayMs, Headers, MaxAttempts, Receipt, TtlMs, VisibilityMs } from "./queues.js";
 
 const strict = { additionalProperties: false } as const;
 

@@ -1,34 +1,12 @@
 /**
  * The queue commands of docs/protocol.md §3 and the `queue:message` delivery of §4: argument schemas with
- * their ranges, defaults and result types. Shapes and ranges only: name rules live in names.ts.
- * A number out of its range is `BAD_REQUEST`, never clamped.
+ * their ranges, and result types. Shapes and ranges only: name rules live in names.ts, the ranges' and
+ * defaults' numbers in queue-limits.ts. A number out of its range is `BAD_REQUEST`, never clamped.
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { QUEUE_LIMITS } from "./queue-limits.js";
 
 const strict = { additionalProperties: false } as const;
-
-export const QUEUE_LIMITS = {
-  maxDelayMs: 604_800_000,
-  minTtlMs: 1000,
-  maxTtlMs: 1_209_600_000,
-  minMaxAttempts: 1,
-  maxMaxAttempts: 1000,
-  minPrefetch: 1,
-  maxPrefetch: 1000,
-  minVisibilityMs: 1000,
-  maxVisibilityMs: 43_200_000,
-  maxBatch: 1000,
-  maxHeaders: 64,
-  maxHeaderBytes: 8192,
-  maxReceiptChars: 512,
-} as const;
-
-export const QUEUE_DEFAULTS = {
-  prefetch: 10,
-  visibilityMs: 30_000,
-  maxAttempts: 5,
-  dedupWindowMs: 300_000,
-} as const;
 
 const integer = (minimum: number, maximum: number) => Type.Integer({ minimum, maximum });
 

@@ -11,6 +11,7 @@
 
 import { readFileSync } from "node:fs";
 import { QUEUE_DEFAULTS, QUEUE_LIMITS } from "@mailroom/protocol";
+import { corsOriginsProblem } from "./cors-origins.js";
 import { maskRedisUrl } from "./engines/redis/redis-url.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -109,9 +110,23 @@ export interface NodeOptions {
    * deployments. @default "production"
    */
   adminUiMode?: AdminUiMode;
+  /**
+   * Browser origins that may call the HTTP API and connect with Socket.IO (docs/protocol.md §16): `*`, or a
+   * comma-separated list of origins as browsers send them (`https://app.example.com,http://localhost:5173`).
+   * Unset, the HTTP API sends no CORS headers and Socket.IO answers every origin. Never with credentials
+   * for `*`. @default undefined
+   */
+  corsOrigins?: string;
 }
 
-type OptionalSettings = "redisUrl" | "publicUrl" | "jwtSecret" | "jwtPublicKey" | "trustProxy" | "jwtSecretFile";
+type OptionalSettings =
+  | "redisUrl"
+  | "publicUrl"
+  | "jwtSecret"
+  | "jwtPublicKey"
+  | "trustProxy"
+  | "jwtSecretFile"
+  | "corsOrigins";
 
 export type NodeConfig = Readonly<Required<Omit<NodeOptions, OptionalSettings>>> & {
   readonly [Setting in OptionalSettings]: string | undefined;
@@ -207,6 +222,8 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
       `must be true or a comma-separated list of addresses, got ${merged.trustProxy}`,
     );
   }
+  const corsProblem = merged.corsOrigins === undefined ? undefined : corsOriginsProblem(merged.corsOrigins);
+  if (corsProblem !== undefined) throw new ConfigError("corsOrigins", corsProblem);
   if (merged.jwtSecret !== undefined && merged.jwtPublicKey !== undefined) {
     throw new ConfigError(undefined, "give either a JWT secret or a JWT public key, not both");
   }
@@ -231,6 +248,7 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
     jwtPublicKey: merged.jwtPublicKey,
     trustProxy: merged.trustProxy,
     jwtSecretFile: merged.jwtSecretFile,
+    corsOrigins: merged.corsOrigins,
   });
 }
 

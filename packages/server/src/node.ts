@@ -11,11 +11,13 @@
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import cors from "@fastify/cors";
 import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { Server } from "socket.io";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { type NodeConfig, type NodeOptions, resolveConfig } from "./config.js";
+import { allowedOrigins } from "./cors-origins.js";
 import { ConsumerDispatcher } from "./delivery/consumer-dispatcher.js";
 import { Draining } from "./draining.js";
 import { createMemoryStore } from "./engines/memory/memory-store.js";
@@ -28,6 +30,8 @@ import { NodeMetrics } from "./metrics/node-metrics.js";
 import { observedEngine } from "./metrics/observed-engine.js";
 import type { MailroomServer } from "./socket-types.js";
 import { httpApi, httpApiServerOptions } from "./transports/http/api.js";
+import { browserClientRoutes } from "./transports/http/browser-client.js";
+import { httpCorsOptions } from "./transports/http/cors.js";
 import { healthRoutes } from "./transports/http/health-routes.js";
 import { installHttpAuth } from "./transports/http/http-auth.js";
 import { metricsRoute } from "./transports/http/metrics-route.js";
@@ -35,6 +39,7 @@ import { httpRateLimitOptions } from "./transports/http/rate-limit.js";
 import { ADMIN_UI_NAMESPACE, attachAdminUi } from "./transports/socketio/admin-ui.js";
 import { handleConnection } from "./transports/socketio/connection.js";
 import { ConnectionLimits } from "./transports/socketio/connection-limits.js";
+import { socketIoOriginOptions } from "./transports/socketio/handshake-origins.js";
 import { InFlightCommands } from "./transports/socketio/in-flight-commands.js";
 import { guardSocketLifecycle } from "./transports/socketio/listener-guards.js";
 import { NamespaceReaper } from "./transports/socketio/namespace-reaper.js";
@@ -97,13 +102,15 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     ...httpApiServerOptions,
   });
   const draining = new Draining();
+  const origins = allowedOrigins(config.corsOrigins);
   const io: MailroomServer = new Server(app.server, {
-    allowRequest: draining.allowRequest,
+    // Its `cors`, and an `allowRequest` that checks the handshake's origin, then refuses it while draining.
+    ...socketIoOriginOptions(origins, draining.allowRequest),
     maxHttpBufferSize: config.maxMessageBytes + PACKET_HEADROOM_BYTES,
     // Empty namespaces are taken out by the NamespaceReaper, which Socket.IO's own cleanup would race.
     cleanupEmptyChildNamespaces: false,
+    // The SDK's browser build is served instead (browserClientRoutes).
     serveClient: false,
-    cors: { origin: "*" },
   });
 
   const localNode: LocalNode = { id, url: () => url, startedAt, connections: () => io.engine.clientsCount };
@@ -181,10 +188,13 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     logger: socketLogger,
   });
   const reaper = new NamespaceReaper(io, parent, socketLogger);
+  // CORS first: the refusals of the hooks after it (drain, rate limit, auth) carry its headers.
+  if (origins) app.register(cors, httpCorsOptions(origins));
   if (config.httpRequestsPerMinute > 0) app.register(rateLimit, httpRateLimitOptions(config.httpRequestsPerMinute));
   draining.install(app);
   app.register(healthRoutes, draining.readiness(store.readiness));
   app.register(metricsRoute, metrics);
+  app.register(browserClientRoutes);
   app.register(httpApi, {
     engine,
     registry: store.registry,

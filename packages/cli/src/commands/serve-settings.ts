@@ -154,6 +154,13 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     help: "proxies whose X-Forwarded-For is believed (true, or addresses/CIDRs, comma-separated), for the HTTP rate limit",
   },
   {
+    key: "corsOrigins",
+    flag: "--cors-origins",
+    env: "MAILROOM_CORS_ORIGINS",
+    kind: "text",
+    help: "web origins (comma-separated, or *) let in to the HTTP API and Socket.IO; unset: no CORS headers on the API",
+  },
+  {
     key: "maxNamespacesPerConnection",
     flag: "--max-namespaces-per-connection",
     env: "MAILROOM_MAX_NAMESPACES_PER_CONNECTION",

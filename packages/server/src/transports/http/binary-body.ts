@@ -26,6 +26,9 @@ const NUMBER_HEADERS: Readonly<Record<string, string>> = {
 };
 const INTEGER_TEXT = /^-?\d+$/;
 
+/** The option headers a binary send reads (message headers come as `Mailroom-Header-<name>` besides). */
+export const BINARY_OPTION_HEADERS: readonly string[] = [ID_HEADER, ...Object.keys(NUMBER_HEADERS)];
+
 /** Documents the headers above, for the OpenAPI description of the binary form. */
 export const BINARY_HEADERS_DESCRIPTION =
   "With Content-Type application/octet-stream the body is the message's data, as bytes; its options come from " +

@@ -2,8 +2,9 @@
  * The HTTP request rate (docs/protocol.md, "Mailroom's choices"): each client address may make `--http-requests-per-minute`
  * requests in a one-minute window; past it a request is answered 429 `RATE_LIMITED` (with `Retry-After`
  * the seconds until the window ends) before its body is read or its token checked. Health, readiness,
- * metrics and the docs are exempt, so probes and operators are never locked out. Socket.IO's own HTTP
- * requests never reach Fastify, so they are not counted (commands have their own limit).
+ * metrics, the docs and the SDK's browser build are exempt, so probes, operators and pages are never locked
+ * out. Socket.IO's own HTTP requests never reach Fastify, so they are not counted (commands have their own
+ * limit).
  *
  * Register the plugin at the root, before any route: it adds its check to each route as it is added.
  * @example
@@ -12,13 +13,21 @@
 import type { RateLimitPluginOptions } from "@fastify/rate-limit";
 import { MailroomError } from "@mailroom/protocol";
 import type { FastifyRequest } from "fastify";
+import { BROWSER_CLIENT_ROUTES } from "./browser-client.js";
 import { DOCS_PATH, OPENAPI_PATH } from "./openapi.js";
 
 /** The window the per-client count runs over: the setting is per minute. */
 const WINDOW_MS = 60_000;
 
 /** Routes that answer without limit. */
-const EXEMPT_ROUTES: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics", OPENAPI_PATH, DOCS_PATH]);
+const EXEMPT_ROUTES: ReadonlySet<string> = new Set([
+  "/healthz",
+  "/readyz",
+  "/metrics",
+  OPENAPI_PATH,
+  DOCS_PATH,
+  ...BROWSER_CLIENT_ROUTES,
+]);
 
 export function httpRateLimitOptions(requestsPerMinute: number): RateLimitPluginOptions {
   return {
