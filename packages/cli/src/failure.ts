@@ -30,6 +30,16 @@ export class IncompleteError extends Error {
   override readonly name = "IncompleteError";
 }
 
+/**
+ * The line written for a command line commander refuses, from commander's own message
+ * (`error: unknown option '--foo'`): `mailroom send: USAGE: unknown option '--foo'`, or `mailroom: USAGE: …`
+ * when no command was chosen.
+ */
+export function usageLine(command: string | undefined, commanderMessage: string): string {
+  const message = commanderMessage.replace(/^error: /, "").trimEnd();
+  return `mailroom${command === undefined ? "" : ` ${command}`}: USAGE: ${message}\n`;
+}
+
 /** The exit code that goes with an error thrown by a command. */
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) return EXIT_CODES.usage;
