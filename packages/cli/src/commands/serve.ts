@@ -2,11 +2,13 @@
  * `mailroom serve`: starts one node with the settings of serve-settings.ts (docs/protocol.md §9); each flag
  * has an environment twin, and a flag wins over its twin. A bad setting exits 2 naming its flag and
  * variable: a value out of range, a key the node cannot use, a key file that cannot be read (the public
- * key's file is read here; the secret's file by the server's config). SIGTERM or SIGINT drains the node
- * (see the server's node.ts) and exits 0 within 10 s.
+ * key's file is read here; the secret's file by the server's config). An address the node cannot listen
+ * on (the port in use, a port that needs privileges, a host not on this machine) exits 2 too, with a hint
+ * at the flag that changes it. SIGTERM or SIGINT drains the node (see the server's node.ts) and exits 0
+ * within 10 s.
  */
 import { readFileSync } from "node:fs";
-import { ConfigError, createNode, type MailroomNode, type NodeOptions } from "@mailroom/server";
+import { ConfigError, createNode, type MailroomNode, type NodeConfig, type NodeOptions } from "@mailroom/server";
 import { Command, type InvalidArgumentError } from "commander";
 import { describeSetting, optionOf, SERVE_SETTINGS, switchFromEnv } from "./serve-settings.js";
 
@@ -107,5 +109,28 @@ async function serve(node: MailroomNode): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
-  await node.start();
+  try {
+    await node.start();
+  } catch (error) {
+    const problem = listenProblem(error, node.config);
+    if (problem === undefined) throw error;
+    console.error(`mailroom serve: ${problem}`);
+    process.exit(2);
+  }
+}
+
+/** What to say about a listen error that a setting fixes; undefined for any other error. */
+function listenProblem(error: unknown, config: NodeConfig): string | undefined {
+  const port = describeSetting("port");
+  const host = describeSetting("host");
+  switch ((error as NodeJS.ErrnoException).code) {
+    case "EADDRINUSE":
+      return `port ${config.port} is in use: pick another with ${port}`;
+    case "EACCES":
+      return `port ${config.port} needs privileges this process lacks: pick one above 1023 with ${port}`;
+    case "EADDRNOTAVAIL":
+      return `${config.host} is not an address of this machine: pick another with ${host}`;
+    default:
+      return undefined;
+  }
 }
