@@ -3,8 +3,8 @@
  * OpenAPI document and UI, and the error and not-found handlers that give every failure the contract's
  * shape. Routes are schema-first: one TypeBox schema per part validates it (as strictly as the Socket.IO
  * commands), types the handler and documents it. Each route declares the right it needs in
- * `config.right` (declared with the auth hook, auth/http-auth.ts). `/healthz` and `/readyz` live apart
- * (health-routes.ts); `/metrics` is not here.
+ * `config.right` (declared with the auth hook, auth/http-auth.ts). `GET /` points at the docs
+ * (api-index.ts). `/healthz` and `/readyz` live apart (health-routes.ts); `/metrics` is not here.
  *
  * The Fastify instance must be created with `httpApiServerOptions` (router and framework-error options
  * that only the root takes). Lifecycle: when the server closes, waiting receives end at once (long-poll.ts), so a drain is not held
@@ -22,6 +22,7 @@ import type { ClusterRegistry } from "../../engines/cluster-registry.js";
 import type { QueueEngine } from "../../engines/queue-engine.js";
 import type { LimitReporter } from "../../metrics/limit-reporter.js";
 import type { MailroomServer } from "../../socket-types.js";
+import { apiIndexRoute } from "./api-index.js";
 import { clusterRoutes } from "./cluster-routes.js";
 import { httpErrorHandler, notFoundHandler } from "./http-errors.js";
 import { registerOpenApi } from "./openapi.js";
@@ -96,6 +97,7 @@ export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<
   app.setErrorHandler(httpErrorHandler);
   app.setNotFoundHandler(notFoundHandler);
   await registerOpenApi(app);
+  await app.register(apiIndexRoute);
 
   const polls = new LongPolls(deps.engine, app.log.child({ component: "http" }), {
     maxWaiting: deps.settings.maxLongPolls,

@@ -12,7 +12,8 @@ import type { FastifyInstance } from "fastify";
 export const OPENAPI_PATH = "/openapi.json";
 export const DOCS_PATH = "/docs";
 
-const { version } = createRequire(import.meta.url)("../../../package.json") as { version: string };
+/** This package's version: the API's, in the document and at `GET /`. */
+export const SERVER_VERSION = (createRequire(import.meta.url)("../../../package.json") as { version: string }).version;
 
 /** OpenAPI 3.1, whose schemas are JSON Schema: TypeBox's records and literals need no translation. */
 const OPENAPI_VERSION = "3.1.0";
@@ -45,7 +46,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       openapi: OPENAPI_VERSION,
       info: {
         title: "Mailroom HTTP API",
-        version,
+        version: SERVER_VERSION,
         description:
           "Queues and rooms over HTTP, beside Socket.IO on the same port. Every error is " +
           '{ "error": { "code", "message" } }. In JSON, binary data is written { "$binary": "<base64>" }.',
