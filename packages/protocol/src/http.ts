@@ -33,14 +33,26 @@ export const BINARY_JSON_KEY = "$binary";
 /** Binary data in JSON. */
 export const BinaryJson = Type.Object(
   { [BINARY_JSON_KEY]: Type.String({ contentEncoding: "base64" }) },
-  { ...strict, description: "Binary data: its bytes in base64 (RFC 4648, with or without padding)" },
+  {
+    ...strict,
+    title: "Binary",
+    description: "Binary data: its bytes in base64 (RFC 4648, with or without padding)",
+  },
 );
 export type BinaryJson = Static<typeof BinaryJson>;
 
-/** A message's or a broadcast's data as JSON carries it. */
-export const HttpData = Type.Unknown({
-  description: 'Any JSON value (null included); binary data is written { "$binary": "<base64>" }',
-});
+/**
+ * A message's or a broadcast's data as JSON carries it: any JSON value. The schema spells out the
+ * `$binary` form beside it, so the OpenAPI document (and its UI) shows that form; it accepts exactly
+ * what any JSON value accepts, and its type is `unknown`.
+ */
+export const HttpData = Type.Union(
+  [Type.Unknown({ title: "JSON", description: "Any JSON value, null included" }), BinaryJson],
+  {
+    description: 'Any JSON value (null included); binary data is written `{ "$binary": "<base64>" }`',
+    examples: [{ n: 1 }, { [BINARY_JSON_KEY]: "aGVsbG8=" }],
+  },
+);
 
 // Parameters
 
@@ -154,7 +166,7 @@ export const HttpQueueStats = Type.Object({
   ready: Type.Integer(),
   inflight: Type.Integer(),
   delayed: Type.Integer(),
-  deadLettered: Type.Integer({ description: "Messages now in <queue>.dlq" }),
+  deadLettered: Type.Integer({ description: "Messages now in `<queue>.dlq`" }),
   consumers: Type.Integer({ description: "Live consumers on every node" }),
 });
 export type HttpQueueStats = Static<typeof HttpQueueStats>;

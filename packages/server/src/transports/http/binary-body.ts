@@ -33,7 +33,7 @@ export const BINARY_OPTION_HEADERS: readonly string[] = [ID_HEADER, ...Object.ke
 export const BINARY_HEADERS_DESCRIPTION =
   "With Content-Type application/octet-stream the body is the message's data, as bytes; its options come from " +
   "the headers Mailroom-Id, Mailroom-Delay-Ms, Mailroom-Ttl-Ms and Mailroom-Max-Attempts, and its headers from " +
-  "Mailroom-Header-<name> (names lowercased).";
+  "`Mailroom-Header-<name>` (names lowercased).";
 
 export function installBinaryBodyParser(scope: FastifyInstance): void {
   scope.addContentTypeParser(
