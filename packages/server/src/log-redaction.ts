@@ -10,8 +10,13 @@
  *   out of the net, since replacing a common short string would garble every line.
  * Nothing logs a token, a secret or the Redis URL on purpose (logs name Redis by `host:port`): these
  * catch what a library or a future change might add.
+ *
+ * The lines are JSON, one per line, unless stdout is a terminal: there a person reads them, and they are
+ * pretty-printed (pino-pretty: time, level, message and fields on one line). The pretty printer reads
+ * the JSON lines the net above has already cleaned, so it never sees a secret either.
  */
-import { type LoggerOptions, stdSerializers } from "pino";
+import { type DestinationStream, type LoggerOptions, stdSerializers } from "pino";
+import pinoPretty from "pino-pretty";
 
 /** Shorter secrets are not scrubbed from lines: they would match ordinary text everywhere. */
 const MIN_SCRUBBED_SECRET_CHARS = 4;
@@ -22,10 +27,16 @@ export interface NodeLogOptions {
   level: string;
   /** Text that must never be written: undefined entries are skipped. */
   secrets: ReadonlyArray<string | undefined>;
+  /** Lines for a person to read instead of JSON lines. @default whether stdout is a terminal */
+  pretty?: boolean;
 }
 
-/** pino options for the node's Fastify logger. */
-export function nodeLoggerOptions({ level, secrets }: NodeLogOptions): LoggerOptions {
+/** pino options for the node's Fastify logger, with the stream to write to when it is not stdout's JSON. */
+export function nodeLoggerOptions({
+  level,
+  secrets,
+  pretty = process.stdout.isTTY === true,
+}: NodeLogOptions): LoggerOptions & { stream?: DestinationStream } {
   const scrubbed = secrets
     .filter((secret): secret is string => secret !== undefined && secret.length >= MIN_SCRUBBED_SECRET_CHARS)
     // A line is JSON: a secret appears in it as its JSON-escaped text.
@@ -35,7 +46,16 @@ export function nodeLoggerOptions({ level, secrets }: NodeLogOptions): LoggerOpt
     redact: { paths: ["req.headers.authorization"], censor: CENSOR },
     serializers: { err: errorSerializer },
     ...(scrubbed.length > 0 ? { hooks: { streamWrite: (line: string) => scrubSecrets(line, scrubbed) } } : {}),
+    ...(pretty ? { stream: prettyStdout() } : {}),
   };
+}
+
+/**
+ * pino-pretty writing to stdout in this thread and synchronously (no worker thread to start, nothing lost
+ * when the process exits at once), one line per entry.
+ */
+function prettyStdout(): DestinationStream {
+  return pinoPretty({ sync: true, singleLine: true, ignore: "pid,hostname", translateTime: "SYS:HH:MM:ss.l" });
 }
 
 /** pino's error serializer, without the Redis command arguments an error carries. */
