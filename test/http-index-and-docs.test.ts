@@ -61,7 +61,7 @@ function descriptions(value: unknown): string[] {
 }
 
 describe("GET /", () => {
-  it("answers the node's name and version, and where its docs, OpenAPI document, health, readiness and metrics are", async () => {
+  it("answers the node's name and version, and where its docs, OpenAPI document, health, readiness, metrics and browser SDK are", async () => {
     const node = await startNode();
     const index = await getJson(node, "/");
     expect(index).toEqual({
@@ -74,6 +74,7 @@ describe("GET /", () => {
         health: "/healthz",
         ready: "/readyz",
         metrics: "/metrics",
+        browserClient: "/mailroom-client.js",
       },
     });
   });

@@ -1,10 +1,12 @@
 /**
  * `GET /`: what someone who opens the node's address finds instead of a 404: the product, its version,
- * and where the API's documentation, its OpenAPI document, health, readiness and metrics are. Open like
+ * and where the API's documentation, its OpenAPI document, health, readiness, metrics and the SDK's
+ * browser build are. Open like
  * `/healthz` (it declares no right), answered while draining, and not part of the OpenAPI document
  * (it describes the node, not the API). It lists only what the node serves.
  */
 import type { FastifyInstance } from "fastify";
+import { BROWSER_CLIENT_FILE } from "./browser-client.js";
 import { DOCS_PATH, OPENAPI_PATH, SERVER_VERSION } from "./openapi.js";
 
 /** The body of `GET /` (docs/protocol.md, "HTTP API"). */
@@ -16,6 +18,7 @@ export const API_INDEX = {
   health: "/healthz",
   ready: "/readyz",
   metrics: "/metrics",
+  browserClient: `/${BROWSER_CLIENT_FILE}`,
 } as const;
 
 export async function apiIndexRoute(app: FastifyInstance): Promise<void> {
