@@ -37,6 +37,7 @@ export {
   Consumption,
   type MessageHandler,
 } from "./consumption.js";
+export { type EmitterMetaOptions, emitterMeta } from "./emitter-meta.js";
 export { type BatchMessage, type NackOptions, Queue, type SendOptions } from "./queue.js";
 export type { ReceivedMessage } from "./received-message.js";
 export type { MailroomSocket } from "./request.js";

@@ -5,7 +5,8 @@
  * is called or that join fails; after a reconnect the client re-joins every joined room (a node forgets a
  * socket's rooms when it goes). Socket.IO delivers a broadcast under its event name to the whole socket,
  * whatever the room, so a handler registered here receives only the broadcasts whose `meta.room` is this
- * room. The handle does not check names: the node does, and answers with the contract's codes.
+ * room; one without meta (a stock emitter's) reaches none (emitter-meta.ts says why and what to send).
+ * The handle does not check names: the node does, and answers with the contract's codes.
  */
 import {
   type BroadcastMeta,
