@@ -42,17 +42,16 @@ export const BinaryJson = Type.Object(
 export type BinaryJson = Static<typeof BinaryJson>;
 
 /**
- * A message's or a broadcast's data as JSON carries it: any JSON value. The schema spells out the
- * `$binary` form beside it, so the OpenAPI document (and its UI) shows that form; it accepts exactly
- * what any JSON value accepts, and its type is `unknown`.
+ * A message's or a broadcast's data as JSON carries it: any JSON value. The schema is TypeBox's Unknown,
+ * so a missing `data` is refused (TypeBox checks an Unknown property's presence; a union holding Unknown
+ * would accept `undefined`); its `anyOf` only documents the `$binary` form beside it, for the OpenAPI
+ * document and its UI, and is not what validation reads.
  */
-export const HttpData = Type.Union(
-  [Type.Unknown({ title: "JSON", description: "Any JSON value, null included" }), BinaryJson],
-  {
-    description: 'Any JSON value (null included); binary data is written `{ "$binary": "<base64>" }`',
-    examples: [{ n: 1 }, { [BINARY_JSON_KEY]: "aGVsbG8=" }],
-  },
-);
+export const HttpData = Type.Unknown({
+  description: 'Any JSON value (null included); binary data is written `{ "$binary": "<base64>" }`',
+  anyOf: [{ title: "JSON", description: "Any JSON value, null included" }, BinaryJson],
+  examples: [{ n: 1 }, { [BINARY_JSON_KEY]: "aGVsbG8=" }],
+});
 
 // Parameters
 
