@@ -10,7 +10,7 @@ import { Emitter } from "@socket.io/redis-emitter";
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { onCleanup } from "./helpers/cleanup.js";
-import { readyClient } from "./helpers/clients.js";
+import { nextBroadcast, readyClient } from "./helpers/clients.js";
 import { startNode } from "./helpers/nodes.js";
 import { freshPrefix, startRedis } from "./helpers/redis.js";
 import { within } from "./helpers/wait.js";
@@ -35,20 +35,6 @@ function received(room: Room, event: string): Array<[unknown, BroadcastMeta]> {
   return got;
 }
 
-/** Resolves with the next broadcast under `event` that a handler of `room` receives. */
-function nextBroadcast(room: Room, event: string): Promise<[unknown, BroadcastMeta]> {
-  return within(
-    new Promise((resolve) => {
-      const stop = room.on(event, (data, meta) => {
-        stop();
-        resolve([data, meta]);
-      });
-    }),
-    ARRIVAL_TIMEOUT_MS,
-    `a broadcast ${event} to ${room.name}`,
-  );
-}
-
 describe("@socket.io/redis-emitter broadcasts and SDK room handlers", () => {
   it("reach the handlers of the room named by emitterMeta(room), with that meta, and no other room's", async () => {
     const { client, emitter } = await clientAndEmitter();
@@ -58,14 +44,14 @@ describe("@socket.io/redis-emitter broadcasts and SDK room handlers", () => {
     await audit.join();
     const auditGot = received(audit, "alert");
 
-    const arrival = nextBroadcast(alerts, "alert");
+    const arrival = nextBroadcast(alerts, "alert", ARRIVAL_TIMEOUT_MS);
     const meta = emitterMeta("alerts", { from: "monitoring" });
     emitter.of(NAMESPACE).to("alerts").emit("alert", { level: "high" }, meta);
 
     expect(await arrival).toEqual([{ level: "high" }, meta]);
     expect(meta).toEqual({ room: "alerts", id: expect.any(String), ts: expect.any(Number), from: "monitoring" });
     // One publish later through the same path: had the first reached audit's handler, it would be there now.
-    const later = nextBroadcast(audit, "alert");
+    const later = nextBroadcast(audit, "alert", ARRIVAL_TIMEOUT_MS);
     emitter.of(NAMESPACE).to("audit").emit("alert", "for audit", emitterMeta("audit"));
     await later;
     expect(auditGot.map(([data]) => data)).toEqual(["for audit"]);
@@ -77,7 +63,7 @@ describe("@socket.io/redis-emitter broadcasts and SDK room handlers", () => {
     await frames.join();
     const bytes = Buffer.from([0, 1, 2, 253, 254, 255]);
 
-    const arrival = nextBroadcast(frames, "frame");
+    const arrival = nextBroadcast(frames, "frame", ARRIVAL_TIMEOUT_MS);
     emitter.of(NAMESPACE).to("frames").emit("frame", bytes, emitterMeta("frames"));
     const [data] = await arrival;
     expect(data).toBeInstanceOf(Uint8Array);
@@ -96,7 +82,7 @@ describe("@socket.io/redis-emitter broadcasts and SDK room handlers", () => {
     emitter.of(NAMESPACE).to("alerts").emit("alert", { level: "low" });
     expect(await within(socketGot, ARRIVAL_TIMEOUT_MS, "the broadcast on the socket")).toEqual([{ level: "low" }]);
     // A broadcast with meta sent after it arrives after it: the one without meta reached no handler.
-    const later = nextBroadcast(alerts, "alert");
+    const later = nextBroadcast(alerts, "alert", ARRIVAL_TIMEOUT_MS);
     emitter.of(NAMESPACE).to("alerts").emit("alert", { level: "high" }, emitterMeta("alerts"));
     await later;
     expect(roomGot.map(([data]) => data)).toEqual([{ level: "high" }]);

@@ -4,10 +4,10 @@
  * cluster, errors carry the contract's codes, a client re-joins its rooms after its node restarts, binary
  * arrives byte-exact, and commands fail with UNAVAILABLE when no node answers.
  */
-import { type BroadcastMeta, connect, MailroomError, type Room } from "@mailroom/client";
+import { connect, MailroomError } from "@mailroom/client";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import { onCleanup } from "./helpers/cleanup.js";
-import { readyClient } from "./helpers/clients.js";
+import { nextBroadcast, readyClient } from "./helpers/clients.js";
 import { type NodeHandle, startNode, startTwoNodesOnRedis } from "./helpers/nodes.js";
 import { waitFor, within } from "./helpers/wait.js";
 
@@ -15,20 +15,6 @@ import { waitFor, within } from "./helpers/wait.js";
 const SHORT_TIMEOUT_MS = 500;
 
 const twoNodes = startTwoNodesOnRedis;
-
-/** Resolves with the next broadcast under `event` that a handler on `room` receives. */
-function nextBroadcast(room: Room, event: string): Promise<[unknown, BroadcastMeta]> {
-  return within(
-    new Promise((resolve) => {
-      const stop = room.on(event, (data, meta) => {
-        stop();
-        resolve([data, meta]);
-      });
-    }),
-    10_000,
-    `a broadcast ${event} to ${room.name}`,
-  );
-}
 
 /**
  * A client on `nodeA` joins a room (and leaves another); after `outage` it must reconnect to node A on

@@ -9,6 +9,7 @@ import { MailroomError } from "@mailroom/protocol";
 import { describe, expect, it, vi } from "vitest";
 import { MemoryQueueEngine } from "../packages/server/src/engines/memory/memory-queue-engine.js";
 import type { Lease, NewMessage, QueueAddress } from "../packages/server/src/engines/queue-engine.js";
+import { message } from "./conformance/queue-engine-suite.js";
 import { onCleanup } from "./helpers/cleanup.js";
 
 const JOBS: QueueAddress = { namespace: "/", queue: "jobs" };
@@ -26,18 +27,6 @@ function createEngine(now?: () => number): MemoryQueueEngine {
 function manualClock(start = 1_700_000_000_000) {
   const clock = { time: start, now: () => clock.time };
   return clock;
-}
-
-function message(id: string, options: Partial<NewMessage> = {}): NewMessage {
-  return {
-    id,
-    chosenByProducer: true,
-    body: Buffer.from(`body of ${id}`),
-    delayMs: 0,
-    ttlMs: 0,
-    maxAttempts: 5,
-    ...options,
-  };
 }
 
 async function receive(engine: MemoryQueueEngine, max = 100, address = JOBS, visibilityMs = LONG_VISIBILITY_MS) {

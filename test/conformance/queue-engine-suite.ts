@@ -52,7 +52,8 @@ const TIMING_SLACK_MS = 1000;
 /** A body of this size per message where the byte budget is measured. */
 const BODY_BYTES = 100;
 
-function message(id: string, options: Partial<NewMessage> = {}): NewMessage {
+/** A message to store, with an id of its own and a body that names it. */
+export function message(id: string, options: Partial<NewMessage> = {}): NewMessage {
   return {
     id,
     chosenByProducer: true,

@@ -1,6 +1,7 @@
 /** `@mailroom/client` SDK clients for tests: connected, and closed after the test. */
-import { connect, type MailroomClient } from "@mailroom/client";
+import { type BroadcastMeta, connect, type MailroomClient, type Room } from "@mailroom/client";
 import { onCleanup } from "./cleanup.js";
+import { within } from "./wait.js";
 
 export async function readyClient(
   url: string | readonly string[],
@@ -10,4 +11,18 @@ export async function readyClient(
   onCleanup(() => client.close());
   await client.ready();
   return client;
+}
+
+/** Resolves with the next broadcast under `event` that a handler on `room` receives. */
+export function nextBroadcast(room: Room, event: string, timeoutMs = 10_000): Promise<[unknown, BroadcastMeta]> {
+  return within(
+    new Promise((resolve) => {
+      const stop = room.on(event, (data, meta) => {
+        stop();
+        resolve([data, meta]);
+      });
+    }),
+    timeoutMs,
+    `a broadcast ${event} to ${room.name}`,
+  );
 }
