@@ -37,7 +37,13 @@ interface RedisNode {
 /** Starts a registry for `node` on its own connections; closes both after the test. */
 async function startRegistry(url: string, prefix: string, node = localNode()): Promise<RedisNode> {
   const logger = pino({ level: "silent" });
-  const connections = new RedisConnections({ url, commandTimeoutMs: COMMAND_TIMEOUT_MS, logger });
+  const connections = new RedisConnections({
+    mode: "standalone",
+    url,
+    sentinelMaster: "",
+    commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    logger,
+  });
   const keys = new RedisKeys(prefix);
   const registry = new RedisRegistry({
     redis: connections.command,

@@ -4,13 +4,15 @@
  * the sweeper dies), sweeps it, then settles its next due time, unless a receive or a send marked the
  * queue meanwhile. Such a mark says when its own work is due, not the work already there: the sweep's
  * finding must still count, or a lease due sooner waits for the mark or the claim (up to 5 s late).
- * - The scripts themselves, in the order the race takes: claim, a mark far ahead, settle.
+ * - The scripts themselves, in the order the race takes: claim, a mark far ahead, settle; the partitions of
+ *   the due index, and layout 1's index (swept during a rolling upgrade).
  * - End to end: leases held by consumers that never ack end one after another while another consumer
  *   receives and acks a steady flow on the same queue; each held message comes back within 1.5 s of its
  *   lease's end. (This one catches the race only when a mark lands inside a sweep: often, not always.)
  */
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import { DUE_PARTITIONS, duePartitionOf } from "../packages/server/src/engines/redis/due-partitions.js";
 import { RedisKeys } from "../packages/server/src/engines/redis/keys.js";
 import { Scripts } from "../packages/server/src/engines/redis/scripts.js";
 import { queueRef } from "../packages/server/src/engines/refs.js";
@@ -40,18 +42,39 @@ describe("lease expiry on a busy queue", () => {
     const [seconds] = await client.time();
     const now = Number(seconds) * 1000;
 
+    const partition = duePartitionOf(ref);
+
     await scripts.markDueQueue(ref, now - 1);
-    const [claim] = await scripts.claimDueQueues(10, 5000);
+    const [claim] = await scripts.claimDueQueues(partition, 10, 5000);
     expect(claim?.ref).toBe(ref);
     // During the sweep: a receive with a 30 s lease marks the queue.
     await scripts.markDueQueue(ref, now + 30_000);
     // The sweep found a lease due in 1 s.
     expect(await scripts.settleDueQueue(ref, claim?.generation ?? "", now + 1000)).toBe(0);
 
-    expect(Number(await client.zscore(keys.dueQueues("/"), ref))).toBe(now + 1000);
+    expect(Number(await client.zscore(keys.duePartitionQueuesPrefix(partition) + "/", ref))).toBe(now + 1000);
   });
 
-  it("moves the first version's one-level due index into the two levels and claims what is due", async () => {
+  it("marks each queue in its own partition of the due index, and claims it from there only", async () => {
+    const redis = await startRedis();
+    const client = new Redis(redis.url);
+    onCleanup(() => void client.disconnect());
+    const keys = new RedisKeys(freshPrefix());
+    const scripts = new Scripts(client, keys);
+    const [seconds] = await client.time();
+    const now = Number(seconds) * 1000;
+    const refs = Array.from({ length: 64 }, (_, index) => queueRef("/", `q${index}`));
+    for (const ref of refs) await scripts.markDueQueue(ref, now - 1);
+    const used = new Set(refs.map(duePartitionOf));
+    expect(used.size).toBeGreaterThan(DUE_PARTITIONS / 2);
+
+    for (let partition = 0; partition < DUE_PARTITIONS; partition += 1) {
+      const claimed = (await scripts.claimDueQueues(partition, 100, 5000)).map((claim) => claim.ref);
+      expect(claimed.sort()).toEqual(refs.filter((ref) => duePartitionOf(ref) === partition).sort());
+    }
+  });
+
+  it("claims from layout 1's index (one level and two levels), which a node of the previous release still marks", async () => {
     const redis = await startRedis();
     const client = new Redis(redis.url);
     onCleanup(() => void client.disconnect());
@@ -61,14 +84,44 @@ describe("lease expiry on a busy queue", () => {
     const now = Number(seconds) * 1000;
     const due = queueRef("/orders", "due-now");
     const later = queueRef("/", "due-later");
-    // What a node of the first version left behind during a rolling upgrade.
-    await client.zadd(keys.legacyDueQueues(), now - 1, due, now + 60_000, later);
+    const [namespaces, , oneLevel] = keys.legacyDueKeys();
+    // What nodes of the first releases left behind during a rolling upgrade.
+    await client.zadd(oneLevel, now - 1, due, now + 60_000, later);
 
-    const claimed = await scripts.claimDueQueues(10, 5000);
-    expect(claimed[0]?.ref).toBe(due);
-    expect(await client.exists(keys.legacyDueQueues())).toBe(0);
-    expect(Number(await client.zscore(keys.dueQueues("/"), later))).toBe(now + 60_000);
-    expect(Number(await client.zscore(keys.dueNamespaces(), "/"))).toBe(now + 60_000);
+    const claimed = await scripts.claimLegacyDueQueues(10, 5000);
+    expect(claimed.map((claim) => claim.ref)).toEqual([due]);
+    expect(await client.exists(oneLevel)).toBe(0);
+    expect(Number(await client.zscore(keys.legacyDueQueuesPrefix() + "/", later))).toBe(now + 60_000);
+    expect(Number(await client.zscore(namespaces, "/"))).toBe(now + 60_000);
+    // Settled out of layout 1's index: a node then marks the queue's next due time in its partition.
+    expect(await scripts.settleDueQueue(due, claimed[0]?.generation ?? "", 0, true)).toBe(1);
+    expect(await client.zscore(keys.legacyDueQueuesPrefix() + "/orders", due)).toBeNull();
+  });
+
+  it("ends a lease that only layout 1's due index knows of, and moves the queue into its partition", async () => {
+    const redis = await startRedis();
+    const prefix = freshPrefix();
+    const client = new Redis(redis.url);
+    onCleanup(() => void client.disconnect());
+    const keys = new RedisKeys(prefix);
+    const scripts = new Scripts(client, keys);
+    const target = { namespace: "/", queue: "old", isDeadLetterQueue: false };
+    const item = { id: "m1", chosenByProducer: false, delayMs: 0, ttlMs: 0, maxAttempts: 5, body: Buffer.from("{}") };
+    await scripts.queueSend(target, 1000, [item]);
+    const { deadline } = await scripts.queueReceive(target, 1, 500, "abc123", 0);
+    // A node of the previous release marked the lease's end in its own index.
+    const ref = queueRef("/", "old");
+    await client.zadd(keys.legacyDueQueuesPrefix() + "/", deadline, ref);
+    await client.zadd(keys.legacyDueKeys()[0], deadline, "/");
+
+    await startNode({ redisUrl: redis.url, prefix });
+    await waitFor(async () => (await scripts.queueStats(target)).ready === 1, {
+      what: "the lease to end through layout 1's index",
+    });
+    await waitFor(async () => (await client.exists(...keys.legacyDueKeys())) === 0, {
+      what: "layout 1's index to empty",
+    });
+    expect(await client.get(keys.layout())).toBe("2");
   });
 
   it("gives every namespace with due queues a share of one claim", async () => {
@@ -79,11 +132,18 @@ describe("lease expiry on a busy queue", () => {
     const scripts = new Scripts(client, keys);
     const [seconds] = await client.time();
     const now = Number(seconds) * 1000;
-    for (let index = 0; index < 100; index += 1)
-      await scripts.markDueQueue(queueRef("/crowd", `q${index}`), now - 1000);
-    await scripts.markDueQueue(queueRef("/quiet", "one"), now - 1);
+    const quiet = queueRef("/quiet", "one");
+    const partition = duePartitionOf(quiet);
+    let crowded = 0;
+    for (let index = 0; crowded < 100; index += 1) {
+      const ref = queueRef("/crowd", `q${index}`);
+      if (duePartitionOf(ref) !== partition) continue;
+      await scripts.markDueQueue(ref, now - 1000);
+      crowded += 1;
+    }
+    await scripts.markDueQueue(quiet, now - 1);
 
-    const claimed = await scripts.claimDueQueues(10, 5000);
+    const claimed = await scripts.claimDueQueues(partition, 10, 5000);
     const refs = claimed.map((claim) => claim.ref);
     expect(refs).toContain(queueRef("/quiet", "one"));
     expect(refs.length).toBeLessThanOrEqual(10);

@@ -12,6 +12,7 @@ import { RedisConnections } from "../packages/server/src/engines/redis/connectio
 import { RedisKeys } from "../packages/server/src/engines/redis/keys.js";
 import { RedisQueueEngine } from "../packages/server/src/engines/redis/redis-queue-engine.js";
 import { RedisQueueRegistry } from "../packages/server/src/engines/redis/redis-queue-registry.js";
+import { ReplicaWait } from "../packages/server/src/engines/redis/replica-wait.js";
 import { Scripts } from "../packages/server/src/engines/redis/scripts.js";
 import { queueEngineSuite } from "./conformance/queue-engine-suite.js";
 import { freshPrefix, startRedis } from "./helpers/redis.js";
@@ -27,7 +28,13 @@ const POLL_INTERVAL_MS = 20;
 queueEngineSuite("redis", async () => {
   const redis = await startRedis();
   const logger = pino({ level: "silent" });
-  const connections = new RedisConnections({ url: redis.url, commandTimeoutMs: COMMAND_TIMEOUT_MS, logger });
+  const connections = new RedisConnections({
+    mode: "standalone",
+    url: redis.url,
+    sentinelMaster: "",
+    commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    logger,
+  });
   const keys = new RedisKeys(freshPrefix());
   const scripts = new Scripts(connections.command, keys);
   const engine = new RedisQueueEngine({
@@ -37,6 +44,8 @@ queueEngineSuite("redis", async () => {
     dedupWindowMs: DEDUP_WINDOW_MS,
     logger,
     queueRegistry: new RedisQueueRegistry(scripts),
+    replicaWait: new ReplicaWait(connections.command, 0, COMMAND_TIMEOUT_MS),
+    legacyDueIndex: () => false,
   });
   const ready = Promise.all([once(connections.command, "ready"), once(connections.subscriber, "ready")]);
   connections.connect();

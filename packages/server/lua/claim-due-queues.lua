@@ -1,11 +1,12 @@
--- Claims the queues whose next lease deadline or delay is due, so one node sweeps each at a time, taking
+-- Claims the queues of one partition of the due-time index (keys.ts) whose next lease deadline or delay is
+-- due, so one node sweeps each at a time, taking
 -- turns across namespaces: every namespace with due work gets a share of the claim (at least one queue),
 -- so no number of due queues in one namespace holds back another's (docs/protocol.md §15).
 -- KEYS[1] namespaces: sorted set, namespace -> the earliest due time of its queues (ms, Redis time)
 -- KEYS[2] generations: hash, "<namespace>\n<queue>" -> bumped by every mark-due-queue.lua
--- KEYS[3] the index of the first version: sorted set, "<namespace>\n<queue>" -> due (ms); its entries
---   move into the two levels here, a few per call, until it is gone (nodes of both versions may run
---   side by side during a rolling upgrade)
+-- KEYS[3] (layout 1's index only) the one-level index of the first release: sorted set,
+--   "<namespace>\n<queue>" -> due (ms); its entries move into the two levels here, a few per call, until it
+--   is gone (nodes of both versions may run side by side during a rolling upgrade)
 -- ARGV[1] at most this many queues
 -- ARGV[2] claim (ms): a claimed queue is pushed this far into the future, in case its sweeper dies
 -- ARGV[3] the prefix of a namespace's queue index: the key is ARGV[3] .. namespace (in the slot of
@@ -23,7 +24,7 @@ local function namespaceOf(queue)
   return string.sub(queue, 1, string.find(queue, '\n', 1, true) - 1)
 end
 
-local legacy = redis.call('ZRANGE', legacyKey, 0, LEGACY_MOVES - 1, 'WITHSCORES')
+local legacy = legacyKey and redis.call('ZRANGE', legacyKey, 0, LEGACY_MOVES - 1, 'WITHSCORES') or {}
 for index = 1, #legacy, 2 do
   local queue, due = legacy[index], legacy[index + 1]
   local namespace = namespaceOf(queue)

@@ -1,16 +1,18 @@
 -- Accepts a batch of messages into a queue: deduplicates, stores, and makes each ready or delayed.
 --!include queue-keys
 -- ARGV[2] dedup window (ms): a producer id accepted within it is a duplicate
--- ARGV[3] the queue's wake-up channel: published to here when the ready list goes from empty to not, so the
+-- ARGV[3] how to publish the wake-up: PUBLISH, or SPUBLISH on a Redis Cluster (the channel shares the queue's
+--   hash tag there, so the script stays in one slot)
+-- ARGV[4] the queue's wake-up channel: published to here when the ready list goes from empty to not, so the
 --   nodes consuming the queue pull at once (one round trip less than a PUBLISH of the node's own)
--- ARGV[4] how many messages follow; then six ARGV per message:
+-- ARGV[5] how many messages follow; then six ARGV per message:
 --   id, '1' when the producer chose the id (deduplicated) else '0', delay (ms), ttl (ms, 0 = none),
 --   maxAttempts, body
 -- Returns { wasEmpty (1 when the ready list went from empty to not), earliest new delay due (ms, 0 = none),
 --   then one flag per message: 1 = duplicate, 0 = stored }
 local dedupWindowMs = tonumber(ARGV[2])
-local wakeChannel = ARGV[3]
-local count = tonumber(ARGV[4])
+local publishCommand, wakeChannel = ARGV[3], ARGV[4]
+local count = tonumber(ARGV[5])
 
 local now = nowMs()
 redis.call('ZREMRANGEBYSCORE', dedupKey, '-inf', '(' .. string.format('%d', now - dedupWindowMs))
@@ -21,7 +23,7 @@ local accepted = {}
 -- Reserve the batch's sequence numbers at once; a duplicate leaves a harmless gap.
 local seq = redis.call('INCRBY', seqKey, count) - count
 for index = 0, count - 1 do
-  local base = 5 + index * 6
+  local base = 6 + index * 6
   local id, chosen = ARGV[base], ARGV[base + 1] == '1'
   local delayMs, ttlMs = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
   local maxAttempts, body = tonumber(ARGV[base + 4]), ARGV[base + 5]
@@ -53,7 +55,7 @@ if #messageArgs > 0 then redis.call('HSET', messagesKey, unpack(messageArgs)) en
 if #readyIds > 0 then
   if redis.call('RPUSH', readyKey, unpack(readyIds)) == #readyIds then
     result[1] = 1
-    redis.call('PUBLISH', wakeChannel, '1')
+    redis.call(publishCommand, wakeChannel, '1')
   end
 end
 return result

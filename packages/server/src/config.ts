@@ -24,13 +24,38 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const ADMIN_UI_MODES = ["production", "development"] as const;
 export type AdminUiMode = (typeof ADMIN_UI_MODES)[number];
 
+/** How a node reaches Redis (docs/protocol.md §14): one server, a Redis Cluster, or a master found through Sentinel. */
+export const REDIS_MODES = ["standalone", "cluster", "sentinel"] as const;
+export type RedisMode = (typeof REDIS_MODES)[number];
+
+/**
+ * Socket.IO's Redis adapter: `classic` (PUBLISH on the channels `@socket.io/redis-emitter` uses) or
+ * `sharded` (SPUBLISH on a channel per room, spread over a cluster's masters; Redis >= 7).
+ */
+export const ADAPTERS = ["classic", "sharded"] as const;
+export type AdapterKind = (typeof ADAPTERS)[number];
+
 export interface NodeOptions {
   /** TCP port of HTTP and Socket.IO; 0 picks a free one. @default 3000 */
   port?: number;
   /** Address to listen on. @default "127.0.0.1" */
   host?: string;
-  /** Redis URL; unset runs the embedded in-memory engine (single node). @default undefined */
+  /**
+   * Redis URL; unset runs the embedded in-memory engine (single node). In cluster mode a comma-separated
+   * list of seed URLs, in sentinel mode of Sentinel URLs. @default undefined
+   */
   redisUrl?: string;
+  /** What `redisUrl` names: `standalone`, `cluster` or `sentinel` (docs/protocol.md §14). @default "standalone" */
+  redisMode?: RedisMode;
+  /** In sentinel mode, the name the Sentinels know the master by. @default "mymaster" */
+  redisSentinelMaster?: string;
+  /** Socket.IO's Redis adapter (`ADAPTERS`). @default "sharded" in cluster mode, else "classic" */
+  adapter?: AdapterKind;
+  /**
+   * Replicas that must hold a send, ack or nack before it is answered `ok` (Redis `WAIT`, bounded by the
+   * command timeout; short of them the answer is `UNAVAILABLE`). 0 answers once the master has it. @default 0
+   */
+  redisWaitReplicas?: number;
   /** Prefix of every Mailroom key and channel in Redis (no `{` or `}`). @default "mailroom" */
   redisPrefix?: string;
   /** Key of the Socket.IO Redis adapter, which `@socket.io/redis-emitter` must share. @default "socket.io" */
@@ -136,6 +161,9 @@ export const DEFAULTS = {
   port: 3000,
   host: "127.0.0.1",
   redisPrefix: "mailroom",
+  redisMode: "standalone",
+  redisSentinelMaster: "mymaster",
+  redisWaitReplicas: 0,
   adapterKey: "socket.io",
   logLevel: "info",
   maxMessageBytes: 1_048_576,
@@ -196,9 +224,20 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   if (!/^[^{}\s]{1,64}$/.test(merged.redisPrefix)) {
     throw new ConfigError("redisPrefix", `must be 1-64 characters without braces or spaces, got ${merged.redisPrefix}`);
   }
-  if (merged.redisUrl !== undefined && !/^rediss?:\/\//.test(merged.redisUrl)) {
-    throw new ConfigError("redisUrl", `must start with redis:// or rediss://, got ${maskRedisUrl(merged.redisUrl)}`);
+  if (!REDIS_MODES.includes(merged.redisMode)) {
+    throw new ConfigError("redisMode", `must be one of ${REDIS_MODES.join(", ")}, got ${merged.redisMode}`);
   }
+  if (merged.redisUrl !== undefined) checkRedisUrls(merged.redisUrl, merged.redisMode);
+  if (merged.adapter !== undefined && !ADAPTERS.includes(merged.adapter)) {
+    throw new ConfigError("adapter", `must be one of ${ADAPTERS.join(", ")}, got ${merged.adapter}`);
+  }
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(merged.redisSentinelMaster)) {
+    throw new ConfigError(
+      "redisSentinelMaster",
+      `must be a master name of 1-128 letters, digits, dots, dashes or underscores, got ${merged.redisSentinelMaster}`,
+    );
+  }
+  integerIn("redisWaitReplicas", merged.redisWaitReplicas, 0, 16);
   integerIn("port", merged.port, 0, 65535);
   integerIn("maxMessageBytes", merged.maxMessageBytes, 1, 64 * 1_048_576);
   integerIn("commandsPerSecond", merged.commandsPerSecond, 0, 1_000_000);
@@ -242,6 +281,7 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   }
   return Object.freeze({
     ...merged,
+    adapter: merged.adapter ?? (merged.redisMode === "cluster" ? "sharded" : "classic"),
     redisUrl: merged.redisUrl,
     publicUrl: merged.publicUrl,
     jwtSecret,
@@ -250,6 +290,25 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
     jwtSecretFile: merged.jwtSecretFile,
     corsOrigins: merged.corsOrigins,
   });
+}
+
+/** One URL in standalone mode, a comma-separated list of them in cluster and sentinel mode. */
+function checkRedisUrls(text: string, mode: RedisMode): void {
+  const urls = text.split(",").map((url) => url.trim());
+  if (mode === "standalone" && urls.length > 1) {
+    throw new ConfigError(
+      "redisUrl",
+      "must be one URL in standalone mode: for a list of cluster seeds or Sentinels, set the Redis mode to cluster or sentinel",
+    );
+  }
+  for (const url of urls) {
+    if (!/^rediss?:\/\/[^\s,]+$/.test(url)) {
+      throw new ConfigError(
+        "redisUrl",
+        `must start with redis:// or rediss:// (each URL of a list), got ${maskRedisUrl(url)}`,
+      );
+    }
+  }
 }
 
 /** The secret a `jwtSecretFile` holds: its text, one trailing newline dropped (as `echo` and editors add one). */

@@ -23,7 +23,7 @@ import { Draining } from "./draining.js";
 import { createMemoryStore } from "./engines/memory/memory-store.js";
 import type { LocalNode, NodeStore } from "./engines/node-store.js";
 import { createRedisStore } from "./engines/redis/redis-store.js";
-import { redisPassword } from "./engines/redis/redis-url.js";
+import { redisPasswords } from "./engines/redis/redis-url.js";
 import { nodeLoggerOptions } from "./log-redaction.js";
 import { LimitReporter } from "./metrics/limit-reporter.js";
 import { NodeMetrics } from "./metrics/node-metrics.js";
@@ -89,7 +89,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   const app = Fastify({
     logger: nodeLoggerOptions({
       level: config.logLevel,
-      secrets: [config.jwtSecret, config.redisUrl === undefined ? undefined : redisPassword(config.redisUrl)],
+      secrets: [config.jwtSecret, ...redisPasswords(config.redisUrl ?? "")],
     }),
     logController: new LogController({ disableRequestLogging: true }),
     requestTimeout: config.httpRequestTimeoutMs,
@@ -286,10 +286,14 @@ function createStore(config: NodeConfig, node: LocalNode, logger: FastifyBaseLog
     return createMemoryStore(node, { dedupWindowMs: config.dedupWindowMs, outcomes: metrics });
   }
   return createRedisStore({
+    mode: config.redisMode,
     url: config.redisUrl,
+    sentinelMaster: config.redisSentinelMaster,
     prefix: config.redisPrefix,
+    adapter: config.adapter,
     adapterKey: config.adapterKey,
     commandTimeoutMs: config.redisCommandTimeoutMs,
+    waitReplicas: config.redisWaitReplicas,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     nodeTimeoutMs: config.nodeTimeoutMs,
     dedupWindowMs: config.dedupWindowMs,

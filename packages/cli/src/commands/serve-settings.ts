@@ -3,7 +3,7 @@
  * environment twin, its help and how its text is read. `serve.ts` builds the command's options from it,
  * and a configuration error names the flag and the variable from it.
  */
-import { ADMIN_UI_MODES, DEFAULTS, LOG_LEVELS, type NodeOptions } from "@mailroom/server";
+import { ADAPTERS, ADMIN_UI_MODES, DEFAULTS, LOG_LEVELS, type NodeOptions, REDIS_MODES } from "@mailroom/server";
 import { InvalidArgumentError, Option } from "commander";
 
 type Kind = "integer" | "text" | "switch";
@@ -31,7 +31,37 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     flag: "--redis",
     env: "REDIS_URL",
     kind: "text",
-    help: "Redis URL (redis:// or rediss://); unset runs the in-memory engine (one node)",
+    help: "Redis URL (redis:// or rediss://); unset runs the in-memory engine (one node). Cluster mode: a comma-separated list of seeds; sentinel mode: of Sentinels",
+  },
+  {
+    key: "redisMode",
+    flag: "--redis-mode",
+    env: "MAILROOM_REDIS_MODE",
+    kind: "text",
+    choices: REDIS_MODES,
+    help: "what --redis names: one Redis, a Redis Cluster, or Sentinels",
+  },
+  {
+    key: "redisSentinelMaster",
+    flag: "--redis-sentinel-master",
+    env: "MAILROOM_REDIS_SENTINEL_MASTER",
+    kind: "text",
+    help: "in sentinel mode, the master's name",
+  },
+  {
+    key: "adapter",
+    flag: "--adapter",
+    env: "MAILROOM_ADAPTER",
+    kind: "text",
+    choices: ADAPTERS,
+    help: "Socket.IO's Redis adapter: classic (reached by @socket.io/redis-emitter) or sharded (SPUBLISH; default in cluster mode)",
+  },
+  {
+    key: "redisWaitReplicas",
+    flag: "--redis-wait-replicas",
+    env: "MAILROOM_REDIS_WAIT_REPLICAS",
+    kind: "integer",
+    help: "replicas that must hold a send, ack or nack before it is answered ok (Redis WAIT)",
   },
   {
     key: "redisPrefix",

@@ -1,34 +1,41 @@
 /**
- * A node's two Redis connections and what it asks of them beyond commands.
+ * A node's two Redis clients (redis-clients.ts: one server, Sentinel's master, or a Redis Cluster) and what
+ * it asks of them beyond commands.
  * - `command`: fails fast while Redis is away (no offline queue, a command timeout, no retry of a command
  *   caught by a disconnect), so callers answer `UNAVAILABLE` instead of hanging or lying; auto-pipelined.
  * - `subscriber`: Socket.IO's adapter and our own channels; it keeps reconnecting and re-subscribes
- *   (subscriptions.ts keeps what is wanted, so a subscribe that failed is made again).
+ *   (subscriptions.ts keeps what is wanted, so a subscribe that failed is made again). On a cluster our own
+ *   channels are sharded (SSUBSCRIBE, one channel per command: channels of several slots in one command
+ *   fail), each heard from the master of its slot.
  * Both reconnect forever. Their state is logged as the store's (store-state.ts): once per change, not at
  * every retry, and never with the URL or the password. `close` takes at most `QUIT_TIMEOUT_MS`, even when
  * Redis never answered.
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
-import { Redis } from "ioredis";
-import { redisPassword, redisTarget } from "./redis-url.js";
+import type { Cluster } from "ioredis";
+import type { RedisMode } from "../../config.js";
+import { createRedisClients, isCluster, type RedisClient } from "./redis-clients.js";
+import { redisPassword } from "./redis-url.js";
 import { type ConnectionRole, StoreState } from "./store-state.js";
 import { Subscriptions } from "./subscriptions.js";
 
-/** Longest pause between two reconnection attempts: Redis that returns is noticed within it. */
-const MAX_RECONNECT_DELAY_MS = 500;
 /** How long a close waits for Redis to answer QUIT before it drops the connection: a drain has 10 s in all. */
 const QUIT_TIMEOUT_MS = 1000;
 
 export interface RedisConnectionOptions {
+  mode: RedisMode;
   url: string;
+  sentinelMaster: string;
   commandTimeoutMs: number;
   logger: FastifyBaseLogger;
 }
 
 export class RedisConnections {
-  readonly command: Redis;
-  readonly subscriber: Redis;
+  readonly command: RedisClient;
+  readonly subscriber: RedisClient;
+  /** Whether Mailroom's own channels are sharded (on a Redis Cluster). */
+  readonly sharded: boolean;
   private readonly logger: FastifyBaseLogger;
   private readonly state: StoreState;
   private readonly subscriptions: Subscriptions;
@@ -36,26 +43,14 @@ export class RedisConnections {
   private probeChannel: string | undefined;
   private readonly channelListeners = new Map<string, Set<() => void>>();
 
-  constructor({ url, commandTimeoutMs, logger }: RedisConnectionOptions) {
+  constructor({ mode, url, sentinelMaster, commandTimeoutMs, logger }: RedisConnectionOptions) {
     this.logger = logger;
-    this.state = new StoreState({ target: redisTarget(url), password: redisPassword(url), logger });
-    const retryStrategy = (attempt: number) => Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS);
-    this.command = new Redis(url, {
-      enableOfflineQueue: false,
-      enableAutoPipelining: true,
-      commandTimeout: commandTimeoutMs,
-      maxRetriesPerRequest: 0,
-      retryStrategy,
-      lazyConnect: true,
-      connectionName: "mailroom-command",
-    });
-    this.subscriber = new Redis(url, {
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-      retryStrategy,
-      lazyConnect: true,
-      connectionName: "mailroom-subscriber",
-    });
+    const clients = createRedisClients({ mode, url, sentinelMaster, commandTimeoutMs });
+    const password = redisPassword(url.split(",")[0] ?? "");
+    this.state = new StoreState({ target: clients.targets.join(","), password, logger });
+    this.command = clients.command;
+    this.subscriber = clients.subscriber;
+    this.sharded = mode === "cluster";
     // Messages published while a subscription was missing were lost: its listeners look again once it stands.
     this.subscriptions = new Subscriptions(this.subscriber, logger, () => this.wakeAllListeners());
     this.watch(this.command, "command");
@@ -70,11 +65,17 @@ export class RedisConnections {
         readyBefore = true;
       });
     }
-    this.subscriber.on("message", (channel: string, message: string) => {
+    this.subscriber.on(this.sharded ? "smessage" : "message", (channel: string, message: string) => {
       if (channel === this.probeChannel) this.probeReplies.get(message)?.();
       const listeners = this.channelListeners.get(channel);
       if (listeners) for (const listener of listeners) listener();
     });
+  }
+
+  /** Publishes on one of Mailroom's own channels (SPUBLISH on a cluster). */
+  publish(channel: string, message: string): Promise<number> {
+    if (this.sharded) return this.command.spublish(channel, message).then(Number);
+    return this.command.publish(channel, message);
   }
 
   /** Starts connecting; resolves at once, since a node may start before its Redis does. */
@@ -93,13 +94,13 @@ export class RedisConnections {
    * this one logs it instead of leaving an unhandled rejection (a broadcast during an outage is lost,
    * as Socket.IO's own are).
    */
-  adapterPublisher(): Redis {
+  adapterPublisher(): RedisClient {
     const logger = this.logger;
     return new Proxy(this.command, {
       get(target, property, receiver) {
-        if (property !== "publish") return Reflect.get(target, property, receiver);
+        if (property !== "publish" && property !== "spublish") return Reflect.get(target, property, receiver);
         return (channel: string, message: string | Buffer) =>
-          target.publish(channel, message).catch((error: unknown) => {
+          target[property](channel, message).catch((error: unknown) => {
             logger.warn({ err: error, channel }, "a broadcast could not reach Redis");
             return 0;
           });
@@ -108,7 +109,7 @@ export class RedisConnections {
   }
 
   /** The subscriber for Socket.IO's adapter: a (un)subscribe that fails is handled (subscriptions.ts). */
-  adapterSubscriber(): Redis {
+  adapterSubscriber(): RedisClient {
     return this.subscriptions.forAdapter();
   }
 
@@ -124,7 +125,7 @@ export class RedisConnections {
       const subscribed = new Set<() => void>();
       listeners = subscribed;
       this.channelListeners.set(channel, listeners);
-      void this.subscriptions.subscribe(channel).then((confirmed) => {
+      void this.subscribeOwn(channel).then((confirmed) => {
         if (confirmed) for (const each of subscribed) each();
       });
     }
@@ -133,8 +134,12 @@ export class RedisConnections {
       const current = this.channelListeners.get(channel);
       if (!current?.delete(listener) || current.size > 0) return;
       this.channelListeners.delete(channel);
-      void this.subscriptions.unsubscribe(channel);
+      void (this.sharded ? this.subscriptions.sunsubscribe(channel) : this.subscriptions.unsubscribe(channel));
     };
+  }
+
+  private subscribeOwn(channel: string): Promise<boolean> {
+    return this.sharded ? this.subscriptions.ssubscribe(channel) : this.subscriptions.subscribe(channel);
   }
 
   private wakeAllListeners(): void {
@@ -144,16 +149,18 @@ export class RedisConnections {
   /** Subscribes the channel that `probe` uses (once Redis is reachable); call once. */
   listenForProbes(channel: string): void {
     this.probeChannel = channel;
-    void this.subscriptions.subscribe(channel);
+    void this.subscribeOwn(channel);
   }
 
   /**
    * Whether both connections work end to end: a command answers, and a message published now reaches
-   * our subscriber within `timeoutMs` (a subscriber that lost its subscription fails this).
+   * our subscriber within `timeoutMs` (a subscriber that lost its subscription fails this). On a cluster,
+   * every master must also answer a PING: each holds some queues and rooms.
    */
   async probe(timeoutMs: number): Promise<boolean> {
     const channel = this.probeChannel;
     if (!channel || this.command.status !== "ready" || this.subscriber.status !== "ready") return false;
+    if (isCluster(this.command) && !(await mastersAnswer(this.command, timeoutMs))) return false;
     const nonce = randomUUID();
     const received = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), timeoutMs);
@@ -163,7 +170,7 @@ export class RedisConnections {
       });
     });
     try {
-      await this.command.publish(channel, nonce);
+      await this.publish(channel, nonce);
       return await received;
     } catch {
       return false;
@@ -181,7 +188,7 @@ export class RedisConnections {
     await Promise.all([this.command, this.subscriber].map(closeConnection));
   }
 
-  private watch(client: Redis, role: ConnectionRole): void {
+  private watch(client: RedisClient, role: ConnectionRole): void {
     let connected = false;
     client.on("ready", () => {
       connected = true;
@@ -197,7 +204,24 @@ export class RedisConnections {
   }
 }
 
-async function closeConnection(client: Redis): Promise<void> {
+/** Whether every master of the cluster answers a PING within `timeoutMs` (and there is at least one). */
+async function mastersAnswer(cluster: Cluster, timeoutMs: number): Promise<boolean> {
+  const masters = cluster.nodes("master");
+  if (masters.length === 0) return false;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  const pings = Promise.all(masters.map((master) => master.ping())).then(
+    () => true,
+    () => false,
+  );
+  const answered = await Promise.race([pings, timeout]);
+  clearTimeout(timer);
+  return answered;
+}
+
+async function closeConnection(client: RedisClient): Promise<void> {
   if (client.status === "ready") {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<void>((resolve) => {

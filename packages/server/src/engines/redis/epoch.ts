@@ -12,14 +12,14 @@
  */
 import { randomBytes } from "node:crypto";
 import type { FastifyBaseLogger } from "fastify";
-import type { Redis } from "ioredis";
 import type { DataLossRecord } from "../node-store.js";
+import type { RedisClient } from "./redis-clients.js";
 
 /** Random bytes of an epoch: enough that two nodes never choose the same one. */
 const EPOCH_BYTES = 8;
 
 export interface RedisEpochOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** The epoch key (see RedisKeys.epoch). */
   key: string;
   /** How often the epoch is checked besides at each (re)connection, in ms. */

@@ -1,11 +1,20 @@
 /**
  * Every Redis key and channel name Mailroom uses, built in this one module.
  * Names from clients are data: a room is URI-encoded, so it can hold neither a hash-tag brace nor a
- * separator. Keys that one script touches together share a hash tag, ready for Redis Cluster.
+ * separator. Keys that one script touches together share a hash tag, so every script stays in one slot
+ * of a Redis Cluster.
  */
+import { DUE_PARTITION_TAGS } from "./due-partitions.js";
 
 export class RedisKeys {
-  constructor(readonly prefix: string) {}
+  /**
+   * @param shardedChannels whether Mailroom's own channels are sharded (SPUBLISH, SSUBSCRIBE), as on a
+   * Redis Cluster, where each lives in a slot like a key
+   */
+  constructor(
+    readonly prefix: string,
+    readonly shardedChannels = false,
+  ) {}
 
   /** Sorted set: node id -> its last heartbeat (ms, Redis time). */
   nodes(): string {
@@ -117,42 +126,67 @@ export class RedisKeys {
     return `${this.prefix}:{cluster}:node:${nodeId}:queues`;
   }
 
+  /** String: the version of the layout of Mailroom's data in Redis (layout.ts). */
+  layout(): string {
+    return `${this.prefix}:{cluster}:layout`;
+  }
+
   /**
-   * Sorted set, the first level of the due-time index: namespace -> the earliest time one of its queues
-   * has a lease deadline or a delay due (ms). The claim takes turns across the namespaces it lists.
+   * The keys of one partition of the due-time index (due-partitions.ts), in the order of the due scripts:
+   * - namespaces: sorted set, the first level: namespace -> the earliest time one of its queues in this
+   *   partition has a lease deadline or a delay due (ms). The claim takes turns across the namespaces.
+   * - generations: hash, queue ref -> generation, bumped whenever the queue's due time is marked.
+   * The second level, a sorted set per namespace (queue ref -> when it next has timed work), is
+   * `duePartitionQueuesPrefix(partition) + namespace`, in the same slot.
    */
-  dueNamespaces(): string {
-    return `${this.prefix}:{schedule}:due-namespaces`;
+  duePartitionKeys(partition: number): [namespaces: string, generations: string] {
+    const base = this.duePartitionBase(partition);
+    return [`${base}:namespaces`, `${base}:generations`];
   }
 
-  /** Sorted set, the second level: queue ref -> when that queue of the namespace next has timed work (ms). */
-  dueQueues(namespace: string): string {
-    return `${this.dueQueuesPrefix()}${namespace}`;
+  /** What a partition's second-level key puts before the namespace (the claim script builds the names). */
+  duePartitionQueuesPrefix(partition: number): string {
+    return `${this.duePartitionBase(partition)}:queues:`;
   }
 
-  /** What `dueQueues` puts before the namespace (the claim script builds the names from it). */
-  dueQueuesPrefix(): string {
+  /**
+   * The due-time index of layout 1, one for the whole cluster under the `{schedule}` tag: `[namespaces,
+   * generations, one-level index of the first release]`. Nodes of layout 2 sweep what is left in it (a
+   * node of the previous release may still write to it during a rolling upgrade) and mark nothing there.
+   */
+  legacyDueKeys(): [namespaces: string, generations: string, oneLevel: string] {
+    return [
+      `${this.prefix}:{schedule}:due-namespaces`,
+      `${this.prefix}:{schedule}:generations`,
+      `${this.prefix}:{schedule}:due`,
+    ];
+  }
+
+  /** What layout 1's second-level key puts before the namespace. */
+  legacyDueQueuesPrefix(): string {
     return `${this.prefix}:{schedule}:due-queues:`;
   }
 
-  /** Sorted set: the one-level due index of the first version, moved into the two levels by the claim. */
-  legacyDueQueues(): string {
-    return `${this.prefix}:{schedule}:due`;
-  }
-
-  /** Hash: queue ref -> generation, bumped whenever a queue's due time is marked. */
-  dueGenerations(): string {
-    return `${this.prefix}:{schedule}:generations`;
-  }
-
-  /** Channel: messages became ready in the queue (a wake-up for nodes with its consumers). */
+  /**
+   * Channel: messages became ready in the queue (a wake-up for nodes with its consumers). On a Redis
+   * Cluster it is a sharded channel under the queue's hash tag, since the send script publishes it
+   * (SPUBLISH) and a script stays in its keys' slot; elsewhere its name is layout 1's, so nodes of both
+   * layouts hear each other during a rolling upgrade.
+   */
   wakeChannel(namespace: string, queue: string): string {
+    if (this.shardedChannels) return `${this.prefix}:wake:{${this.queueTag(namespace, queue)}}:${queue}`;
     return `${this.prefix}:wake:${namespace}:${queue}`;
   }
 
   /** Channel on which a node checks that its own subscriber connection still receives. */
   probeChannel(nodeId: string): string {
-    return `${this.prefix}:probe:${nodeId}`;
+    return this.shardedChannels ? `${this.prefix}:probe:{${nodeId}}` : `${this.prefix}:probe:${nodeId}`;
+  }
+
+  private duePartitionBase(partition: number): string {
+    const tag = DUE_PARTITION_TAGS[partition];
+    if (tag === undefined) throw new RangeError(`no due partition ${partition}`);
+    return `${this.prefix}:{${tag}}`;
   }
 
   private queueBase(namespace: string, queue: string): string {

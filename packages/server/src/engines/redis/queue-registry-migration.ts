@@ -11,8 +11,8 @@
  * to before the registry existed (a queue drained before the upgrade is listed from its next send on).
  */
 import type { FastifyBaseLogger } from "fastify";
-import type { Redis } from "ioredis";
 import type { RedisKeys } from "./keys.js";
+import type { RedisClient } from "./redis-clients.js";
 import type { RedisQueueRegistry } from "./redis-queue-registry.js";
 
 /** Keys Redis looks at per SCAN call: a short call that never stalls other clients. */
@@ -27,11 +27,13 @@ const NOT_READY_RETRY_MS = 1000;
 const FAILURE_RETRY_MS = 5000;
 
 export interface QueueRegistryMigrationOptions {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   queueRegistry: RedisQueueRegistry;
   nodeId: string;
   logger: FastifyBaseLogger;
+  /** Whether this Redis may hold queues made before the registry (false: nothing to build). */
+  needed: boolean;
 }
 
 export class QueueRegistryMigration {
@@ -43,6 +45,7 @@ export class QueueRegistryMigration {
 
   /** Starts the migration in the background, unless the registry is built already. */
   start(): void {
+    if (!this.options.needed) return;
     this.running ??= this.run();
   }
 

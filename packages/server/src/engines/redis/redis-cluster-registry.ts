@@ -7,11 +7,11 @@
  */
 import { MAX_LISTED_MEMBERS, type RoomMember, type RoomMembersResult } from "@mailroom/protocol";
 import type { FastifyBaseLogger } from "fastify";
-import type { Redis } from "ioredis";
 import type { ClusterRegistry, LocalNode, Membership, NodeRecord } from "../cluster-registry.js";
 import { LocalMemberships } from "../local-memberships.js";
 import { parseQueueRef, parseRoomRef, queueRef, roomRef } from "../refs.js";
 import type { RedisKeys } from "./keys.js";
+import type { RedisClient } from "./redis-clients.js";
 import type { Scripts } from "./scripts.js";
 import { inStore } from "./store-errors.js";
 
@@ -21,7 +21,7 @@ const INFO_TTL_IN_TIMEOUTS = 3;
 const MEMBER_SCAN_PAGE = 1000;
 
 export interface RedisRegistryOptions {
-  redis: Redis;
+  redis: RedisClient;
   scripts: Scripts;
   keys: RedisKeys;
   node: LocalNode;

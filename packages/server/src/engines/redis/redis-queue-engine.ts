@@ -3,8 +3,9 @@
  * the queue's slot, timed by Redis's clock. Sends and acks made in the same event-loop turn share one
  * script call. Cross-node delivery: a send that fills an empty queue publishes a wake-up on the queue's
  * channel; nodes with its consumers subscribe. Timed work (lease deadlines, delays) is marked in the
- * cluster's due-time index and swept by sweep-scheduler.ts. Queues are registered for the queue list in the queue registry (queue-registrations.ts
- * says when), which `listQueues` walks.
+ * cluster's due-time index and swept by sweep-scheduler.ts. Queues are registered for the queue list in the
+ * queue registry (queue-registrations.ts says when), which `listQueues` walks. With `--redis-wait-replicas`,
+ * sends, acks and nacks are answered once replicas hold them (replica-wait.ts).
  */
 import { randomBytes } from "node:crypto";
 import { isDeadLetterQueue, MailroomError } from "@mailroom/protocol";
@@ -27,6 +28,7 @@ import type { RedisConnections } from "./connections.js";
 import type { RedisKeys } from "./keys.js";
 import { QueueRegistrations } from "./queue-registrations.js";
 import type { RedisQueueRegistry } from "./redis-queue-registry.js";
+import type { ReplicaWait } from "./replica-wait.js";
 import type { QueueTarget, Scripts, SendItem } from "./scripts.js";
 import { inStore } from "./store-errors.js";
 import { SweepScheduler } from "./sweep-scheduler.js";
@@ -52,6 +54,10 @@ export interface RedisQueueEngineOptions {
   queueRegistry: RedisQueueRegistry;
   /** Told of messages dead-lettered or expired by this node's calls. @default nobody */
   outcomes?: QueueOutcomes;
+  /** Holds the answers of sends, acks and nacks until replicas have them. */
+  replicaWait: ReplicaWait;
+  /** Whether layout 1's due index may still hold entries, to be swept too (layout.ts). */
+  legacyDueIndex: () => boolean;
 }
 
 export class RedisQueueEngine implements QueueEngine {
@@ -74,6 +80,7 @@ export class RedisQueueEngine implements QueueEngine {
       logger: options.logger,
       target,
       watched: this.watched,
+      legacyDueIndex: options.legacyDueIndex,
       swept: (address, { wasFilled, deadLettered }) => {
         if (wasFilled) this.wake(address);
         if (deadLettered) this.deadLettered(address, deadLettered);
@@ -124,6 +131,7 @@ export class RedisQueueEngine implements QueueEngine {
       this.options.scripts.queueNack(target(address), receipt, requeue, delayMs),
     );
     if (!current) throw staleReceipt();
+    await inStore(this.replicasHold(address));
     if (wasEmpty) this.wake(address);
     if (due) await this.scheduler.markDue(address, due);
     if (deadLettered) this.deadLettered(address, 1);
@@ -192,18 +200,29 @@ export class RedisQueueEngine implements QueueEngine {
       items,
     );
     // The script itself publishes the wake-up when the queue was empty.
+    await this.replicasHold(address);
     if (earliestDue) await this.scheduler.markDue(address, earliestDue);
     return duplicates;
   }
 
   private async flushAcks(ref: string, receipts: string[]): Promise<boolean[]> {
-    const { current } = await this.options.scripts.queueAck(target(parseQueueRef(ref)), receipts);
+    const address = parseQueueRef(ref);
+    const { current } = await this.options.scripts.queueAck(target(address), receipts);
+    await this.replicasHold(address);
     return current;
+  }
+
+  /** Waits until replicas hold this node's writes to the queue, when `--redis-wait-replicas` asks for it. */
+  private replicasHold(address: QueueAddress): Promise<void> {
+    const { replicaWait, keys } = this.options;
+    if (!replicaWait.enabled) return Promise.resolve();
+    const [queueKey = ""] = keys.queueScriptKeys(address.namespace, address.queue);
+    return replicaWait.confirm(queueKey);
   }
 
   private wake(address: QueueAddress): void {
     const { connections, keys, logger } = this.options;
-    connections.command.publish(keys.wakeChannel(address.namespace, address.queue), "1").catch((error: unknown) => {
+    connections.publish(keys.wakeChannel(address.namespace, address.queue), "1").catch((error: unknown) => {
       logger.debug({ err: error }, "a wake-up could not be published; consumers will poll");
     });
   }

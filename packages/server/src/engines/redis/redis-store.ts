@@ -1,31 +1,42 @@
 /**
- * The store of a cluster node on Redis: two connections, the Socket.IO Redis adapter over them, and the
- * Redis registry. Warns at start when Redis may evict keys, since an evicting Redis can drop messages, and
- * watches the cluster's epoch to notice a Redis that lost its data (`/readyz` then says so in `dataLoss`),
- * and builds the queue registry once from the queues made before it (queue-registry-migration.ts).
+ * The store of a cluster node on Redis (one server, Sentinel's master or a Redis Cluster: redis-clients.ts):
+ * two connections, the Socket.IO Redis adapter over them (classic, or sharded pub/sub), and the Redis
+ * registry. Warns at start when Redis may evict keys, since an evicting Redis can drop messages, watches
+ * the cluster's epoch to notice a Redis that lost its data (`/readyz` then says so in `dataLoss`), reads
+ * the data's layout version (layout.ts), and builds the queue registry once from the queues made before it
+ * (queue-registry-migration.ts).
  */
-import { createAdapter } from "@socket.io/redis-adapter";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import type { FastifyBaseLogger } from "fastify";
+import type { AdapterKind, RedisMode } from "../../config.js";
 import type { MailroomServer } from "../../socket-types.js";
 import type { LocalNode, NodeStore } from "../node-store.js";
 import type { QueueOutcomes } from "../queue-engine.js";
 import { RedisConnections } from "./connections.js";
 import { RedisEpoch } from "./epoch.js";
 import { RedisKeys } from "./keys.js";
+import { RedisLayout } from "./layout.js";
 import { QueueRegistryMigration } from "./queue-registry-migration.js";
 import { RedisRegistry } from "./redis-cluster-registry.js";
 import { RedisQueueEngine } from "./redis-queue-engine.js";
 import { RedisQueueRegistry } from "./redis-queue-registry.js";
+import { ReplicaWait } from "./replica-wait.js";
 import { Scripts, type ScriptTiming } from "./scripts.js";
 
 /** How long `/readyz` waits for its probe message to come back through the subscriber. */
 const READINESS_PROBE_TIMEOUT_MS = 1000;
 
 export interface RedisStoreOptions {
+  mode: RedisMode;
+  /** One URL, or a comma-separated list of cluster seeds or Sentinels. */
   url: string;
+  sentinelMaster: string;
   prefix: string;
+  adapter: AdapterKind;
   adapterKey: string;
   commandTimeoutMs: number;
+  /** Replicas that must hold a send, ack or nack before it is answered (0: none). */
+  waitReplicas: number;
   heartbeatIntervalMs: number;
   nodeTimeoutMs: number;
   dedupWindowMs: number;
@@ -38,9 +49,10 @@ export interface RedisStoreOptions {
 }
 
 export function createRedisStore(options: RedisStoreOptions): NodeStore {
-  const { url, prefix, adapterKey, commandTimeoutMs, node, logger } = options;
-  const connections = new RedisConnections({ url, commandTimeoutMs, logger });
-  const keys = new RedisKeys(prefix);
+  const { mode, url, sentinelMaster, prefix, adapterKey, commandTimeoutMs, node, logger } = options;
+  const connections = new RedisConnections({ mode, url, sentinelMaster, commandTimeoutMs, logger });
+  const keys = new RedisKeys(prefix, connections.sharded);
+  const layout = new RedisLayout({ redis: connections.command, keys, logger, mayHoldLayout1: mode !== "cluster" });
   const scripts = new Scripts(connections.command, keys, options.scriptTiming);
   const registry = new RedisRegistry({
     redis: connections.command,
@@ -61,6 +73,8 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     logger: logger.child({ part: "queues" }),
     queueRegistry,
     outcomes: options.outcomes,
+    replicaWait: new ReplicaWait(connections.command, options.waitReplicas, commandTimeoutMs),
+    legacyDueIndex: () => layout.legacyDueIndex(),
   });
   const migration = new QueueRegistryMigration({
     redis: connections.command,
@@ -68,6 +82,9 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     queueRegistry,
     nodeId: node.id,
     logger: logger.child({ part: "queue-registry" }),
+    // A Redis Cluster never held queues without the registry (no release before it ran on one), and SCAN
+    // would have to visit every master.
+    needed: mode !== "cluster",
   });
 
   const epoch = new RedisEpoch({
@@ -79,6 +96,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
 
   let evictionChecked = false;
   connections.onReady(() => {
+    void layout.check();
     void epoch.check();
     void registry.heartbeatNow();
     if (evictionChecked) return;
@@ -92,6 +110,8 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     queues,
     readiness: {
       problem: async () => {
+        const layoutProblem = layout.problem();
+        if (layoutProblem !== undefined) return layoutProblem;
         if (!(await connections.probe(READINESS_PROBE_TIMEOUT_MS))) {
           return "Redis is unreachable, or this node's subscription does not receive";
         }
@@ -106,10 +126,17 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     dataLoss: () => epoch.dataLoss(),
     broadcastsFlow: () => connections.command.status === "ready",
     attach(io: MailroomServer) {
-      io.adapter(createAdapter(connections.adapterPublisher(), connections.adapterSubscriber(), { key: adapterKey }));
+      const publisher = connections.adapterPublisher();
+      const subscriber = connections.adapterSubscriber();
+      io.adapter(
+        options.adapter === "sharded"
+          ? createShardedAdapter(publisher, subscriber, { channelPrefix: adapterKey })
+          : createAdapter(publisher, subscriber, { key: adapterKey }),
+      );
     },
     async start() {
       connections.connect();
+      layout.start();
       epoch.start();
       connections.listenForProbes(keys.probeChannel(node.id));
       await registry.start();
@@ -117,6 +144,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
       migration.start();
     },
     async close() {
+      layout.close();
       epoch.close();
       await migration.close();
       await queues.close();

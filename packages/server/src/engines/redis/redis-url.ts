@@ -47,3 +47,8 @@ export function redisPassword(url: string): string | undefined {
     return undefined;
   }
 }
+
+/** The passwords of a comma-separated list of URLs (cluster seeds, Sentinels), as `redisPassword` reads each. */
+export function redisPasswords(urls: string): string[] {
+  return urls.split(",").flatMap((url) => redisPassword(url.trim()) ?? []);
+}

@@ -4,9 +4,10 @@
  * script runs by EVALSHA, falling back to EVAL after a Redis restart.
  */
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
 import { parseQueueRef } from "../refs.js";
+import { duePartitionOf } from "./due-partitions.js";
 import type { RedisKeys } from "./keys.js";
+import type { RedisClient } from "./redis-clients.js";
 import {
   type AckReply,
   type ClaimedQueue,
@@ -68,7 +69,8 @@ const SCRIPTS = {
   queueRegister: { numberOfKeys: 3, lua: lua("queue-register", "allow") },
   queueRegistryPage: { numberOfKeys: 2, lua: lua("queue-registry-page", "allow") },
   queueRegistryForget: { numberOfKeys: 3, lua: lua("queue-registry-forget", "allow") },
-  claimDueQueues: { numberOfKeys: 3, lua: lua("claim-due-queues", "allow") },
+  // Two keys for a partition of the due index, three for layout 1's (with its one-level index).
+  claimDueQueues: { numberOfKeys: undefined, lua: lua("claim-due-queues", "allow") },
   settleDueQueue: { numberOfKeys: 3, lua: lua("settle-due-queue", "allow") },
   markDueQueue: { numberOfKeys: 3, lua: lua("mark-due-queue", "allow") },
 } as const;
@@ -121,7 +123,7 @@ export class Scripts {
   private readonly target: WithScripts;
 
   constructor(
-    client: Redis,
+    client: RedisClient,
     private readonly keys: RedisKeys,
     private readonly timing?: ScriptTiming,
   ) {
@@ -162,7 +164,8 @@ export class Scripts {
 
   async queueSend(target: QueueTarget, dedupWindowMs: number, items: SendItem[]): Promise<SendReply> {
     const wakeChannel = this.keys.wakeChannel(target.namespace, target.queue);
-    const args: Argument[] = [dedupWindowMs, wakeChannel, items.length];
+    const publish = this.keys.shardedChannels ? "SPUBLISH" : "PUBLISH";
+    const args: Argument[] = [dedupWindowMs, publish, wakeChannel, items.length];
     for (const item of items) {
       args.push(item.id, item.chosenByProducer ? "1" : "0", item.delayMs, item.ttlMs, item.maxAttempts, item.body);
     }
@@ -237,16 +240,30 @@ export class Scripts {
     return decode.count(reply, "queue-registry-forget");
   }
 
-  /** The claimed queues, a share for each namespace with due work. */
-  async claimDueQueues(limit: number, claimMs: number): Promise<ClaimedQueue[]> {
-    const keys = [this.keys.dueNamespaces(), this.keys.dueGenerations(), this.keys.legacyDueQueues()];
-    return decode.claims(await this.run("claimDueQueues", keys, [limit, claimMs, this.keys.dueQueuesPrefix()]));
+  /** The claimed queues of one partition of the due index, a share for each namespace with due work. */
+  async claimDueQueues(partition: number, limit: number, claimMs: number): Promise<ClaimedQueue[]> {
+    const keys = this.keys.duePartitionKeys(partition);
+    const queuesPrefix = this.keys.duePartitionQueuesPrefix(partition);
+    const reply = await this.run("claimDueQueues", [keys.length, ...keys], [limit, claimMs, queuesPrefix]);
+    return decode.claims(reply);
   }
 
-  /** Returns 1 when settled, 0 when a mark since the claim leaves it to another sweep. */
-  async settleDueQueue(ref: string, generation: string, nextDue: number): Promise<number> {
+  /** Claims from layout 1's due index, which no node of layout 2 marks (see keys.ts `legacyDueKeys`). */
+  async claimLegacyDueQueues(limit: number, claimMs: number): Promise<ClaimedQueue[]> {
+    const keys = this.keys.legacyDueKeys();
+    const queuesPrefix = this.keys.legacyDueQueuesPrefix();
+    const reply = await this.run("claimDueQueues", [keys.length, ...keys], [limit, claimMs, queuesPrefix]);
+    return decode.claims(reply);
+  }
+
+  /**
+   * Returns 1 when settled, 0 when a mark since the claim leaves it to another sweep. A claim from layout
+   * 1's index (`legacy`) is settled there.
+   */
+  async settleDueQueue(ref: string, generation: string, nextDue: number, legacy = false): Promise<number> {
     const { namespace } = parseQueueRef(ref);
-    const reply = await this.run("settleDueQueue", this.scheduleKeys(namespace), [ref, generation, nextDue, namespace]);
+    const keys = legacy ? this.legacyScheduleKeys(namespace) : this.scheduleKeys(ref, namespace);
+    const reply = await this.run("settleDueQueue", keys, [ref, generation, nextDue, namespace]);
     return decode.count(reply, "settle-due-queue");
   }
 
@@ -254,7 +271,7 @@ export class Scripts {
   async markDueQueue(ref: string, due: number): Promise<number> {
     const { namespace } = parseQueueRef(ref);
     return decode.count(
-      await this.run("markDueQueue", this.scheduleKeys(namespace), [ref, due, namespace]),
+      await this.run("markDueQueue", this.scheduleKeys(ref, namespace), [ref, due, namespace]),
       "mark-due-queue",
     );
   }
@@ -264,11 +281,19 @@ export class Scripts {
     return this.timed(name, this.target[name](...keys, target.isDeadLetterQueue ? "1" : "0", ...args));
   }
 
-  private scheduleKeys(namespace: string): string[] {
-    return [this.keys.dueNamespaces(), this.keys.dueGenerations(), this.keys.dueQueues(namespace)];
+  /** The keys of mark-due-queue.lua and settle-due-queue.lua: those of the queue's partition. */
+  private scheduleKeys(ref: string, namespace: string): string[] {
+    const partition = duePartitionOf(ref);
+    return [...this.keys.duePartitionKeys(partition), this.keys.duePartitionQueuesPrefix(partition) + namespace];
   }
 
-  private run(name: ScriptName, keys: string[], args: Argument[]): Promise<unknown> {
+  private legacyScheduleKeys(namespace: string): string[] {
+    const [namespaces, generations] = this.keys.legacyDueKeys();
+    return [namespaces, generations, this.keys.legacyDueQueuesPrefix() + namespace];
+  }
+
+  /** `keys` may start with their count, for a script defined without a fixed number of keys. */
+  private run(name: ScriptName, keys: Array<string | number>, args: Argument[]): Promise<unknown> {
     return this.timed(name, this.target[name](...keys, ...args));
   }
 

@@ -15,7 +15,17 @@ const TEMPORARY_REFUSALS: ReadonlyArray<readonly [string, string]> = [
   ["BUSY", "is busy running a script"],
   ["MASTERDOWN", "has lost its primary"],
   ["TRYAGAIN", "asks to try again"],
+  ["CLUSTERDOWN", "cluster is down"],
+  ["NOREPLICAS", "has too few replicas"],
 ];
+
+/** The store is up but did not copy a write to as many replicas as `--redis-wait-replicas` asks, in time. */
+export function replicasMissing(wanted: number, confirmed: number): MailroomError {
+  return new MailroomError(
+    "UNAVAILABLE",
+    `the store confirmed the write on ${confirmed} of ${wanted} replicas in time: it may be lost in a failover; retry`,
+  );
+}
 
 export function storeError(error: unknown): MailroomError {
   if (error instanceof MailroomError) return error;

@@ -9,22 +9,31 @@
  * Subscribing twice is harmless in Redis.
  */
 import type { FastifyBaseLogger } from "fastify";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./redis-clients.js";
 
 /** The subscriber's methods that Socket.IO's adapter calls and that go through here instead. */
-const ADAPTER_CALLS = new Set<PropertyKey>(["subscribe", "unsubscribe", "psubscribe", "punsubscribe"]);
+const ADAPTER_CALLS = new Set<PropertyKey>([
+  "subscribe",
+  "unsubscribe",
+  "psubscribe",
+  "punsubscribe",
+  "ssubscribe",
+  "sunsubscribe",
+]);
 
-type Call = "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe";
+type Call = "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "ssubscribe" | "sunsubscribe";
 
 export class Subscriptions {
   private readonly channels = new Set<string>();
   private readonly patterns = new Set<string>();
+  /** Sharded channels (SSUBSCRIBE, on a cluster): subscribed one per command, each in its own slot. */
+  private readonly shardChannels = new Set<string>();
   /** A subscribe failed: what is wanted is subscribed again when the connection is next ready. */
   private incomplete = false;
 
   /** @param restored called when subscriptions that had failed are in place again */
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly logger: FastifyBaseLogger,
     private readonly restored: () => void = () => {},
   ) {
@@ -54,11 +63,21 @@ export class Subscriptions {
     return this.send("punsubscribe", patterns);
   }
 
+  ssubscribe(...channels: string[]): Promise<boolean> {
+    for (const channel of channels) this.shardChannels.add(channel);
+    return this.eachAlone("ssubscribe", channels);
+  }
+
+  sunsubscribe(...channels: string[]): Promise<boolean> {
+    for (const channel of channels) this.shardChannels.delete(channel);
+    return this.eachAlone("sunsubscribe", channels);
+  }
+
   /**
    * The subscriber as Socket.IO's adapter should hold it: its (un)subscribe calls (a channel, several, or
    * an array of them) go through here; everything else reaches the connection itself.
    */
-  forAdapter(): Redis {
+  forAdapter(): RedisClient {
     return new Proxy(this.subscriber, {
       get: (target, property, receiver) => {
         if (!ADAPTER_CALLS.has(property)) return Reflect.get(target, property, receiver);
@@ -68,13 +87,19 @@ export class Subscriptions {
     });
   }
 
+  /** A sharded (un)subscribe per channel: channels of several slots in one command fail on a cluster. */
+  private async eachAlone(call: "ssubscribe" | "sunsubscribe", channels: string[]): Promise<boolean> {
+    const done = await Promise.all(channels.map((channel) => this.send(call, [channel])));
+    return done.every(Boolean);
+  }
+
   private async send(call: Call, names: string[]): Promise<boolean> {
     if (names.length === 0) return true;
     try {
       await this.subscriber[call](...names);
       return true;
     } catch (error) {
-      if (call === "subscribe" || call === "psubscribe") this.incomplete = true;
+      if (call === "subscribe" || call === "psubscribe" || call === "ssubscribe") this.incomplete = true;
       this.logger.debug(
         { err: error, call },
         "a subscription change could not reach Redis; made again when it is back",
@@ -88,6 +113,7 @@ export class Subscriptions {
     const done = await Promise.all([
       this.send("subscribe", [...this.channels]),
       this.send("psubscribe", [...this.patterns]),
+      this.eachAlone("ssubscribe", [...this.shardChannels]),
     ]);
     if (done.every(Boolean)) this.restored();
   }

@@ -1,7 +1,9 @@
 /**
- * The timed work of every queue on Redis (lease ends, delays): a due-time index for the whole cluster,
- * which every node polls with one script per tick whatever the number of queues. Each due queue is
- * claimed by one node, swept (queue-sweep.lua) and settled with its next due time.
+ * The timed work of every queue on Redis (lease ends, delays): a due-time index for the whole cluster, in
+ * partitions spread over a Redis Cluster's masters (due-partitions.ts), which every node polls with one
+ * script per partition per tick whatever the number of queues (auto-pipelined: one round trip per
+ * master). Each due queue is claimed by one node, swept (queue-sweep.lua) and settled with its next due
+ * time. Layout 1's single index is swept as well while it holds entries (layout.ts).
  *
  * Invariants (docs/protocol.md §15): the index holds only real deadlines, and a claim takes turns across
  * namespaces (claim-due-queues.lua), so no tenant's queues delay another's timed work. Claimed queues are
@@ -16,16 +18,20 @@ import type { FastifyBaseLogger } from "fastify";
 import type { QueueAddress } from "../queue-engine.js";
 import { parseQueueRef, queueRef } from "../refs.js";
 import type { RedisConnections } from "./connections.js";
+import { DUE_PARTITIONS } from "./due-partitions.js";
 import type { SweepReply } from "./script-replies.js";
 import type { QueueTarget, Scripts } from "./scripts.js";
 import { inStore } from "./store-errors.js";
 
 /** How often each node looks for due queues: the precision of lease expiry and delays. */
 const SWEEP_INTERVAL_MS = 200;
-/** Due queues one claim takes (shared across the namespaces that have due work). */
+/** Due queues one claim takes from a partition (shared across the namespaces that have due work there). */
 const SWEEP_QUEUES_PER_CLAIM = 50;
-/** Claims one tick makes at most while each comes back full: bounds a node's sweeping at 5,000 queues/s. */
-const SWEEP_CLAIMS_PER_TICK = 20;
+/**
+ * Claims one tick makes at most per partition while each comes back full: bounds a node's sweeping at
+ * 16 partitions x 2 x 50 queues per 200 ms tick, 8,000 queues/s.
+ */
+const SWEEP_CLAIMS_PER_TICK = 2;
 /** Leases and delayed messages one sweep script handles; more waits for the next call. */
 const SWEEP_BATCH = 500;
 /** A claimed queue is pushed this far ahead, so a sweeper that dies leaves it to another node. */
@@ -48,7 +54,14 @@ export interface SweepSchedulerOptions {
   swept: (address: QueueAddress, reply: SweepReply) => void;
   /** The queues this node has consumers for, by ref: the recheck looks at each. */
   watched: ReadonlyMap<string, unknown>;
+  /** Whether layout 1's due index may still hold entries, to be swept too (layout.ts). */
+  legacyDueIndex: () => boolean;
 }
+
+/** Where claims come from: a partition of the due index, or layout 1's index. */
+type DueIndex = number | "legacy";
+
+const PARTITIONS: readonly DueIndex[] = Array.from({ length: DUE_PARTITIONS }, (_, partition) => partition);
 
 export class SweepScheduler {
   private timer: NodeJS.Timeout | undefined;
@@ -98,20 +111,18 @@ export class SweepScheduler {
   }
 
   /**
-   * One tick of timed work: claim the due queues (a share per namespace), sweep them concurrently, record
-   * when each is next due; claim again while claims come back full. Then look at a few queues directly.
+   * One tick of timed work: from every partition at once, claim the due queues (a share per namespace),
+   * sweep them concurrently, record when each is next due; claim again while claims come back full. Then
+   * look at a few queues directly.
    */
   private async tick(): Promise<void> {
     if (this.sweeping || this.options.connections.command.status !== "ready") return;
     this.sweeping = true;
-    const { scripts, logger } = this.options;
+    const { logger } = this.options;
     try {
       if (this.unmarked.size > 0) await this.retryUnmarked();
-      for (let claims = 0; claims < SWEEP_CLAIMS_PER_TICK; claims += 1) {
-        const claimed = await scripts.claimDueQueues(SWEEP_QUEUES_PER_CLAIM, SWEEP_CLAIM_MS);
-        await Promise.all(claimed.map(({ ref, generation }) => this.sweepClaimed(ref, generation)));
-        if (claimed.length < SWEEP_QUEUES_PER_CLAIM) break;
-      }
+      const indexes = this.options.legacyDueIndex() ? [...PARTITIONS, "legacy" as const] : PARTITIONS;
+      await Promise.all(indexes.map((index) => this.sweepDue(index)));
       await this.lookAtSome();
     } catch (error) {
       logger.debug({ err: error }, "queue sweep failed; retrying at the next tick");
@@ -120,14 +131,38 @@ export class SweepScheduler {
     }
   }
 
+  /** Claims and sweeps the due queues of one index; a failure (its master away) leaves the others be. */
+  private async sweepDue(index: DueIndex): Promise<void> {
+    const { scripts, logger } = this.options;
+    try {
+      for (let claims = 0; claims < SWEEP_CLAIMS_PER_TICK; claims += 1) {
+        const claimed =
+          index === "legacy"
+            ? await scripts.claimLegacyDueQueues(SWEEP_QUEUES_PER_CLAIM, SWEEP_CLAIM_MS)
+            : await scripts.claimDueQueues(index, SWEEP_QUEUES_PER_CLAIM, SWEEP_CLAIM_MS);
+        await Promise.all(claimed.map(({ ref, generation }) => this.sweepClaimed(ref, generation, index === "legacy")));
+        if (claimed.length < SWEEP_QUEUES_PER_CLAIM) break;
+      }
+    } catch (error) {
+      logger.debug({ err: error, index }, "claiming due queues failed; retrying at the next tick");
+    }
+  }
+
   /** Sweeps a claimed queue and settles its claim; one that fails is left to the claim's expiry. */
-  private async sweepClaimed(ref: string, generation: string): Promise<void> {
+  private async sweepClaimed(ref: string, generation: string, legacy: boolean): Promise<void> {
     const { scripts, logger } = this.options;
     const address = parseQueueRef(ref);
     try {
       const reply = await scripts.queueSweep(this.options.target(address), SWEEP_BATCH);
       this.options.swept(address, reply);
-      await scripts.settleDueQueue(ref, generation, reply.more ? 1 : reply.nextDue);
+      const nextDue = reply.more ? 1 : reply.nextDue;
+      if (!legacy) {
+        await scripts.settleDueQueue(ref, generation, nextDue);
+      } else {
+        // Out of layout 1's index (unless an old node marked it since), into the queue's partition.
+        await scripts.settleDueQueue(ref, generation, 0, true);
+        if (nextDue) await scripts.markDueQueue(ref, nextDue);
+      }
     } catch (error) {
       logger.debug(
         { err: error, queue: address.queue },

@@ -1,0 +1,139 @@
+/**
+ * The ioredis clients of a node for each Redis deployment (docs/protocol.md §14), set up for a broker:
+ * - standalone: one server, from its URL;
+ * - sentinel: the master that the Sentinels name (`failoverDetector` reconnects as soon as they switch);
+ * - cluster: a Redis Cluster from seed URLs, writes and reads on masters only; the subscriber opens one
+ *   sharded subscriber per master (`shardedSubscribers`: without it SSUBSCRIBE goes to one node and a
+ *   channel of another slot is silently never heard).
+ * The command client fails fast while Redis is away (no offline queue, a command timeout, no retry of a
+ * command a disconnect caught), so callers answer `UNAVAILABLE` instead of hanging; the subscriber queues
+ * and reconnects forever. The credentials of the first URL serve every server of the list (and the
+ * Sentinels themselves in sentinel mode).
+ */
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
+import type { RedisMode } from "../../config.js";
+
+/** A client of any mode: both kinds run the same commands and scripts. */
+export type RedisClient = Redis | Cluster;
+
+/** Longest pause between two reconnection attempts: Redis that returns is noticed within it. */
+const MAX_RECONNECT_DELAY_MS = 500;
+/** How long a cluster node's connection may wait for a slot map refresh. */
+const SLOTS_REFRESH_TIMEOUT_MS = 1000;
+/** Pause before a command retries after MOVED/ASK during a failover, CLUSTERDOWN, or TRYAGAIN (migration). */
+const CLUSTER_RETRY_DELAY_MS = 100;
+
+export interface RedisClientsOptions {
+  mode: RedisMode;
+  /** One URL (standalone), or a comma-separated list of seeds (cluster) or Sentinels (sentinel). */
+  url: string;
+  sentinelMaster: string;
+  commandTimeoutMs: number;
+}
+
+export interface RedisClients {
+  command: RedisClient;
+  subscriber: RedisClient;
+  /** Where the clients point, for logs: `host:port` of each server of the list (never a password). */
+  targets: string[];
+}
+
+const retryStrategy = (attempt: number) => Math.min(attempt * 50, MAX_RECONNECT_DELAY_MS);
+
+export function createRedisClients(options: RedisClientsOptions): RedisClients {
+  const urls = options.url.split(",").map((url) => url.trim());
+  const servers = urls.map(parseServer);
+  const targets = servers.map(({ host, port }) => `${host}:${port}`);
+  const commandOptions: RedisOptions = {
+    commandTimeout: options.commandTimeoutMs,
+    maxRetriesPerRequest: 0,
+    connectionName: "mailroom-command",
+  };
+  const subscriberOptions: RedisOptions = { maxRetriesPerRequest: null, connectionName: "mailroom-subscriber" };
+
+  if (options.mode === "cluster") {
+    const shared = credentials(urls[0] ?? "");
+    const cluster = (redisOptions: RedisOptions, extra: ClusterOptions) =>
+      new Cluster(
+        servers.map(({ host, port }) => ({ host, port })),
+        {
+          scaleReads: "master",
+          clusterRetryStrategy: retryStrategy,
+          slotsRefreshTimeout: SLOTS_REFRESH_TIMEOUT_MS,
+          retryDelayOnFailover: CLUSTER_RETRY_DELAY_MS,
+          retryDelayOnClusterDown: CLUSTER_RETRY_DELAY_MS,
+          retryDelayOnTryAgain: CLUSTER_RETRY_DELAY_MS,
+          lazyConnect: true,
+          redisOptions: { ...shared, ...redisOptions },
+          ...extra,
+        },
+      );
+    return {
+      command: cluster(commandOptions, { enableOfflineQueue: false, enableAutoPipelining: true }),
+      subscriber: cluster(subscriberOptions, { enableOfflineQueue: true, shardedSubscribers: true }),
+      targets,
+    };
+  }
+
+  if (options.mode === "sentinel") {
+    const { username, password, tls } = credentials(urls[0] ?? "");
+    const sentinel = (redisOptions: RedisOptions): Redis =>
+      new Redis({
+        sentinels: servers.map(({ host, port }) => ({ host, port })),
+        name: options.sentinelMaster,
+        role: "master",
+        username,
+        password,
+        sentinelUsername: username,
+        sentinelPassword: password,
+        enableTLSForSentinelMode: tls !== undefined,
+        tls,
+        failoverDetector: true,
+        retryStrategy,
+        sentinelRetryStrategy: retryStrategy,
+        lazyConnect: true,
+        ...redisOptions,
+      });
+    return {
+      command: sentinel({ ...commandOptions, enableOfflineQueue: false, enableAutoPipelining: true }),
+      subscriber: sentinel({ ...subscriberOptions, enableOfflineQueue: true }),
+      targets,
+    };
+  }
+
+  const url = urls[0] ?? "";
+  return {
+    command: new Redis(url, {
+      ...commandOptions,
+      enableOfflineQueue: false,
+      enableAutoPipelining: true,
+      retryStrategy,
+      lazyConnect: true,
+    }),
+    subscriber: new Redis(url, { ...subscriberOptions, enableOfflineQueue: true, retryStrategy, lazyConnect: true }),
+    targets,
+  };
+}
+
+/** Whether a client is a Redis Cluster client. */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/** Redis's port when a URL names none. */
+const DEFAULT_REDIS_PORT = 6379;
+
+function parseServer(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: parsed.port === "" ? DEFAULT_REDIS_PORT : Number(parsed.port) };
+}
+
+/** The user, password and TLS (for rediss://) a URL carries, as ioredis takes them. */
+function credentials(url: string): Pick<RedisOptions, "username" | "password" | "tls"> {
+  const parsed = new URL(url);
+  return {
+    username: parsed.username === "" ? undefined : decodeURIComponent(parsed.username),
+    password: parsed.password === "" ? undefined : decodeURIComponent(parsed.password),
+    tls: parsed.protocol === "rediss:" ? {} : undefined,
+  };
+}
