@@ -20,6 +20,8 @@ import { redisPassword } from "./redis-url.js";
 import { type ConnectionRole, StoreState } from "./store-state.js";
 import { Subscriptions } from "./subscriptions.js";
 
+/** Redis Cluster's number of hash slots. */
+const CLUSTER_SLOTS = 16384;
 /** How long a close waits for Redis to answer QUIT before it drops the connection: a drain has 10 s in all. */
 const QUIT_TIMEOUT_MS = 1000;
 
@@ -204,15 +206,28 @@ export class RedisConnections {
   }
 }
 
-/** Whether every master of the cluster answers a PING within `timeoutMs` (and there is at least one). */
+/**
+ * Whether every slot of the cluster has a master this node is connected to, and each of those masters
+ * answers a PING within `timeoutMs`. A master that died is still named by the slot map until the cluster
+ * promotes its replica, so the outage shows for as long as it lasts.
+ */
 async function mastersAnswer(cluster: Cluster, timeoutMs: number): Promise<boolean> {
-  const masters = cluster.nodes("master");
-  if (masters.length === 0) return false;
+  const connected = new Map(cluster.nodes("master").map((node) => [`${node.options.host}:${node.options.port}`, node]));
+  const needed = new Set<string>();
+  for (let slot = 0; slot < CLUSTER_SLOTS; slot += 1) {
+    const master = cluster.slots[slot]?.[0];
+    if (master === undefined) return false;
+    needed.add(master);
+  }
+  const masters = [...needed].map((key) => connected.get(key));
+  if (masters.length === 0 || masters.some((master) => master === undefined || master.status !== "ready")) {
+    return false;
+  }
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs);
   });
-  const pings = Promise.all(masters.map((master) => master.ping())).then(
+  const pings = Promise.all(masters.map((master) => master?.ping())).then(
     () => true,
     () => false,
   );

@@ -1,0 +1,84 @@
+/**
+ * The Redis deployments of docs/protocol.md §14 as the suites see them, so that one suite runs against
+ * each, as socket.io-redis-adapter runs one suite against several backends: `standalone` (one
+ * `redis-server`), `cluster` (3 masters + 3 replicas, redis-cluster.ts) and `sentinel` (a master, a replica
+ * and 3 Sentinels, redis-sentinel.ts). A cluster or a Sentinel set takes seconds to start, so
+ * `sharedDeployment` starts one per `describe` block (before its first test, stopped after its last); the
+ * tests keep apart through fresh key prefixes. A standalone Redis is cheap, and one is started per test.
+ */
+import type { RedisMode } from "@mailroom/server";
+import { afterAll, beforeAll } from "vitest";
+import { freshPrefix, startRedis } from "./redis.js";
+import { type RedisCluster, startRedisCluster } from "./redis-cluster.js";
+import { type RedisSentinelDeployment, startRedisSentinel } from "./redis-sentinel.js";
+
+export type DeploymentKind = RedisMode;
+
+export interface RedisDeployment {
+  readonly kind: DeploymentKind;
+  /** The `--redis` value (`redisUrl`): one URL, or a list of seeds or Sentinels. */
+  readonly url: string;
+  /** The Sentinels' name for the master (sentinel only). */
+  readonly sentinelMaster: string;
+  /** The flags of `mailroom serve` besides `--redis`: the mode, and the master's name for Sentinel. */
+  readonly args: readonly string[];
+  /** The cluster, for tests that act on its nodes (cluster only). */
+  readonly cluster?: RedisCluster;
+  /** The Sentinel set, for tests that fail its master over (sentinel only). */
+  readonly sentinel?: RedisSentinelDeployment;
+}
+
+const SENTINEL_MASTER = "mymaster";
+
+/** Starts a deployment of `kind` for the current test (stopped after it). */
+export async function startDeployment(
+  kind: DeploymentKind,
+  lifetime: "test" | "caller" = "test",
+): Promise<RedisDeployment> {
+  if (kind === "cluster") {
+    const cluster = await startRedisCluster({ stopAfterTest: lifetime === "test" });
+    return { kind, url: cluster.seedUrls.join(","), sentinelMaster: SENTINEL_MASTER, args: modeArgs(kind), cluster };
+  }
+  if (kind === "sentinel") {
+    const sentinel = await startRedisSentinel({ masterName: SENTINEL_MASTER, stopAfterTest: lifetime === "test" });
+    return {
+      kind,
+      url: sentinel.sentinelUrls.join(","),
+      sentinelMaster: SENTINEL_MASTER,
+      args: modeArgs(kind),
+      sentinel,
+    };
+  }
+  const redis = await startRedis();
+  return { kind, url: redis.url, sentinelMaster: SENTINEL_MASTER, args: modeArgs(kind) };
+}
+
+/**
+ * A deployment for every test of the enclosing `describe`: a cluster or a Sentinel set is started once
+ * (before the first test) and stopped after the last; a standalone Redis is started per call. Call the
+ * returned function inside a test.
+ */
+export function sharedDeployment(kind: DeploymentKind): () => Promise<RedisDeployment> {
+  if (kind === "standalone") return () => startDeployment(kind);
+  let shared: RedisDeployment | undefined;
+  beforeAll(async () => {
+    shared = await startDeployment(kind, "caller");
+  }, 120_000);
+  afterAll(async () => {
+    await (shared?.cluster ?? shared?.sentinel)?.stop();
+  });
+  return async () => {
+    if (!shared) throw new Error(`the shared ${kind} deployment did not start`);
+    return shared;
+  };
+}
+
+/** What `startNode` takes to run a node on `deployment` under a fresh prefix. */
+export function nodeOptionsOn(deployment: RedisDeployment, prefix = freshPrefix()) {
+  return { redisUrl: deployment.url, prefix, args: [...deployment.args] };
+}
+
+function modeArgs(kind: DeploymentKind): string[] {
+  if (kind === "sentinel") return ["--redis-mode", kind, "--redis-sentinel-master", SENTINEL_MASTER];
+  return ["--redis-mode", kind];
+}
