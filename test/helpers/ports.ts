@@ -30,3 +30,19 @@ function portFree(host: string, port: number): Promise<boolean> {
     server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
+
+/**
+ * A free port whose partner `port + offset` is free as well (a Redis Cluster node listens for its peers on
+ * port + 10000), neither of them among `taken`: ports already handed out but not bound yet.
+ */
+export async function freePortPair(offset: number, taken: ReadonlySet<number> = new Set()): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    const partner = port + offset;
+    if (partner > HIGHEST_PORT || taken.has(port) || taken.has(partner)) continue;
+    if (await portFree("127.0.0.1", partner)) return port;
+  }
+  throw new Error(`found no free port whose port + ${offset} is free too`);
+}
+
+const HIGHEST_PORT = 65_535;
