@@ -119,7 +119,7 @@ describe.each(["cluster", "sentinel"] as DeploymentKind[])("every capability on 
     expect(deliveries.slice(0, 20).map(([message]) => message.data)).toEqual([...Array(20).keys()]);
 
     // One left unacked comes back when its lease ends; one nacked without requeue goes to the DLQ.
-    const [[held], [rejected], ...rest] = deliveries;
+    const [held, rejected, ...rest] = deliveries.map(([message]) => message);
     if (!held || !rejected) throw new Error("no deliveries");
     expect(await command(consumer, "queue:nack", { queue: "work", receipt: rejected.receipt, requeue: false })).toEqual(
       {
@@ -127,7 +127,7 @@ describe.each(["cluster", "sentinel"] as DeploymentKind[])("every capability on 
         deadLettered: true,
       },
     );
-    const receipts = rest.map(([message]) => message.receipt);
+    const receipts = rest.map((message) => message.receipt);
     expect(await command(consumer, "queue:ack", { queue: "work", receipts })).toMatchObject({ acked: receipts.length });
     await waitFor(() => deliveries.some(([message]) => message.id === held.id && message.attempt === 2), {
       what: "the unacked message back after its lease",
@@ -138,7 +138,7 @@ describe.each(["cluster", "sentinel"] as DeploymentKind[])("every capability on 
 
   it("serves the HTTP API, the queue list, metrics and /readyz", async () => {
     const [one, two] = await twoNodes(await deployment());
-    expect((await http(one.url, "POST", "/v1/namespaces/_/queues/emptied/messages", { data: 1 })).status).toBe(200);
+    expect((await http(one.url, "POST", "/v1/namespaces/_/queues/emptied/messages", { data: 1 })).status).toBe(201);
     const received = await http(two.url, "POST", "/v1/namespaces/_/queues/emptied/receive", { max: 1, waitMs: 2000 });
     const [message] = received.body.messages as Array<{ receipt: string }>;
     const acked = await http(two.url, "POST", "/v1/namespaces/_/queues/emptied/ack", { receipts: [message?.receipt] });
@@ -199,11 +199,8 @@ describe("the traps of a Redis Cluster", () => {
 
   it("reaches a room through the stock emitter with --adapter classic, and through HTTP with the sharded adapter", async () => {
     const shared = await deployment();
-    const emitterClient = new Cluster(
-      shared.cluster?.seedUrls
-        .map((url) => new URL(url))
-        .map(({ hostname, port }) => ({ host: hostname, port: Number(port) })) ?? [],
-    );
+    const seeds = (shared.cluster?.seedUrls ?? []).map((url) => new URL(url));
+    const emitterClient = new Cluster(seeds.map(({ hostname, port }) => ({ host: hostname, port: Number(port) })));
     onCleanup(() => void emitterClient.disconnect());
     const classic = await startNode({ ...nodeOptionsOn(shared), args: [...shared.args, "--adapter", "classic"] });
     const member = await connectSocket(classic.url);
@@ -220,7 +217,7 @@ describe("the traps of a Redis Cluster", () => {
       event: "headline",
       data: "over HTTP",
     });
-    expect(published.status).toBe(200);
+    expect(published.status).toBeLessThan(300);
     expect((await viaHttp)[0]).toBe("over HTTP");
   });
 
@@ -249,7 +246,7 @@ describe("the traps of a Redis Cluster", () => {
       }
     })();
     await sending;
-    expect(failures).toEqual([]);
+    expect(JSON.stringify(failures)).toBe("[]");
     await waitFor(() => accepted.every((id) => ids.has(id)), { what: "every accepted message delivered" });
   });
 
@@ -324,6 +321,7 @@ describe("failover", () => {
     const accepted = new Set<string>();
     const victim = await cluster.masterFor("{/:fo-a}");
     let sent = 0;
+    let lastFailure: unknown;
     const deadline = Date.now() + 60_000;
     while (sent < 800 && Date.now() < deadline) {
       const data = `m${sent}`;
@@ -332,12 +330,18 @@ describe("failover", () => {
         accepted.add(data);
         sent += 1;
       } else {
+        lastFailure = reply;
         // UNAVAILABLE during the failover: retried with the same id, as RELIABILITY.md says.
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      if (sent === 200 && victim.live()) await victim.kill();
+      if (sent === 200 && victim.live()) {
+        await victim.kill();
+        // The operator's part: once its replica took over, the old master comes back (as a replica of its
+        // successor), so writes to those slots can be copied again.
+        void cluster.waitHealthy().then(() => victim.restart());
+      }
     }
-    expect(sent).toBe(800);
+    expect({ sent, lastFailure }).toMatchObject({ sent: 800 });
     await waitFor(() => [...accepted].every((data) => delivered.has(data)), {
       timeoutMs: 30_000,
       what: "every accepted message delivered after the failover",
@@ -353,9 +357,13 @@ describe("failover", () => {
     const sentinel = shared.sentinel;
     if (!sentinel) throw new Error("no Sentinel set");
     const options = nodeOptionsOn(shared);
-    const node = await startNode({ ...options, args: [...options.args, "--redis-wait-replicas", "1"] });
+    // The first message is sent through a node that waits for the replica, so it survives the failover;
+    // the other node (waiting for none: the promoted master has no replica left) must follow the failover.
+    const durable = await startNode({ ...options, args: [...options.args, "--redis-wait-replicas", "1"] });
+    const node = await startNode(options);
+    const first = await connectSocket(durable.url);
+    expect(await command(first, "queue:send", { queue: "s", data: 1 })).toMatchObject({ ok: true });
     const producer = await connectSocket(node.url);
-    expect(await command(producer, "queue:send", { queue: "s", data: 1 })).toMatchObject({ ok: true });
     const old = await sentinel.killMaster();
     await sentinel.waitForFailover(old.port);
     await waitFor(async () => (await command(producer, "queue:send", { queue: "s", data: 2 })).ok === true, {

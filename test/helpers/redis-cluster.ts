@@ -61,6 +61,8 @@ export interface RedisClusterOptions {
    * restarted node reloads its data. @default no persistence
    */
   appendfsync?: "always" | "everysec";
+  /** Stop it after the current test (false: the caller stops it, e.g. in `afterAll`). @default true */
+  stopAfterTest?: boolean;
 }
 
 export type ClusterRole = "master" | "replica";
@@ -119,7 +121,7 @@ export interface RedisCluster {
 }
 
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
-  const { masters = 3, replicasPerMaster = 1, appendfsync } = options;
+  const { masters = 3, replicasPerMaster = 1, appendfsync, stopAfterTest = true } = options;
   if (masters < 3) throw new Error(`a Redis Cluster needs at least 3 masters, not ${masters}`);
   requireBinaries(["redis-server", "redis-cli"]);
   const directory = mkdtempSync(join(tmpdir(), "mailroom-redis-cluster-"));
@@ -128,7 +130,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     await Promise.all(nodes.map((node) => node.kill()));
     rmSync(directory, { recursive: true, force: true });
   };
-  onCleanup(stop);
+  if (stopAfterTest) onCleanup(stop);
   try {
     await startNodes(nodes, masters * (1 + replicasPerMaster), directory, appendfsync);
     await createCluster(nodes, replicasPerMaster);

@@ -35,6 +35,8 @@ export interface RedisSentinelOptions {
   masterName?: string;
   /** Sentinel processes; the quorum is a majority of them. @default 3 */
   sentinels?: number;
+  /** Stop it after the current test (false: the caller stops it, e.g. in `afterAll`). @default true */
+  stopAfterTest?: boolean;
 }
 
 /** A data server (master or replica) of the deployment. */
@@ -68,7 +70,7 @@ export interface RedisSentinelDeployment {
 }
 
 export async function startRedisSentinel(options: RedisSentinelOptions = {}): Promise<RedisSentinelDeployment> {
-  const { masterName = "mymaster", sentinels: sentinelCount = 3 } = options;
+  const { masterName = "mymaster", sentinels: sentinelCount = 3, stopAfterTest = true } = options;
   requireBinaries(["redis-server"]);
   const directory = mkdtempSync(join(tmpdir(), "mailroom-redis-sentinel-"));
   const processes: RedisProcess[] = [];
@@ -76,7 +78,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
     await Promise.all(processes.map((started) => started.kill()));
     rmSync(directory, { recursive: true, force: true });
   };
-  onCleanup(stop);
+  if (stopAfterTest) onCleanup(stop);
   const launch = async (args: string[], readyLine?: string) => {
     const started = await launchRedisServer(args, readyLine);
     processes.push(started);

@@ -207,22 +207,21 @@ export class RedisConnections {
 }
 
 /**
- * Whether every slot of the cluster has a master this node is connected to, and each of those masters
- * answers a PING within `timeoutMs`. A master that died is still named by the slot map until the cluster
+ * Whether every slot of the cluster has a master in this node's pool, and each of those masters answers
+ * a PING within `timeoutMs`. A master that died is still named by the slot map until the cluster
  * promotes its replica, so the outage shows for as long as it lasts.
  */
 async function mastersAnswer(cluster: Cluster, timeoutMs: number): Promise<boolean> {
-  const connected = new Map(cluster.nodes("master").map((node) => [`${node.options.host}:${node.options.port}`, node]));
+  const known = new Map(cluster.nodes("master").map((node) => [`${node.options.host}:${node.options.port}`, node]));
   const needed = new Set<string>();
   for (let slot = 0; slot < CLUSTER_SLOTS; slot += 1) {
     const master = cluster.slots[slot]?.[0];
     if (master === undefined) return false;
     needed.add(master);
   }
-  const masters = [...needed].map((key) => connected.get(key));
-  if (masters.length === 0 || masters.some((master) => master === undefined || master.status !== "ready")) {
-    return false;
-  }
+  // A master's connection opens at its first command: the PING opens it, and fails for a dead master.
+  const masters = [...needed].map((key) => known.get(key));
+  if (masters.length === 0 || masters.some((master) => master === undefined)) return false;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), timeoutMs);

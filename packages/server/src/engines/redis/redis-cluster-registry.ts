@@ -219,7 +219,7 @@ export class RedisRegistry implements ClusterRegistry {
       for (const ref of [...this.pendingCounts]) await this.writeConsumerCount(ref);
       this.lastHeartbeatAt = performance.now();
       await this.retryPendingLeaves();
-      for (const deadId of await scripts.claimDeadNodes(nodeTimeoutMs)) await this.removeDeadNode(deadId);
+      for (const deadId of await scripts.claimDeadNodes(nodeTimeoutMs, node.id)) await this.removeDeadNode(deadId);
     } catch (error) {
       logger.debug({ err: error }, "heartbeat failed");
     } finally {

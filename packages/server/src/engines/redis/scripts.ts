@@ -69,8 +69,10 @@ const SCRIPTS = {
   queueRegister: { numberOfKeys: 3, lua: lua("queue-register", "allow") },
   queueRegistryPage: { numberOfKeys: 2, lua: lua("queue-registry-page", "allow") },
   queueRegistryForget: { numberOfKeys: 3, lua: lua("queue-registry-forget", "allow") },
-  // Two keys for a partition of the due index, three for layout 1's (with its one-level index).
-  claimDueQueues: { numberOfKeys: undefined, lua: lua("claim-due-queues", "allow") },
+  // Two keys for a partition of the due index, three for layout 1's (with its one-level index). A fixed
+  // number of keys: auto-pipelining on a cluster routes a call by its first argument, which must be a key.
+  claimDueQueues: { numberOfKeys: 2, lua: lua("claim-due-queues", "allow") },
+  claimLegacyDueQueues: { numberOfKeys: 3, lua: lua("claim-due-queues", "allow") },
   settleDueQueue: { numberOfKeys: 3, lua: lua("settle-due-queue", "allow") },
   markDueQueue: { numberOfKeys: 3, lua: lua("mark-due-queue", "allow") },
 } as const;
@@ -144,8 +146,10 @@ export class Scripts {
     return decode.strings(await this.run("liveNodes", [this.keys.nodes()], [timeoutMs]), "live-nodes");
   }
 
-  async claimDeadNodes(timeoutMs: number): Promise<string[]> {
-    return decode.strings(await this.run("claimDeadNodes", [this.keys.nodes()], [timeoutMs]), "claim-dead-nodes");
+  /** The dead nodes (never `callerId`), claimed for the caller to clean up after. */
+  async claimDeadNodes(timeoutMs: number, callerId: string): Promise<string[]> {
+    const reply = await this.run("claimDeadNodes", [this.keys.nodes()], [timeoutMs, callerId]);
+    return decode.strings(reply, "claim-dead-nodes");
   }
 
   async roomJoin(nodeId: string, member: Membership): Promise<number> {
@@ -244,7 +248,7 @@ export class Scripts {
   async claimDueQueues(partition: number, limit: number, claimMs: number): Promise<ClaimedQueue[]> {
     const keys = this.keys.duePartitionKeys(partition);
     const queuesPrefix = this.keys.duePartitionQueuesPrefix(partition);
-    const reply = await this.run("claimDueQueues", [keys.length, ...keys], [limit, claimMs, queuesPrefix]);
+    const reply = await this.run("claimDueQueues", keys, [limit, claimMs, queuesPrefix]);
     return decode.claims(reply);
   }
 
@@ -252,7 +256,7 @@ export class Scripts {
   async claimLegacyDueQueues(limit: number, claimMs: number): Promise<ClaimedQueue[]> {
     const keys = this.keys.legacyDueKeys();
     const queuesPrefix = this.keys.legacyDueQueuesPrefix();
-    const reply = await this.run("claimDueQueues", [keys.length, ...keys], [limit, claimMs, queuesPrefix]);
+    const reply = await this.run("claimLegacyDueQueues", keys, [limit, claimMs, queuesPrefix]);
     return decode.claims(reply);
   }
 
@@ -292,8 +296,7 @@ export class Scripts {
     return [namespaces, generations, this.keys.legacyDueQueuesPrefix() + namespace];
   }
 
-  /** `keys` may start with their count, for a script defined without a fixed number of keys. */
-  private run(name: ScriptName, keys: Array<string | number>, args: Argument[]): Promise<unknown> {
+  private run(name: ScriptName, keys: string[], args: Argument[]): Promise<unknown> {
     return this.timed(name, this.target[name](...keys, ...args));
   }
 
