@@ -1,12 +1,14 @@
 /**
  * The queue engine conformance suite on the Redis engine, in-process: the engine built from its parts as
- * engines/redis/redis-store.ts builds it (connections, keys, scripts, the queue registry), on a Redis of
- * the test's own, under a fresh key prefix per test. Time is Redis's real clock: the suite waits for it,
+ * engines/redis/redis-store.ts builds it (connections, keys, scripts, the queue registry), on each Redis
+ * deployment of docs/protocol.md §14 (one server of the test's own; a Redis Cluster and a Sentinel set
+ * shared by the file's tests), under a fresh key prefix per test. Time is Redis's real clock: the suite waits for it,
  * and the engine's sweep (every 200 ms) ends leases and delays.
  */
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pino } from "pino";
+import { describe } from "vitest";
 import type { QueueAddress } from "../packages/server/src/engines/queue-engine.js";
 import { RedisConnections } from "../packages/server/src/engines/redis/connections.js";
 import { RedisKeys } from "../packages/server/src/engines/redis/keys.js";
@@ -14,8 +16,9 @@ import { RedisQueueEngine } from "../packages/server/src/engines/redis/redis-que
 import { RedisQueueRegistry } from "../packages/server/src/engines/redis/redis-queue-registry.js";
 import { ReplicaWait } from "../packages/server/src/engines/redis/replica-wait.js";
 import { Scripts } from "../packages/server/src/engines/redis/scripts.js";
-import { queueEngineSuite } from "./conformance/queue-engine-suite.js";
-import { freshPrefix, startRedis } from "./helpers/redis.js";
+import { type QueueEngineHarness, queueEngineSuite } from "./conformance/queue-engine-suite.js";
+import { freshPrefix } from "./helpers/redis.js";
+import { type RedisDeployment, sharedDeployment } from "./helpers/redis-deployments.js";
 import { waitFor } from "./helpers/wait.js";
 
 /** The protocol's shortest dedup window worth waiting for in a test (the default is 5 minutes). */
@@ -25,17 +28,23 @@ const COMMAND_TIMEOUT_MS = 2000;
 const EVENTUALLY_TIMEOUT_MS = 5000;
 const POLL_INTERVAL_MS = 20;
 
-queueEngineSuite("redis", async () => {
-  const redis = await startRedis();
+for (const kind of ["standalone", "cluster", "sentinel"] as const) {
+  describe(`on Redis in ${kind} mode`, () => {
+    const deployment = sharedDeployment(kind);
+    queueEngineSuite(kind === "standalone" ? "redis" : `redis ${kind}`, async () => startEngine(await deployment()));
+  });
+}
+
+async function startEngine(deployment: RedisDeployment): Promise<QueueEngineHarness> {
   const logger = pino({ level: "silent" });
   const connections = new RedisConnections({
-    mode: "standalone",
-    url: redis.url,
-    sentinelMaster: "",
+    mode: deployment.kind,
+    url: deployment.url,
+    sentinelMaster: deployment.sentinelMaster,
     commandTimeoutMs: COMMAND_TIMEOUT_MS,
     logger,
   });
-  const keys = new RedisKeys(freshPrefix());
+  const keys = new RedisKeys(freshPrefix(), connections.sharded);
   const scripts = new Scripts(connections.command, keys);
   const engine = new RedisQueueEngine({
     connections,
@@ -69,7 +78,7 @@ queueEngineSuite("redis", async () => {
       await connections.close();
     },
   };
-});
+}
 
 /**
  * Watches that resolve once wake-ups flow. A queue's first watcher subscribes its channel, and the engine
