@@ -1,10 +1,19 @@
-/** The queue conformance suite on the Redis engine: two node processes on one Redis. */
+/**
+ * The queue conformance suite on the Redis engine: two node processes on one Redis, on a Redis Cluster and
+ * on Sentinel (docs/protocol.md §14; the cluster and the Sentinel set are shared by the file's tests, each
+ * test under a fresh key prefix).
+ */
+import { describe } from "vitest";
 import { queueConformance } from "./conformance/queue-semantics.js";
 import { type NodeHandle, startCluster } from "./helpers/nodes.js";
-import { freshPrefix, startRedis } from "./helpers/redis.js";
+import { nodeOptionsOn, sharedDeployment } from "./helpers/redis-deployments.js";
 
-queueConformance("redis", async () => {
-  const redis = await startRedis();
-  const nodes = await startCluster(2, { redisUrl: redis.url, prefix: freshPrefix() });
-  return nodes as [NodeHandle, NodeHandle];
-});
+for (const kind of ["standalone", "cluster", "sentinel"] as const) {
+  describe(`on Redis in ${kind} mode`, () => {
+    const deployment = sharedDeployment(kind);
+    queueConformance(kind === "standalone" ? "redis" : `redis ${kind}`, async () => {
+      const nodes = await startCluster(2, nodeOptionsOn(await deployment()));
+      return nodes as [NodeHandle, NodeHandle];
+    });
+  });
+}
