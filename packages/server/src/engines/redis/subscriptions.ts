@@ -6,7 +6,10 @@
  * and the adapter leaves that rejection unhandled. Here no call rejects: a failure is logged at debug
  * (its error without the command's arguments, see log-redaction.ts), and every wanted channel and pattern
  * is subscribed again the next time the connection is ready, and `restored` is told once that stands.
- * Subscribing twice is harmless in Redis.
+ * Subscribing twice is harmless in Redis. Sharded channels (SSUBSCRIBE, on a Redis Cluster: the sharded
+ * adapter's and our own) are (un)subscribed one per command, whatever the caller passes: a command naming
+ * channels of several slots fails (socket.io-redis-adapter#500), and ioredis's cluster subscriber follows
+ * each channel's slot to its master, also after a failover or a migration.
  */
 import type { FastifyBaseLogger } from "fastify";
 import type { RedisClient } from "./redis-clients.js";
