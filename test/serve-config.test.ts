@@ -36,6 +36,10 @@ const SETTINGS = [
   ["--metrics-max-queues", "MAILROOM_METRICS_MAX_QUEUES", "1000"],
   ["--redis-command-timeout-ms", "MAILROOM_REDIS_COMMAND_TIMEOUT_MS", "2000"],
   ["--cors-origins", "MAILROOM_CORS_ORIGINS", undefined],
+  ["--redis-mode", "MAILROOM_REDIS_MODE", '"standalone"'],
+  ["--redis-sentinel-master", "MAILROOM_REDIS_SENTINEL_MASTER", '"mymaster"'],
+  ["--adapter", "MAILROOM_ADAPTER", undefined],
+  ["--redis-wait-replicas", "MAILROOM_REDIS_WAIT_REPLICAS", "0"],
 ] as const;
 
 describe("mailroom serve configuration", () => {
@@ -61,6 +65,23 @@ describe("mailroom serve configuration", () => {
       /--drain-delay-ms \(MAILROOM_DRAIN_DELAY_MS\) must be an integer from 0 to 5000/,
     ],
     [{ REDIS_URL: "http://redis" }, /--redis \(REDIS_URL\) must start with redis:\/\/ or rediss:\/\//],
+    [
+      { REDIS_URL: "redis://a:6379,redis://b:6379" },
+      /--redis \(REDIS_URL\) must be one URL in standalone mode: .*set the Redis mode to cluster or sentinel/,
+    ],
+    [
+      { MAILROOM_REDIS_MODE: "cluster", REDIS_URL: "redis://a:6379,b:6379" },
+      /--redis \(REDIS_URL\) must start with redis:\/\/ or rediss:\/\/ \(each URL of a list\), got b:6379/,
+    ],
+    [
+      { MAILROOM_REDIS_MODE: "replicated" },
+      /--redis-mode.*'replicated' from env 'MAILROOM_REDIS_MODE'.*Allowed choices are standalone, cluster, sentinel/,
+    ],
+    [{ MAILROOM_ADAPTER: "streams" }, /--adapter.*'streams'.*Allowed choices are classic, sharded/],
+    [
+      { MAILROOM_REDIS_WAIT_REPLICAS: "-1" },
+      /--redis-wait-replicas \(MAILROOM_REDIS_WAIT_REPLICAS\) must be an integer from 0 to 16, got -1/,
+    ],
     [{ LOG_LEVEL: "loud" }, /--log-level.*'loud' from env 'LOG_LEVEL'.*Allowed choices are fatal, error/],
     [{ PORT: "abc" }, /--port.*'abc' from env 'PORT'.*expected an integer/],
     [{ MAILROOM_INSECURE: "maybe" }, /MAILROOM_INSECURE must be true or false, got "maybe"/],

@@ -102,6 +102,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     if (evictionChecked) return;
     evictionChecked = true;
     void warnIfEvicting(connections, logger);
+    if (options.adapter === "sharded" || mode === "cluster") void warnIfNoShardedPubSub(connections, logger);
   });
 
   return {
@@ -151,6 +152,22 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
       await connections.close();
     },
   };
+}
+
+/** Sharded pub/sub (SPUBLISH, SSUBSCRIBE) came with Redis 7: an older one never lets the node be ready. */
+async function warnIfNoShardedPubSub(connections: RedisConnections, logger: FastifyBaseLogger): Promise<void> {
+  try {
+    const info = await connections.command.info("server");
+    const version = /redis_version:(\d+)/.exec(info)?.[1];
+    if (version !== undefined && Number(version) < 7) {
+      logger.error(
+        { redisVersion: version },
+        "Redis is older than 7, which has no sharded pub/sub: the sharded adapter and cluster mode need Redis 7 or newer",
+      );
+    }
+  } catch (error) {
+    logger.debug({ err: error }, "could not read Redis's version");
+  }
 }
 
 async function warnIfEvicting(connections: RedisConnections, logger: FastifyBaseLogger): Promise<void> {
