@@ -31,16 +31,21 @@ const STAGGER_MS = 300;
 /** The sweep's interval, plus room for a loaded machine; the 5 s claim is far above it. */
 const LATE_ALLOWANCE_MS = 1500;
 
+/** The scripts on a Redis of the test's own, under a fresh prefix, and Redis's clock now (ms). */
+async function scriptsOnRedis() {
+  const redis = await startRedis();
+  const prefix = freshPrefix();
+  const client = new Redis(redis.url);
+  onCleanup(() => void client.disconnect());
+  const keys = new RedisKeys(prefix);
+  const [seconds] = await client.time();
+  return { redis, prefix, client, keys, scripts: new Scripts(client, keys), now: Number(seconds) * 1000 };
+}
+
 describe("lease expiry on a busy queue", () => {
   it("keeps a sweep's next due time when a mark far ahead landed during the sweep", async () => {
-    const redis = await startRedis();
-    const client = new Redis(redis.url);
-    onCleanup(() => void client.disconnect());
-    const keys = new RedisKeys(freshPrefix());
-    const scripts = new Scripts(client, keys);
+    const { client, keys, scripts, now } = await scriptsOnRedis();
     const ref = queueRef("/", QUEUE);
-    const [seconds] = await client.time();
-    const now = Number(seconds) * 1000;
 
     const partition = duePartitionOf(ref);
 
@@ -52,17 +57,11 @@ describe("lease expiry on a busy queue", () => {
     // The sweep found a lease due in 1 s.
     expect(await scripts.settleDueQueue(ref, claim?.generation ?? "", now + 1000)).toBe(0);
 
-    expect(Number(await client.zscore(keys.duePartitionQueuesPrefix(partition) + "/", ref))).toBe(now + 1000);
+    expect(Number(await client.zscore(`${keys.duePartitionQueuesPrefix(partition)}/`, ref))).toBe(now + 1000);
   });
 
   it("marks each queue in its own partition of the due index, and claims it from there only", async () => {
-    const redis = await startRedis();
-    const client = new Redis(redis.url);
-    onCleanup(() => void client.disconnect());
-    const keys = new RedisKeys(freshPrefix());
-    const scripts = new Scripts(client, keys);
-    const [seconds] = await client.time();
-    const now = Number(seconds) * 1000;
+    const { scripts, now } = await scriptsOnRedis();
     const refs = Array.from({ length: 64 }, (_, index) => queueRef("/", `q${index}`));
     for (const ref of refs) await scripts.markDueQueue(ref, now - 1);
     const used = new Set(refs.map(duePartitionOf));
@@ -75,13 +74,7 @@ describe("lease expiry on a busy queue", () => {
   });
 
   it("claims from layout 1's index (one level and two levels), which a node of the previous release still marks", async () => {
-    const redis = await startRedis();
-    const client = new Redis(redis.url);
-    onCleanup(() => void client.disconnect());
-    const keys = new RedisKeys(freshPrefix());
-    const scripts = new Scripts(client, keys);
-    const [seconds] = await client.time();
-    const now = Number(seconds) * 1000;
+    const { client, keys, scripts, now } = await scriptsOnRedis();
     const due = queueRef("/orders", "due-now");
     const later = queueRef("/", "due-later");
     const [namespaces, , oneLevel] = keys.legacyDueKeys();
@@ -91,27 +84,22 @@ describe("lease expiry on a busy queue", () => {
     const claimed = await scripts.claimLegacyDueQueues(10, 5000);
     expect(claimed.map((claim) => claim.ref)).toEqual([due]);
     expect(await client.exists(oneLevel)).toBe(0);
-    expect(Number(await client.zscore(keys.legacyDueQueuesPrefix() + "/", later))).toBe(now + 60_000);
+    expect(Number(await client.zscore(`${keys.legacyDueQueuesPrefix()}/`, later))).toBe(now + 60_000);
     expect(Number(await client.zscore(namespaces, "/"))).toBe(now + 60_000);
     // Settled out of layout 1's index: a node then marks the queue's next due time in its partition.
     expect(await scripts.settleDueQueue(due, claimed[0]?.generation ?? "", 0, true)).toBe(1);
-    expect(await client.zscore(keys.legacyDueQueuesPrefix() + "/orders", due)).toBeNull();
+    expect(await client.zscore(`${keys.legacyDueQueuesPrefix()}/orders`, due)).toBeNull();
   });
 
   it("ends a lease that only layout 1's due index knows of, and moves the queue into its partition", async () => {
-    const redis = await startRedis();
-    const prefix = freshPrefix();
-    const client = new Redis(redis.url);
-    onCleanup(() => void client.disconnect());
-    const keys = new RedisKeys(prefix);
-    const scripts = new Scripts(client, keys);
+    const { redis, prefix, client, keys, scripts } = await scriptsOnRedis();
     const target = { namespace: "/", queue: "old", isDeadLetterQueue: false };
     const item = { id: "m1", chosenByProducer: false, delayMs: 0, ttlMs: 0, maxAttempts: 5, body: Buffer.from("{}") };
     await scripts.queueSend(target, 1000, [item]);
     const { deadline } = await scripts.queueReceive(target, 1, 500, "abc123", 0);
     // A node of the previous release marked the lease's end in its own index.
     const ref = queueRef("/", "old");
-    await client.zadd(keys.legacyDueQueuesPrefix() + "/", deadline, ref);
+    await client.zadd(`${keys.legacyDueQueuesPrefix()}/`, deadline, ref);
     await client.zadd(keys.legacyDueKeys()[0], deadline, "/");
 
     await startNode({ redisUrl: redis.url, prefix });
@@ -125,13 +113,7 @@ describe("lease expiry on a busy queue", () => {
   });
 
   it("gives every namespace with due queues a share of one claim", async () => {
-    const redis = await startRedis();
-    const client = new Redis(redis.url);
-    onCleanup(() => void client.disconnect());
-    const keys = new RedisKeys(freshPrefix());
-    const scripts = new Scripts(client, keys);
-    const [seconds] = await client.time();
-    const now = Number(seconds) * 1000;
+    const { scripts, now } = await scriptsOnRedis();
     const quiet = queueRef("/quiet", "one");
     const partition = duePartitionOf(quiet);
     let crowded = 0;
