@@ -14,6 +14,9 @@ import { waitFor } from "./helpers/wait.js";
 
 /** The contract's bound on how long a command may take to fail while Redis is down. */
 const UNAVAILABLE_WITHIN_MS = 3000;
+/** A short command timeout for the hung-Redis test, and what an answer may take beyond it on a busy machine. */
+const HANG_COMMAND_TIMEOUT_MS = 1000;
+const HANG_SLACK_MS = 500;
 /** Generous bound on a node noticing that Redis went away or came back. */
 const NOTICE_WITHIN_MS = 10_000;
 
@@ -207,5 +210,36 @@ describe("Redis faults", () => {
       body: JSON.stringify({ data: "room again" }),
     });
     expect(retried.status).toBe(201);
+  });
+
+  it("answers sends UNAVAILABLE within one command timeout while Redis hangs, then at once until it answers", async () => {
+    const redis = await startRedis();
+    const node = await startNode({
+      redisUrl: redis.url,
+      prefix: freshPrefix(),
+      args: ["--redis-command-timeout-ms", String(HANG_COMMAND_TIMEOUT_MS)],
+    });
+    const producer = await connectSocket(node.url);
+    expect(await command(producer, "queue:send", { queue: "hung", data: 0 })).toMatchObject({ ok: true });
+    redis.pause();
+    onCleanup(() => redis.resume());
+
+    // Eight producers at once, then one after another: none waits more than one timeout (plus slack).
+    const started = Date.now();
+    const together = await Promise.all(
+      Array.from({ length: 8 }, (_, n) => command(producer, "queue:send", { queue: "hung", data: n })),
+    );
+    for (const reply of together) expect(reply).toEqual(unavailable());
+    expect(Date.now() - started).toBeLessThan(HANG_COMMAND_TIMEOUT_MS + HANG_SLACK_MS);
+    for (let n = 0; n < 5; n += 1) {
+      const sentAt = Date.now();
+      expect(await command(producer, "queue:send", { queue: "hung", data: n })).toEqual(unavailable());
+      expect(Date.now() - sentAt, "a send while the connection is being made again").toBeLessThan(HANG_SLACK_MS);
+    }
+
+    redis.resume();
+    await waitFor(async () => (await command(producer, "queue:send", { queue: "hung", data: "back" })).ok === true, {
+      what: "sends accepted once Redis answers again",
+    });
   });
 });

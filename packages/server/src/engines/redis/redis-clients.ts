@@ -6,8 +6,11 @@
  *   sharded subscriber per master (`shardedSubscribers`: without it SSUBSCRIBE goes to one node and a
  *   channel of another slot is silently never heard).
  * The command client fails fast while Redis is away (no offline queue, a command timeout, no retry of a
- * command a disconnect caught), so callers answer `UNAVAILABLE` instead of hanging; the subscriber queues
- * and reconnects forever. The credentials of the first URL serve every server of the list (and the
+ * command a disconnect caught), so callers answer `UNAVAILABLE` instead of hanging. While Redis hangs
+ * (it holds the connection and answers nothing: stopped, swapping, a long script) the socket is destroyed
+ * once nothing came back for a command timeout after a write (`socketTimeout`): every command in flight
+ * or auto-pipelined behind it fails then, and each one until Redis answers again fails at once, instead of
+ * each pipeline waiting out its own timeout in turn. The subscriber queues and reconnects forever. The credentials of the first URL serve every server of the list (and the
  * Sentinels themselves in sentinel mode).
  */
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
@@ -46,6 +49,7 @@ export function createRedisClients(options: RedisClientsOptions): RedisClients {
   const targets = servers.map(({ host, port }) => `${host}:${port}`);
   const commandOptions: RedisOptions = {
     commandTimeout: options.commandTimeoutMs,
+    socketTimeout: options.commandTimeoutMs,
     maxRetriesPerRequest: 0,
     connectionName: "mailroom-command",
   };
