@@ -15,6 +15,7 @@
  */
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import type { RedisMode } from "../../config.js";
+import { redisServer, redisTarget } from "./redis-url.js";
 
 /** A client of any mode: both kinds run the same commands and scripts. */
 export type RedisClient = Redis | Cluster;
@@ -45,8 +46,8 @@ const retryStrategy = (attempt: number) => Math.min(attempt * 50, MAX_RECONNECT_
 
 export function createRedisClients(options: RedisClientsOptions): RedisClients {
   const urls = options.url.split(",").map((url) => url.trim());
-  const servers = urls.map(parseServer);
-  const targets = servers.map(({ host, port }) => `${host}:${port}`);
+  const servers = urls.map(redisServer);
+  const targets = urls.map(redisTarget);
   const commandOptions: RedisOptions = {
     commandTimeout: options.commandTimeoutMs,
     socketTimeout: options.commandTimeoutMs,
@@ -122,14 +123,6 @@ export function createRedisClients(options: RedisClientsOptions): RedisClients {
 /** Whether a client is a Redis Cluster client. */
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
-}
-
-/** Redis's port when a URL names none. */
-const DEFAULT_REDIS_PORT = 6379;
-
-function parseServer(url: string): { host: string; port: number } {
-  const parsed = new URL(url);
-  return { host: parsed.hostname, port: parsed.port === "" ? DEFAULT_REDIS_PORT : Number(parsed.port) };
 }
 
 /** The user, password and TLS (for rediss://) a URL carries, as ioredis takes them. */

@@ -13,11 +13,17 @@ const MASK = "***";
 /** `host:port` of the server a URL names, for logs: `redis://:pw@cache:6380/0` is `cache:6380`. */
 export function redisTarget(url: string): string {
   try {
-    const parsed = new URL(url);
-    return parsed.port === "" ? `${parsed.hostname}:${DEFAULT_REDIS_PORT}` : parsed.host;
+    const { host, port } = redisServer(url);
+    return `${host}:${port}`;
   } catch {
     return maskRedisUrl(url);
   }
+}
+
+/** The host and port a (valid) URL names; throws on one that does not parse. */
+export function redisServer(url: string): { host: string; port: number } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: parsed.port === "" ? DEFAULT_REDIS_PORT : Number(parsed.port) };
 }
 
 /**
