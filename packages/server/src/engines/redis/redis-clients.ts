@@ -26,6 +26,13 @@ const MAX_RECONNECT_DELAY_MS = 500;
 const SLOTS_REFRESH_TIMEOUT_MS = 1000;
 /** Pause before a command retries after MOVED/ASK during a failover, CLUSTERDOWN, or TRYAGAIN (migration). */
 const CLUSTER_RETRY_DELAY_MS = 100;
+/**
+ * How often a cluster client reads the slot map again. Without it ioredis learns of a new master only from
+ * a MOVED reply, which a subscriber never gets: after a graceful failover or a slot migration, Redis drops
+ * the sharded subscriptions of the slots that moved (redis#12577), and the subscriber subscribes them again
+ * on the new master only once it sees the new map.
+ */
+const SLOTS_REFRESH_INTERVAL_MS = 1000;
 
 export interface RedisClientsOptions {
   mode: RedisMode;
@@ -65,6 +72,7 @@ export function createRedisClients(options: RedisClientsOptions): RedisClients {
           scaleReads: "master",
           clusterRetryStrategy: retryStrategy,
           slotsRefreshTimeout: SLOTS_REFRESH_TIMEOUT_MS,
+          slotsRefreshInterval: SLOTS_REFRESH_INTERVAL_MS,
           retryDelayOnFailover: CLUSTER_RETRY_DELAY_MS,
           retryDelayOnClusterDown: CLUSTER_RETRY_DELAY_MS,
           retryDelayOnTryAgain: CLUSTER_RETRY_DELAY_MS,

@@ -1,7 +1,9 @@
 /**
  * Maps failures of Redis to the contract's codes, in one place: a connection that is down, closed or too
  * slow is `UNAVAILABLE` (safe to retry), and so are the refusals of a Redis that cannot take writes now
- * (full under `noeviction`, loading its data after a restart, a read-only replica, busy with a script);
+ * (full under `noeviction`, loading its data after a restart, a read-only replica, busy with a script) and
+ * those of a Redis Cluster in motion (a slot moved or moving that a redirection did not follow: ioredis
+ * does not follow MOVED and ASK inside an auto-pipeline that mixes slots; a WAIT cut short by a failover);
  * any other reply error from Redis itself (a bug in a script, a wrong type) is `INTERNAL`.
  */
 import { MailroomError } from "@mailroom/protocol";
@@ -16,6 +18,10 @@ const TEMPORARY_REFUSALS: ReadonlyArray<readonly [string, string]> = [
   ["MASTERDOWN", "has lost its primary"],
   ["TRYAGAIN", "asks to try again"],
   ["CLUSTERDOWN", "cluster is down"],
+  ["MOVED", "cluster moved a slot"],
+  ["ASK", "cluster is moving a slot"],
+  ["UNBLOCKED", "changed its master while waiting"],
+  ["ERR WAIT cannot be used with replica instances", "changed its master while waiting"],
   ["NOREPLICAS", "has too few replicas"],
 ];
 
