@@ -1,23 +1,46 @@
 /**
- * The system under test of a chaos scenario: a private Redis (optionally with an append-only file),
- * `count` real node processes on it with a fresh key prefix, and a TCP balancer in front of them, as a
- * deployment would have. Also the figure every scenario reports about redelivery: for each message
- * delivered more than once, the time between one delivery and the next.
+ * The system under test of a chaos scenario: a private Redis (optionally with an append-only file), or a
+ * Redis deployment of docs/protocol.md §14 (a cluster, a Sentinel set), `count` real node processes on it
+ * with a fresh key prefix, and a TCP balancer in front of them, as a deployment would have. Also the
+ * figure every scenario reports about redelivery: for each message delivered more than once, the time
+ * between one delivery and the next.
  */
 import { startBalancer } from "../helpers/balancer.js";
 import { type NodeHandle, type NodeOptions, startCluster } from "../helpers/nodes.js";
 import { freshPrefix, type RedisOptions, startRedis } from "../helpers/redis.js";
+import { nodeOptionsOn, type RedisDeployment } from "../helpers/redis-deployments.js";
 import { type History, percentile } from "./checker.js";
 
+type ChaosNodeOptions = Omit<NodeOptions, "redisUrl" | "prefix">;
+
+/** Nodes on one standalone Redis of the scenario's own. */
 export async function startChaosCluster(
   count: number,
-  options: { redis?: RedisOptions; node?: Omit<NodeOptions, "redisUrl" | "prefix"> } = {},
+  options: { redis?: RedisOptions; node?: ChaosNodeOptions } = {},
 ) {
   const redis = await startRedis(options.redis);
+  return { redis, ...(await startNodesBehindBalancer(count, { ...options.node, redisUrl: redis.url })) };
+}
+
+/**
+ * Nodes on `deployment` (started by the caller, which acts on its servers): each runs with the
+ * deployment's `--redis-mode` flags, then the extra `args` of `options.node`.
+ */
+export async function startChaosClusterOn(
+  deployment: RedisDeployment,
+  count: number,
+  options: { node?: ChaosNodeOptions } = {},
+) {
+  const { redisUrl, args } = nodeOptionsOn(deployment);
+  const node = { ...options.node, redisUrl, args: [...args, ...(options.node?.args ?? [])] };
+  return { deployment, ...(await startNodesBehindBalancer(count, node)) };
+}
+
+async function startNodesBehindBalancer(count: number, options: Omit<NodeOptions, "prefix">) {
   const prefix = freshPrefix();
-  const nodes = await startCluster(count, { ...options.node, redisUrl: redis.url, prefix });
+  const nodes = await startCluster(count, { ...options, prefix });
   const balancer = await startBalancer(nodes.map((node) => node.port));
-  return { redis, prefix, nodes, balancer };
+  return { prefix, nodes, balancer };
 }
 
 /** Redelivery gaps (ms between consecutive deliveries of one message): their count, p50 and max. */

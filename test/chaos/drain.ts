@@ -7,6 +7,7 @@
 import { Redis } from "ioredis";
 import { RedisKeys } from "../../packages/server/src/engines/redis/keys.js";
 import { onCleanup } from "../helpers/cleanup.js";
+import { deploymentClient, type RedisDeployment } from "../helpers/redis-deployments.js";
 import { command, connectSocket } from "../helpers/sockets.js";
 import type { History } from "./checker.js";
 
@@ -57,16 +58,23 @@ export async function drain(options: {
   return { drainMs: Date.now() - startedAt, stats: last };
 }
 
-/** What Redis itself holds for a queue: its ready list, its leases (the inflight set) and its delayed set. */
-export async function redisQueueCounts(redisUrl: string, prefix: string, queue: string): Promise<QueueCounts> {
-  const redis = new Redis(redisUrl);
-  onCleanup(() => void redis.disconnect());
+/**
+ * What Redis itself holds for a queue: its ready list, its leases (the inflight set) and its delayed set.
+ * `redis` is a standalone Redis's URL, or a deployment (read through a cluster or Sentinel client).
+ */
+export async function redisQueueCounts(
+  redis: string | RedisDeployment,
+  prefix: string,
+  queue: string,
+): Promise<QueueCounts> {
+  const client = typeof redis === "string" ? new Redis(redis) : deploymentClient(redis);
+  onCleanup(() => void client.disconnect());
   const [readyKey, , inflightKey, delayedKey] = new RedisKeys(prefix).queueScriptKeys("/", queue);
   const [ready, inflight, delayed] = await Promise.all([
-    redis.llen(readyKey as string),
-    redis.zcard(inflightKey as string),
-    redis.zcard(delayedKey as string),
+    client.llen(readyKey as string),
+    client.zcard(inflightKey as string),
+    client.zcard(delayedKey as string),
   ]);
-  redis.disconnect();
+  client.disconnect();
   return { ready, inflight, delayed };
 }

@@ -7,7 +7,9 @@
  * tests keep apart through fresh key prefixes. A standalone Redis is cheap, and one is started per test.
  */
 import type { RedisMode } from "@mailroom/server";
+import { Cluster, Redis } from "ioredis";
 import { afterAll, beforeAll } from "vitest";
+import { onCleanup } from "./cleanup.js";
 import { freshPrefix, startRedis } from "./redis.js";
 import { type RedisCluster, startRedisCluster } from "./redis-cluster.js";
 import { type RedisSentinelDeployment, startRedisSentinel } from "./redis-sentinel.js";
@@ -30,17 +32,28 @@ export interface RedisDeployment {
 
 const SENTINEL_MASTER = "mymaster";
 
+/** How a deployment is shaped, where a test needs other than the defaults of its helper. */
+export interface DeploymentOptions {
+  /** Replicas of the Sentinel master (sentinel only). @default 1 */
+  sentinelReplicas?: number;
+}
+
 /** Starts a deployment of `kind` for the current test (stopped after it). */
 export async function startDeployment(
   kind: DeploymentKind,
   lifetime: "test" | "caller" = "test",
+  options: DeploymentOptions = {},
 ): Promise<RedisDeployment> {
   if (kind === "cluster") {
     const cluster = await startRedisCluster({ stopAfterTest: lifetime === "test" });
     return { kind, url: cluster.seedUrls.join(","), sentinelMaster: SENTINEL_MASTER, args: modeArgs(kind), cluster };
   }
   if (kind === "sentinel") {
-    const sentinel = await startRedisSentinel({ masterName: SENTINEL_MASTER, stopAfterTest: lifetime === "test" });
+    const sentinel = await startRedisSentinel({
+      masterName: SENTINEL_MASTER,
+      replicas: options.sentinelReplicas,
+      stopAfterTest: lifetime === "test",
+    });
     return {
       kind,
       url: sentinel.sentinelUrls.join(","),
@@ -76,6 +89,23 @@ export function sharedDeployment(kind: DeploymentKind): () => Promise<RedisDeplo
 /** What `startNode` takes to run a node on `deployment` under a fresh prefix. */
 export function nodeOptionsOn(deployment: RedisDeployment, prefix = freshPrefix()) {
   return { redisUrl: deployment.url, prefix, args: [...deployment.args] };
+}
+
+/**
+ * An ioredis client of `deployment` as an application would open one (a cluster client on the seeds, a
+ * Sentinel client asking for the master, or a plain client), closed after the test: for reading what
+ * Redis holds.
+ */
+export function deploymentClient(deployment: RedisDeployment): Redis | Cluster {
+  const client = (() => {
+    if (deployment.cluster) return new Cluster([...deployment.cluster.seedUrls]);
+    if (deployment.sentinel) {
+      return new Redis({ sentinels: [...deployment.sentinel.sentinelAddresses], name: deployment.sentinelMaster });
+    }
+    return new Redis(deployment.url);
+  })();
+  onCleanup(() => void client.disconnect());
+  return client;
 }
 
 function modeArgs(kind: DeploymentKind): string[] {

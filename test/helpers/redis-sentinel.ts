@@ -1,12 +1,16 @@
 /**
- * A real Redis Sentinel deployment of the test's own: a master, one replica of it (`--replicaof`), and
- * sentinels (3 by default, quorum a majority) watching it under one name, all `redis-server` processes on
- * free ports with their files in one temporary directory. Killed (SIGKILL) and the directory removed after
- * the test. Sentinels call a master down after 1 s of silence, so a failover takes a few seconds.
+ * A real Redis Sentinel deployment of the test's own: a master, replicas of it (`--replicaof`, one by
+ * default), and sentinels (3 by default, quorum a majority) watching it under one name, all `redis-server`
+ * processes on free ports with their files in one temporary directory. Killed (SIGKILL) and the directory
+ * removed after the test. Sentinels call a master down after 1 s of silence, so a failover takes a few
+ * seconds.
  *
  * Binaries only, no Docker: sentinels hand clients the addresses they see, which for containers are
  * addresses the test cannot reach unless every process announces a host-reachable one; the binaries on
  * 127.0.0.1 need none of that and run wherever `redis-server` is installed (`.ci/run` installs it).
+ *
+ * With two replicas or more, the sentinels point the ones left at the promoted master after a failover, so
+ * it has replicas again (what `WAIT 1` needs); with one, the promoted master has none.
  *
  * The data servers keep no data on disk: a killed one stays down (there is no restart here, since a server
  * restarted empty as master before the failover would wipe its replica).
@@ -35,6 +39,8 @@ export interface RedisSentinelOptions {
   masterName?: string;
   /** Sentinel processes; the quorum is a majority of them. @default 3 */
   sentinels?: number;
+  /** Replicas of the master. @default 1 */
+  replicas?: number;
   /** Stop it after the current test (false: the caller stops it, e.g. in `afterAll`). @default true */
   stopAfterTest?: boolean;
 }
@@ -58,7 +64,7 @@ export interface RedisSentinelDeployment {
   readonly sentinelUrls: readonly string[];
   /** Every sentinel as `{ host, port }`, the shape of ioredis's `sentinels` option. */
   readonly sentinelAddresses: readonly { host: string; port: number }[];
-  /** The data servers: the first started as master, the second as its replica. */
+  /** The data servers: the first started as master, the others as its replicas. */
   readonly servers: readonly SentinelDataServer[];
   /** The data server the sentinels name master now (SENTINEL GET-MASTER-ADDR-BY-NAME, first that answers). */
   master(): Promise<SentinelDataServer>;
@@ -70,7 +76,14 @@ export interface RedisSentinelDeployment {
 }
 
 export async function startRedisSentinel(options: RedisSentinelOptions = {}): Promise<RedisSentinelDeployment> {
-  const { masterName = "mymaster", sentinels: sentinelCount = 3, stopAfterTest = true } = options;
+  const {
+    masterName = "mymaster",
+    sentinels: sentinelCount = 3,
+    replicas: replicaCount = 1,
+    stopAfterTest = true,
+  } = options;
+  if (replicaCount < 1)
+    throw new Error(`a Sentinel deployment needs at least 1 replica to fail over to, not ${replicaCount}`);
   requireBinaries(["redis-server"]);
   const directory = mkdtempSync(join(tmpdir(), "mailroom-redis-sentinel-"));
   const processes: RedisProcess[] = [];
@@ -87,14 +100,17 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
   try {
     const masterPort = await freePort();
     const master = dataServer(masterPort, await launch(dataServerArguments(masterPort, directory)));
-    const replicaPort = await freePort();
-    const replicaArguments = [
-      ...dataServerArguments(replicaPort, directory),
-      "--replicaof",
-      "127.0.0.1",
-      `${masterPort}`,
-    ];
-    const replica = dataServer(replicaPort, await launch(replicaArguments));
+    const replicas: SentinelDataServer[] = [];
+    for (let index = 0; index < replicaCount; index++) {
+      const replicaPort = await freePort();
+      const replicaArguments = [
+        ...dataServerArguments(replicaPort, directory),
+        "--replicaof",
+        "127.0.0.1",
+        `${masterPort}`,
+      ];
+      replicas.push(dataServer(replicaPort, await launch(replicaArguments)));
+    }
     const sentinelPorts: number[] = [];
     for (let index = 0; index < sentinelCount; index++) {
       const port = await freePort();
@@ -102,8 +118,11 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
       await launch([configFile, "--sentinel"], SENTINEL_READY_LINE);
       sentinelPorts.push(port);
     }
-    const deployment = new ManagedDeployment(masterName, sentinelPorts, [master, replica], stop);
-    await deployment.waitReady(masterPort, replicaPort);
+    const deployment = new ManagedDeployment(masterName, sentinelPorts, [master, ...replicas], stop);
+    await deployment.waitReady(
+      masterPort,
+      replicas.map((replica) => replica.port),
+    );
     return deployment;
   } catch (error) {
     await stop();
@@ -210,14 +229,17 @@ class ManagedDeployment implements RedisSentinelDeployment {
     );
   }
 
-  /** Waits until the replica is in sync and every sentinel knows the master, the replica and the other sentinels. */
-  async waitReady(masterPort: number, replicaPort: number): Promise<void> {
+  /** Waits until the replicas are in sync and every sentinel knows the master, the replicas and the other sentinels. */
+  async waitReady(masterPort: number, replicaPorts: readonly number[]): Promise<void> {
     await waitFor(
       async () => {
-        const replication = await ask(replicaPort, "INFO", "replication");
-        if (infoField(replication, "master_link_status") !== "up") throw new Error("the replica is not in sync");
+        for (const replicaPort of replicaPorts) {
+          const replication = await ask(replicaPort, "INFO", "replication");
+          const link = infoField(replication, "master_link_status");
+          if (link !== "up") throw new Error(`replica ${replicaPort} is not in sync`);
+        }
         for (const sentinelPort of this.sentinelPorts) {
-          const problem = await this.sentinelProblem(sentinelPort, masterPort, replicaPort);
+          const problem = await this.sentinelProblem(sentinelPort, masterPort, replicaPorts);
           if (problem) throw new Error(`sentinel ${sentinelPort}: ${problem}`);
         }
         return true;
@@ -230,7 +252,7 @@ class ManagedDeployment implements RedisSentinelDeployment {
     );
   }
 
-  private async sentinelProblem(sentinelPort: number, masterPort: number, replicaPort: number) {
+  private async sentinelProblem(sentinelPort: number, masterPort: number, replicaPorts: readonly number[]) {
     const master = fields(await ask(sentinelPort, "SENTINEL", "MASTER", this.masterName));
     if (master.get("port") !== String(masterPort) || master.get("flags") !== "master") {
       return `sees master ${master.get("port")} with flags ${master.get("flags")}`;
@@ -238,8 +260,10 @@ class ManagedDeployment implements RedisSentinelDeployment {
     const otherSentinels = Number(master.get("num-other-sentinels"));
     if (otherSentinels !== this.sentinelPorts.length - 1) return `knows ${otherSentinels} other sentinels`;
     const replicas = ((await ask(sentinelPort, "SENTINEL", "REPLICAS", this.masterName)) as unknown[]).map(fields);
-    const replica = replicas.find((entry) => entry.get("port") === String(replicaPort));
-    if (replica?.get("flags") !== "slave") return `sees the replica with flags ${replica?.get("flags")}`;
+    for (const replicaPort of replicaPorts) {
+      const replica = replicas.find((entry) => entry.get("port") === String(replicaPort));
+      if (replica?.get("flags") !== "slave") return `sees replica ${replicaPort} with flags ${replica?.get("flags")}`;
+    }
     return undefined;
   }
 
