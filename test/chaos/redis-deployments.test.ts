@@ -47,6 +47,7 @@ const LOSSY_DRAIN_TIMEOUT_MS = 10_000;
 /** Quick scenarios fit the quick budget; the full ones run for minutes. */
 const SCENARIO_TIMEOUT_MS = sized(120_000, 600_000);
 /** pino's level number of `error`. */
+const FATAL_LEVEL = 60;
 const ERROR_LEVEL = 50;
 /** How long a node may take to be ready again after a graceful failover or a migration. */
 const READY_AGAIN_WITHIN_MS = 10_000;
@@ -199,9 +200,11 @@ function nodeErrorCounts(nodes: readonly NodeHandle[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const line of nodes.flatMap((node) => node.output().split("\n"))) {
     if (!line.startsWith("{")) continue;
-    const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string } };
+    const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { message?: string; stack?: string } };
     if ((entry.level ?? 0) < ERROR_LEVEL) continue;
-    const key = `${entry.msg ?? ""}${entry.err?.message ? `: ${entry.err.message}` : ""}`.replace(/\d{4,}/g, "N");
+    // A fatal error ends the node: where it was thrown says more than its message.
+    const where = (entry.level ?? 0) >= FATAL_LEVEL ? ` (${entry.err?.stack?.split("\n").slice(1, 4).join(" ")})` : "";
+    const key = `${entry.msg ?? ""}${entry.err?.message ? `: ${entry.err.message}` : ""}${where}`.replace(/\d{4,}/g, "N");
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;
