@@ -1,18 +1,13 @@
 /**
  * The due-time index's partitions spread over a Redis Cluster's masters (docs/protocol.md §14): each
  * partition's hash tag falls in its own sixteenth of the slots, so the masters that `redis-cli --cluster
- * create` gives equal runs of slots hold equal shares of the partitions; and queues spread over the
- * partitions.
+ * create` gives equal runs of slots hold equal shares of the partitions; a queue is indexed in the
+ * partition of its own slot range, so its marks go to its own master; and queues spread over the partitions.
  */
 import calculateSlot from "cluster-key-slot";
 import { describe, expect, it } from "vitest";
-import {
-  DUE_PARTITION_TAGS,
-  DUE_PARTITIONS,
-  duePartitionOf,
-} from "../packages/server/src/engines/redis/due-partitions.js";
+import { DUE_PARTITION_TAGS, DUE_PARTITIONS } from "../packages/server/src/engines/redis/due-partitions.js";
 import { RedisKeys } from "../packages/server/src/engines/redis/keys.js";
-import { queueRef } from "../packages/server/src/engines/refs.js";
 
 const SLOTS = 16_384;
 
@@ -35,8 +30,19 @@ describe("the partitions of the due-time index", () => {
     for (const master of [0, 1, 2]) expect(masters.filter((each) => each === master).length).toBeGreaterThanOrEqual(5);
   });
 
+  it("indexes a queue in the partition of its own slot range (on its own master), and a .dlq with its queue", () => {
+    const keys = new RedisKeys("mailroom");
+    for (const queue of ["orders", "emails", "q-17"]) {
+      const [queueKey = ""] = keys.queueScriptKeys("/shop", queue);
+      const partition = keys.duePartitionOfQueue("/shop", queue);
+      expect(Math.floor(calculateSlot(queueKey) / (SLOTS / DUE_PARTITIONS))).toBe(partition);
+      expect(keys.duePartitionOfQueue("/shop", `${queue}.dlq`)).toBe(partition);
+    }
+  });
+
   it("spreads 10,000 queues over the partitions within 15% of an even share", () => {
-    const partitions = Array.from({ length: 10_000 }, (_, index) => duePartitionOf(queueRef("/", `queue-${index}`)));
+    const keys = new RedisKeys("mailroom");
+    const partitions = Array.from({ length: 10_000 }, (_, index) => keys.duePartitionOfQueue("/", `queue-${index}`));
     const even = 10_000 / DUE_PARTITIONS;
     for (let partition = 0; partition < DUE_PARTITIONS; partition += 1) {
       const count = partitions.filter((each) => each === partition).length;

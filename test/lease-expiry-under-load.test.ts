@@ -12,10 +12,10 @@
  */
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { DUE_PARTITIONS, duePartitionOf } from "../packages/server/src/engines/redis/due-partitions.js";
+import { DUE_PARTITIONS } from "../packages/server/src/engines/redis/due-partitions.js";
 import { RedisKeys } from "../packages/server/src/engines/redis/keys.js";
 import { Scripts } from "../packages/server/src/engines/redis/scripts.js";
-import { queueRef } from "../packages/server/src/engines/refs.js";
+import { parseQueueRef, queueRef } from "../packages/server/src/engines/refs.js";
 import { consume, deliveries } from "./conformance/queue-semantics.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { startNode } from "./helpers/nodes.js";
@@ -30,6 +30,11 @@ const HOLDERS = 6;
 const STAGGER_MS = 300;
 /** The sweep's interval, plus room for a loaded machine; the 5 s claim is far above it. */
 const LATE_ALLOWANCE_MS = 1500;
+
+function namespaceAndQueue(ref: string): [string, string] {
+  const { namespace, queue } = parseQueueRef(ref);
+  return [namespace, queue];
+}
 
 /** The scripts on a Redis of the test's own, under a fresh prefix, and Redis's clock now (ms). */
 async function scriptsOnRedis() {
@@ -46,8 +51,7 @@ describe("lease expiry on a busy queue", () => {
   it("keeps a sweep's next due time when a mark far ahead landed during the sweep", async () => {
     const { client, keys, scripts, now } = await scriptsOnRedis();
     const ref = queueRef("/", QUEUE);
-
-    const partition = duePartitionOf(ref);
+    const partition = keys.duePartitionOfQueue("/", QUEUE);
 
     await scripts.markDueQueue(ref, now - 1);
     const [claim] = await scripts.claimDueQueues(partition, 10, 5000);
@@ -61,7 +65,8 @@ describe("lease expiry on a busy queue", () => {
   });
 
   it("marks each queue in its own partition of the due index, and claims it from there only", async () => {
-    const { scripts, now } = await scriptsOnRedis();
+    const { keys, scripts, now } = await scriptsOnRedis();
+    const duePartitionOf = (ref: string) => keys.duePartitionOfQueue(...namespaceAndQueue(ref));
     const refs = Array.from({ length: 64 }, (_, index) => queueRef("/", `q${index}`));
     for (const ref of refs) await scripts.markDueQueue(ref, now - 1);
     const used = new Set(refs.map(duePartitionOf));
@@ -113,7 +118,8 @@ describe("lease expiry on a busy queue", () => {
   });
 
   it("gives every namespace with due queues a share of one claim", async () => {
-    const { scripts, now } = await scriptsOnRedis();
+    const { keys, scripts, now } = await scriptsOnRedis();
+    const duePartitionOf = (ref: string) => keys.duePartitionOfQueue(...namespaceAndQueue(ref));
     const quiet = queueRef("/quiet", "one");
     const partition = duePartitionOf(quiet);
     let crowded = 0;

@@ -204,7 +204,10 @@ function nodeErrorCounts(nodes: readonly NodeHandle[]): Record<string, number> {
     if ((entry.level ?? 0) < ERROR_LEVEL) continue;
     // A fatal error ends the node: where it was thrown says more than its message.
     const where = (entry.level ?? 0) >= FATAL_LEVEL ? ` (${entry.err?.stack?.split("\n").slice(1, 4).join(" ")})` : "";
-    const key = `${entry.msg ?? ""}${entry.err?.message ? `: ${entry.err.message}` : ""}${where}`.replace(/\d{4,}/g, "N");
+    const key = `${entry.msg ?? ""}${entry.err?.message ? `: ${entry.err.message}` : ""}${where}`.replace(
+      /\d{4,}/g,
+      "N",
+    );
     counts[key] = (counts[key] ?? 0) + 1;
   }
   return counts;

@@ -3,7 +3,9 @@
  * instead of weighing on the one slot of a single key. Each partition has its own hash tag, chosen so that
  * the partitions' slots fall in 16 equal slot ranges (`redis-cli --cluster create` gives each master a run of
  * whole ranges); tags like `{0}`..`{15}` would hash to scattered slots and pile up on one master by chance.
- * A queue always belongs to the same partition, from the hash of its ref.
+ * A queue's timed work is indexed in the partition of its own sixteenth of the slots (the partition of the
+ * slot of its keys), so on a cluster a queue's due marks go to the master that holds the queue itself, and
+ * queues spread over the partitions as they spread over the slots.
  */
 import calculateSlot from "cluster-key-slot";
 
@@ -22,7 +24,7 @@ export const DUE_PARTITION_TAGS: readonly string[] = Array.from({ length: DUE_PA
   }
 });
 
-/** The partition a queue's timed work is indexed in. */
-export function duePartitionOf(queueRef: string): number {
-  return calculateSlot(queueRef) % DUE_PARTITIONS;
+/** The partition of the slot of a key: for a queue, pass one of its keys (or its hash tag in braces). */
+export function duePartitionOfKey(key: string): number {
+  return Math.floor((calculateSlot(key) * DUE_PARTITIONS) / SLOTS);
 }

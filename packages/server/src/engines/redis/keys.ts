@@ -4,7 +4,7 @@
  * separator. Keys that one script touches together share a hash tag, so every script stays in one slot
  * of a Redis Cluster.
  */
-import { DUE_PARTITION_TAGS } from "./due-partitions.js";
+import { DUE_PARTITION_TAGS, duePartitionOfKey } from "./due-partitions.js";
 
 export class RedisKeys {
   /**
@@ -142,6 +142,11 @@ export class RedisKeys {
   duePartitionKeys(partition: number): [namespaces: string, generations: string] {
     const base = this.duePartitionBase(partition);
     return [`${base}:namespaces`, `${base}:generations`];
+  }
+
+  /** The partition of the due index that holds a queue's timed work: the one in its own slot range. */
+  duePartitionOfQueue(namespace: string, queue: string): number {
+    return duePartitionOfKey(`{${this.queueTag(namespace, queue)}}`);
   }
 
   /** What a partition's second-level key puts before the namespace (the claim script builds the names). */

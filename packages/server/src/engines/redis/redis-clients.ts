@@ -15,6 +15,7 @@
  */
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import type { RedisMode } from "../../config.js";
+import "./ioredis-workarounds.js";
 import { redisServer, redisTarget } from "./redis-url.js";
 
 /** A client of any mode: both kinds run the same commands and scripts. */

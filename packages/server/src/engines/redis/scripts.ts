@@ -5,7 +5,6 @@
  */
 import { readFileSync } from "node:fs";
 import { parseQueueRef } from "../refs.js";
-import { duePartitionOf } from "./due-partitions.js";
 import type { RedisKeys } from "./keys.js";
 import type { RedisClient } from "./redis-clients.js";
 import {
@@ -265,17 +264,17 @@ export class Scripts {
    * 1's index (`legacy`) is settled there.
    */
   async settleDueQueue(ref: string, generation: string, nextDue: number, legacy = false): Promise<number> {
-    const { namespace } = parseQueueRef(ref);
-    const keys = legacy ? this.legacyScheduleKeys(namespace) : this.scheduleKeys(ref, namespace);
+    const { namespace, queue } = parseQueueRef(ref);
+    const keys = legacy ? this.legacyScheduleKeys(namespace) : this.scheduleKeys(namespace, queue);
     const reply = await this.run("settleDueQueue", keys, [ref, generation, nextDue, namespace]);
     return decode.count(reply, "settle-due-queue");
   }
 
   /** Marks a real deadline of the queue (never "now" for a look: that would let one namespace crowd the index). */
   async markDueQueue(ref: string, due: number): Promise<number> {
-    const { namespace } = parseQueueRef(ref);
+    const { namespace, queue } = parseQueueRef(ref);
     return decode.count(
-      await this.run("markDueQueue", this.scheduleKeys(ref, namespace), [ref, due, namespace]),
+      await this.run("markDueQueue", this.scheduleKeys(namespace, queue), [ref, due, namespace]),
       "mark-due-queue",
     );
   }
@@ -286,8 +285,8 @@ export class Scripts {
   }
 
   /** The keys of mark-due-queue.lua and settle-due-queue.lua: those of the queue's partition. */
-  private scheduleKeys(ref: string, namespace: string): string[] {
-    const partition = duePartitionOf(ref);
+  private scheduleKeys(namespace: string, queue: string): string[] {
+    const partition = this.keys.duePartitionOfQueue(namespace, queue);
     return [...this.keys.duePartitionKeys(partition), this.keys.duePartitionQueuesPrefix(partition) + namespace];
   }
 
