@@ -18,7 +18,7 @@ import { RedisServer } from "./redis-server.js";
 /** Redis Cluster's fixed distance between a node's client port and its cluster bus port. */
 const CLUSTER_BUS_PORT_OFFSET = 10_000;
 /** The number of hash slots of every Redis Cluster. */
-export const SLOT_COUNT = 16_384;
+const SLOT_COUNT = 16_384;
 /** Bound on the masters agreeing after the slots are assigned (gossip takes about a second). */
 const READY_TIMEOUT_MS = 30_000;
 const READY_POLL_MS = 100;
@@ -81,7 +81,7 @@ export class RedisCluster {
 }
 
 /** `count` contiguous ranges covering every slot, their sizes differing by one at most. */
-export function equalSlotRanges(count: number): SlotRange[] {
+function equalSlotRanges(count: number): SlotRange[] {
   return Array.from({ length: count }, (_, index) => ({
     first: Math.floor((index * SLOT_COUNT) / count),
     last: Math.floor(((index + 1) * SLOT_COUNT) / count) - 1,

@@ -73,11 +73,6 @@ export class RedisServer {
     return new RedisServer(url, port, child.pid, child, new Redis(url, { lazyConnect: false }));
   }
 
-  /** One section of `INFO` (e.g. "cluster"), as the server writes it. */
-  info(section: string): Promise<string> {
-    return this.admin.info(section);
-  }
-
   /** used_cpu_user + used_cpu_sys of the server so far, in seconds. */
   async cpuSeconds(): Promise<number> {
     const info = await this.admin.info("cpu");
@@ -136,7 +131,7 @@ export class RedisServer {
   }
 }
 
-export function infoNumber(info: string, field: string): number {
+function infoNumber(info: string, field: string): number {
   const match = new RegExp(`^${field}:([\\d.]+)`, "m").exec(info);
   if (!match) throw new Error(`INFO has no ${field}`);
   return Number(match[1]);

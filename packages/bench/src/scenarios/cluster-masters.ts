@@ -10,8 +10,8 @@
  * lives on the master of its hash tag's slot, so the load follows how the 64 queue names hash: the
  * queues each master holds are counted (from its keys) and reported beside it, with the balance of the
  * load per queue held (how evenly the load follows the keys, whatever the names' spread). The queue
- * names are the same in every run, so every run places them alike. A first run on the bench's standalone Redis and
- * nodes is the baseline: what cluster mode itself costs.
+ * names are the same in every run, so every run places them alike. A first run on the bench's
+ * standalone Redis and nodes is the baseline: what cluster mode itself costs.
  */
 import { RedisCluster } from "../infra/redis-cluster.js";
 import type { RedisServer } from "../infra/redis-server.js";
@@ -93,7 +93,7 @@ export const clusterMasters: Scenario = {
 };
 
 /** "1 master", "3 masters": the system column of the scenario's rows. */
-export function mastersLabel(masters: number): string {
+function mastersLabel(masters: number): string {
   return `${masters} master${masters === 1 ? "" : "s"}`;
 }
 
@@ -253,7 +253,7 @@ async function queuesHeld(keys: Promise<string[]>): Promise<number> {
 }
 
 /** max ÷ mean, to hundredths; 1 for one value or none. */
-export function maxOverMean(values: number[]): number {
+function maxOverMean(values: number[]): number {
   const mean = values.reduce((sum, value) => sum + value, 0) / Math.max(values.length, 1);
   if (mean <= 0) return 1;
   return Math.round((Math.max(...values) / mean) * 100) / 100;

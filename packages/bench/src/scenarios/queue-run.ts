@@ -6,7 +6,6 @@
  * the consumer saw, Redis's CPU and commands per message (of all its servers and of each), and each
  * process's CPU (in cores).
  */
-
 import { CpuMeter, type CpuReading, cpuMicrosecondsPer, findProcess } from "../infra/process-stats.js";
 import type { RedisServer } from "../infra/redis-server.js";
 import { RoleProcess } from "../infra/role-process.js";
