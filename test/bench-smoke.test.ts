@@ -1,8 +1,9 @@
 /**
  * `npm run bench` works end to end, at smoke size: the built bench starts its own Redis and nodes, runs
  * the queue, room and HTTP scenarios against Mailroom and its peers, and prints one JSON line per
- * scenario and system with the fields PRODUCT.md names. Checks shapes and that messages flowed, never
- * how fast: figures belong to the bench, not to tests. RabbitMQ is skipped (with a note) when none answers.
+ * scenario and system with the fields PRODUCT.md names; the Redis Cluster scenario builds its clusters
+ * and reports each master's share. Checks shapes and that messages flowed, never how fast: figures
+ * belong to the bench, not to tests. RabbitMQ is skipped (with a note) when none answers.
  */
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -21,6 +22,16 @@ interface BenchLine {
   p99Ms: number | null;
   redisCpuUsPerMsg: number | null;
   notes: string;
+}
+
+/** What a cluster-masters line carries in `details` (scenarios/cluster-masters.ts). */
+interface ClusterDetails {
+  masters: number;
+  queues: number;
+  messages: number;
+  received: number;
+  perMaster: Array<{ queues: number; commands: number; cpuSeconds: number }>;
+  balance: { commands: number; cpu: number };
 }
 
 function jsonLines(stdout: string): BenchLine[] {
@@ -71,6 +82,31 @@ describe("npm run bench", () => {
     const mailroomQueue = lines.find((line) => line.name === "queue-throughput" && line.system === "mailroom");
     expect(mailroomQueue?.redisCpuUsPerMsg).toBeGreaterThan(0);
     expect(mailroomQueue?.p99Ms).toBeGreaterThanOrEqual(mailroomQueue?.p50Ms ?? 0);
+  });
+
+  it("cluster-masters builds a Redis Cluster of each size and reports every master's share of the queue load", async () => {
+    const { stdout } = await run(process.execPath, [BENCH, "--smoke", "--json", "--only", "cluster-masters"], {
+      timeout: 90_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const lines = jsonLines(stdout) as Array<BenchLine & { details?: ClusterDetails }>;
+    // The smoke size runs 1 and 2 masters, after the baseline on the bench's standalone Redis.
+    expect(lines.map((line) => line.system)).toEqual(["standalone", "1 master", "2 masters"]);
+    for (const line of lines) {
+      expect(line.notes, line.system).not.toMatch(/^failed/);
+      expect(line.msgsPerSec, line.system).toBeGreaterThan(0);
+      expect(line.details?.received, line.system).toBe(line.details?.messages);
+      const shares = line.details?.perMaster ?? [];
+      expect(shares).toHaveLength(line.details?.masters ?? -1);
+      // Every queue lives on exactly one master, and every master ran commands and used CPU.
+      expect(shares.reduce((sum, share) => sum + share.queues, 0)).toBe(line.details?.queues);
+      for (const share of shares) {
+        expect(share.commands).toBeGreaterThan(0);
+        expect(share.cpuSeconds).toBeGreaterThan(0);
+      }
+      expect(line.details?.balance.commands).toBeGreaterThanOrEqual(1);
+      expect(line.details?.balance.cpu).toBeGreaterThanOrEqual(1);
+    }
   });
 
   it("runs as `mailroom bench`, which refuses an unknown scenario naming the known ones, and exits 1", async () => {

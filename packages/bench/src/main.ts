@@ -9,6 +9,7 @@
  *   npm run bench -- --quick           about a minute
  *   npm run bench -- --only queue-throughput,queue-latency --json
  *   npm run bench -- --only queue-profile   CPU profile of both nodes + Redis commandstats
+ *   npm run bench -- --only cluster-masters Redis Cluster of 1, 2, 3 masters: rate and each master's share
  */
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -18,9 +19,10 @@ import { openFilesLimit } from "./infra/open-files.js";
 import { rabbitmqMissing } from "./infra/rabbitmq-probe.js";
 import { RedisServer } from "./infra/redis-server.js";
 import { ServerProcess } from "./infra/server-process.js";
-import { profileReport, resultsTable, targetsTable } from "./report/tables.js";
+import { clusterMastersReport, profileReport, resultsTable, targetsTable } from "./report/tables.js";
 import type { ScenarioResult } from "./result.js";
 import type { BenchContext, Scenario } from "./scenarios/bench-context.js";
+import { clusterMasters } from "./scenarios/cluster-masters.js";
 import { httpSend } from "./scenarios/http-send.js";
 import { idleSockets } from "./scenarios/idle-sockets.js";
 import { queueLatency } from "./scenarios/queue-latency.js";
@@ -44,7 +46,15 @@ interface Flags {
 }
 
 function scenarios(flags: Flags): Scenario[] {
-  const all = [queueThroughput, queueLatency, roomFanout, idleSockets, httpSend, queueProfile(flags.profileDir)];
+  const all = [
+    queueThroughput,
+    queueLatency,
+    roomFanout,
+    idleSockets,
+    httpSend,
+    clusterMasters,
+    queueProfile(flags.profileDir),
+  ];
   if (flags.only) {
     const wanted = flags.only.split(",").map((name) => name.trim());
     const unknown = wanted.filter((name) => !all.some((scenario) => scenario.name === name));
@@ -74,7 +84,15 @@ async function main(argv: string[]): Promise<void> {
     )
     .addHelpText(
       "after",
-      `\nScenarios:\n${[queueThroughput, queueLatency, roomFanout, idleSockets, httpSend, queueProfile("")]
+      `\nScenarios:\n${[
+        queueThroughput,
+        queueLatency,
+        roomFanout,
+        idleSockets,
+        httpSend,
+        clusterMasters,
+        queueProfile(""),
+      ]
         .map((scenario) => `  ${scenario.name.padEnd(17)} ${scenario.about}`)
         .join("\n")}`,
     );
@@ -146,6 +164,8 @@ async function main(argv: string[]): Promise<void> {
 
   if (!flags.json) {
     process.stdout.write(`\n${resultsTable(results)}\n\n${targetsTable(results)}\n`);
+    const masters = clusterMastersReport(results);
+    if (masters) process.stdout.write(`\n${masters}\n`);
     const profile = results.find((result) => result.name === "queue-profile" && result.details);
     if (profile) process.stdout.write(`\n${profileReport(profile)}\n`);
     process.stdout.write(

@@ -33,6 +33,13 @@ export interface Sizes {
   httpSeconds: number;
   httpWarmupSeconds: number;
   httpConnections: number;
+  /**
+   * Redis Cluster: the numbers of masters run in turn (a fresh cluster and two fresh nodes for each), the
+   * queues the producer sends to in turn, and the messages of each run over all of them.
+   */
+  clusterMasters: number[];
+  clusterQueues: number;
+  clusterMessages: number;
 }
 
 const FULL: Sizes = {
@@ -54,6 +61,9 @@ const FULL: Sizes = {
   httpSeconds: 10,
   httpWarmupSeconds: 2,
   httpConnections: 50,
+  clusterMasters: [1, 2, 3],
+  clusterQueues: 64,
+  clusterMessages: 100_000,
 };
 
 export const SIZES: Record<Mode, Sizes> = {
@@ -69,6 +79,7 @@ export const SIZES: Record<Mode, Sizes> = {
     idleSettleMs: 1000,
     httpSeconds: 2,
     httpWarmupSeconds: 1,
+    clusterMessages: 20_000,
   },
   smoke: {
     ...FULL,
@@ -85,5 +96,8 @@ export const SIZES: Record<Mode, Sizes> = {
     httpSeconds: 0.5,
     httpWarmupSeconds: 0,
     httpConnections: 4,
+    clusterMasters: [1, 2],
+    clusterQueues: 4,
+    clusterMessages: 400,
   },
 };

@@ -11,6 +11,9 @@ import { Redis } from "ioredis";
 import { track } from "./child-registry.js";
 import { freePort } from "./free-port.js";
 
+/** Keys SCAN looks at per call: few round trips for the bench's small key spaces. */
+const SCAN_COUNT = 1000;
+
 export interface CommandStat {
   command: string;
   calls: number;
@@ -22,17 +25,34 @@ export interface CommandStat {
 export class RedisServer {
   private constructor(
     readonly url: string,
+    readonly port: number,
     readonly pid: number | undefined,
     private readonly child: ChildProcess,
     /** A connection for measurements only: the systems under test make their own. */
     private readonly admin: Redis,
   ) {}
 
-  static async start(): Promise<RedisServer> {
-    const port = await freePort();
+  /**
+   * Starts a server on `port` (a free one when not given), with `extraArgs` after the bench's own
+   * (e.g. the cluster settings of infra/redis-cluster.ts).
+   */
+  static async start(options: { port?: number; extraArgs?: string[] } = {}): Promise<RedisServer> {
+    const port = options.port ?? (await freePort());
     const child = spawn(
       "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+      [
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "no",
+        ...(options.extraArgs ?? []),
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     track(child);
@@ -50,7 +70,7 @@ export class RedisServer {
     child.stdout?.resume();
     child.stderr?.resume();
     const url = `redis://127.0.0.1:${port}`;
-    return new RedisServer(url, child.pid, child, new Redis(url, { lazyConnect: false }));
+    return new RedisServer(url, port, child.pid, child, new Redis(url, { lazyConnect: false }));
   }
 
   /** used_cpu_user + used_cpu_sys of the server so far, in seconds. */
@@ -79,9 +99,21 @@ export class RedisServer {
     return stats.sort((a, b) => b.usec - a.usec);
   }
 
-  /** Any command, on the measurement connection. */
+  /** Any command, on the measurement connection (on a cluster node: that node's own, never redirected). */
   command(name: string, ...args: string[]): Promise<unknown> {
     return this.admin.call(name, ...args);
+  }
+
+  /** Every key of this server matching the glob `match` (SCAN; on a cluster node, that node's keys only). */
+  async keys(match: string): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, keys] = await this.admin.scan(cursor, "MATCH", match, "COUNT", SCAN_COUNT);
+      found.push(...keys);
+      cursor = next;
+    } while (cursor !== "0");
+    return found;
   }
 
   /** Bytes of memory the server uses (INFO memory used_memory). */

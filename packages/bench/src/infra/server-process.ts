@@ -70,15 +70,26 @@ export class ServerProcess {
 
   /**
    * A Mailroom node on the given Redis and key prefix (without `redisUrl`: the embedded memory engine),
-   * with the per-client rate limits off.
+   * with the per-client rate limits off. On a Redis Cluster (`redisMode: "cluster"`), `redisUrl` is the
+   * comma-separated seeds.
    */
   static mailroomNode(options: {
     label: string;
     redisUrl?: string;
+    redisMode?: "standalone" | "cluster";
     prefix?: string;
     nodeArgs?: string[];
   }): Promise<ServerProcess> {
-    const store = options.redisUrl ? ["--redis", options.redisUrl, "--redis-prefix", options.prefix ?? "mailroom"] : [];
+    const store = options.redisUrl
+      ? [
+          "--redis",
+          options.redisUrl,
+          "--redis-mode",
+          options.redisMode ?? "standalone",
+          "--redis-prefix",
+          options.prefix ?? "mailroom",
+        ]
+      : [];
     return ServerProcess.start({
       label: options.label,
       script: CLI,

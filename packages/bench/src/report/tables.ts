@@ -1,12 +1,14 @@
 /**
  * The readable report after the JSON lines: every figure with its ratio to Mailroom, the product
- * targets of PRODUCT.md checked against this run, and the profile's hot spots when it ran.
+ * targets of PRODUCT.md checked against this run, each Redis Cluster master's share when cluster-masters
+ * ran, and the profile's hot spots when it ran.
  */
 import Table from "cli-table3";
 import type { HotSpot, ProfileSummary } from "../measure/cpu-profile.js";
 import type { ScriptCost } from "../measure/redis-scripts.js";
 import type { RedisUsage } from "../measure/redis-usage.js";
 import type { ScenarioResult } from "../result.js";
+import { CLUSTER_MASTERS_SCENARIO, type ClusterMastersDetails } from "../scenarios/cluster-masters.js";
 import { kibPerSocket, mailroomOver, ratioToMailroom } from "./ratios.js";
 
 const plain = { style: { head: [], border: [] } };
@@ -87,6 +89,24 @@ const TARGETS: Target[] = [
     },
   },
   {
+    target: "Redis Cluster: each master within 1.15× of the mean (commands, CPU)",
+    measured: (results) => {
+      const spread = clusterRuns(results).filter(
+        ({ details }) => details.redisMode === "cluster" && details.masters > 1,
+      );
+      if (spread.length === 0) return undefined;
+      const worst = (pick: (details: ClusterMastersDetails) => number) =>
+        Math.max(...spread.map(({ details }) => pick(details)));
+      const commands = worst((details) => details.balance.commands);
+      const cpu = worst((details) => details.balance.cpu);
+      const masters = spread.map(({ details }) => details.masters).join(", ");
+      return {
+        text: `worst over ${masters} masters: commands ${commands.toFixed(2)}×, CPU ${cpu.toFixed(2)}×`,
+        met: Math.max(commands, cpu) <= MASTER_BALANCE_TARGET,
+      };
+    },
+  },
+  {
     target: "10,000 idle sockets held on one node",
     measured: (results) => {
       const value = find(results, "idle-sockets", "mailroom")?.details?.sockets;
@@ -94,6 +114,69 @@ const TARGETS: Target[] = [
     },
   },
 ];
+
+/** PRODUCT.md: on a Redis Cluster, each master carries at most this much more than the mean. */
+const MASTER_BALANCE_TARGET = 1.15;
+
+/** The cluster-masters results that ran, with their per-master details. */
+function clusterRuns(results: ScenarioResult[]): Array<{ result: ScenarioResult; details: ClusterMastersDetails }> {
+  return results
+    .filter((result) => result.name === CLUSTER_MASTERS_SCENARIO && result.details?.perMaster)
+    .map((result) => ({ result, details: result.details as unknown as ClusterMastersDetails }));
+}
+
+/**
+ * Each master's share of each cluster-masters run: its slots, the queues it holds, its commands and CPU,
+ * and per run the rate (also ÷ the 1-master rate) and max ÷ mean over the masters. Undefined when the
+ * scenario did not run.
+ */
+export function clusterMastersReport(results: ScenarioResult[]): string | undefined {
+  const runs = clusterRuns(results);
+  if (runs.length === 0) return undefined;
+  const oneMaster = runs.find(({ details }) => details.redisMode === "cluster" && details.masters === 1)?.result
+    .msgsPerSec;
+  const table = new Table({
+    ...plain,
+    head: [
+      "masters",
+      "msgs/s",
+      "÷ 1 master",
+      "max÷mean: commands, CPU, queues",
+      "master",
+      "slots",
+      "queues",
+      "commands",
+      "Redis µs/msg",
+      "cores",
+    ],
+  });
+  for (const { result, details } of runs) {
+    details.perMaster.forEach((share, index) => {
+      const first = index === 0;
+      table.push([
+        first ? (details.redisMode === "standalone" ? "standalone" : details.masters) : "",
+        first ? figure(result.msgsPerSec) : "",
+        first && oneMaster && result.msgsPerSec ? `${(result.msgsPerSec / oneMaster).toFixed(2)}×` : "",
+        first ? balanceText(details) : "",
+        share.master,
+        share.slots,
+        share.queues,
+        share.commands.toLocaleString("en-US"),
+        share.cpuUsPerMsg,
+        share.cores,
+      ]);
+    });
+  }
+  return [
+    "Redis Cluster: each master's share of the run (cluster-masters; Redis µs/msg per message of the whole run)",
+    table.toString(),
+  ].join("\n");
+}
+
+/** "1.10, 1.00, 1.00": max ÷ mean over the masters of commands, CPU and queues held. */
+function balanceText({ balance }: ClusterMastersDetails): string {
+  return [balance.commands, balance.cpu, balance.queues].map((value) => value.toFixed(2)).join(", ");
+}
 
 function ratio(value: number | null, atLeast: number) {
   return value === null ? undefined : { text: `${value.toFixed(2)}×`, met: value >= atLeast };

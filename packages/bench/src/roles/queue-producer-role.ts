@@ -1,6 +1,8 @@
 /**
- * The producer of a queue run. `burst` sends `messages` as fast as the system accepts them, in batches
- * of `batchSize` with `window` batches awaiting acceptance at once. `steady` is an open-loop sender:
+ * The producer of a queue run, over one queue or several (`queues`, taken in turn: batch i in `burst`,
+ * message i in `steady`, goes to queue i mod their number). `burst` sends `messages` as fast as the
+ * system accepts them, in batches of `batchSize` with `window` batches awaiting acceptance at once.
+ * `steady` is an open-loop sender:
  * message i is due at start + i / rate and is sent then (or at once, if late) without waiting for the
  * previous ones to be accepted, carrying its due time, so a slow system cannot slow the sender down and
  * hide its own latency.
@@ -13,7 +15,8 @@ import type { Role } from "./role-protocol.js";
 export interface QueueProducerConfig {
   system: QueueSystemName;
   target: QueueTarget;
-  queue: string;
+  /** The queues it sends to, in turn. */
+  queues: string[];
   mode: "burst" | "steady";
   messages: number;
   batchSize: number;
@@ -33,20 +36,30 @@ const TICK_MS = 1;
 
 export async function queueProducerRole(config: QueueProducerConfig): Promise<Role> {
   const system = await loadQueueSystem(config.system);
-  const producer = await system.producer(config.target, config.queue);
-  // One message first, so connections, scripts and the queue exist before the clock starts.
-  await producer.sendOne(payload(-1));
+  const producers = await Promise.all(config.queues.map((queue) => system.producer(config.target, queue)));
+  if (producers.length === 0) throw new Error("a producer needs at least one queue");
+  // One message to each queue first, so connections, scripts and the queues exist before the clock starts.
+  await Promise.all(producers.map((producer) => producer.sendOne(payload(-1))));
   return {
-    start: () => (config.mode === "burst" ? burst(producer, config) : steady(producer, config)),
-    close: () => producer.close(),
+    start: () => (config.mode === "burst" ? burst(producers, config) : steady(producers, config)),
+    close: async () => {
+      await Promise.all(producers.map((producer) => producer.close()));
+    },
   };
 }
 
-async function burst(producer: QueueProducer, config: QueueProducerConfig): Promise<QueueProducerResult> {
+/** The producer whose turn the `index`-th batch or message is. */
+function inTurn(producers: QueueProducer[], index: number): QueueProducer {
+  return producers[index % producers.length] as QueueProducer;
+}
+
+async function burst(producers: QueueProducer[], config: QueueProducerConfig): Promise<QueueProducerResult> {
   const startedAt = now();
   let next = 0;
+  let batches = 0;
   const lane = async () => {
     while (next < config.messages) {
+      const producer = inTurn(producers, batches++);
       const batch: Payload[] = [];
       while (batch.length < config.batchSize && next < config.messages) batch.push(payload(next++));
       await producer.sendBatch(batch);
@@ -56,7 +69,7 @@ async function burst(producer: QueueProducer, config: QueueProducerConfig): Prom
   return { sent: next, elapsedMs: now() - startedAt, maxLagMs: 0 };
 }
 
-async function steady(producer: QueueProducer, config: QueueProducerConfig): Promise<QueueProducerResult> {
+async function steady(producers: QueueProducer[], config: QueueProducerConfig): Promise<QueueProducerResult> {
   const intervalMs = 1000 / config.ratePerSecond;
   const startedAt = now();
   const accepted: Promise<void>[] = [];
@@ -67,7 +80,7 @@ async function steady(producer: QueueProducer, config: QueueProducerConfig): Pro
     while (next < config.messages && startedAt + next * intervalMs <= current) {
       const dueAt = startedAt + next * intervalMs;
       maxLagMs = Math.max(maxLagMs, current - dueAt);
-      accepted.push(producer.sendOne(payload(next, dueAt)));
+      accepted.push(inTurn(producers, next).sendOne(payload(next, dueAt)));
       next += 1;
     }
     if (next < config.messages) await new Promise((resolve) => setTimeout(resolve, TICK_MS));

@@ -58,7 +58,7 @@ async function measure(context: BenchContext, target: HttpTarget): Promise<void>
     connections: httpConnections,
   };
   if (httpWarmupSeconds > 0) await autocannon({ ...options, duration: httpWarmupSeconds });
-  const usage = target.usesRedis ? await RedisUsageMeter.begin(context.redis) : undefined;
+  const usage = target.usesRedis ? await RedisUsageMeter.begin([context.redis]) : undefined;
   const cpu = new CpuMeter({
     redis: target.usesRedis ? context.redis.pid : undefined,
     server: target.pid,
@@ -68,7 +68,7 @@ async function measure(context: BenchContext, target: HttpTarget): Promise<void>
   const cpuReading = cpu.read();
   const cpuCores = cpuReading.cores;
   const ok = result["2xx"];
-  const redis = await usage?.end(Math.max(ok, 1));
+  const redis = (await usage?.end(Math.max(ok, 1)))?.total;
   context.report({
     name: "http-send",
     system: target.system,

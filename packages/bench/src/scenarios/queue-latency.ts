@@ -25,7 +25,7 @@ export const queueLatency: Scenario = {
       context.progress(`${this.name}: ${system}, ${latencyRate} msg/s for ${latencySeconds} s`);
       const run = await runQueue(context, {
         system,
-        queue: `bench-lat-${system}-${context.runId}`,
+        queues: [`bench-lat-${system}-${context.runId}`],
         mode: "steady",
         messages,
         ratePerSecond: latencyRate,

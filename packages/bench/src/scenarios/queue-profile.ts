@@ -40,7 +40,7 @@ export function queueProfile(profileDir: string): Scenario {
           { ...context, nodeA, nodeB },
           {
             system: "mailroom",
-            queue: `bench-profile-${context.runId}`,
+            queues: [`bench-profile-${context.runId}`],
             mode: "burst",
             messages,
             ratePerSecond: 0,

@@ -1,10 +1,13 @@
 /**
  * One queue run of one system: a consumer process (on node B for Mailroom) and a producer process (on
- * node A) against the bench's Redis or RabbitMQ; the clock runs from the producer's start until the
+ * node A), over one queue or several, against the bench's Redis (or the Redis servers the spec names,
+ * e.g. a cluster's masters) or RabbitMQ; the clock runs from the producer's start until the
  * consumer has settled every message and the system holds none unacked. Measures the rate, the latency
- * the consumer saw, Redis's CPU and commands per message, and each process's CPU (in cores).
+ * the consumer saw, Redis's CPU and commands per message (of all its servers and of each), and each
+ * process's CPU (in cores).
  */
 import { CpuMeter, type CpuReading, cpuMicrosecondsPer, findProcess } from "../infra/process-stats.js";
+import type { RedisServer } from "../infra/redis-server.js";
 import { RoleProcess } from "../infra/role-process.js";
 import { monotonicMicroseconds } from "../measure/cpu-profile.js";
 import { type ScriptCost, ScriptCostMeter } from "../measure/redis-scripts.js";
@@ -20,7 +23,8 @@ const RABBITMQ_PROCESS = "beam.smp";
 
 export interface QueueRunSpec {
   system: QueueSystemName;
-  queue: string;
+  /** The queues: the producer sends to them in turn, the consumer consumes them all. */
+  queues: string[];
   mode: QueueProducerConfig["mode"];
   messages: number;
   ratePerSecond: number;
@@ -31,13 +35,21 @@ export interface QueueRunSpec {
   memoryEngine?: boolean;
   /** Also break Redis's time down by script (slow log at 0 µs: a little overhead on Redis). */
   scriptCosts?: boolean;
+  /**
+   * The Redis servers whose CPU and commands count, each with a label for the CPU figures (e.g. the masters
+   * of a cluster the nodes use). @default the bench's own Redis, labelled `redis`
+   */
+  redisServers?: ReadonlyArray<{ label: string; server: RedisServer }>;
 }
 
 export interface QueueRunResult {
   elapsedMs: number;
   producer: QueueProducerResult;
   consumer: QueueConsumerResult;
+  /** All the Redis servers together. */
   redis: RedisUsage | undefined;
+  /** Each Redis server, in the order of the spec's `redisServers`. */
+  redisEach: RedisUsage[] | undefined;
   scripts: ScriptCost[] | undefined;
   cpu: CpuReading;
   /** CPU µs of all the system's processes per message. */
@@ -49,6 +61,7 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
   const usesRedis = spec.system !== "rabbitmq" && !spec.memoryEngine;
   const isMailroom = spec.system === "mailroom";
   const base = { redisUrl: context.redis.url, amqpUrl: context.amqpUrl };
+  const redisServers = spec.redisServers ?? [{ label: "redis", server: context.redis }];
   // Both start at once; the producer's warm-up message waits in the queue if the consumer is not there yet.
   const started = await Promise.allSettled([
     RoleProcess.start<QueueConsumerConfig, QueueConsumerResult>(
@@ -56,7 +69,7 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
       {
         system: spec.system,
         target: { ...base, nodeUrl: context.nodeB.url },
-        queue: spec.queue,
+        queues: spec.queues,
         expected: spec.messages,
         inFlight: isMailroom || spec.system === "rabbitmq" ? sizes.prefetch : sizes.workerConcurrency,
         warmup: spec.warmup,
@@ -68,7 +81,7 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
       {
         system: spec.system,
         target: { ...base, nodeUrl: context.nodeA.url },
-        queue: spec.queue,
+        queues: spec.queues,
         mode: spec.mode,
         messages: spec.messages,
         batchSize: sizes.sendBatch,
@@ -87,10 +100,10 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
     throw failure?.reason ?? new Error("a role process did not start");
   }
   try {
-    const usage = usesRedis ? await RedisUsageMeter.begin(context.redis) : undefined;
+    const usage = usesRedis ? await RedisUsageMeter.begin(redisServers.map(({ server }) => server)) : undefined;
     const scriptCosts = spec.scriptCosts ? await ScriptCostMeter.begin(context.redis) : undefined;
     const cpu = new CpuMeter({
-      redis: usesRedis ? context.redis.pid : undefined,
+      ...Object.fromEntries(redisServers.map(({ label, server }) => [label, usesRedis ? server.pid : undefined])),
       "node A": isMailroom ? context.nodeA.pid : undefined,
       "node B": isMailroom && !spec.memoryEngine ? context.nodeB.pid : undefined,
       "RabbitMQ broker": spec.system === "rabbitmq" ? findProcess(RABBITMQ_PROCESS) : undefined,
@@ -111,7 +124,8 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
       elapsedMs,
       producer: produced,
       consumer: consumerResult,
-      redis,
+      redis: redis?.total,
+      redisEach: redis?.each,
       scripts,
       cpu: cpuReading,
       cpuUsPerMsg: cpuMicrosecondsPer(cpuReading, spec.messages),

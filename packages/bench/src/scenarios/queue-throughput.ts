@@ -50,7 +50,7 @@ async function overRedisOrBroker(
   context.progress(`queue-throughput: ${system}, ${messages} messages`);
   const run = await runQueue(context, {
     system,
-    queue: `bench-tp-${system}-${context.runId}-${randomBytes(2).toString("hex")}`,
+    queues: [`bench-tp-${system}-${context.runId}-${randomBytes(2).toString("hex")}`],
     mode: "burst",
     messages,
     ratePerSecond: 0,
@@ -69,7 +69,7 @@ async function memoryEngine(context: BenchContext, messages: number): Promise<Sc
       { ...context, nodeA: node, nodeB: node },
       {
         system: "mailroom",
-        queue: `bench-tp-memory-${context.runId}`,
+        queues: [`bench-tp-memory-${context.runId}`],
         mode: "burst",
         messages,
         ratePerSecond: 0,

@@ -76,7 +76,7 @@ async function fanout(
     `${system} publisher`,
   );
   try {
-    const usage = await RedisUsageMeter.begin(context.redis);
+    const usage = await RedisUsageMeter.begin([context.redis]);
     const cpu = new CpuMeter({
       redis: context.redis.pid,
       "server A": serverA.pid,
@@ -92,7 +92,7 @@ async function fanout(
     const elapsedMs = now() - startedAt;
     const cpuReading = cpu.read();
     const cpuCores = cpuReading.cores;
-    const redis = await usage.end(fanoutPublishes);
+    const redis = (await usage.end(fanoutPublishes)).total;
     const deliveries = results.reduce((sum, result) => sum + result.deliveries, 0);
     const worst = (pick: (result: RoomMembersResult) => number | null) =>
       Math.max(...results.map((result) => pick(result) ?? 0));
