@@ -54,8 +54,14 @@ describe("lease expiry on a busy queue", () => {
     const partition = keys.duePartitionOfQueue("/", QUEUE);
 
     await scripts.markDueQueue(ref, now - 1);
-    const [claim] = await scripts.claimDueQueues(partition, 10, 5000);
+    const {
+      claimed: [claim],
+      nextDueInMs,
+    } = await scripts.claimDueQueues(partition, 10, 5000);
     expect(claim?.ref).toBe(ref);
+    // The claim pushed the queue 5 s ahead, and says when the partition is next due.
+    expect(nextDueInMs).toBeGreaterThan(4000);
+    expect(nextDueInMs).toBeLessThanOrEqual(5000);
     // During the sweep: a receive with a 30 s lease marks the queue.
     await scripts.markDueQueue(ref, now + 30_000);
     // The sweep found a lease due in 1 s.
@@ -73,7 +79,7 @@ describe("lease expiry on a busy queue", () => {
     expect(used.size).toBeGreaterThan(DUE_PARTITIONS / 2);
 
     for (let partition = 0; partition < DUE_PARTITIONS; partition += 1) {
-      const claimed = (await scripts.claimDueQueues(partition, 100, 5000)).map((claim) => claim.ref);
+      const claimed = (await scripts.claimDueQueues(partition, 100, 5000)).claimed.map((claim) => claim.ref);
       expect(claimed.sort()).toEqual(refs.filter((ref) => duePartitionOf(ref) === partition).sort());
     }
   });
@@ -86,7 +92,7 @@ describe("lease expiry on a busy queue", () => {
     // What nodes of the first releases left behind during a rolling upgrade.
     await client.zadd(oneLevel, now - 1, due, now + 60_000, later);
 
-    const claimed = await scripts.claimLegacyDueQueues(10, 5000);
+    const { claimed } = await scripts.claimLegacyDueQueues(10, 5000);
     expect(claimed.map((claim) => claim.ref)).toEqual([due]);
     expect(await client.exists(oneLevel)).toBe(0);
     expect(Number(await client.zscore(`${keys.legacyDueQueuesPrefix()}/`, later))).toBe(now + 60_000);
@@ -131,7 +137,7 @@ describe("lease expiry on a busy queue", () => {
     }
     await scripts.markDueQueue(quiet, now - 1);
 
-    const claimed = await scripts.claimDueQueues(partition, 10, 5000);
+    const { claimed } = await scripts.claimDueQueues(partition, 10, 5000);
     const refs = claimed.map((claim) => claim.ref);
     expect(refs).toContain(queueRef("/quiet", "one"));
     expect(refs.length).toBeLessThanOrEqual(10);

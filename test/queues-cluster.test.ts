@@ -5,6 +5,7 @@
  */
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import { RedisKeys } from "../packages/server/src/engines/redis/keys.js";
 import { consume, deliveries, stats } from "./conformance/queue-semantics.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { type NodeHandle, startCluster, startNode } from "./helpers/nodes.js";
@@ -84,7 +85,9 @@ describe("queues on a Redis cluster", () => {
     // the holder's node so nothing releases the lease: only a sweep can bring the message back.
     const admin = new Redis(redis.url);
     onCleanup(() => void admin.disconnect());
-    expect(await admin.zrem(`${prefix}:{schedule}:due-queues:/`, "/\nlost-mark")).toBe(1);
+    const keys = new RedisKeys(prefix);
+    const dueQueues = `${keys.duePartitionQueuesPrefix(keys.duePartitionOfQueue("/", "lost-mark"))}/`;
+    expect(await admin.zrem(dueQueues, "/\nlost-mark")).toBe(1);
     await b.kill();
 
     // A consumer arriving on the other node makes that node sweep the queue, mark or no mark.

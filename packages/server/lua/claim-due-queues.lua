@@ -11,7 +11,8 @@
 -- ARGV[2] claim (ms): a claimed queue is pushed this far into the future, in case its sweeper dies
 -- ARGV[3] the prefix of a namespace's queue index: the key is ARGV[3] .. namespace (in the slot of
 --   KEYS[1], through its hash tag; scripts.ts builds the same names through keys.ts)
--- Returns { queue, its generation at the claim, queue, generation, ... }
+-- Returns { in how many ms the index next has due work (-1: none), queue, its generation at the claim,
+--   queue, generation, ... }
 --!include due-index
 local namespacesKey, generationsKey, legacyKey = KEYS[1], KEYS[2], KEYS[3]
 local limit = tonumber(ARGV[1])
@@ -36,8 +37,13 @@ end
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local namespaces = redis.call('ZRANGEBYSCORE', namespacesKey, '-inf', now, 'LIMIT', 0, limit)
-local result = {}
-if #namespaces == 0 then return result end
+local result = { -1 }
+local function nextDueIn()
+  local first = redis.call('ZRANGE', namespacesKey, 0, 0, 'WITHSCORES')
+  if first[2] then result[1] = math.max(0, tonumber(first[2]) - now) end
+  return result
+end
+if #namespaces == 0 then return nextDueIn() end
 local share = math.max(1, math.floor(limit / #namespaces))
 for _, namespace in ipairs(namespaces) do
   local queuesKey = queuesKeyPrefix .. namespace
@@ -49,4 +55,4 @@ for _, namespace in ipairs(namespaces) do
   end
   resetNamespaceDue(namespacesKey, queuesKey, namespace)
 end
-return result
+return nextDueIn()

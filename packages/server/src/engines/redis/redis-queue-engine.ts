@@ -81,6 +81,7 @@ export class RedisQueueEngine implements QueueEngine {
       target,
       watched: this.watched,
       legacyDueIndex: options.legacyDueIndex,
+      partitionOf: ({ namespace, queue }) => options.keys.duePartitionOfQueue(namespace, queue),
       swept: (address, { wasFilled, deadLettered }) => {
         if (wasFilled) this.wake(address);
         if (deadLettered) this.deadLettered(address, deadLettered);

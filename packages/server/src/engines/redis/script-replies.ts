@@ -76,6 +76,13 @@ export interface ClaimedQueue {
   generation: string;
 }
 
+/** What a claim of due queues answers: the queues, and in how long the index next has due work. */
+export interface ClaimReply {
+  claimed: ClaimedQueue[];
+  /** Ms from now (Redis's clock) to the index's next due work; undefined when it holds none. */
+  nextDueInMs: number | undefined;
+}
+
 /** What `queueRegistryPage` answers: Redis's clock (ms) and each queue with its last send (ms; 0 = none). */
 export interface RegistryPageReply {
   now: number;
@@ -149,13 +156,14 @@ export const decode = {
     };
   },
 
-  claims(reply: unknown): ClaimedQueue[] {
+  claims(reply: unknown): ClaimReply {
     const items = list(reply, "claim-due-queues");
     const claimed: ClaimedQueue[] = [];
-    for (let index = 0; index + 1 < items.length; index += 2) {
+    for (let index = 1; index + 1 < items.length; index += 2) {
       claimed.push({ ref: String(items[index]), generation: String(items[index + 1]) });
     }
-    return claimed;
+    const nextDueIn = integer(items[0], "claim-due-queues");
+    return { claimed, nextDueInMs: nextDueIn < 0 ? undefined : nextDueIn };
   },
 
   registryPage(reply: unknown): RegistryPageReply {

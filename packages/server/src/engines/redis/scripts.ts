@@ -9,7 +9,7 @@ import type { RedisKeys } from "./keys.js";
 import type { RedisClient } from "./redis-clients.js";
 import {
   type AckReply,
-  type ClaimedQueue,
+  type ClaimReply,
   decode,
   type NackReply,
   type ReceiveReply,
@@ -244,7 +244,7 @@ export class Scripts {
   }
 
   /** The claimed queues of one partition of the due index, a share for each namespace with due work. */
-  async claimDueQueues(partition: number, limit: number, claimMs: number): Promise<ClaimedQueue[]> {
+  async claimDueQueues(partition: number, limit: number, claimMs: number): Promise<ClaimReply> {
     const keys = this.keys.duePartitionKeys(partition);
     const queuesPrefix = this.keys.duePartitionQueuesPrefix(partition);
     const reply = await this.run("claimDueQueues", keys, [limit, claimMs, queuesPrefix]);
@@ -252,7 +252,7 @@ export class Scripts {
   }
 
   /** Claims from layout 1's due index, which no node of layout 2 marks (see keys.ts `legacyDueKeys`). */
-  async claimLegacyDueQueues(limit: number, claimMs: number): Promise<ClaimedQueue[]> {
+  async claimLegacyDueQueues(limit: number, claimMs: number): Promise<ClaimReply> {
     const keys = this.keys.legacyDueKeys();
     const queuesPrefix = this.keys.legacyDueQueuesPrefix();
     const reply = await this.run("claimLegacyDueQueues", keys, [limit, claimMs, queuesPrefix]);

@@ -1,9 +1,12 @@
 /**
  * The timed work of every queue on Redis (lease ends, delays): a due-time index for the whole cluster, in
  * partitions spread over a Redis Cluster's masters (due-partitions.ts), which every node polls with one
- * script per partition per tick whatever the number of queues (auto-pipelined: one round trip per
- * master). Each due queue is claimed by one node, swept (queue-sweep.lua) and settled with its next due
- * time. Layout 1's single index is swept as well while it holds entries (layout.ts).
+ * script per partition whatever the number of queues (auto-pipelined: one round trip per master). A
+ * partition is claimed from at the tick when its next due work is (the claim says in how long), at the
+ * tick after this node marked it, and at least every PARTITION_RECHECK_MS (marks by other nodes): an idle
+ * node costs Redis 16 claims a second, not 80. Each due queue is claimed by one node, swept
+ * (queue-sweep.lua) and settled with its next due time. Layout 1's single index is swept as well while
+ * it holds entries (layout.ts).
  *
  * Invariants (docs/protocol.md §15): the index holds only real deadlines, and a claim takes turns across
  * namespaces (claim-due-queues.lua), so no tenant's queues delay another's timed work. Claimed queues are
@@ -36,6 +39,11 @@ const SWEEP_CLAIMS_PER_TICK = 2;
 const SWEEP_BATCH = 500;
 /** A claimed queue is pushed this far ahead, so a sweeper that dies leaves it to another node. */
 const SWEEP_CLAIM_MS = 5000;
+/**
+ * Longest wait before a partition is claimed from again: the delay, past its due time, of work that
+ * another node marked and that node is gone before it could sweep it.
+ */
+const PARTITION_RECHECK_MS = 1000;
 /** How often the queues this node consumes are looked at whatever the due index says (a safety net). */
 const RECHECK_WATCHED_MS = 30_000;
 /**
@@ -54,6 +62,8 @@ export interface SweepSchedulerOptions {
   swept: (address: QueueAddress, reply: SweepReply) => void;
   /** The queues this node has consumers for, by ref: the recheck looks at each. */
   watched: ReadonlyMap<string, unknown>;
+  /** The partition of the due index that holds a queue's timed work (keys.ts). */
+  partitionOf: (address: QueueAddress) => number;
   /** Whether layout 1's due index may still hold entries, to be swept too (layout.ts). */
   legacyDueIndex: () => boolean;
 }
@@ -72,6 +82,8 @@ export class SweepScheduler {
   private nextRecheckAt = 0;
   /** Due marks that could not be written yet, by queue ref: the earliest due time of each. */
   private readonly unmarked = new Map<string, number>();
+  /** When each partition is next claimed from (performance.now() ms; 0: at the next tick). */
+  private readonly nextClaimAt = new Array<number>(DUE_PARTITIONS).fill(0);
 
   constructor(private readonly options: SweepSchedulerOptions) {}
 
@@ -94,6 +106,10 @@ export class SweepScheduler {
     const ref = queueRef(address.namespace, address.queue);
     try {
       await inStore(this.options.scripts.markDueQueue(ref, due));
+      // The mark may be sooner than what this node knew of the partition: look at the next tick. Only
+      // once it is written: a claim answered before then did not see it (one connection per master
+      // answers in order), and would otherwise put the next look off.
+      this.nextClaimAt[this.options.partitionOf(address)] = 0;
     } catch (error) {
       this.keepUnmarked(ref, due);
       throw error;
@@ -121,7 +137,9 @@ export class SweepScheduler {
     const { logger } = this.options;
     try {
       if (this.unmarked.size > 0) await this.retryUnmarked();
-      const indexes = this.options.legacyDueIndex() ? [...PARTITIONS, "legacy" as const] : PARTITIONS;
+      const now = performance.now();
+      const due = PARTITIONS.filter((partition) => (this.nextClaimAt[partition as number] ?? 0) <= now);
+      const indexes = this.options.legacyDueIndex() ? [...due, "legacy" as const] : due;
       await Promise.all(indexes.map((index) => this.sweepDue(index)));
       await this.lookAtSome();
     } catch (error) {
@@ -136,10 +154,15 @@ export class SweepScheduler {
     const { scripts, logger } = this.options;
     try {
       for (let claims = 0; claims < SWEEP_CLAIMS_PER_TICK; claims += 1) {
-        const claimed =
+        const { claimed, nextDueInMs } =
           index === "legacy"
             ? await scripts.claimLegacyDueQueues(SWEEP_QUEUES_PER_CLAIM, SWEEP_CLAIM_MS)
             : await scripts.claimDueQueues(index, SWEEP_QUEUES_PER_CLAIM, SWEEP_CLAIM_MS);
+        if (index !== "legacy") {
+          const wait = Math.min(nextDueInMs ?? PARTITION_RECHECK_MS, PARTITION_RECHECK_MS);
+          // A full claim leaves more due now; the sweeps' settles may bring work sooner than the claim saw.
+          this.nextClaimAt[index] = claimed.length > 0 ? 0 : performance.now() + wait - SWEEP_INTERVAL_MS / 2;
+        }
         await Promise.all(claimed.map(({ ref, generation }) => this.sweepClaimed(ref, generation, index === "legacy")));
         if (claimed.length < SWEEP_QUEUES_PER_CLAIM) break;
       }
@@ -216,6 +239,7 @@ export class SweepScheduler {
   private async retryUnmarked(): Promise<void> {
     const pending = [...this.unmarked];
     this.unmarked.clear();
+    this.nextClaimAt.fill(0);
     await Promise.all(
       pending.map(([ref, due]) => this.options.scripts.markDueQueue(ref, due).catch(() => this.keepUnmarked(ref, due))),
     );
