@@ -1,5 +1,6 @@
 /**
- * Rooms across three node processes on one Redis, a Redis Cluster and Sentinel (docs/protocol.md §3, §4, §14): broadcasts reach members on every
+ * Rooms across three node processes on one Redis, and with `npm run test:deployments` on a Redis Cluster
+ * and Sentinel too (docs/protocol.md §3, §4, §14): broadcasts reach members on every
  * node with their meta, echo, leave, namespaces as separate spaces, cluster-wide members that heal after
  * a SIGKILL, byte-exact binary, the stock Redis emitter, private rooms, and both transports.
  */
@@ -8,7 +9,12 @@ import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { onCleanup } from "./helpers/cleanup.js";
 import { type NodeHandle, startCluster, TEST_NODE_TIMEOUT_MS } from "./helpers/nodes.js";
-import { nodeOptionsOn, type RedisDeployment, sharedDeployment } from "./helpers/redis-deployments.js";
+import {
+  NODE_SUITE_DEPLOYMENTS,
+  nodeOptionsOn,
+  type RedisDeployment,
+  sharedDeployment,
+} from "./helpers/redis-deployments.js";
 import { collect, command, connectSocket, nextEvent } from "./helpers/sockets.js";
 import { waitFor } from "./helpers/wait.js";
 
@@ -28,7 +34,7 @@ async function joined(url: string, room: string, namespace = "/") {
   return socket;
 }
 
-describe.each(["standalone", "cluster", "sentinel"] as const)("rooms across nodes on Redis in %s mode", (kind) => {
+describe.each(NODE_SUITE_DEPLOYMENTS)("rooms across nodes on Redis in %s mode", (kind) => {
   const deployment = sharedDeployment(kind);
 
   async function threeNodes(): Promise<{ nodes: NodeHandle[]; deployment: RedisDeployment }> {

@@ -16,6 +16,14 @@ import { type RedisSentinelDeployment, startRedisSentinel } from "./redis-sentin
 
 export type DeploymentKind = RedisMode;
 
+/**
+ * The deployments the node-level suites (rooms, queues: several node processes per test) run on. `npm test`
+ * keeps them to one Redis; `npm run test:deployments` (MAILROOM_TEST_DEPLOYMENTS=all) adds a Redis Cluster
+ * and Sentinel. The engine conformance suite and redis-deployments.test.ts run on all three in `npm test`.
+ */
+export const NODE_SUITE_DEPLOYMENTS: readonly DeploymentKind[] =
+  process.env.MAILROOM_TEST_DEPLOYMENTS === "all" ? ["standalone", "cluster", "sentinel"] : ["standalone"];
+
 export interface RedisDeployment {
   readonly kind: DeploymentKind;
   /** The `--redis` value (`redisUrl`): one URL, or a list of seeds or Sentinels. */
