@@ -75,7 +75,10 @@ const PARTITIONS: readonly DueIndex[] = Array.from({ length: DUE_PARTITIONS }, (
 
 export class SweepScheduler {
   private timer: NodeJS.Timeout | undefined;
+  /** A tick's claims are running. */
   private sweeping = false;
+  /** A tick's looks outside the index are running. */
+  private looking = false;
   /** Queues to look at outside the index, by ref, in the order they were asked for. */
   private readonly pendingLooks = new Set<string>();
   /** When the next recheck of every watched queue may begin (performance.now() ms). */
@@ -88,7 +91,7 @@ export class SweepScheduler {
   constructor(private readonly options: SweepSchedulerOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), SWEEP_INTERVAL_MS);
+    this.timer = setInterval(() => this.tick(), SWEEP_INTERVAL_MS);
     this.timer.unref();
     this.nextRecheckAt = performance.now() + RECHECK_WATCHED_MS;
   }
@@ -131,19 +134,24 @@ export class SweepScheduler {
    * sweep them concurrently, record when each is next due; claim again while claims come back full. Then
    * look at a few queues directly.
    */
-  private async tick(): Promise<void> {
-    if (this.sweeping || this.options.connections.command.status !== "ready") return;
+  private tick(): void {
+    if (this.options.connections.command.status !== "ready") return;
+    // Claims and looks run apart: a tick's paced looks (a flood of new consumers) never hold back the
+    // next tick's claims, whose deadlines are due now.
+    if (!this.sweeping) void this.claimDue();
+    if (!this.looking) void this.lookAtSome();
+  }
+
+  private async claimDue(): Promise<void> {
     this.sweeping = true;
-    const { logger } = this.options;
     try {
       if (this.unmarked.size > 0) await this.retryUnmarked();
       const now = performance.now();
       const due = PARTITIONS.filter((partition) => (this.nextClaimAt[partition as number] ?? 0) <= now);
       const indexes = this.options.legacyDueIndex() ? [...due, "legacy" as const] : due;
       await Promise.all(indexes.map((index) => this.sweepDue(index)));
-      await this.lookAtSome();
     } catch (error) {
-      logger.debug({ err: error }, "queue sweep failed; retrying at the next tick");
+      this.options.logger.debug({ err: error }, "queue sweep failed; retrying at the next tick");
     } finally {
       this.sweeping = false;
     }
@@ -154,6 +162,9 @@ export class SweepScheduler {
     const { scripts, logger } = this.options;
     try {
       for (let claims = 0; claims < SWEEP_CLAIMS_PER_TICK; claims += 1) {
+        // The claim measures "due in" when Redis runs it, between this moment and its answer, which a busy
+        // Redis may give late: counting from now errs early, never late.
+        const claimedAt = performance.now();
         const { claimed, nextDueInMs } =
           index === "legacy"
             ? await scripts.claimLegacyDueQueues(SWEEP_QUEUES_PER_CLAIM, SWEEP_CLAIM_MS)
@@ -161,7 +172,7 @@ export class SweepScheduler {
         if (index !== "legacy") {
           const wait = Math.min(nextDueInMs ?? PARTITION_RECHECK_MS, PARTITION_RECHECK_MS);
           // A full claim leaves more due now; the sweeps' settles may bring work sooner than the claim saw.
-          this.nextClaimAt[index] = claimed.length > 0 ? 0 : performance.now() + wait - SWEEP_INTERVAL_MS / 2;
+          this.nextClaimAt[index] = claimed.length > 0 ? 0 : claimedAt + wait - SWEEP_INTERVAL_MS / 2;
         }
         await Promise.all(claimed.map(({ ref, generation }) => this.sweepClaimed(ref, generation, index === "legacy")));
         if (claimed.length < SWEEP_QUEUES_PER_CLAIM) break;
@@ -208,6 +219,15 @@ export class SweepScheduler {
 
   /** Looks at up to LOOKS_PER_TICK queues: first consumers' queues, then a paced recheck of every watched one. */
   private async lookAtSome(): Promise<void> {
+    this.looking = true;
+    try {
+      await this.lookAtSomeNow();
+    } finally {
+      this.looking = false;
+    }
+  }
+
+  private async lookAtSomeNow(): Promise<void> {
     const { watched } = this.options;
     if (this.pendingLooks.size === 0 && performance.now() >= this.nextRecheckAt) {
       for (const ref of watched.keys()) this.pendingLooks.add(ref);
