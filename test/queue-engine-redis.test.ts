@@ -1,8 +1,8 @@
 /**
  * The queue engine conformance suite on the Redis engine, in-process: the engine built from its parts as
- * engines/redis/redis-store.ts builds it (connections, keys, scripts, the queue registry), on each Redis
- * deployment of docs/protocol.md §14 (one server of the test's own; a Redis Cluster and a Sentinel set
- * shared by the file's tests), under a fresh key prefix per test. Time is Redis's real clock: the suite waits for it,
+ * engines/redis/redis-store.ts builds it (connections, keys, scripts, the queue registry), on a Redis of the
+ * test's own, and with `npm run test:deployments` on a Redis Cluster and a Sentinel set too (docs/protocol.md
+ * §14; shared by the file's tests), under a fresh key prefix per test. Time is Redis's real clock: the suite waits for it,
  * and the engine's sweep (every 200 ms) ends leases and delays.
  */
 import { once } from "node:events";
@@ -18,7 +18,7 @@ import { ReplicaWait } from "../packages/server/src/engines/redis/replica-wait.j
 import { Scripts } from "../packages/server/src/engines/redis/scripts.js";
 import { type QueueEngineHarness, queueEngineSuite } from "./conformance/queue-engine-suite.js";
 import { freshPrefix } from "./helpers/redis.js";
-import { type RedisDeployment, sharedDeployment } from "./helpers/redis-deployments.js";
+import { type RedisDeployment, SUITE_DEPLOYMENTS, sharedDeployment } from "./helpers/redis-deployments.js";
 import { waitFor } from "./helpers/wait.js";
 
 /** The protocol's shortest dedup window worth waiting for in a test (the default is 5 minutes). */
@@ -28,7 +28,7 @@ const COMMAND_TIMEOUT_MS = 2000;
 const EVENTUALLY_TIMEOUT_MS = 5000;
 const POLL_INTERVAL_MS = 20;
 
-for (const kind of ["standalone", "cluster", "sentinel"] as const) {
+for (const kind of SUITE_DEPLOYMENTS) {
   describe(`on Redis in ${kind} mode`, () => {
     const deployment = sharedDeployment(kind);
     queueEngineSuite(kind === "standalone" ? "redis" : `redis ${kind}`, async () => startEngine(await deployment()));

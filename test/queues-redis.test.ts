@@ -6,9 +6,9 @@
 import { describe } from "vitest";
 import { queueConformance } from "./conformance/queue-semantics.js";
 import { type NodeHandle, startCluster } from "./helpers/nodes.js";
-import { NODE_SUITE_DEPLOYMENTS, nodeOptionsOn, sharedDeployment } from "./helpers/redis-deployments.js";
+import { nodeOptionsOn, SUITE_DEPLOYMENTS, sharedDeployment } from "./helpers/redis-deployments.js";
 
-for (const kind of NODE_SUITE_DEPLOYMENTS) {
+for (const kind of SUITE_DEPLOYMENTS) {
   describe(`on Redis in ${kind} mode`, () => {
     const deployment = sharedDeployment(kind);
     queueConformance(kind === "standalone" ? "redis" : `redis ${kind}`, async () => {

@@ -7,7 +7,8 @@
  *   socket.io-redis-adapter#500); a remote `socket.emit` and `io.to(socketId)` with the sharded adapter
  *   (#524); the stock emitter, which reaches the classic adapter only; `SCRIPT FLUSH` on every master
  *   under load (EVALSHA falls back to EVAL); `--redis-wait-replicas`.
- * - Failover: a master SIGKILLed under load with `--redis-wait-replicas 1` loses nothing accepted, `/readyz`
+ * - Failover (`npm run test:deployments`; the chaos checker runs the same faults in `npm test`'s quick
+ *   chaos): a master SIGKILLed under load with `--redis-wait-replicas 1` loses nothing accepted, `/readyz`
  *   shows the outage and the nodes recover by themselves; Sentinel mode follows a failover with no restart.
  */
 import { createServer } from "node:http";
@@ -23,6 +24,7 @@ import type { MailroomServer } from "../packages/server/src/socket-types.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { type NodeHandle, startCluster, startNode } from "./helpers/nodes.js";
 import {
+  ALL_DEPLOYMENTS,
   type DeploymentKind,
   nodeOptionsOn,
   type RedisDeployment,
@@ -289,7 +291,8 @@ describe("the traps of a Redis Cluster", () => {
   });
 });
 
-describe("failover", () => {
+// The same faults run with the chaos checker in test/chaos/redis-deployments.test.ts (quick form in npm test).
+describe.skipIf(!ALL_DEPLOYMENTS)("failover", () => {
   it("loses nothing accepted when a master is SIGKILLed under load with --redis-wait-replicas 1", async () => {
     const shared = await startDeployment("cluster");
     const cluster = shared.cluster;

@@ -10,9 +10,9 @@ import { describe, expect, it } from "vitest";
 import { onCleanup } from "./helpers/cleanup.js";
 import { type NodeHandle, startCluster, TEST_NODE_TIMEOUT_MS } from "./helpers/nodes.js";
 import {
-  NODE_SUITE_DEPLOYMENTS,
   nodeOptionsOn,
   type RedisDeployment,
+  SUITE_DEPLOYMENTS,
   sharedDeployment,
 } from "./helpers/redis-deployments.js";
 import { collect, command, connectSocket, nextEvent } from "./helpers/sockets.js";
@@ -34,7 +34,7 @@ async function joined(url: string, room: string, namespace = "/") {
   return socket;
 }
 
-describe.each(NODE_SUITE_DEPLOYMENTS)("rooms across nodes on Redis in %s mode", (kind) => {
+describe.each(SUITE_DEPLOYMENTS)("rooms across nodes on Redis in %s mode", (kind) => {
   const deployment = sharedDeployment(kind);
 
   async function threeNodes(): Promise<{ nodes: NodeHandle[]; deployment: RedisDeployment }> {

@@ -16,13 +16,19 @@ import { type RedisSentinelDeployment, startRedisSentinel } from "./redis-sentin
 
 export type DeploymentKind = RedisMode;
 
+/** `npm run test:deployments` (MAILROOM_TEST_DEPLOYMENTS=all): every suite on every deployment. */
+export const ALL_DEPLOYMENTS = process.env.MAILROOM_TEST_DEPLOYMENTS === "all";
+
 /**
- * The deployments the node-level suites (rooms, queues: several node processes per test) run on. `npm test`
- * keeps them to one Redis; `npm run test:deployments` (MAILROOM_TEST_DEPLOYMENTS=all) adds a Redis Cluster
- * and Sentinel. The engine conformance suite and redis-deployments.test.ts run on all three in `npm test`.
+ * The deployments the suites that are not about deployments run on: the engine conformance suite and the
+ * node-level room and queue suites. `npm test` keeps them to one Redis, for its time budget, and proves
+ * the other deployments with redis-deployments.test.ts (every capability on a cluster and on Sentinel, the
+ * cluster's traps) and the quick deployment chaos; `npm run test:deployments` runs them on a Redis Cluster
+ * and on Sentinel too.
  */
-export const NODE_SUITE_DEPLOYMENTS: readonly DeploymentKind[] =
-  process.env.MAILROOM_TEST_DEPLOYMENTS === "all" ? ["standalone", "cluster", "sentinel"] : ["standalone"];
+export const SUITE_DEPLOYMENTS: readonly DeploymentKind[] = ALL_DEPLOYMENTS
+  ? ["standalone", "cluster", "sentinel"]
+  : ["standalone"];
 
 export interface RedisDeployment {
   readonly kind: DeploymentKind;
