@@ -429,9 +429,13 @@ describe("chaos: Redis with Sentinel", () => {
         "failovers the nodes never recovered from",
       ).toEqual([]);
       expect(run.nodes.map((node) => node.pid())).toEqual(pids);
-      for (const statuses of result.statuses) {
-        expect(notReadySpans(statuses).length).toBeGreaterThan(0);
-        expect(statuses.at(-1)?.status).toBe(200);
+      for (const statuses of result.statuses) expect(notReadySpans(statuses).length).toBeGreaterThan(0);
+      // Ready again: a probe can still miss once on a loaded machine just after the switch, so wait for it.
+      for (const node of run.nodes) {
+        await waitFor(async () => (await fetch(`${node.url}/readyz`)).status === 200, {
+          timeoutMs: 10_000,
+          what: `${node.url} ready after the failover`,
+        });
       }
     },
     SCENARIO_TIMEOUT_MS,
