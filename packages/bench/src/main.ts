@@ -45,16 +45,13 @@ interface Flags {
   amqpUrl: string;
 }
 
+/** Every scenario, in the order a full run takes them (`profileDir`: where queue-profile writes). */
+function everyScenario(profileDir: string): Scenario[] {
+  return [queueThroughput, queueLatency, roomFanout, idleSockets, httpSend, clusterMasters, queueProfile(profileDir)];
+}
+
 function scenarios(flags: Flags): Scenario[] {
-  const all = [
-    queueThroughput,
-    queueLatency,
-    roomFanout,
-    idleSockets,
-    httpSend,
-    clusterMasters,
-    queueProfile(flags.profileDir),
-  ];
+  const all = everyScenario(flags.profileDir);
   if (flags.only) {
     const wanted = flags.only.split(",").map((name) => name.trim());
     const unknown = wanted.filter((name) => !all.some((scenario) => scenario.name === name));
@@ -84,15 +81,7 @@ async function main(argv: string[]): Promise<void> {
     )
     .addHelpText(
       "after",
-      `\nScenarios:\n${[
-        queueThroughput,
-        queueLatency,
-        roomFanout,
-        idleSockets,
-        httpSend,
-        clusterMasters,
-        queueProfile(""),
-      ]
+      `\nScenarios:\n${everyScenario("")
         .map((scenario) => `  ${scenario.name.padEnd(17)} ${scenario.about}`)
         .join("\n")}`,
     );
