@@ -155,8 +155,9 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(`\n${resultsTable(results)}\n\n${targetsTable(results)}\n`);
     const masters = clusterMastersReport(results);
     if (masters) process.stdout.write(`\n${masters}\n`);
-    const profile = results.find((result) => result.name === "queue-profile" && result.details);
-    if (profile) process.stdout.write(`\n${profileReport(profile)}\n`);
+    for (const profile of results.filter((result) => result.name === "queue-profile" && result.details)) {
+      process.stdout.write(`\n${profileReport(profile)}\n`);
+    }
     process.stdout.write(
       `\n${mode} run, ${new Date().toISOString()}, ${((Date.now() - startedAt) / 1000).toFixed(0)} s. ` +
         "Only ratios within one run mean much on a shared machine.\n",

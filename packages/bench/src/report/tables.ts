@@ -194,7 +194,8 @@ export function targetsTable(results: ScenarioResult[]): string {
 export function profileReport(result: ScenarioResult): string {
   const profiles = (result.details?.profiles ?? {}) as Record<string, ProfileSummary>;
   const redis = result.details?.redis as RedisUsage | undefined;
-  const lines = [`Profile of Mailroom's queue-throughput run (${figure(result.msgsPerSec)} msgs/s under --cpu-prof)`];
+  const run = result.details?.run === "steady" ? "steady-rate (queue-latency)" : "queue-throughput";
+  const lines = [`Profile of Mailroom's ${run} run (${figure(result.msgsPerSec)} msgs/s under --cpu-prof)`];
   for (const [node, summary] of Object.entries(profiles)) {
     lines.push(
       `${node}: busy ${summary.busyMs} ms of ${summary.windowMs} ms (${summary.busyCores} cores)`,
