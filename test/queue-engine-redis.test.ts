@@ -5,25 +5,18 @@
  * §14; shared by the file's tests), under a fresh key prefix per test. Time is Redis's real clock: the suite waits for it,
  * and the engine's sweep (every 200 ms) ends leases and delays.
  */
-import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
-import { pino } from "pino";
 import { describe } from "vitest";
 import type { QueueAddress } from "../packages/server/src/engines/queue-engine.js";
-import { RedisConnections } from "../packages/server/src/engines/redis/connections.js";
-import { RedisKeys } from "../packages/server/src/engines/redis/keys.js";
-import { RedisQueueEngine } from "../packages/server/src/engines/redis/redis-queue-engine.js";
-import { RedisQueueRegistry } from "../packages/server/src/engines/redis/redis-queue-registry.js";
-import { ReplicaWait } from "../packages/server/src/engines/redis/replica-wait.js";
-import { Scripts } from "../packages/server/src/engines/redis/scripts.js";
+import type { RedisKeys } from "../packages/server/src/engines/redis/keys.js";
+import type { RedisQueueEngine } from "../packages/server/src/engines/redis/redis-queue-engine.js";
 import { type QueueEngineHarness, queueEngineSuite } from "./conformance/queue-engine-suite.js";
-import { freshPrefix } from "./helpers/redis.js";
 import { type RedisDeployment, SUITE_DEPLOYMENTS, sharedDeployment } from "./helpers/redis-deployments.js";
+import { startRedisEngine } from "./helpers/redis-engine.js";
 import { waitFor } from "./helpers/wait.js";
 
 /** The protocol's shortest dedup window worth waiting for in a test (the default is 5 minutes). */
 const DEDUP_WINDOW_MS = 1000;
-const COMMAND_TIMEOUT_MS = 2000;
 /** How long a condition may take: a second of timed work, a sweep tick, and room for a busy machine. */
 const EVENTUALLY_TIMEOUT_MS = 5000;
 const POLL_INTERVAL_MS = 20;
@@ -36,30 +29,7 @@ for (const kind of SUITE_DEPLOYMENTS) {
 }
 
 async function startEngine(deployment: RedisDeployment): Promise<QueueEngineHarness> {
-  const logger = pino({ level: "silent" });
-  const connections = new RedisConnections({
-    mode: deployment.kind,
-    url: deployment.url,
-    sentinelMaster: deployment.sentinelMaster,
-    commandTimeoutMs: COMMAND_TIMEOUT_MS,
-    logger,
-  });
-  const keys = new RedisKeys(freshPrefix(), connections.sharded);
-  const scripts = new Scripts(connections.command, keys);
-  const engine = new RedisQueueEngine({
-    connections,
-    scripts,
-    keys,
-    dedupWindowMs: DEDUP_WINDOW_MS,
-    logger,
-    queueRegistry: new RedisQueueRegistry(scripts),
-    replicaWait: new ReplicaWait(connections.command, 0, COMMAND_TIMEOUT_MS),
-    legacyDueIndex: () => false,
-  });
-  const ready = Promise.all([once(connections.command, "ready"), once(connections.subscriber, "ready")]);
-  connections.connect();
-  await ready;
-  await engine.start();
+  const { engine, keys, close } = await startRedisEngine(deployment, { dedupWindowMs: DEDUP_WINDOW_MS });
   const watching = new LiveWatches(engine, keys);
   return {
     engine,
@@ -73,10 +43,7 @@ async function startEngine(deployment: RedisDeployment): Promise<QueueEngineHarn
     eventually: (check, what) =>
       waitFor(check, { timeoutMs: EVENTUALLY_TIMEOUT_MS, intervalMs: POLL_INTERVAL_MS, what }),
     watch: (address, listener) => watching.watch(address, listener),
-    async cleanup() {
-      await engine.close();
-      await connections.close();
-    },
+    cleanup: close,
   };
 }
 

@@ -361,6 +361,31 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
         expect(dead).toMatchObject({ id: "a", attempt: 1, reason: "maxAttempts", enqueuedAt: lease.enqueuedAt });
       });
 
+      it("ends a lease taken while an earlier one was in flight, on time, though the earlier one is acked", async () => {
+        const { engine, receive, now, eventually } = await setup();
+        await engine.send(JOBS, [message("first"), message("second")]);
+        const first = only(await receive(1, JOBS, SHORT_MS));
+        const receivedAt = now();
+        only(await receive(1, JOBS, SHORT_MS));
+        expect(await engine.ack(JOBS, [first.receipt])).toEqual({ acked: 1, stale: [] });
+        await eventually(async () => (await engine.stats(JOBS)).ready === 1, "the second lease to expire");
+        expect(now() - receivedAt).toBeGreaterThanOrEqual(SHORT_MS);
+        expect(now() - receivedAt).toBeLessThanOrEqual(SHORT_MS + TIMING_SLACK_MS);
+        expect(only(await receive())).toMatchObject({ id: "second", attempt: 2 });
+      });
+
+      it("ends a short lease taken while a longer one is in flight at its own deadline", async () => {
+        const { engine, receive, now, eventually } = await setup();
+        await engine.send(JOBS, [message("long"), message("short")]);
+        only(await receive(1, JOBS, LONG_MS));
+        const receivedAt = now();
+        only(await receive(1, JOBS, SHORT_MS));
+        await eventually(async () => (await engine.stats(JOBS)).ready === 1, "the short lease to expire");
+        expect(now() - receivedAt).toBeLessThanOrEqual(SHORT_MS + TIMING_SLACK_MS);
+        expect(await engine.stats(JOBS)).toMatchObject({ inflight: 1 });
+        expect(only(await receive())).toMatchObject({ id: "short", attempt: 2 });
+      });
+
       it("keeps an extended lease past its first deadline", async () => {
         const { engine, receive, eventually } = await setup();
         await engine.send(JOBS, [message("kept"), message("witness")]);

@@ -10,24 +10,34 @@
 --   always is; 0 = no budget). A body is the message's encoded data and headers (queue-engine.ts:
 --   NewMessage.body); the entry's meta fields do not count. The ids popped beyond it go back to the head, in
 --   their order.
--- Returns { lease deadline (ms), how many stay ready, how many expired messages were discarded, then three
+-- ARGV[6] standing credit: when this receive leaves no message ready, the consumers it pulls for (this
+--   node's, with this visibility) take this many messages in all, less those leased here, straight from
+--   later sends (KEYS[11]); 0 = none. A receive that leaves messages ready withdraws the node's credit:
+--   its consumers pull.
+-- ARGV[7] the node's id, ARGV[8] how long a standing credit lasts (ms) unless a receive renews it
+-- Returns { lease deadline (ms), how many stay ready, how many expired messages were discarded, 1 when the
+--   due index already covers the new leases (else 0: the caller marks the deadline), then three
 --   per message: id, receipt, and its stored entry as it is ("seq|attempt|maxAttempts|enqueuedAt|
 --   expiresAt|reason|" then the body: the node reads the fields it needs, so nothing is copied here) }
 local max = tonumber(ARGV[2])
 local visibilityMs = tonumber(ARGV[3])
 local token = ARGV[4]
 local byteBudget = tonumber(ARGV[5]) or 0
+local standingCredit = tonumber(ARGV[6]) or 0
+local standingField = (ARGV[7] or '') .. '/' .. visibilityMs
+local standingLifeMs = tonumber(ARGV[8]) or 0
 
 local now = nowMs()
 local deadline = now + visibilityMs
 -- Formatted once: Redis would otherwise format the number again for every ZADD score.
 local deadlineText = string.format('%d', deadline)
-local result = { deadline, 0, 0 }
+local result = { deadline, 0, 0, 0 }
+local leased = 0
 local ids = redis.call('LPOP', readyKey, max)
 if ids then
   local inflightArgs, expiredIds = {}, {}
   local texts = redis.call('HMGET', messagesKey, unpack(ids))
-  local n = 3
+  local n = 4
   local bytes = 0
   for index, id in ipairs(ids) do
     local text = texts[index]
@@ -51,11 +61,19 @@ if ids then
         result[n + 2] = receipt
         result[n + 3] = text
         n = n + 3
+        leased = leased + 1
         bytes = bytes + #text - bodyStart + 1
       end
     end
   end
-  if #inflightArgs > 0 then redis.call('ZADD', inflightKey, unpack(inflightArgs)) end
+  if #inflightArgs > 0 then
+    -- A lease ending no later than these is marked in the due index already (its receive marked it, or a
+    -- sweep that saw it left the queue due at or before it), and the sweep at that due sees these leases
+    -- too: the caller's mark would change nothing. At a steady rate this saves a call per receive.
+    local earliest = redis.call('ZRANGE', inflightKey, 0, 0, 'WITHSCORES')[2]
+    if earliest and tonumber(earliest) <= deadline then result[4] = 1 end
+    redis.call('ZADD', inflightKey, unpack(inflightArgs))
+  end
   if #expiredIds > 0 then
     redis.call('HDEL', messagesKey, unpack(expiredIds))
     redis.call('HINCRBY', countersKey, 'expired', #expiredIds)
@@ -63,4 +81,10 @@ if ids then
   end
 end
 result[2] = redis.call('LLEN', readyKey)
+local credit = standingCredit - leased
+if result[2] == 0 and credit > 0 then
+  redis.call('HSET', standingKey, standingField, string.format('%d|%d', credit, now + standingLifeMs))
+elseif standingCredit > 0 then
+  redis.call('HDEL', standingKey, standingField)
+end
 return result

@@ -13,10 +13,15 @@
 -- KEYS[7]  seq: string, the sequence shared by a queue and its dead-letter queue (acceptance order)
 -- KEYS[8] dead-letter ready, KEYS[9] dead-letter messages, KEYS[10] dead-letter delayed: the same keys
 --   of "<queue>.dlq"
+-- KEYS[11] standing: hash, "<node id>/<visibility ms>" -> "<credit>|<until ms>": consumers of one node
+--          (those with that visibility) whose last pull left the queue empty, and how many messages they
+--          take now; a send leases that many straight to them (queue-send.lua: push delivery). Stale after
+--          `until` (a node that died holds no more than the credit it left, as a pull would have).
 -- ARGV[1] of every queue script: '1' when the queue is itself a dead-letter queue, else '0'
 local readyKey, messagesKey, inflightKey = KEYS[1], KEYS[2], KEYS[3]
 local delayedKey, dedupKey, countersKey, seqKey = KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local dlqReadyKey, dlqMessagesKey, dlqDelayedKey = KEYS[8], KEYS[9], KEYS[10]
+local standingKey = KEYS[11]
 local isDeadLetterQueue = ARGV[1] == '1'
 
 local function nowMs()

@@ -8,6 +8,11 @@
  * idle feeds pull once every IDLE_RECHECK_MS, paced at IDLE_CHECKS_PER_POLL a poll whatever their number. Consumers of one queue on this node take turns; across nodes each node pulls for
  * its own free capacity, so none starves while it has room.
  *
+ * Push delivery (queue-engine.ts): a pull that empties the queue leaves standing the free slots of the
+ * feed's consumers of the same visibility, and later sends lease up to that many messages straight to this
+ * node, which hands them out among those consumers in turn. What none can take now (it went, or filled up
+ * meanwhile) goes back to the head of the queue with no attempt counted, and its credit is withdrawn.
+ *
  * A consumer whose socket has `maxUnsentBytes` or more buffered unsent (a client that stopped reading)
  * gets nothing more until the node has written it out; a pull leases at most the bytes left under that
  * bound, so the node's memory stays bounded whatever the prefetch. Its leases end as usual.
@@ -16,14 +21,14 @@
  * engine's clock, which this node approximates from below with its own (it frees the slot at receive
  * time + visibility, never before the store ends the lease). When a socket goes, its leases end at once.
  */
-import { randomBytes } from "node:crypto";
 import type { QueueMessage } from "@mailroom/protocol";
 import { MailroomError } from "@mailroom/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import type { ClusterRegistry } from "../engines/cluster-registry.js";
-import type { Lease, QueueAddress, QueueEngine } from "../engines/queue-engine.js";
+import type { Lease, PushedLeases, QueueAddress, QueueEngine } from "../engines/queue-engine.js";
 import { queueRefOf } from "../engines/refs.js";
 import type { MailroomSocket } from "../socket-types.js";
+import { randomHex } from "../structures/random-hex.js";
 import { deliveryFrames } from "./delivery-frames.js";
 import { leasedMessage } from "./leased-message.js";
 
@@ -167,6 +172,8 @@ export class ConsumerDispatcher {
     clearInterval(this.pollTimer);
     for (const consumer of this.consumers.values()) consumer.cancelled = true;
     const pulls = [...this.feeds.values()].map((feed) => feed.current);
+    // No send pushes to this node any more; a push already on its way is returned (nobody takes it).
+    await Promise.all([...this.feeds.values()].flatMap((feed) => this.withdrawAll(feed)));
     this.close();
     // A pull under way for a cancelled consumer releases what it leased instead of delivering it.
     await Promise.all(pulls);
@@ -193,14 +200,7 @@ export class ConsumerDispatcher {
     batch = false,
   ): string {
     if (this.draining) throw new MailroomError("UNAVAILABLE", "the node is draining: consume on another node");
-    const consumer = new Consumer(
-      `c-${randomBytes(8).toString("hex")}`,
-      socket,
-      address,
-      prefetch,
-      visibilityMs,
-      batch,
-    );
+    const consumer = new Consumer(`c-${randomHex(8)}`, socket, address, prefetch, visibilityMs, batch);
     this.consumers.set(consumer.id, consumer);
     let owned = this.consumersBySocket.get(socket.id);
     if (!owned) {
@@ -304,12 +304,16 @@ export class ConsumerDispatcher {
     if (!feed) {
       const created: QueueFeed = new QueueFeed(
         address,
-        this.engine.watch(address, () => {
-          created.mayHaveReady = true;
-          void created.pump();
-        }),
+        this.engine.watch(
+          address,
+          () => {
+            created.mayHaveReady = true;
+            void created.pump();
+          },
+          (delivery) => this.pushedTo(created, delivery),
+        ),
         (consumer) => this.pullFor(consumer),
-        (consumer) => this.options.unsentBytes(consumer.socket) >= this.options.maxUnsentBytes,
+        (consumer) => this.backlogged(consumer),
         this.logger,
       );
       feed = created;
@@ -326,9 +330,89 @@ export class ConsumerDispatcher {
     const index = feed.consumers.indexOf(consumer);
     if (index >= 0) feed.consumers.splice(index, 1);
     this.countConsumers(feed);
+    void this.withdraw(feed, consumer.visibilityMs);
     if (feed.consumers.length === 0) {
       feed.stopWatching();
       this.feeds.delete(key);
+    }
+  }
+
+  /**
+   * Withdraws the credit standing for the feed's consumers of this visibility (one of them went, so it
+   * may be more than they have room for); those left pull, which leaves their own standing again.
+   */
+  private async withdraw(feed: QueueFeed, visibilityMs: number): Promise<void> {
+    try {
+      await this.engine.withdraw(feed.address, visibilityMs);
+    } catch (error) {
+      // A push beyond the consumers' room is returned when it comes; the credit lapses on its own.
+      this.logger.debug({ err: error, queue: feed.address.queue }, "could not withdraw a standing credit");
+      return;
+    }
+    if (this.draining || this.feeds.get(queueRefOf(feed.address)) !== feed) return;
+    if (feed.consumers.some((consumer) => consumer.visibilityMs === visibilityMs)) {
+      feed.mayHaveReady = true;
+      void feed.pump();
+    }
+  }
+
+  private withdrawAll(feed: QueueFeed): Promise<void>[] {
+    const visibilities = new Set(feed.consumers.map((consumer) => consumer.visibilityMs));
+    return [...visibilities].map((visibilityMs) => this.withdraw(feed, visibilityMs));
+  }
+
+  /**
+   * Hands leases a send pushed to this node to the feed's consumers of their visibility, in turn, as far
+   * as they have room; returns the rest to the queue.
+   */
+  private pushedTo(feed: QueueFeed, { visibilityMs, leases }: PushedLeases): void {
+    const receivedAt = performance.now();
+    const takers = feed.consumers.filter(
+      (consumer) =>
+        consumer.visibilityMs === visibilityMs &&
+        this.feeds.get(queueRefOf(feed.address)) === feed &&
+        !this.backlogged(consumer),
+    );
+    const deliveries = new Map<Consumer, QueueMessage[]>();
+    const unsent: string[] = [];
+    let turn = 0;
+    for (const lease of leases) {
+      let taker: Consumer | undefined;
+      for (let tries = 0; tries < takers.length && !taker; tries += 1) {
+        const candidate = takers[(turn + tries) % takers.length] as Consumer;
+        if (candidate.freeSlots() > 0) {
+          taker = candidate;
+          turn += tries + 1;
+        }
+      }
+      if (!taker) {
+        unsent.push(lease.receipt);
+        continue;
+      }
+      const message = this.deliverable(taker, lease, receivedAt);
+      if (!message) continue;
+      const messages = deliveries.get(taker);
+      if (messages) messages.push(message);
+      else deliveries.set(taker, [message]);
+    }
+    for (const [consumer, messages] of deliveries) this.emitTo(consumer, messages);
+    if (unsent.length > 0) {
+      this.engine.returnPushed(feed.address, visibilityMs, unsent).catch((error: unknown) => {
+        // They end at their deadline instead: delayed, not lost.
+        this.logger.warn({ err: error, queue: feed.address.queue }, "could not return pushed messages at once");
+      });
+    }
+  }
+
+  private backlogged(consumer: Consumer): boolean {
+    return this.options.unsentBytes(consumer.socket) >= this.options.maxUnsentBytes;
+  }
+
+  private emitTo(consumer: Consumer, messages: QueueMessage[]): void {
+    if (consumer.batch) {
+      for (const frame of deliveryFrames(messages)) consumer.socket.emit("queue:messages", frame);
+    } else {
+      for (const message of messages) consumer.socket.emit("queue:message", message);
     }
   }
 
@@ -340,7 +424,14 @@ export class ConsumerDispatcher {
   private async pullFor(consumer: Consumer): Promise<{ got: number; remaining: number }> {
     const free = consumer.freeSlots();
     const byteBudget = Math.max(1, this.options.maxUnsentBytes - this.options.unsentBytes(consumer.socket));
-    const { leases, remaining } = await this.engine.receive(consumer.address, free, consumer.visibilityMs, byteBudget);
+    const standingCredit = this.draining ? 0 : this.standingCredit(consumer);
+    const { leases, remaining } = await this.engine.receive(
+      consumer.address,
+      free,
+      consumer.visibilityMs,
+      byteBudget,
+      standingCredit,
+    );
     const receivedAt = performance.now();
     if (consumer.cancelled || consumer.socket.disconnected) {
       await this.release(
@@ -354,12 +445,19 @@ export class ConsumerDispatcher {
       const message = this.deliverable(consumer, lease, receivedAt);
       if (message) messages.push(message);
     }
-    if (consumer.batch) {
-      for (const frame of deliveryFrames(messages)) consumer.socket.emit("queue:messages", frame);
-    } else {
-      for (const message of messages) consumer.socket.emit("queue:message", message);
-    }
+    this.emitTo(consumer, messages);
     return { got: leases.length, remaining };
+  }
+
+  /** The free slots of the consumers of `consumer`'s feed with its visibility: what a pull leaves standing. */
+  private standingCredit(consumer: Consumer): number {
+    const feed = this.feeds.get(queueRefOf(consumer.address));
+    let credit = 0;
+    for (const each of feed?.consumers ?? []) {
+      if (each.visibilityMs === consumer.visibilityMs && !this.backlogged(each))
+        credit += Math.max(0, each.freeSlots());
+    }
+    return credit;
   }
 
   /** Records a delivery to `consumer` and returns the message to send; undefined when it cannot be decoded. */

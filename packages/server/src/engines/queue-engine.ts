@@ -19,6 +19,12 @@
  * - Every queue it holds messages for is in its queue registry (queue-registry.ts): it registers a queue
  *   when it is sent to (before the send is stored), watched (consumed), dead-lettered into or redriven
  *   into, so `listQueues` walks the registry, never the whole store.
+ * - Push delivery (optional: the Redis engine does it, the memory engine need not): a receive that leaves
+ *   the queue empty may leave `standingCredit` standing for this node's consumers of that visibility; later
+ *   sends then lease up to that many messages straight to the node (a watch's `pushed`), as a receive would
+ *   have. The node returns what none of its consumers can take (`returnPushed`: no attempt counted) and
+ *   withdraws the credit when those consumers go (`withdraw`). Credit never grows but by a receive, and a
+ *   node that dies holds at most what it left standing, as with the deliveries it pulled.
  * What it does not do: know consumers, sockets or prefetch (consumer-dispatcher.ts does).
  */
 import type { DeadLetterReason, QueueStats } from "@mailroom/protocol";
@@ -47,6 +53,12 @@ export interface Lease {
   enqueuedAt: number;
   reason?: DeadLetterReason;
   body: Buffer;
+}
+
+/** Leases a send pushed straight to this node's consumers of one visibility (see push delivery above). */
+export interface PushedLeases {
+  visibilityMs: number;
+  leases: Lease[];
 }
 
 export interface ReceiveResult {
@@ -87,9 +99,16 @@ export interface QueueEngine {
   send(address: QueueAddress, messages: NewMessage[]): Promise<boolean[]>;
   /**
    * Leases up to `max` ready messages for `visibilityMs`; with a `byteBudget` (bytes, 0 = none), stops
-   * once the bodies of the messages leased add up to it (the first is always leased).
+   * once the bodies of the messages leased add up to it (the first is always leased). With a
+   * `standingCredit` (0 = none), see push delivery above.
    */
-  receive(address: QueueAddress, max: number, visibilityMs: number, byteBudget?: number): Promise<ReceiveResult>;
+  receive(
+    address: QueueAddress,
+    max: number,
+    visibilityMs: number,
+    byteBudget?: number,
+    standingCredit?: number,
+  ): Promise<ReceiveResult>;
   ack(address: QueueAddress, receipts: string[]): Promise<{ acked: number; stale: string[] }>;
   /** Rejects with `NOT_FOUND` for a stale receipt. */
   nack(address: QueueAddress, receipt: string, requeue: boolean, delayMs: number): Promise<{ deadLettered: boolean }>;
@@ -112,9 +131,17 @@ export interface QueueEngine {
   /**
    * Calls `listener` when messages may have become ready in the queue (sent, requeued, due), on any node.
    * Wake-ups may be lost or repeated: callers also poll now and then. Returns the unsubscribe function.
-   * A watched queue is being consumed: it stays in the queue registry while watched.
+   * A watched queue is being consumed: it stays in the queue registry while watched. `pushed` hears the
+   * leases sends push to this node (push delivery); an engine that pushes nothing never calls it.
    */
-  watch(address: QueueAddress, listener: () => void): () => void;
+  watch(address: QueueAddress, listener: () => void, pushed?: (delivery: PushedLeases) => void): () => void;
+  /**
+   * Puts pushed leases that no consumer took back at the head of the queue, no attempt counted, and
+   * withdraws this node's standing credit for that visibility. Stale receipts are ignored.
+   */
+  returnPushed(address: QueueAddress, visibilityMs: number, receipts: string[]): Promise<void>;
+  /** Withdraws this node's standing credit for consumers of that visibility (they went). */
+  withdraw(address: QueueAddress, visibilityMs: number): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
 }

@@ -14,8 +14,8 @@ export function observedEngine(engine: QueueEngine, metrics: NodeMetrics): Queue
       metrics.sent(address, duplicates.filter((duplicate) => !duplicate).length);
       return duplicates;
     },
-    async receive(address, max, visibilityMs, byteBudget) {
-      const result = await engine.receive(address, max, visibilityMs, byteBudget);
+    async receive(address, max, visibilityMs, byteBudget, standingCredit) {
+      const result = await engine.receive(address, max, visibilityMs, byteBudget, standingCredit);
       metrics.delivered(address, result.leases.length);
       return result;
     },
@@ -35,7 +35,19 @@ export function observedEngine(engine: QueueEngine, metrics: NodeMetrics): Queue
     purge: (address) => engine.purge(address),
     redrive: (address) => engine.redrive(address),
     listQueues: (namespace, consumers) => engine.listQueues(namespace, consumers),
-    watch: (address, listener) => engine.watch(address, listener),
+    // Pushed leases count as leased when they reach the node (a push it returns is counted again when next leased).
+    watch: (address, listener, pushed) =>
+      engine.watch(
+        address,
+        listener,
+        pushed &&
+          ((delivery) => {
+            metrics.delivered(address, delivery.leases.length);
+            pushed(delivery);
+          }),
+      ),
+    returnPushed: (address, visibilityMs, receipts) => engine.returnPushed(address, visibilityMs, receipts),
+    withdraw: (address, visibilityMs) => engine.withdraw(address, visibilityMs),
     start: () => engine.start(),
     close: () => engine.close(),
   };

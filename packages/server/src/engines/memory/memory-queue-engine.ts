@@ -16,8 +16,8 @@
  * registered for the queue list as on Redis (sent to, watched, dead-lettered or redriven into), in a
  * registry of its own (memory-queue-registry.ts) that `listQueues` walks.
  */
-import { randomBytes } from "node:crypto";
 import { type DeadLetterReason, deadLetterQueueOf, isDeadLetterQueue, MailroomError } from "@mailroom/protocol";
+import { randomHex } from "../../structures/random-hex.js";
 import { RingDeque } from "../../structures/ring-deque.js";
 import { TimedHeap } from "../../structures/timed-heap.js";
 import {
@@ -214,7 +214,7 @@ export class MemoryQueueEngine implements QueueEngine {
     if (!queue || queue.ready.length === 0) return { leases: [], remaining: 0 };
     const now = this.now();
     const deadline = now + visibilityMs;
-    const token = randomBytes(RECEIPT_TOKEN_BYTES).toString("hex");
+    const token = randomHex(RECEIPT_TOKEN_BYTES);
     const leases: Lease[] = [];
     let bytes = 0;
     for (let position = 1; position <= max; position++) {
@@ -292,6 +292,12 @@ export class MemoryQueueEngine implements QueueEngine {
     lease.generation = this.schedule(lease.deadline, "lease", queue.key, id);
     this.invalidateTimedEntry();
   }
+
+  /** This engine pushes nothing: there is nothing to return. */
+  async returnPushed(_address: QueueAddress, _visibilityMs: number, _receipts: string[]): Promise<void> {}
+
+  /** This engine pushes nothing: no credit stands. */
+  async withdraw(_address: QueueAddress, _visibilityMs: number): Promise<void> {}
 
   async release(address: QueueAddress, receipts: string[]): Promise<void> {
     this.assertOpen();

@@ -33,6 +33,9 @@ export interface RedisConnectionOptions {
   logger: FastifyBaseLogger;
 }
 
+/** Hears a channel's messages, and `undefined` when messages may have been missed (see `listen`). */
+export type ChannelListener = (message?: Buffer) => void;
+
 export class RedisConnections {
   readonly command: RedisClient;
   readonly subscriber: RedisClient;
@@ -43,7 +46,7 @@ export class RedisConnections {
   private readonly subscriptions: Subscriptions;
   private readonly probeReplies = new Map<string, () => void>();
   private probeChannel: string | undefined;
-  private readonly channelListeners = new Map<string, Set<() => void>>();
+  private readonly channelListeners = new Map<string, Set<ChannelListener>>();
 
   constructor({ mode, url, sentinelMaster, commandTimeoutMs, logger }: RedisConnectionOptions) {
     this.logger = logger;
@@ -67,10 +70,12 @@ export class RedisConnections {
         readyBefore = true;
       });
     }
-    this.subscriber.on(this.sharded ? "smessage" : "message", (channel: string, message: string) => {
-      if (channel === this.probeChannel) this.probeReplies.get(message)?.();
+    // Buffers: a push carries message bodies as they are (queue-send.lua).
+    this.subscriber.on(this.sharded ? "smessageBuffer" : "messageBuffer", (channelBytes: Buffer, message: Buffer) => {
+      const channel = channelBytes.toString();
+      if (channel === this.probeChannel) this.probeReplies.get(message.toString())?.();
       const listeners = this.channelListeners.get(channel);
-      if (listeners) for (const listener of listeners) listener();
+      if (listeners) for (const listener of listeners) listener(message);
     });
   }
 
@@ -116,15 +121,15 @@ export class RedisConnections {
   }
 
   /**
-   * Calls `listener` for each message on `channel` (subscribed while it has a listener; re-subscribed by
-   * ioredis after a reconnect), and once when a new subscription is in place: a message published before
-   * that was missed, so a listener that looked at the channel's subject before then looks again.
-   * Returns the function that stops listening.
+   * Calls `listener` with each message on `channel` (subscribed while it has a listener; re-subscribed by
+   * ioredis after a reconnect), and once with none when a new subscription is in place, or a connection
+   * came back: a message published before then was missed, so a listener that looked at the channel's
+   * subject before then looks again. Returns the function that stops listening.
    */
-  listen(channel: string, listener: () => void): () => void {
+  listen(channel: string, listener: ChannelListener): () => void {
     let listeners = this.channelListeners.get(channel);
     if (!listeners) {
-      const subscribed = new Set<() => void>();
+      const subscribed = new Set<ChannelListener>();
       listeners = subscribed;
       this.channelListeners.set(channel, listeners);
       void this.subscribeOwn(channel).then((confirmed) => {

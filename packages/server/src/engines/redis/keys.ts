@@ -47,7 +47,7 @@ export class RedisKeys {
   }
 
   /**
-   * The 10 keys of a queue script, in the order of lua/include/queue-keys.lua: the queue's own, then its
+   * The 11 keys of a queue script, in the order of lua/include/queue-keys.lua: the queue's own, then its
    * dead-letter queue's. A queue and its `.dlq` share one hash tag (the name without `.dlq` suffixes), so
    * dead-lettering and redrive are atomic in one slot.
    */
@@ -66,6 +66,7 @@ export class RedisKeys {
       `${deadLetter}:ready`,
       `${deadLetter}:messages`,
       `${deadLetter}:delayed`,
+      `${own}:standing`,
     ];
   }
 
@@ -181,6 +182,14 @@ export class RedisKeys {
   wakeChannel(namespace: string, queue: string): string {
     if (this.shardedChannels) return `${this.prefix}:wake:{${this.queueTag(namespace, queue)}}:${queue}`;
     return `${this.prefix}:wake:${namespace}:${queue}`;
+  }
+
+  /**
+   * The channel on which sends lease a queue's messages straight to this node's consumers (push
+   * delivery, queue-send.lua derives the same name): the wake-up channel's, so the same slot on a cluster.
+   */
+  pushChannel(namespace: string, queue: string, nodeId: string): string {
+    return `${this.wakeChannel(namespace, queue)}/${nodeId}`;
   }
 
   /** Channel on which a node checks that its own subscriber connection still receives. */

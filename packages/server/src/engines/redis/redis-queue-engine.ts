@@ -2,20 +2,23 @@
  * The queue engine on Redis (see queue-engine.ts for its guarantees). Every change is one Lua script on
  * the queue's slot, timed by Redis's clock. Sends and acks made in the same event-loop turn share one
  * script call. Cross-node delivery: a send that fills an empty queue publishes a wake-up on the queue's
- * channel; nodes with its consumers subscribe. Timed work (lease deadlines, delays) is marked in the
+ * channel; nodes with its consumers subscribe. A send to an empty queue whose consumers stand waiting
+ * (their node's last pull emptied it) leases the messages to their node in the same script and publishes
+ * them on the node's own channel of the queue: push delivery (queue-engine.ts), one hop and one script
+ * fewer per message than wake-up and pull. Timed work (lease deadlines, delays) is marked in the
  * cluster's due-time index and swept by sweep-scheduler.ts. Queues are registered for the queue list in the
  * queue registry (queue-registrations.ts says when), which `listQueues` walks. With `--redis-wait-replicas`,
  * sends, acks and nacks are answered once replicas hold them (replica-wait.ts).
  */
-import { randomBytes } from "node:crypto";
 import { isDeadLetterQueue, MailroomError } from "@mailroom/protocol";
 import type { FastifyBaseLogger } from "fastify";
+import { randomHex } from "../../structures/random-hex.js";
 import {
   type ConsumerCounts,
   type EngineStats,
   IGNORED_OUTCOMES,
-  type Lease,
   type NewMessage,
+  type PushedLeases,
   type QueueAddress,
   type QueueEngine,
   type QueueListing,
@@ -31,6 +34,7 @@ import type { RedisQueueRegistry } from "./redis-queue-registry.js";
 import type { ReplicaWait } from "./replica-wait.js";
 import type { QueueTarget, Scripts, SendItem } from "./scripts.js";
 import { inStore } from "./store-errors.js";
+import { leaseOf, pushedLeases } from "./stored-leases.js";
 import { SweepScheduler } from "./sweep-scheduler.js";
 import { TickBatcher } from "./tick-batcher.js";
 
@@ -43,8 +47,15 @@ const MAX_COALESCED = 1000;
  * ZMSCORE and ZREM then cost O(log n) per receipt instead of a scan of a listpack.
  */
 const RECEIPT_TOKEN_BYTES = 16;
+/**
+ * How long a standing credit lasts unless a receive renews it: an idle consumer's safety pull renews it
+ * (consumer-dispatcher.ts), and one that lapsed only means its consumers pull again.
+ */
+const STANDING_LIFE_MS = 60_000;
 
 export interface RedisQueueEngineOptions {
+  /** This node's id: names its standing credits and its push channels. */
+  nodeId: string;
   connections: RedisConnections;
   scripts: Scripts;
   keys: RedisKeys;
@@ -105,14 +116,21 @@ export class RedisQueueEngine implements QueueEngine {
     return inStore(registering.then(() => this.sends.add(ref, messages)));
   }
 
-  async receive(address: QueueAddress, max: number, visibilityMs: number, byteBudget = 0): Promise<ReceiveResult> {
-    const { scripts } = this.options;
-    const token = randomBytes(RECEIPT_TOKEN_BYTES).toString("hex");
-    const reply = await inStore(scripts.queueReceive(target(address), max, visibilityMs, token, byteBudget));
+  async receive(
+    address: QueueAddress,
+    max: number,
+    visibilityMs: number,
+    byteBudget = 0,
+    standingCredit = 0,
+  ): Promise<ReceiveResult> {
+    const { scripts, nodeId } = this.options;
+    const token = randomHex(RECEIPT_TOKEN_BYTES);
+    const standing = { credit: standingCredit, nodeId, lifeMs: STANDING_LIFE_MS };
+    const reply = await inStore(scripts.queueReceive(target(address), max, visibilityMs, token, byteBudget, standing));
     if (reply.expired > 0) this.outcomes.expired(address, reply.expired);
     const leases = reply.entries.map(({ id, receipt, entry }) => leaseOf(id, receipt, entry));
     // The leases' due mark goes out without holding the deliveries back; one that fails is retried.
-    if (leases.length > 0) this.scheduler.markDueSoon(address, reply.deadline);
+    if (leases.length > 0 && !reply.dueCovered) this.scheduler.markDueSoon(address, reply.deadline);
     return { leases, remaining: reply.remaining };
   }
 
@@ -146,6 +164,16 @@ export class RedisQueueEngine implements QueueEngine {
     await this.scheduler.markDue(address, deadline);
   }
 
+  async returnPushed(address: QueueAddress, visibilityMs: number, receipts: string[]): Promise<void> {
+    const field = this.standingField(visibilityMs);
+    const { wasEmpty } = await inStore(this.options.scripts.queueReturn(target(address), field, receipts));
+    if (wasEmpty) this.wake(address);
+  }
+
+  async withdraw(address: QueueAddress, visibilityMs: number): Promise<void> {
+    await inStore(this.options.scripts.queueWithdraw(target(address), this.standingField(visibilityMs)));
+  }
+
   async release(address: QueueAddress, receipts: string[]): Promise<void> {
     if (receipts.length === 0) return;
     const { wasEmpty, deadLettered } = await inStore(this.options.scripts.queueRelease(target(address), receipts));
@@ -175,9 +203,24 @@ export class RedisQueueEngine implements QueueEngine {
     return listRegisteredQueues({ registry: this.options.queueRegistry, stats, consumers }, namespace);
   }
 
-  watch(address: QueueAddress, listener: () => void): () => void {
-    const channel = this.options.keys.wakeChannel(address.namespace, address.queue);
-    const stopListening = this.options.connections.listen(channel, listener);
+  watch(address: QueueAddress, listener: () => void, pushed?: (delivery: PushedLeases) => void): () => void {
+    const { keys, connections, nodeId, logger } = this.options;
+    const channel = keys.wakeChannel(address.namespace, address.queue);
+    const stopWaking = connections.listen(channel, () => listener());
+    const stopPushes = connections.listen(keys.pushChannel(address.namespace, address.queue, nodeId), (message) => {
+      // A push is never missed unseen: a send whose push no subscriber hears leaves the messages ready and wakes.
+      if (!message) return;
+      try {
+        pushed?.(pushedLeases(message));
+      } catch (error) {
+        // Its leases end at their deadline: delayed, not lost.
+        logger.error({ err: error, queue: address.queue }, "a push could not be read");
+      }
+    });
+    const stopListening = () => {
+      stopWaking();
+      stopPushes();
+    };
     const stopRegistering = this.registrations.watching(address);
     const ref = queueRef(address.namespace, address.queue);
     const watchers = (this.watched.get(ref) ?? 0) + 1;
@@ -195,12 +238,11 @@ export class RedisQueueEngine implements QueueEngine {
 
   private async flushSends(ref: string, items: SendItem[]): Promise<boolean[]> {
     const address = parseQueueRef(ref);
-    const { earliestDue, duplicates } = await this.options.scripts.queueSend(
-      target(address),
-      this.options.dedupWindowMs,
-      items,
-    );
-    // The script itself publishes the wake-up when the queue was empty.
+    const token = randomHex(RECEIPT_TOKEN_BYTES);
+    const reply = await this.options.scripts.queueSend(target(address), this.options.dedupWindowMs, token, items);
+    const { earliestDue, duplicates, pushedDeadline, pushedDueCovered } = reply;
+    // The script itself publishes the wake-up when the queue was empty, and the pushes.
+    if (pushedDeadline && !pushedDueCovered) this.scheduler.markDueSoon(address, pushedDeadline);
     await this.replicasHold(address);
     if (earliestDue) await this.scheduler.markDue(address, earliestDue);
     return duplicates;
@@ -211,6 +253,11 @@ export class RedisQueueEngine implements QueueEngine {
     const { current } = await this.options.scripts.queueAck(target(address), receipts);
     await this.replicasHold(address);
     return current;
+  }
+
+  /** The field of this node's standing credit for consumers of that visibility (queue-keys.lua KEYS[11]). */
+  private standingField(visibilityMs: number): string {
+    return `${this.options.nodeId}/${visibilityMs}`;
   }
 
   /** Waits until replicas hold this node's writes to the queue, when `--redis-wait-replicas` asks for it. */
@@ -240,35 +287,6 @@ export class RedisQueueEngine implements QueueEngine {
 
 function target(address: QueueAddress): QueueTarget {
   return { ...address, isDeadLetterQueue: isDeadLetterQueue(address.queue) };
-}
-
-/** The "|" that ends each of a stored entry's six fields (queue-keys.lua: decodeMessage). */
-const FIELD_END = 0x7c;
-
-/**
- * A lease from a receive's id, receipt and the stored entry "seq|attempt|maxAttempts|enqueuedAt|expiresAt|
- * reason|body": the delivery is attempt + 1; the body is a view of the reply, not a copy.
- */
-function leaseOf(id: string, receipt: string, entry: Buffer): Lease {
-  const ends: number[] = [];
-  for (let position = 0; ends.length < 6; position += 1) {
-    const found = entry.indexOf(FIELD_END, position);
-    if (found < 0) throw new MailroomError("INTERNAL", `stored message ${id} has a malformed entry`);
-    ends.push(found);
-    position = found;
-  }
-  const field = (number: number) =>
-    entry.toString("latin1", number === 0 ? 0 : (ends[number - 1] as number) + 1, ends[number]);
-  const lease: Lease = {
-    id,
-    receipt,
-    attempt: Number(field(1)) + 1,
-    enqueuedAt: Number(field(3)),
-    body: entry.subarray((ends[5] as number) + 1),
-  };
-  const reason = field(5);
-  if (reason === "rejected" || reason === "maxAttempts") lease.reason = reason;
-  return lease;
 }
 
 function staleReceipt(): MailroomError {

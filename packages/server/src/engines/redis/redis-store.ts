@@ -66,6 +66,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
 
   const queueRegistry = new RedisQueueRegistry(scripts);
   const queues = new RedisQueueEngine({
+    nodeId: node.id,
     connections,
     scripts,
     keys,

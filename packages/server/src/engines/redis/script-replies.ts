@@ -10,6 +10,10 @@ export interface SendReply {
   wasEmpty: boolean;
   /** The earliest delay or expiry the send added (ms, Redis time); 0 when none. */
   earliestDue: number;
+  /** The earliest deadline of the leases it pushed to standing consumers (ms, Redis time); 0 when none. */
+  pushedDeadline: number;
+  /** Whether the due index already has a due at or before `pushedDeadline`: no mark is needed. */
+  pushedDueCovered: boolean;
   /** Per message, in order: whether it was a duplicate and not stored again. */
   duplicates: boolean[];
 }
@@ -28,6 +32,8 @@ export interface ReceiveReply {
   remaining: number;
   /** Expired messages met and discarded. */
   expired: number;
+  /** Whether the due index already has a due at or before the deadline: no mark is needed. */
+  dueCovered: boolean;
   entries: ReceivedEntry[];
 }
 
@@ -61,6 +67,12 @@ export interface SweepReply {
   deadLettered: number;
 }
 
+/** What returning undelivered pushed leases answers. */
+export interface ReturnReply {
+  ended: number;
+  wasEmpty: boolean;
+}
+
 export interface StatsReply {
   ready: number;
   inflight: number;
@@ -91,10 +103,12 @@ export interface RegistryPageReply {
 
 export const decode = {
   send(reply: unknown): SendReply {
-    const [wasEmpty, earliestDue, ...duplicates] = integers(reply, "queue-send");
+    const [wasEmpty, earliestDue, pushedDeadline, pushedDueCovered, ...duplicates] = integers(reply, "queue-send");
     return {
       wasEmpty: wasEmpty === 1,
       earliestDue: earliestDue ?? 0,
+      pushedDeadline: pushedDeadline ?? 0,
+      pushedDueCovered: pushedDueCovered === 1,
       duplicates: duplicates.map((flag) => flag === 1),
     };
   },
@@ -102,7 +116,7 @@ export const decode = {
   receive(reply: unknown): ReceiveReply {
     const items = list(reply, "queue-receive");
     const entries: ReceivedEntry[] = [];
-    for (let index = 3; index + 2 < items.length; index += 3) {
+    for (let index = 4; index + 2 < items.length; index += 3) {
       const entry = items[index + 2];
       if (!Buffer.isBuffer(entry)) throw malformed("queue-receive");
       entries.push({ id: String(items[index]), receipt: String(items[index + 1]), entry });
@@ -111,6 +125,7 @@ export const decode = {
       deadline: integer(items[0], "queue-receive"),
       remaining: integer(items[1], "queue-receive"),
       expired: integer(items[2], "queue-receive"),
+      dueCovered: items[3] === 1,
       entries,
     };
   },
@@ -132,6 +147,11 @@ export const decode = {
   extend(reply: unknown): number | undefined {
     const deadline = integer(reply, "queue-extend");
     return deadline > 0 ? deadline : undefined;
+  },
+
+  returned(reply: unknown): ReturnReply {
+    const [ended, wasEmpty] = integers(reply, "queue-return");
+    return { ended: ended ?? 0, wasEmpty: wasEmpty === 1 };
   },
 
   release(reply: unknown): ReleaseReply {

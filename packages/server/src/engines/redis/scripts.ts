@@ -15,6 +15,7 @@ import {
   type ReceiveReply,
   type RegistryPageReply,
   type ReleaseReply,
+  type ReturnReply,
   type SendReply,
   type StatsReply,
   type SweepReply,
@@ -45,7 +46,7 @@ function lua(name: string, whenFull: WhenFull): string {
   );
 }
 
-const QUEUE_KEY_COUNT = 10;
+const QUEUE_KEY_COUNT = 11;
 
 const SCRIPTS = {
   heartbeat: { numberOfKeys: 2, lua: lua("heartbeat", "allow") },
@@ -60,6 +61,8 @@ const SCRIPTS = {
   queueNack: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-nack", "allow") },
   queueExtend: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-extend", "allow") },
   queueRelease: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-release", "allow") },
+  queueReturn: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-return", "allow") },
+  queueWithdraw: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-withdraw", "allow") },
   queueSweep: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-sweep", "allow") },
   queueStats: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-stats", "allow") },
   queuePurge: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-purge", "allow") },
@@ -165,25 +168,40 @@ export class Scripts {
     return decode.count(reply, "room-drop-node");
   }
 
-  async queueSend(target: QueueTarget, dedupWindowMs: number, items: SendItem[]): Promise<SendReply> {
+  /** `token` starts the receipts of the leases pushed to standing consumers (as a receive's token). */
+  async queueSend(target: QueueTarget, dedupWindowMs: number, token: string, items: SendItem[]): Promise<SendReply> {
     const wakeChannel = this.keys.wakeChannel(target.namespace, target.queue);
     const publish = this.keys.shardedChannels ? "SPUBLISH" : "PUBLISH";
-    const args: Argument[] = [dedupWindowMs, publish, wakeChannel, items.length];
+    const args: Argument[] = [dedupWindowMs, publish, wakeChannel, token, items.length];
     for (const item of items) {
       args.push(item.id, item.chosenByProducer ? "1" : "0", item.delayMs, item.ttlMs, item.maxAttempts, item.body);
     }
     return decode.send(await this.runQueue("queueSend", target, args));
   }
 
-  /** Bulk strings come back as Buffers, so the stored entries need no copy. */
+  /**
+   * Bulk strings come back as Buffers, so the stored entries need no copy. `standing`: the credit this
+   * node's consumers leave standing when the receive empties the queue (queue-receive.lua ARGV[6..8]).
+   */
   async queueReceive(
     target: QueueTarget,
     max: number,
     visibilityMs: number,
     token: string,
     byteBudget: number,
+    standing: { credit: number; nodeId: string; lifeMs: number },
   ): Promise<ReceiveReply> {
-    return decode.receive(await this.runQueue("queueReceiveBuffer", target, [max, visibilityMs, token, byteBudget]));
+    const args = [max, visibilityMs, token, byteBudget, standing.credit, standing.nodeId, standing.lifeMs];
+    return decode.receive(await this.runQueue("queueReceiveBuffer", target, args));
+  }
+
+  /** Puts pushed leases no consumer got back at the head, and withdraws `standingField` (empty: none). */
+  async queueReturn(target: QueueTarget, standingField: string, receipts: string[]): Promise<ReturnReply> {
+    return decode.returned(await this.runQueue("queueReturn", target, [standingField, ...receipts]));
+  }
+
+  async queueWithdraw(target: QueueTarget, standingField: string): Promise<number> {
+    return decode.count(await this.runQueue("queueWithdraw", target, [standingField]), "queue-withdraw");
   }
 
   async queueAck(target: QueueTarget, receipts: string[]): Promise<AckReply> {

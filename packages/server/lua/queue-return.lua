@@ -1,0 +1,19 @@
+-- Returns pushed leases that the node could not hand to a consumer (it had gone, or had no room left):
+-- each current one goes back to the head of the queue, in acceptance order, with no attempt counted (no
+-- consumer saw it). The node's standing credit for that visibility is withdrawn: its consumers pull.
+--!include queue-keys
+--!include lease-end
+-- ARGV[2] the standing field to withdraw ("<node id>/<visibility ms>"; empty: none)
+-- ARGV[3..] receipts
+-- Returns { how many leases ended, 1 when the ready list was empty before }
+if ARGV[2] ~= '' then redis.call('HDEL', standingKey, ARGV[2]) end
+local requeued = {}
+for index = 3, #ARGV do
+  local receipt = ARGV[index]
+  if redis.call('ZREM', inflightKey, receipt) == 1 then
+    local id = receiptId(receipt)
+    local text = redis.call('HGET', messagesKey, id)
+    if text then requeued[#requeued + 1] = { id, messageSeq(text) } end
+  end
+end
+return { #requeued, requeueAtHead(requeued) }

@@ -1,0 +1,66 @@
+/**
+ * Leases as Redis hands them over: from a receive's reply (id, receipt, stored entry) and from a push
+ * (queue-send.lua: "<visibility ms>\n", then per lease "<receipt length> <entry length>\n<receipt><entry>").
+ * A stored entry is "seq|attempt|maxAttempts|enqueuedAt|expiresAt|reason|body" (queue-keys.lua); bodies
+ * stay views of the reply, never copies.
+ */
+import { MailroomError } from "@mailroom/protocol";
+import type { Lease, PushedLeases } from "../queue-engine.js";
+
+/** The "|" that ends each of a stored entry's six fields (queue-keys.lua: decodeMessage). */
+const FIELD_END = 0x7c;
+const NEWLINE = 0x0a;
+const SPACE = 0x20;
+
+/** A lease from its id, receipt and stored entry: the delivery is attempt + 1. */
+export function leaseOf(id: string, receipt: string, entry: Buffer): Lease {
+  const ends: number[] = [];
+  for (let position = 0; ends.length < 6; position += 1) {
+    const found = entry.indexOf(FIELD_END, position);
+    if (found < 0) throw new MailroomError("INTERNAL", `stored message ${id} has a malformed entry`);
+    ends.push(found);
+    position = found;
+  }
+  const field = (number: number) =>
+    entry.toString("latin1", number === 0 ? 0 : (ends[number - 1] as number) + 1, ends[number]);
+  const lease: Lease = {
+    id,
+    receipt,
+    attempt: Number(field(1)) + 1,
+    enqueuedAt: Number(field(3)),
+    body: entry.subarray((ends[5] as number) + 1),
+  };
+  const reason = field(5);
+  if (reason === "rejected" || reason === "maxAttempts") lease.reason = reason;
+  return lease;
+}
+
+/** A receipt is "<hex token><index>:<id>" (queue-keys.lua: receiptId). */
+function receiptId(receipt: string): string {
+  return receipt.slice(receipt.indexOf(":") + 1);
+}
+
+/** The leases of one push; throws on a message that is not one. */
+export function pushedLeases(message: Buffer): PushedLeases {
+  const malformed = () => new MailroomError("INTERNAL", "a push on a queue's channel is malformed");
+  let position = message.indexOf(NEWLINE);
+  const visibilityMs = Number(message.toString("latin1", 0, position));
+  if (position < 0 || !Number.isSafeInteger(visibilityMs)) throw malformed();
+  position += 1;
+  const leases: Lease[] = [];
+  while (position < message.length) {
+    const space = message.indexOf(SPACE, position);
+    const newline = message.indexOf(NEWLINE, space);
+    if (space < 0 || newline < 0) throw malformed();
+    const receiptLength = Number(message.toString("latin1", position, space));
+    const entryLength = Number(message.toString("latin1", space + 1, newline));
+    const receiptStart = newline + 1;
+    const entryStart = receiptStart + receiptLength;
+    const entryEnd = entryStart + entryLength;
+    if (!(receiptLength > 0 && entryLength > 0 && entryEnd <= message.length)) throw malformed();
+    const receipt = message.toString("utf8", receiptStart, entryStart);
+    leases.push(leaseOf(receiptId(receipt), receipt, message.subarray(entryStart, entryEnd)));
+    position = entryEnd;
+  }
+  return { visibilityMs, leases };
+}

@@ -1,0 +1,164 @@
+/**
+ * Push delivery on Redis (engines/queue-engine.ts, queue-send.lua): a receive that empties a queue leaves
+ * its node's credit standing, and sends lease that many messages straight to the node. Two engines on one
+ * Redis and prefix stand for two nodes: "a" sends, "b" consumes. What is proved: pushed leases are real
+ * leases (acked, expired, counted in flight), order and credit hold, what a node cannot take goes back with
+ * no attempt counted, and a node that is gone or withdrew is never pushed to.
+ */
+import { describe, expect, it } from "vitest";
+import type { PushedLeases, QueueAddress } from "../packages/server/src/engines/queue-engine.js";
+import { onCleanup } from "./helpers/cleanup.js";
+import { freshPrefix } from "./helpers/redis.js";
+import { deploymentClient, type RedisDeployment, sharedDeployment } from "./helpers/redis-deployments.js";
+import { type EngineOnRedis, startRedisEngine } from "./helpers/redis-engine.js";
+import { waitFor } from "./helpers/wait.js";
+
+const JOBS: QueueAddress = { namespace: "/", queue: "jobs" };
+const LONG_MS = 60_000;
+const SHORT_MS = 1000;
+
+function body(id: string) {
+  return { id, chosenByProducer: true, body: Buffer.from(`body of ${id}`), delayMs: 0, ttlMs: 0, maxAttempts: 5 };
+}
+
+describe("push delivery on Redis", () => {
+  const deployment = sharedDeployment("standalone");
+
+  /** Node "a" (sends) and node "b" (consumes, its pushes collected), on one Redis and prefix. */
+  async function twoNodes() {
+    const redis = await deployment();
+    const prefix = freshPrefix();
+    const start = async (nodeId: string) => {
+      const node = await startRedisEngine(redis, { dedupWindowMs: 1000, nodeId, prefix });
+      onCleanup(() => node.close());
+      return node;
+    };
+    const [a, b] = await Promise.all([start("a"), start("b")]);
+    const pushes: PushedLeases[] = [];
+    let wakeUps = 0;
+    const stopWatching = b.engine.watch(
+      JOBS,
+      () => {
+        wakeUps += 1;
+      },
+      (delivery) => pushes.push(delivery),
+    );
+    await subscribed(redis, b, "b");
+    return { redis, a, b, pushes, wakeUps: () => wakeUps, stopWatching };
+  }
+
+  /** Waits until Redis counts the node's subscriber on its push channel of the queue. */
+  async function subscribed(redis: RedisDeployment, node: EngineOnRedis, nodeId: string) {
+    const client = deploymentClient(redis);
+    onCleanup(async () => {
+      await client.quit();
+    });
+    const channel = node.keys.pushChannel(JOBS.namespace, JOBS.queue, nodeId);
+    await waitFor(async () => ((await client.pubsub("NUMSUB", channel)) as [string, number])[1] === 1, {
+      what: "the push channel's subscription",
+    });
+  }
+
+  it("leases a send to a node whose pull emptied the queue, as far as its credit goes, in order", async () => {
+    const { a, b, pushes } = await twoNodes();
+    expect((await b.engine.receive(JOBS, 10, LONG_MS, 0, 3)).leases).toEqual([]);
+    await a.engine.send(JOBS, ["m1", "m2", "m3", "m4", "m5"].map(body));
+
+    await waitFor(() => pushes.length === 1, { what: "the push" });
+    const [push] = pushes;
+    expect(push?.visibilityMs).toBe(LONG_MS);
+    expect(push?.leases.map((lease) => [lease.id, lease.attempt, lease.body.toString()])).toEqual([
+      ["m1", 1, "body of m1"],
+      ["m2", 1, "body of m2"],
+      ["m3", 1, "body of m3"],
+    ]);
+    expect(await a.engine.stats(JOBS)).toMatchObject({ ready: 2, inflight: 3 });
+    // The credit is spent: the rest waits for a pull, in order.
+    expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["m4", "m5"]);
+    const receipts = push?.leases.map((lease) => lease.receipt) ?? [];
+    expect(await b.engine.ack(JOBS, receipts)).toEqual({ acked: 3, stale: [] });
+  });
+
+  it("ends a pushed lease at its deadline like a pulled one", async () => {
+    const { a, b, pushes } = await twoNodes();
+    await b.engine.receive(JOBS, 1, SHORT_MS, 0, 1);
+    const sentAt = Date.now();
+    await a.engine.send(JOBS, [body("m1")]);
+    await waitFor(() => pushes.length === 1, { what: "the push" });
+
+    await waitFor(async () => (await a.engine.stats(JOBS)).ready === 1, { what: "the pushed lease to end" });
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(SHORT_MS);
+    expect((await b.engine.receive(JOBS, 1, LONG_MS)).leases[0]).toMatchObject({ id: "m1", attempt: 2 });
+    const stale = pushes[0]?.leases.map((lease) => lease.receipt) ?? [];
+    expect(await b.engine.ack(JOBS, stale)).toEqual({ acked: 0, stale });
+  });
+
+  it("takes back what the node returns, at the head, with no attempt counted, and pushes it no more", async () => {
+    const { a, b, pushes } = await twoNodes();
+    await b.engine.receive(JOBS, 2, LONG_MS, 0, 2);
+    await a.engine.send(JOBS, [body("m1"), body("m2")]);
+    await waitFor(() => pushes.length === 1, { what: "the push" });
+    await a.engine.send(JOBS, [body("m3")]);
+
+    await b.engine.returnPushed(JOBS, LONG_MS, pushes[0]?.leases.map((lease) => lease.receipt) ?? []);
+    const again = (await b.engine.receive(JOBS, 10, LONG_MS)).leases;
+    expect(again.map((lease) => [lease.id, lease.attempt])).toEqual([
+      ["m1", 1],
+      ["m2", 1],
+      ["m3", 1],
+    ]);
+    expect(pushes).toHaveLength(1);
+  });
+
+  it("pushes nothing once the node withdrew its credit, or its pull left messages ready", async () => {
+    const { a, b, pushes, wakeUps } = await twoNodes();
+    await b.engine.receive(JOBS, 5, LONG_MS, 0, 5);
+    await b.engine.withdraw(JOBS, LONG_MS);
+    await a.engine.send(JOBS, [body("m1"), body("m2")]);
+    await waitFor(() => wakeUps() > 0, { what: "the wake-up" });
+
+    // A pull that leaves m2 ready stands for nothing either.
+    expect((await b.engine.receive(JOBS, 1, LONG_MS, 0, 1)).leases.map((lease) => lease.id)).toEqual(["m1"]);
+    await a.engine.send(JOBS, [body("m3")]);
+    expect(await a.engine.stats(JOBS)).toMatchObject({ ready: 2, inflight: 1 });
+    expect(pushes).toEqual([]);
+  });
+
+  it("leaves the messages ready and wakes the watchers when the standing node is gone", async () => {
+    const { redis, a, b, pushes, stopWatching } = await twoNodes();
+    await b.engine.receive(JOBS, 5, LONG_MS, 0, 5);
+    stopWatching();
+    const client = deploymentClient(redis);
+    onCleanup(async () => {
+      await client.quit();
+    });
+    const channel = b.keys.pushChannel(JOBS.namespace, JOBS.queue, "b");
+    await waitFor(async () => ((await client.pubsub("NUMSUB", channel)) as [string, number])[1] === 0, {
+      what: "b's push channel to be unsubscribed",
+    });
+    let woken = false;
+    a.engine.watch(JOBS, () => {
+      woken = true;
+    });
+    await waitFor(() => woken, { what: "a's watch to stand" });
+    woken = false;
+
+    await a.engine.send(JOBS, [body("m1")]);
+    await waitFor(() => woken, { what: "the wake-up" });
+    expect(await a.engine.stats(JOBS)).toMatchObject({ ready: 1, inflight: 0 });
+    expect(pushes).toEqual([]);
+    const [, , , , , , , , , , standingKey] = a.keys.queueScriptKeys(JOBS.namespace, JOBS.queue);
+    expect(await client.hlen(standingKey ?? "")).toBe(0);
+  });
+
+  it("hands ready messages out first: a send to a queue that holds some is not pushed", async () => {
+    const { a, b, pushes } = await twoNodes();
+    await a.engine.send(JOBS, [body("m1")]);
+    // b's credit stands only while the queue is empty: set it as a pull would, with m1 still there.
+    const [, , , , , , , , , , standingKey] = b.keys.queueScriptKeys(JOBS.namespace, JOBS.queue);
+    await b.connections.command.hset(standingKey ?? "", `b/${LONG_MS}`, `5|${Date.now() + LONG_MS}`);
+    await a.engine.send(JOBS, [body("m2")]);
+    expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["m1", "m2"]);
+    expect(pushes).toEqual([]);
+  });
+});
