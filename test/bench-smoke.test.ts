@@ -1,8 +1,9 @@
 /**
  * `npm run bench` works end to end, at smoke size: the built bench starts its own Redis and nodes, runs
  * the queue, room and HTTP scenarios against Mailroom and its peers, and prints one JSON line per
- * scenario and system with the fields PRODUCT.md names; the Redis Cluster scenario builds its clusters
- * and reports each master's share. Checks shapes and that messages flowed, never how fast: figures
+ * scenario and system with the fields PRODUCT.md names (Mailroom's queues both through the SDK and through
+ * the stock socket.io-client); the Redis Cluster scenario builds its clusters and reports each master's
+ * share. Checks shapes and that messages flowed, never how fast: figures
  * belong to the bench, not to tests. RabbitMQ is skipped (with a note) when none answers.
  */
 import { execFile } from "node:child_process";
@@ -23,6 +24,8 @@ interface BenchLine {
   p99Ms: number | null;
   redisCpuUsPerMsg: number | null;
   notes: string;
+  /** queue-throughput: messages sent and messages the consumer received. */
+  details?: { messages?: number; received?: number };
 }
 
 /** What a cluster-masters line carries in `details` (scenarios/cluster-masters.ts). */
@@ -65,6 +68,7 @@ describe("npm run bench", () => {
     expect(systems("queue-throughput")).toEqual([
       "mailroom",
       "mailroom-memory",
+      "mailroom-stock",
       "bullmq",
       "redis-list",
       "redis-list-pipelined",
@@ -83,6 +87,11 @@ describe("npm run bench", () => {
     const mailroomQueue = lines.find((line) => line.name === "queue-throughput" && line.system === "mailroom");
     expect(mailroomQueue?.redisCpuUsPerMsg).toBeGreaterThan(0);
     expect(mailroomQueue?.p99Ms).toBeGreaterThanOrEqual(mailroomQueue?.p50Ms ?? 0);
+    // Mailroom through the stock socket.io-client (no SDK) moved every message, through Redis.
+    const stockQueue = lines.find((line) => line.name === "queue-throughput" && line.system === "mailroom-stock");
+    expect(stockQueue?.msgsPerSec).toBeGreaterThan(0);
+    expect(stockQueue?.redisCpuUsPerMsg).toBeGreaterThan(0);
+    expect(stockQueue?.details?.received).toBe(stockQueue?.details?.messages);
   });
 
   it.skipIf(!ALL_DEPLOYMENTS)(

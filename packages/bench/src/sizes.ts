@@ -13,6 +13,11 @@ export interface Sizes {
   /** Messages per send batch (addBulk, sendBatch, a pipeline) and batches awaiting acceptance at once. */
   sendBatch: number;
   sendWindow: number;
+  /**
+   * Single sends in flight at once at saturation, for a client that does not batch (the stock
+   * socket.io-client): PRODUCT.md's Socket.IO emit-and-ack peer keeps 64.
+   */
+  singleSendWindow: number;
   /** Mailroom prefetch and RabbitMQ prefetch; BullMQ worker concurrency and raw-list workers. */
   prefetch: number;
   workerConcurrency: number;
@@ -47,6 +52,7 @@ const FULL: Sizes = {
   throughputMessages: 50_000,
   sendBatch: 100,
   sendWindow: 4,
+  singleSendWindow: 64,
   prefetch: 100,
   workerConcurrency: 50,
   latencyRate: 2000,

@@ -1,6 +1,7 @@
 /**
  * Each scenario's headline figure, and how Mailroom compares with a peer on it in the same run:
- * rates higher is better, latency (p99) and memory per socket lower is better.
+ * rates higher is better, latency (p99) and memory per socket lower is better. The ratio column compares
+ * every other system, `mailroom-stock` included, with `mailroom` (through the SDK).
  */
 import type { ScenarioResult } from "../result.js";
 
@@ -30,10 +31,15 @@ export function ratioToMailroom(result: ScenarioResult, all: ScenarioResult[]): 
 
 /** Mailroom's headline figure ÷ the given system's, in one scenario; null when either is missing. */
 export function mailroomOver(scenario: string, system: string, all: ScenarioResult[]): number | null {
+  return headlineOver(scenario, "mailroom", system, all);
+}
+
+/** One system's headline figure ÷ another's, in one scenario; null when either is missing. */
+export function headlineOver(scenario: string, system: string, peer: string, all: ScenarioResult[]): number | null {
   const headline = HEADLINES[scenario] ?? RATE;
   const find = (name: string) => all.find((result) => result.name === scenario && result.system === name);
-  const ours = find("mailroom");
-  const theirs = find(system);
+  const ours = find(system);
+  const theirs = find(peer);
   const a = ours && headline.value(ours);
   const b = theirs && headline.value(theirs);
   if (a === null || a === undefined || b === null || b === undefined || b === 0) return null;

@@ -1,7 +1,8 @@
 /**
  * Queue latency at a steady rate (2,000 msg/s): an open-loop producer on node A sends one message at a
  * time on schedule, each carrying its due time; the consumer on node B records arrival minus due time.
- * p50/p99 leave out the first warm-up seconds. The same for every peer.
+ * p50/p99 leave out the first warm-up seconds. The same for every peer, and for Mailroom through the SDK
+ * and through the stock socket.io-client.
  */
 import { perSecond, type ScenarioResult, skipped } from "../result.js";
 import type { BenchContext, Scenario } from "./bench-context.js";

@@ -15,7 +15,7 @@ import { type RedisUsage, RedisUsageMeter } from "../measure/redis-usage.js";
 import type { QueueConsumerConfig, QueueConsumerResult } from "../roles/queue-consumer-role.js";
 import type { QueueProducerConfig, QueueProducerResult } from "../roles/queue-producer-role.js";
 import { now } from "../systems/payload.js";
-import type { QueueSystemName } from "../systems/queue-systems.js";
+import { isMailroomSystem, type QueueSystemName, sendsOneAtATime } from "../systems/queue-systems.js";
 import type { BenchContext } from "./bench-context.js";
 
 /** RabbitMQ's Erlang VM, whose CPU is the broker's (read from /proc when it runs on this machine). */
@@ -59,7 +59,8 @@ export interface QueueRunResult {
 export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promise<QueueRunResult> {
   const { sizes } = context;
   const usesRedis = spec.system !== "rabbitmq" && !spec.memoryEngine;
-  const isMailroom = spec.system === "mailroom";
+  const isMailroom = isMailroomSystem(spec.system);
+  const oneAtATime = sendsOneAtATime(spec.system);
   const base = { redisUrl: context.redis.url, amqpUrl: context.amqpUrl };
   const redisServers = spec.redisServers ?? [{ label: "redis", server: context.redis }];
   // Both start at once; the producer's warm-up message waits in the queue if the consumer is not there yet.
@@ -84,8 +85,8 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
         queues: spec.queues,
         mode: spec.mode,
         messages: spec.messages,
-        batchSize: sizes.sendBatch,
-        window: sizes.sendWindow,
+        batchSize: oneAtATime ? 1 : sizes.sendBatch,
+        window: oneAtATime ? sizes.singleSendWindow : sizes.sendWindow,
         ratePerSecond: spec.ratePerSecond,
       },
       `${spec.system} producer`,

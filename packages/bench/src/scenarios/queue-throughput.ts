@@ -4,7 +4,9 @@
  * every peer (BullMQ addBulk and a Worker of concurrency 50; raw lists; RabbitMQ with confirms and
  * prefetch 100). Also Redis CPU per message (send + deliver + ack), the target's measure. And
  * `mailroom-memory`: one node on the embedded memory engine, producer and consumer both on it, with the
- * node's resident memory before and after (it should not keep what it delivered).
+ * node's resident memory before and after (it should not keep what it delivered). And `mailroom-stock`:
+ * the same nodes through the stock socket.io-client, without the SDK's batching (64 single sends in
+ * flight, one delivery event and one ack per message).
  */
 import { randomBytes } from "node:crypto";
 import { residentBytes } from "../infra/process-stats.js";
@@ -19,6 +21,7 @@ const MIB = 1_048_576;
 
 export const QUEUE_SYSTEM_ORDER: QueueSystemName[] = [
   "mailroom",
+  "mailroom-stock",
   "bullmq",
   "redis-list",
   "redis-list-pipelined",

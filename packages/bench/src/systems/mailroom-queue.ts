@@ -7,13 +7,16 @@
  */
 import { connect, type MailroomClient } from "@mailroom/client";
 import type { Payload } from "./payload.js";
-import type { QueueConsumer, QueueProducer, QueueSystem, QueueTarget } from "./queue-system.js";
+import type { QueueConsumer, QueueProducer, QueueSystem } from "./queue-system.js";
+import { SharedConnections } from "./shared-connections.js";
 
 /** How often `drained` asks the node whether acks are all in. */
 const DRAIN_POLL_MS = 5;
 
-/** Node URL -> the client of this process on that node, and how many producers and consumers use it. */
-const shared = new Map<string, { client: Promise<MailroomClient>; users: number }>();
+/** The clients of this process, one per node. */
+const clients = new SharedConnections<MailroomClient>("a Mailroom producer or consumer", connected, (client) =>
+  client.close(),
+);
 
 async function connected(nodeUrl: string): Promise<MailroomClient> {
   const client = connect(nodeUrl, { transports: ["websocket"], timeoutMs: 60_000 });
@@ -21,35 +24,9 @@ async function connected(nodeUrl: string): Promise<MailroomClient> {
   return client;
 }
 
-/** The process's client on the target's node, connecting it for its first user. */
-function borrowClient(target: QueueTarget): Promise<MailroomClient> {
-  const nodeUrl = target.nodeUrl;
-  if (!nodeUrl) return Promise.reject(new Error("a Mailroom producer or consumer needs a node URL"));
-  let entry = shared.get(nodeUrl);
-  if (!entry) {
-    const client = connected(nodeUrl);
-    entry = { client, users: 0 };
-    shared.set(nodeUrl, entry);
-    // A client that could not connect is not kept for the next user.
-    client.catch(() => shared.delete(nodeUrl));
-  }
-  entry.users += 1;
-  return entry.client;
-}
-
-/** Closes the client once its last user is done with it. */
-async function releaseClient(target: QueueTarget): Promise<void> {
-  const entry = target.nodeUrl === undefined ? undefined : shared.get(target.nodeUrl);
-  if (!entry || !target.nodeUrl) return;
-  entry.users -= 1;
-  if (entry.users > 0) return;
-  shared.delete(target.nodeUrl);
-  (await entry.client).close();
-}
-
 export const mailroomQueue: QueueSystem = {
   async producer(target, queueName): Promise<QueueProducer> {
-    const client = await borrowClient(target);
+    const client = await clients.borrow(target.nodeUrl);
     const queue = client.queue<Payload>(queueName);
     return {
       async sendOne(message) {
@@ -59,13 +36,13 @@ export const mailroomQueue: QueueSystem = {
         await queue.sendBatch(messages.map((data) => ({ data })));
       },
       async close() {
-        await releaseClient(target);
+        await clients.release(target.nodeUrl);
       },
     };
   },
 
   async consumer(target, queueName, listener, { inFlight }): Promise<QueueConsumer> {
-    const client = await borrowClient(target);
+    const client = await clients.borrow(target.nodeUrl);
     const queue = client.queue<Payload>(queueName);
     const consumption = await queue
       .consume(
@@ -76,7 +53,7 @@ export const mailroomQueue: QueueSystem = {
         { prefetch: inFlight },
       )
       .catch(async (error: unknown) => {
-        await releaseClient(target);
+        await clients.release(target.nodeUrl);
         throw error;
       });
     return {
@@ -89,7 +66,7 @@ export const mailroomQueue: QueueSystem = {
       },
       async close() {
         await consumption.cancel().catch(() => {});
-        await releaseClient(target);
+        await clients.release(target.nodeUrl);
       },
     };
   },
