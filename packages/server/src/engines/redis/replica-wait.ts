@@ -10,8 +10,12 @@ import type { Redis } from "ioredis";
 import { isCluster, type RedisClient } from "./redis-clients.js";
 import { replicasMissing } from "./store-errors.js";
 
-/** Left of the command timeout for the WAIT's own round trip, so Redis answers before the client gives up. */
-const ROUND_TRIP_MARGIN_MS = 50;
+/**
+ * The share of the command timeout a WAIT may block for: the rest is left for its own round trip and the
+ * auto-pipeline's turn, so Redis answers (with how many replicas it has) before the client gives up on the
+ * command or drops its socket as silent (`socketTimeout`).
+ */
+const WAIT_SHARE = 0.5;
 
 export class ReplicaWait {
   constructor(
@@ -29,7 +33,7 @@ export class ReplicaWait {
   async confirm(key: string): Promise<void> {
     if (this.replicas === 0) return;
     const connection = this.connectionFor(key);
-    const timeoutMs = Math.max(1, this.commandTimeoutMs - ROUND_TRIP_MARGIN_MS);
+    const timeoutMs = Math.max(1, Math.floor(this.commandTimeoutMs * WAIT_SHARE));
     const confirmed = Number(await connection.call("WAIT", this.replicas, timeoutMs));
     if (confirmed < this.replicas) throw replicasMissing(this.replicas, confirmed);
   }

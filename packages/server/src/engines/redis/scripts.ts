@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parseQueueRef } from "../refs.js";
 import type { RedisKeys } from "./keys.js";
+import { LuaScript, type ScriptArgument } from "./lua-script.js";
 import type { RedisClient } from "./redis-clients.js";
 import {
   type AckReply,
@@ -80,12 +81,12 @@ const SCRIPTS = {
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
+const LOADED = Object.fromEntries(
+  Object.entries(SCRIPTS).map(([name, { lua, numberOfKeys }]) => [name, new LuaScript(lua, numberOfKeys)]),
+) as Record<ScriptName, LuaScript>;
 /** Told how long each script call took, in seconds (for the Redis latency metric). */
 export type ScriptTiming = (script: string, seconds: number) => void;
-type Argument = string | number | Buffer;
-type ScriptRunner = (...keysThenArgs: Argument[]) => Promise<unknown>;
-/** What `defineCommand` adds to a client: `name` replies with strings, `nameBuffer` with Buffers. */
-type WithScripts = Record<ScriptName | `${ScriptName}Buffer`, ScriptRunner>;
+type Argument = ScriptArgument;
 
 /** Where a queue script works: the queue and whether it is itself a dead-letter queue. */
 export interface QueueTarget {
@@ -124,16 +125,11 @@ export interface Membership {
  * travel to Redis in one round trip.
  */
 export class Scripts {
-  private readonly target: WithScripts;
-
   constructor(
-    client: RedisClient,
+    private readonly client: RedisClient,
     private readonly keys: RedisKeys,
     private readonly timing?: ScriptTiming,
-  ) {
-    for (const [name, definition] of Object.entries(SCRIPTS)) client.defineCommand(name, definition);
-    this.target = client as unknown as WithScripts;
-  }
+  ) {}
 
   async heartbeat(args: HeartbeatArgs): Promise<number> {
     const { nodeId, url, startedAt, connections, infoTtlMs } = args;
@@ -299,7 +295,9 @@ export class Scripts {
 
   private runQueue(name: `${ScriptName}` | `${ScriptName}Buffer`, target: QueueTarget, args: Argument[]) {
     const keys = this.keys.queueScriptKeys(target.namespace, target.queue);
-    return this.timed(name, this.target[name](...keys, target.isDeadLetterQueue ? "1" : "0", ...args));
+    const script = LOADED[name.replace(/Buffer$/, "") as ScriptName];
+    const keysThenArgs = [...keys, target.isDeadLetterQueue ? "1" : "0", ...args];
+    return this.timed(name, script.run(this.client, keysThenArgs, name.endsWith("Buffer")));
   }
 
   /** The keys of mark-due-queue.lua and settle-due-queue.lua: those of the queue's partition. */
@@ -314,7 +312,7 @@ export class Scripts {
   }
 
   private run(name: ScriptName, keys: string[], args: Argument[]): Promise<unknown> {
-    return this.timed(name, this.target[name](...keys, ...args));
+    return this.timed(name, LOADED[name].run(this.client, [...keys, ...args]));
   }
 
   private timed(name: string, call: Promise<unknown>): Promise<unknown> {
