@@ -39,6 +39,7 @@ interface Flags {
   quick: boolean;
   smoke: boolean;
   only?: string;
+  systems?: string;
   json: boolean;
   profile: boolean;
   profileDir: string;
@@ -69,6 +70,7 @@ async function main(argv: string[]): Promise<void> {
     .option("--quick", "smaller sizes: about a minute", false)
     .option("--smoke", "tiny sizes: only shows every part works", false)
     .option("--only <scenarios>", "comma-separated scenarios to run (queue-profile runs only when named or --profile)")
+    .option("--systems <names>", "comma-separated queue systems the queue scenarios run (default: all)")
     .option("--json", "print only the JSON lines", false)
     .option("--profile", "also profile Mailroom's queue-throughput run (node --cpu-prof, Redis commandstats)", false)
     .addOption(
@@ -122,6 +124,7 @@ async function main(argv: string[]): Promise<void> {
       amqpUrl: amqpMissing ? undefined : flags.amqpUrl,
       amqpMissing,
       runId,
+      systems: flags.systems ? new Set(flags.systems.split(",").map((name) => name.trim())) : undefined,
       progress,
       report(result) {
         results.push(result);

@@ -39,6 +39,7 @@ import { httpRateLimitOptions } from "./transports/http/rate-limit.js";
 import { ADMIN_UI_NAMESPACE, attachAdminUi } from "./transports/socketio/admin-ui.js";
 import { handleConnection } from "./transports/socketio/connection.js";
 import { ConnectionLimits } from "./transports/socketio/connection-limits.js";
+import { coalesceFrames } from "./transports/socketio/frame-coalescing.js";
 import { socketIoOriginOptions } from "./transports/socketio/handshake-origins.js";
 import { InFlightCommands } from "./transports/socketio/in-flight-commands.js";
 import { guardSocketLifecycle } from "./transports/socketio/listener-guards.js";
@@ -112,6 +113,8 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     // The SDK's browser build is served instead (browserClientRoutes).
     serveClient: false,
   });
+
+  coalesceFrames(io);
 
   const localNode: LocalNode = { id, url: () => url, startedAt, connections: () => io.engine.clientsCount };
   const logger = app.log.child({ node: id });

@@ -221,7 +221,8 @@ export function profileReport(result: ScenarioResult): string {
   const profiles = (result.details?.profiles ?? {}) as Record<string, ProfileSummary>;
   const redis = result.details?.redis as RedisUsage | undefined;
   const run = result.details?.run === "steady" ? "steady-rate (queue-latency)" : "queue-throughput";
-  const lines = [`Profile of Mailroom's ${run} run (${figure(result.msgsPerSec)} msgs/s under --cpu-prof)`];
+  const client = result.system === "mailroom-stock" ? " with the stock client" : "";
+  const lines = [`Profile of Mailroom's ${run} run${client} (${figure(result.msgsPerSec)} msgs/s under --cpu-prof)`];
   for (const [node, summary] of Object.entries(profiles)) {
     lines.push(
       `${node}: busy ${summary.busyMs} ms of ${summary.windowMs} ms (${summary.busyCores} cores)`,

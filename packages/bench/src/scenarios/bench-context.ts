@@ -20,8 +20,15 @@ export interface BenchContext {
   /** Why RabbitMQ is skipped, when it is. */
   amqpMissing: string | undefined;
   runId: string;
+  /** The queue systems to run (`--systems`); every one when undefined. */
+  systems: ReadonlySet<string> | undefined;
   report(result: ScenarioResult): void;
   progress(text: string): void;
+}
+
+/** Whether the run includes this queue system (`--systems`). */
+export function runsSystem(context: BenchContext, system: string): boolean {
+  return context.systems === undefined || context.systems.has(system);
 }
 
 export interface Scenario {

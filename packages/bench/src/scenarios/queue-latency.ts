@@ -5,7 +5,7 @@
  * and through the stock socket.io-client.
  */
 import { perSecond, type ScenarioResult, skipped } from "../result.js";
-import type { BenchContext, Scenario } from "./bench-context.js";
+import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
 import { describeCpu, runQueue } from "./queue-run.js";
 import { QUEUE_SYSTEM_ORDER } from "./queue-throughput.js";
 
@@ -19,6 +19,7 @@ export const queueLatency: Scenario = {
     const { latencyRate, latencySeconds, latencyWarmupSeconds } = context.sizes;
     const messages = Math.round(latencyRate * latencySeconds);
     for (const system of QUEUE_SYSTEM_ORDER) {
+      if (!runsSystem(context, system)) continue;
       if (system === "rabbitmq" && !context.amqpUrl) {
         context.report(skipped(this.name, system, context.amqpMissing ?? "no RabbitMQ"));
         continue;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { ServerProcess } from "../infra/server-process.js";
 import { type ProfileSummary, summarizeProfile } from "../measure/cpu-profile.js";
 import { perSecond } from "../result.js";
-import type { BenchContext, Scenario } from "./bench-context.js";
+import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
 import { describeCpu, runQueue } from "./queue-run.js";
 
 /** The two runs profiled: at saturation, and at the latency run's steady rate. */
@@ -21,18 +21,32 @@ export function queueProfile(profileDir: string): Scenario {
     name: "queue-profile",
     about: "CPU profile of both nodes and Redis commandstats during Mailroom's throughput and latency runs",
     async run(context: BenchContext) {
-      for (const kind of ["saturation", "steady"] as const) await profileRun(context, profileDir, kind);
+      // Mailroom through the SDK, and through the stock client too when `--systems` names it.
+      const systems = PROFILED_SYSTEMS.filter((system) => system === "mailroom" || context.systems?.has(system));
+      for (const system of systems) {
+        if (!runsSystem(context, system)) continue;
+        for (const kind of ["saturation", "steady"] as const) await profileRun(context, profileDir, kind, system);
+      }
     },
   };
 }
 
-async function profileRun(context: BenchContext, profileDir: string, kind: ProfiledRun): Promise<void> {
+const PROFILED_SYSTEMS = ["mailroom", "mailroom-stock"] as const;
+
+async function profileRun(
+  context: BenchContext,
+  profileDir: string,
+  kind: ProfiledRun,
+  system: (typeof PROFILED_SYSTEMS)[number],
+): Promise<void> {
   const { throughputMessages, latencyRate, latencySeconds } = context.sizes;
   const steady = kind === "steady";
   const messages = steady ? Math.round(latencyRate * latencySeconds) : throughputMessages;
-  context.progress(`queue-profile: mailroom ${kind} with --cpu-prof, ${messages} messages (profiles in ${profileDir})`);
+  context.progress(
+    `queue-profile: ${system} ${kind} with --cpu-prof, ${messages} messages (profiles in ${profileDir})`,
+  );
   const nodeDir = (label: string) => {
-    const dir = join(profileDir, `${context.runId}-${kind}-${label}`);
+    const dir = join(profileDir, `${context.runId}-${system}-${kind}-${label}`);
     mkdirSync(dir, { recursive: true });
     return dir;
   };
@@ -41,7 +55,7 @@ async function profileRun(context: BenchContext, profileDir: string, kind: Profi
     ServerProcess.mailroomNode({
       label: `profiled node ${label}`,
       redisUrl: context.redis.url,
-      prefix: `${context.prefix}-profile-${kind}`,
+      prefix: `${context.prefix}-profile-${system}-${kind}`,
       nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dirs[label]}`],
     });
   const [nodeA, nodeB] = await Promise.all([start("A"), start("B")]);
@@ -51,8 +65,8 @@ async function profileRun(context: BenchContext, profileDir: string, kind: Profi
     run = await runQueue(
       { ...context, nodeA, nodeB },
       {
-        system: "mailroom",
-        queues: [`bench-profile-${kind}-${context.runId}`],
+        system,
+        queues: [`bench-profile-${system}-${kind}-${context.runId}`],
         mode: steady ? "steady" : "burst",
         messages,
         ratePerSecond: steady ? latencyRate : 0,
@@ -74,7 +88,7 @@ async function profileRun(context: BenchContext, profileDir: string, kind: Profi
   }
   context.report({
     name: "queue-profile",
-    system: "mailroom",
+    system,
     msgsPerSec: perSecond(messages, run.elapsedMs),
     p50Ms: run.consumer.latency.p50Ms,
     p99Ms: run.consumer.latency.p99Ms,

@@ -13,7 +13,7 @@ import { residentBytes } from "../infra/process-stats.js";
 import { ServerProcess } from "../infra/server-process.js";
 import { perSecond, type ScenarioResult, skipped } from "../result.js";
 import type { QueueSystemName } from "../systems/queue-systems.js";
-import type { BenchContext, Scenario } from "./bench-context.js";
+import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
 import { describeCpu, type QueueRunResult, runQueue } from "./queue-run.js";
 import { bestOfRounds, type RoundRunner } from "./rounds.js";
 
@@ -36,8 +36,9 @@ export const queueThroughput: Scenario = {
     const runners: RoundRunner[] = [];
     for (const system of QUEUE_SYSTEM_ORDER) {
       if (system === "rabbitmq" && !context.amqpUrl) continue;
-      runners.push({ system, run: () => overRedisOrBroker(context, system, messages) });
-      if (system === "mailroom")
+      if (runsSystem(context, system))
+        runners.push({ system, run: () => overRedisOrBroker(context, system, messages) });
+      if (system === "mailroom" && runsSystem(context, "mailroom-memory"))
         runners.push({ system: "mailroom-memory", run: () => memoryEngine(context, messages) });
     }
     await bestOfRounds(context, runners);

@@ -28,7 +28,12 @@ export class LuaScript {
     // its command name in an auto-pipeline (ioredis 5).
     const commands = client as unknown as Record<ScriptCommand, RunCommand>;
     const call = (command: "evalsha" | "eval", script: string) =>
-      commands[buffers ? (`${command}Buffer` as const) : command].call(client, script, this.numberOfKeys, ...keysThenArgs);
+      commands[buffers ? (`${command}Buffer` as const) : command].call(
+        client,
+        script,
+        this.numberOfKeys,
+        ...keysThenArgs,
+      );
     return call("evalsha", this.sha).catch((error: unknown) => {
       if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
       return call("eval", this.lua);
