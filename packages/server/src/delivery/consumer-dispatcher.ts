@@ -39,8 +39,6 @@ import { leasedMessage } from "./leased-message.js";
 const POLL_INTERVAL_MS = 1000;
 /** An idle feed (its last pull left the queue empty) pulls again this long after, in case a wake-up was lost. */
 const IDLE_RECHECK_MS = 10_000;
-/** A consumer is pulled for once this share (1 / divisor) of its prefetch is free (see `wantsPull`). */
-const PULL_WATERMARK_DIVISOR = 4;
 /** Idle feeds that pull again per poll at most: a node's cost of idle consumers stays flat in their number. */
 const IDLE_CHECKS_PER_POLL = 20;
 
@@ -61,16 +59,6 @@ class Consumer {
   freeSlots(): number {
     if (this.cancelled || this.socket.disconnected) return 0;
     return this.prefetch - this.deliveries.size;
-  }
-
-  /**
-   * Whether a pull for it is worth a store call now: it holds nothing, or a quarter of its prefetch is
-   * free. A consumer that acks one message at a time would otherwise cost a pull per ack; this one still
-   * holds three quarters of its prefetch while the next pull runs.
-   */
-  wantsPull(): boolean {
-    const free = this.freeSlots();
-    return free > 0 && (this.deliveries.size === 0 || free * PULL_WATERMARK_DIVISOR >= this.prefetch);
   }
 }
 
@@ -99,8 +87,8 @@ class QueueFeed {
     private readonly logger: FastifyBaseLogger,
   ) {}
 
-  wantsPull(): boolean {
-    return this.consumers.some((consumer) => consumer.wantsPull());
+  hasFreeSlots(): boolean {
+    return this.consumers.some((consumer) => consumer.freeSlots() > 0);
   }
 
   /** Messages may have become ready (a wake-up, or a poll that cannot know): pull. */
@@ -129,12 +117,12 @@ class QueueFeed {
         this.turn = (this.turn + 1) % Math.max(count, 1);
         for (let offset = 0; offset < count; offset += 1) {
           const consumer = this.consumers[(this.turn + offset) % count];
-          if (!consumer?.wantsPull() || this.backlogged(consumer)) continue;
+          if (!consumer || consumer.freeSlots() <= 0 || this.backlogged(consumer)) continue;
           const wakeUpsBefore = this.wakeUps;
           const { got, remaining } = await this.receive(consumer);
           this.mayHaveReady = remaining > 0 || this.wakeUps !== wakeUpsBefore;
           if (got === 0 && remaining === 0) break;
-          if (remaining > 0 && this.wantsPull()) this.pullAgain = true;
+          if (remaining > 0 && this.hasFreeSlots()) this.pullAgain = true;
         }
       } while (this.pullAgain);
     } catch (error) {
@@ -498,7 +486,7 @@ export class ConsumerDispatcher {
         }
       }
     }
-    for (const feed of this.feeds.values()) if (feed.mayHaveReady && feed.wantsPull()) void feed.pump();
+    for (const feed of this.feeds.values()) if (feed.mayHaveReady && feed.hasFreeSlots()) void feed.pump();
     this.recheckIdleFeeds(now);
   }
 
@@ -510,7 +498,7 @@ export class ConsumerDispatcher {
       this.nextIdleRecheckAt = now + IDLE_RECHECK_MS;
     }
     for (const feed of this.idleRechecks.splice(0, IDLE_CHECKS_PER_POLL)) {
-      if (this.feeds.get(queueRefOf(feed.address)) === feed && feed.wantsPull()) void feed.pump();
+      if (this.feeds.get(queueRefOf(feed.address)) === feed && feed.hasFreeSlots()) void feed.pump();
     }
   }
 }
