@@ -3,13 +3,21 @@
  * its node's credit standing, and sends lease that many messages straight to the node. Two engines on one
  * Redis and prefix stand for two nodes: "a" sends, "b" consumes. What is proved: pushed leases are real
  * leases (acked, expired, counted in flight), order and credit hold, what a node cannot take goes back with
- * no attempt counted, and a node that is gone or withdrew is never pushed to.
+ * no attempt counted, and a node that is gone or withdrew is never pushed to. On a Redis Cluster
+ * (`npm run test:deployments`) the pushes are sharded messages in the queue's slot.
  */
+
+import { Cluster, type Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import type { PushedLeases, QueueAddress } from "../packages/server/src/engines/queue-engine.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { freshPrefix } from "./helpers/redis.js";
-import { deploymentClient, type RedisDeployment, sharedDeployment } from "./helpers/redis-deployments.js";
+import {
+  deploymentClient,
+  type RedisDeployment,
+  SUITE_DEPLOYMENTS,
+  sharedDeployment,
+} from "./helpers/redis-deployments.js";
 import { type EngineOnRedis, startRedisEngine } from "./helpers/redis-engine.js";
 import { waitFor } from "./helpers/wait.js";
 
@@ -21,8 +29,20 @@ function body(id: string) {
   return { id, chosenByProducer: true, body: Buffer.from(`body of ${id}`), delayMs: 0, ttlMs: 0, maxAttempts: 5 };
 }
 
-describe("push delivery on Redis", () => {
-  const deployment = sharedDeployment("standalone");
+/** How many subscribers Redis counts on a channel (sharded channels: on every master, summed). */
+async function subscribers(client: Redis | Cluster, channel: string): Promise<number> {
+  if (!(client instanceof Cluster)) return ((await client.pubsub("NUMSUB", channel)) as [string, number])[1];
+  const counts = await Promise.all(
+    client.nodes("master").map(async (master) => {
+      const reply = (await master.call("PUBSUB", "SHARDNUMSUB", channel)) as [string, number];
+      return Number(reply[1]);
+    }),
+  );
+  return counts.reduce((total, count) => total + count, 0);
+}
+
+describe.each(SUITE_DEPLOYMENTS)("push delivery on Redis in %s mode", (kind) => {
+  const deployment = sharedDeployment(kind);
 
   /** Node "a" (sends) and node "b" (consumes, its pushes collected), on one Redis and prefix. */
   async function twoNodes() {
@@ -50,13 +70,8 @@ describe("push delivery on Redis", () => {
   /** Waits until Redis counts the node's subscriber on its push channel of the queue. */
   async function subscribed(redis: RedisDeployment, node: EngineOnRedis, nodeId: string) {
     const client = deploymentClient(redis);
-    onCleanup(async () => {
-      await client.quit();
-    });
     const channel = node.keys.pushChannel(JOBS.namespace, JOBS.queue, nodeId);
-    await waitFor(async () => ((await client.pubsub("NUMSUB", channel)) as [string, number])[1] === 1, {
-      what: "the push channel's subscription",
-    });
+    await waitFor(async () => (await subscribers(client, channel)) === 1, { what: "the push channel's subscription" });
   }
 
   it("leases a send to a node whose pull emptied the queue, as far as its credit goes, in order", async () => {
@@ -129,11 +144,8 @@ describe("push delivery on Redis", () => {
     await b.engine.receive(JOBS, 5, LONG_MS, 0, 5);
     stopWatching();
     const client = deploymentClient(redis);
-    onCleanup(async () => {
-      await client.quit();
-    });
     const channel = b.keys.pushChannel(JOBS.namespace, JOBS.queue, "b");
-    await waitFor(async () => ((await client.pubsub("NUMSUB", channel)) as [string, number])[1] === 0, {
+    await waitFor(async () => (await subscribers(client, channel)) === 0, {
       what: "b's push channel to be unsubscribed",
     });
     let woken = false;
