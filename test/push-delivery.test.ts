@@ -7,11 +7,12 @@
  * (`npm run test:deployments`) the pushes are sharded messages in the queue's slot.
  */
 
-import { Cluster, type Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import type { PushedLeases, QueueAddress } from "../packages/server/src/engines/queue-engine.js";
 import { onCleanup } from "./helpers/cleanup.js";
-import { freshPrefix } from "./helpers/redis.js";
+import { startNode } from "./helpers/nodes.js";
+import { freshPrefix, startRedis } from "./helpers/redis.js";
 import {
   deploymentClient,
   type RedisDeployment,
@@ -19,6 +20,7 @@ import {
   sharedDeployment,
 } from "./helpers/redis-deployments.js";
 import { type EngineOnRedis, startRedisEngine } from "./helpers/redis-engine.js";
+import { collect, command, connectSocket } from "./helpers/sockets.js";
 import { waitFor } from "./helpers/wait.js";
 
 const JOBS: QueueAddress = { namespace: "/", queue: "jobs" };
@@ -172,5 +174,46 @@ describe.each(SUITE_DEPLOYMENTS)("push delivery on Redis in %s mode", (kind) => 
     await a.engine.send(JOBS, [body("m2")]);
     expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["m1", "m2"]);
     expect(pushes).toEqual([]);
+  });
+});
+
+/** Receive scripts Redis has run: each pops the ready list once (LPOP, counted inside scripts too). */
+async function receives(admin: Redis): Promise<number> {
+  return Number(/cmdstat_lpop:calls=(\d+)/.exec(await admin.info("commandstats"))?.[1] ?? 0);
+}
+
+describe("push delivery between two nodes", () => {
+  it("gives a consumer waiting on an empty queue no more than its prefetch, and all back when it goes", async () => {
+    const redis = await startRedis();
+    const prefix = freshPrefix();
+    const [nodeA, nodeB] = await Promise.all([
+      startNode({ redisUrl: redis.url, prefix }),
+      startNode({ redisUrl: redis.url, prefix }),
+    ]);
+    const consumer = await connectSocket(nodeB.url);
+    const deliveries = collect(consumer, "queue:message");
+    expect(await command(consumer, "queue:consume", { queue: "pushed", prefetch: 3 })).toMatchObject({ ok: true });
+    const producer = await connectSocket(nodeA.url);
+    const admin = new Redis(redis.url);
+    onCleanup(() => void admin.disconnect());
+    // One at a time: each send finds the queue empty while the consumer has room, so it is pushed: no
+    // receive (the only script that pops the ready list) runs for them.
+    await waitFor(async () => (await receives(admin)) > 0, { what: "the consumer's first pull" });
+    const receivesBefore = await receives(admin);
+    for (let index = 0; index < 3; index += 1) {
+      expect(await command(producer, "queue:send", { queue: "pushed", data: index })).toMatchObject({ ok: true });
+      await waitFor(() => deliveries.length === index + 1, { what: `delivery ${index}` });
+    }
+    expect(await receives(admin)).toBe(receivesBefore);
+    for (let index = 3; index < 10; index += 1) {
+      expect(await command(producer, "queue:send", { queue: "pushed", data: index })).toMatchObject({ ok: true });
+    }
+    expect(deliveries.map(([message]) => (message as { data: number }).data)).toEqual([0, 1, 2]);
+    expect(await command(producer, "queue:stats", { queue: "pushed" })).toMatchObject({ ready: 7, inflight: 3 });
+
+    consumer.disconnect();
+    await waitFor(async () => (await command(producer, "queue:stats", { queue: "pushed" })).ready === 10, {
+      what: "the leases to come back",
+    });
   });
 });
