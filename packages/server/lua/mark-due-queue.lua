@@ -12,5 +12,11 @@ local namespacesKey, generationsKey, queuesKey = KEYS[1], KEYS[2], KEYS[3]
 local queue, due, namespace = ARGV[1], ARGV[2], ARGV[3]
 redis.call('ZADD', queuesKey, 'LT', due, queue)
 redis.call('ZADD', namespacesKey, 'LT', due, namespace)
-redis.call('HINCRBY', generationsKey, queue, 1)
+if redis.call('HINCRBY', generationsKey, queue, 1) == 1 then
+  -- A new field (a settle deletes it when the queue has no timed work left) starts from Redis's clock in
+  -- µs, not from 1: a sweep that claimed at an earlier "1" and stalled past its claim must not find its
+  -- generation again and settle its stale finding over this mark.
+  local time = redis.call('TIME')
+  redis.call('HSET', generationsKey, queue, time[1] .. string.format('%06d', tonumber(time[2])))
+end
 return 1

@@ -70,8 +70,10 @@ if ids then
     -- A lease ending no later than these is marked in the due index already (its receive marked it, or a
     -- sweep that saw it left the queue due at or before it), and the sweep at that due sees these leases
     -- too: the caller's mark would change nothing. At a steady rate this saves a call per receive.
-    local earliest = redis.call('ZRANGE', inflightKey, 0, 0, 'WITHSCORES')[2]
-    if earliest and tonumber(earliest) <= deadline then result[4] = 1 end
+    -- Only a lease not yet overdue counts: an overdue one may have lost its mark (its node died before
+    -- writing it), and this receive's mark then heals the queue.
+    local earliest = tonumber(redis.call('ZRANGE', inflightKey, 0, 0, 'WITHSCORES')[2])
+    if earliest and earliest > now and earliest <= deadline then result[4] = 1 end
     redis.call('ZADD', inflightKey, unpack(inflightArgs))
   end
   if #expiredIds > 0 then
@@ -84,6 +86,8 @@ result[2] = redis.call('LLEN', readyKey)
 local credit = standingCredit - leased
 if result[2] == 0 and credit > 0 then
   redis.call('HSET', standingKey, standingField, string.format('%d|%d', credit, now + standingLifeMs))
+  -- The hash goes with its last credit: nodes that died leave nothing behind for long.
+  redis.call('PEXPIRE', standingKey, standingLifeMs)
 elseif standingCredit > 0 then
   redis.call('HDEL', standingKey, standingField)
 end

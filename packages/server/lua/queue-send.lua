@@ -9,19 +9,22 @@
 --   nodes consuming the queue pull at once (one round trip less than a PUBLISH of the node's own). A
 --   push goes to "<wake-up channel>/<node id>" (keys.ts: pushChannel).
 -- ARGV[5] receipt token for the pushed leases (as queue-receive.lua's ARGV[4])
--- ARGV[6] how many messages follow; then six ARGV per message:
+-- ARGV[6] the most bytes of stored entries one push carries (a message bigger than that stays ready, and
+--   so does every message after it: pub/sub is not for bulk, and a node's subscriber is bounded)
+-- ARGV[7] how many messages follow; then six ARGV per message:
 --   id, '1' when the producer chose the id (deduplicated) else '0', delay (ms), ttl (ms, 0 = none),
 --   maxAttempts, body
 -- A push is one message on the node's channel: "<visibility ms>\n", then per lease
 --   "<receipt length> <entry length>\n<receipt><stored entry>". A node that hears none (PUBLISH answers 0:
---   it is gone) loses its standing and its messages stay ready.
+--   it is gone) loses its standing, and its messages stay ready.
 -- Returns { wasEmpty (1 when the ready list went from empty to not), earliest new delay due (ms, 0 = none),
 --   earliest pushed lease deadline (ms, 0 = none), 1 when the due index already covers it (see
 --   queue-receive.lua), then one flag per message: 1 = duplicate, 0 = stored }
 local dedupWindowMs = tonumber(ARGV[2])
 local publishCommand, wakeChannel = ARGV[3], ARGV[4]
 local token = ARGV[5]
-local count = tonumber(ARGV[6])
+local pushMaxBytes = tonumber(ARGV[6])
+local count = tonumber(ARGV[7])
 
 local now = nowMs()
 redis.call('ZREMRANGEBYSCORE', dedupKey, '-inf', '(' .. string.format('%d', now - dedupWindowMs))
@@ -32,7 +35,7 @@ local accepted = {}
 -- Reserve the batch's sequence numbers at once; a duplicate leaves a harmless gap.
 local seq = redis.call('INCRBY', seqKey, count) - count
 for index = 0, count - 1 do
-  local base = 7 + index * 6
+  local base = 8 + index * 6
   local id, chosen = ARGV[base], ARGV[base + 1] == '1'
   local delayMs, ttlMs = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
   local maxAttempts, body = tonumber(ARGV[base + 4]), ARGV[base + 5]
@@ -82,61 +85,59 @@ if #readyIds > 0 and redis.call('LLEN', readyKey) == 0 then
   end
 end
 
--- Each message in turn to the taker with the most credit left; the first that none can take stays ready,
--- and so do all after it.
-local takerOf = {}
-if #takers > 0 then
-  for index = 1, #readyIds do
-    local taker
-    for _, candidate in ipairs(takers) do
-      if candidate.credit > 0 and (not taker or candidate.credit > taker.credit) then taker = candidate end
-    end
-    if not taker then break end
-    taker.credit = taker.credit - 1
-    takerOf[index] = taker
-    if not taker.frames then taker.frames, taker.receipts = {}, {} end
-    local receipt = token .. index .. ':' .. readyIds[index]
-    local entry = entries[index]
-    taker.frames[#taker.frames + 1] = string.format('%d %d\n', #receipt, #entry) .. receipt .. entry
-    taker.receipts[#taker.receipts + 1] = receipt
-  end
-end
-
+-- Takers in turn, the most credit first, each a run of messages in acceptance order as far as its credit
+-- and the push's byte bound go. A run is published before the next is built: the first run that no
+-- subscriber hears (its node is gone) stays ready with everything after it, so what is pushed always
+-- comes before what stays ready.
+table.sort(takers, function(a, b) return a.credit > b.credit end)
 local earliestLease = #takers > 0 and redis.call('ZRANGE', inflightKey, 0, 0, 'WITHSCORES')[2]
 local inflightArgs = {}
+local pushed = 0
 for _, taker in ipairs(takers) do
-  if taker.frames then
-    local heard = redis.call(publishCommand, wakeChannel .. '/' .. taker.node,
-      taker.visibility .. '\n' .. table.concat(taker.frames))
-    if heard > 0 then
-      local deadline = string.format('%d', now + taker.visibility)
-      for _, receipt in ipairs(taker.receipts) do
-        inflightArgs[#inflightArgs + 1] = deadline
-        inflightArgs[#inflightArgs + 1] = receipt
-      end
-      if result[3] == 0 or now + taker.visibility < result[3] then result[3] = now + taker.visibility end
-      if taker.credit > 0 then
-        redis.call('HSET', standingKey, taker.field, string.format('%d|%d', taker.credit, taker.untilMs))
-      else
-        redis.call('HDEL', standingKey, taker.field)
-      end
-    else
-      taker.gone = true
-      redis.call('HDEL', standingKey, taker.field)
-    end
+  local frames, bytes, first = {}, 0, pushed + 1
+  while pushed < #readyIds and #frames < taker.credit do
+    local index = pushed + 1
+    local receipt = token .. index .. ':' .. readyIds[index]
+    local entry = entries[index]
+    if bytes + #entry > pushMaxBytes then break end
+    frames[#frames + 1] = string.format('%d %d\n', #receipt, #entry) .. receipt .. entry
+    bytes = bytes + #entry
+    pushed = index
   end
+  if #frames == 0 then break end
+  local heard = redis.call(publishCommand, wakeChannel .. '/' .. taker.node,
+    taker.visibility .. '\n' .. table.concat(frames))
+  if heard == 0 then
+    redis.call('HDEL', standingKey, taker.field)
+    pushed = first - 1
+    break
+  end
+  local deadline = now + taker.visibility
+  local deadlineText = string.format('%d', deadline)
+  for index = first, pushed do
+    inflightArgs[#inflightArgs + 1] = deadlineText
+    inflightArgs[#inflightArgs + 1] = token .. index .. ':' .. readyIds[index]
+  end
+  if result[3] == 0 or deadline < result[3] then result[3] = deadline end
+  local credit = taker.credit - #frames
+  if credit > 0 then
+    redis.call('HSET', standingKey, taker.field, string.format('%d|%d', credit, taker.untilMs))
+  else
+    redis.call('HDEL', standingKey, taker.field)
+  end
+  if pushed == #readyIds then break end
 end
 if #inflightArgs > 0 then
   redis.call('ZADD', inflightKey, unpack(inflightArgs))
-  if earliestLease and tonumber(earliestLease) <= result[3] then result[4] = 1 end
+  -- Covered only by a lease not yet overdue: an overdue one may have lost its mark (its node died before
+  -- writing it), and this mark then heals the queue.
+  local earliest = earliestLease and tonumber(earliestLease)
+  if earliest and earliest > now and earliest <= result[3] then result[4] = 1 end
 end
 
 -- What no live taker took is ready, in acceptance order.
 local stillReady = {}
-for index, id in ipairs(readyIds) do
-  local taker = takerOf[index]
-  if not taker or taker.gone then stillReady[#stillReady + 1] = id end
-end
+for index = pushed + 1, #readyIds do stillReady[#stillReady + 1] = readyIds[index] end
 if #stillReady > 0 then
   if redis.call('RPUSH', readyKey, unpack(stillReady)) == #stillReady then
     result[1] = 1

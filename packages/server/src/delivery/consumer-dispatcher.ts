@@ -62,6 +62,14 @@ class Consumer {
   }
 }
 
+/** A lease the node holds for a consumer of its visibility, not handed out yet. */
+interface WaitingLease {
+  lease: Lease;
+  visibilityMs: number;
+  /** When it reached the node (performance.now()). */
+  arrivedAt: number;
+}
+
 class QueueFeed {
   readonly consumers: Consumer[] = [];
   /** The pull running now (resolved when none is). */
@@ -77,11 +85,22 @@ class QueueFeed {
   private pulling = false;
   private pullAgain = false;
   private turn = 0;
+  /** Pushes that came while a receive ran, admitted with what it leased (see `pushed`). */
+  private held: PushedLeases[] = [];
+  /**
+   * Leases not handed out yet, pulled or pushed, in acceptance order (ConsumerDispatcher.handOutWaiting):
+   * a push and a pull that cross are merged by `seq`, so neither overtakes the other. What waits is older
+   * than anything still ready, so the feed pulls only once nothing waits.
+   */
+  readonly waiting: WaitingLease[] = [];
+  private takerTurn = 0;
 
   constructor(
     readonly address: QueueAddress,
     readonly stopWatching: () => void,
     private readonly receive: (consumer: Consumer) => Promise<{ got: number; remaining: number }>,
+    /** Hands out what waits (ConsumerDispatcher.handOutWaiting). */
+    private readonly handOut: () => void,
     /** Whether a consumer's socket holds too much unsent to take more now. */
     private readonly backlogged: (consumer: Consumer) => boolean,
     private readonly logger: FastifyBaseLogger,
@@ -89,6 +108,38 @@ class QueueFeed {
 
   hasFreeSlots(): boolean {
     return this.consumers.some((consumer) => consumer.freeSlots() > 0);
+  }
+
+  /** The next of `group` that `canTake`, taking turns across calls; undefined when none can. */
+  nextTaker(group: Consumer[], canTake: (consumer: Consumer) => boolean): Consumer | undefined {
+    for (let tries = 0; tries < group.length; tries += 1) {
+      const candidate = group[(this.takerTurn + tries) % group.length] as Consumer;
+      if (canTake(candidate)) {
+        this.takerTurn = (this.takerTurn + tries + 1) % group.length;
+        return candidate;
+      }
+    }
+    return undefined;
+  }
+
+  /** Leases join the waiting line, in acceptance order. */
+  admit(leases: Lease[], visibilityMs: number): void {
+    const arrivedAt = performance.now();
+    for (const lease of leases) this.waiting.push({ lease, visibilityMs, arrivedAt });
+    this.waiting.sort((first, second) => first.lease.seq - second.lease.seq);
+  }
+
+  /**
+   * A push came. While a receive runs it is held, to be admitted with what the receive leased: either may
+   * be the older, and until both are in line neither may go.
+   */
+  pushed(delivery: PushedLeases): void {
+    if (this.pulling) {
+      this.held.push(delivery);
+      return;
+    }
+    this.admit(delivery.leases, delivery.visibilityMs);
+    this.handOut();
   }
 
   /** Messages may have become ready (a wake-up, or a poll that cannot know): pull. */
@@ -100,6 +151,7 @@ class QueueFeed {
 
   /** Pulls for consumers with free slots until they are full or the queue is empty. */
   pump(): Promise<void> {
+    if (this.waiting.length > 0) return this.current;
     if (this.pulling) {
       this.pullAgain = true;
       return this.current;
@@ -116,11 +168,15 @@ class QueueFeed {
         const count = this.consumers.length;
         this.turn = (this.turn + 1) % Math.max(count, 1);
         for (let offset = 0; offset < count; offset += 1) {
+          // Pushed leases still waiting are older than anything ready: they go first.
+          if (this.waiting.length > 0) return;
           const consumer = this.consumers[(this.turn + offset) % count];
           if (!consumer || consumer.freeSlots() <= 0 || this.backlogged(consumer)) continue;
           const wakeUpsBefore = this.wakeUps;
           const { got, remaining } = await this.receive(consumer);
           this.mayHaveReady = remaining > 0 || this.wakeUps !== wakeUpsBefore;
+          this.admitHeld();
+          this.handOut();
           if (got === 0 && remaining === 0) break;
           if (remaining > 0 && this.hasFreeSlots()) this.pullAgain = true;
         }
@@ -130,7 +186,14 @@ class QueueFeed {
       this.mayHaveReady = true; // Unknown until a pull succeeds.
     } finally {
       this.pulling = false;
+      this.admitHeld();
+      this.handOut();
     }
+  }
+
+  private admitHeld(): void {
+    for (const delivery of this.held) this.admit(delivery.leases, delivery.visibilityMs);
+    this.held = [];
   }
 }
 
@@ -183,8 +246,11 @@ export class ConsumerDispatcher {
     for (const consumer of this.consumers.values()) consumer.cancelled = true;
     const pulls = [...this.feeds.values()].map((feed) => feed.current);
     // No send pushes to this node any more; a push already on its way is returned (nobody takes it).
-    await Promise.all([...this.feeds.values()].flatMap((feed) => this.withdrawAll(feed)));
+    const feeds = [...this.feeds.values()];
+    await Promise.all(feeds.flatMap((feed) => this.withdrawAll(feed)));
     this.close();
+    // Nobody takes the pushed leases still waiting: back to their queues.
+    for (const feed of feeds) this.handOutWaiting(feed);
     // A pull under way for a cancelled consumer releases what it leased instead of delivering it.
     await Promise.all(pulls);
     await this.deliveriesSettled(graceMs);
@@ -246,7 +312,10 @@ export class ConsumerDispatcher {
       const feed = this.feeds.get(queueRefOf(consumer.address));
       if (feed) feeds.add(feed);
     }
-    for (const feed of feeds) if (feed.mayHaveReady) void feed.pump();
+    for (const feed of feeds) {
+      this.handOutWaiting(feed);
+      if (feed.mayHaveReady) void feed.pump();
+    }
     this.onSettled?.();
   }
 
@@ -317,9 +386,10 @@ export class ConsumerDispatcher {
         this.engine.watch(
           address,
           () => created.woken(),
-          (delivery) => this.pushedTo(created, delivery),
+          (delivery) => created.pushed(delivery),
         ),
         (consumer) => this.pullFor(consumer),
+        () => this.handOutWaiting(created),
         (consumer) => this.backlogged(consumer),
         this.logger,
       );
@@ -342,6 +412,8 @@ export class ConsumerDispatcher {
       feed.stopWatching();
       this.feeds.delete(key);
     }
+    // Pushed leases that only this consumer's group could take go back.
+    this.handOutWaiting(feed);
   }
 
   /**
@@ -368,42 +440,40 @@ export class ConsumerDispatcher {
   }
 
   /**
-   * Hands leases a send pushed to this node to the feed's consumers of their visibility, in turn, as far
-   * as they have room; returns the rest to the queue.
+   * Hands the feed's waiting leases, oldest first, to its consumers of their visibility in turn, as far as
+   * they have room; the first that none can take now waits with all after it, for a slot to free (an ack),
+   * so none overtakes another and no consumer goes past its prefetch. One whose consumers are all gone, or
+   * that waited half its lease, goes back to the head of the queue, no attempt counted.
    */
-  private pushedTo(feed: QueueFeed, { visibilityMs, leases }: PushedLeases): void {
-    const receivedAt = performance.now();
-    const takers = feed.consumers.filter(
-      (consumer) =>
-        consumer.visibilityMs === visibilityMs &&
-        this.feeds.get(queueRefOf(feed.address)) === feed &&
-        !this.backlogged(consumer),
-    );
+  private handOutWaiting(feed: QueueFeed): void {
+    if (feed.waiting.length === 0) return;
+    const now = performance.now();
+    const live = this.feeds.get(queueRefOf(feed.address)) === feed;
     const deliveries = new Map<Consumer, QueueMessage[]>();
-    const unsent: string[] = [];
-    let turn = 0;
-    for (const lease of leases) {
-      let taker: Consumer | undefined;
-      for (let tries = 0; tries < takers.length && !taker; tries += 1) {
-        const candidate = takers[(turn + tries) % takers.length] as Consumer;
-        if (candidate.freeSlots() > 0) {
-          taker = candidate;
-          turn += tries + 1;
-        }
-      }
-      if (!taker) {
-        unsent.push(lease.receipt);
+    const giveBack = new Map<number, string[]>();
+    let handedOut = 0;
+    for (const waiting of feed.waiting) {
+      const { lease, visibilityMs, arrivedAt } = waiting;
+      const group = live ? feed.consumers.filter((consumer) => consumer.visibilityMs === visibilityMs) : [];
+      if (group.length === 0 || now - arrivedAt > visibilityMs / 2) {
+        giveBack.set(visibilityMs, [...(giveBack.get(visibilityMs) ?? []), lease.receipt]);
+        handedOut += 1;
         continue;
       }
-      const message = this.deliverable(taker, lease, receivedAt);
+      const taker = feed.nextTaker(group, (consumer) => consumer.freeSlots() > 0 && !this.backlogged(consumer));
+      if (!taker) break;
+      handedOut += 1;
+      // Its lease began before it arrived here: the slot's end counts from arrival, never before the store's.
+      const message = this.deliverable(taker, lease, arrivedAt);
       if (!message) continue;
       const messages = deliveries.get(taker);
       if (messages) messages.push(message);
       else deliveries.set(taker, [message]);
     }
+    feed.waiting.splice(0, handedOut);
     for (const [consumer, messages] of deliveries) this.emitTo(consumer, messages);
-    if (unsent.length > 0) {
-      this.engine.returnPushed(feed.address, visibilityMs, unsent).catch((error: unknown) => {
+    for (const [visibilityMs, receipts] of giveBack) {
+      this.engine.returnPushed(feed.address, visibilityMs, receipts).catch((error: unknown) => {
         // They end at their deadline instead: delayed, not lost.
         this.logger.warn({ err: error, queue: feed.address.queue }, "could not return pushed messages at once");
       });
@@ -438,20 +508,16 @@ export class ConsumerDispatcher {
       byteBudget,
       standingCredit,
     );
-    const receivedAt = performance.now();
-    if (consumer.cancelled || consumer.socket.disconnected) {
+    const feed = this.feeds.get(queueRefOf(consumer.address));
+    if (!feed || consumer.cancelled || consumer.socket.disconnected) {
       await this.release(
         consumer.address,
         leases.map((lease) => lease.receipt),
       );
       return { got: 0, remaining };
     }
-    const messages: QueueMessage[] = [];
-    for (const lease of leases) {
-      const message = this.deliverable(consumer, lease, receivedAt);
-      if (message) messages.push(message);
-    }
-    this.emitTo(consumer, messages);
+    // Handed out by the feed, with any push that crossed this pull (QueueFeed.pull).
+    feed.admit(leases, consumer.visibilityMs);
     return { got: leases.length, remaining };
   }
 
@@ -486,7 +552,10 @@ export class ConsumerDispatcher {
         }
       }
     }
-    for (const feed of this.feeds.values()) if (feed.mayHaveReady && feed.hasFreeSlots()) void feed.pump();
+    for (const feed of this.feeds.values()) {
+      this.handOutWaiting(feed);
+      if (feed.mayHaveReady && feed.hasFreeSlots()) void feed.pump();
+    }
     this.recheckIdleFeeds(now);
   }
 

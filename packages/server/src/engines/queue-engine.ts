@@ -51,6 +51,8 @@ export interface Lease {
   receipt: string;
   attempt: number;
   enqueuedAt: number;
+  /** Acceptance order within the queue (shared with its `.dlq`): pushes and pulls are merged by it. */
+  seq: number;
   reason?: DeadLetterReason;
   body: Buffer;
 }

@@ -656,7 +656,14 @@ function messageOf(queue: QueueState, id: string): StoredMessage {
 }
 
 function toLease(id: string, receipt: string, message: StoredMessage): Lease {
-  const lease: Lease = { id, receipt, attempt: message.attempt, enqueuedAt: message.enqueuedAt, body: message.body };
+  const lease: Lease = {
+    id,
+    receipt,
+    attempt: message.attempt,
+    enqueuedAt: message.enqueuedAt,
+    seq: message.sequence,
+    body: message.body,
+  };
   if (message.reason) lease.reason = message.reason;
   return lease;
 }

@@ -52,6 +52,21 @@ const RECEIPT_TOKEN_BYTES = 16;
  * (consumer-dispatcher.ts), and one that lapsed only means its consumers pull again.
  */
 const STANDING_LIFE_MS = 60_000;
+/** How long a push channel is still heard after its last handler stopped (see `hearPushes`). */
+const PUSH_LINGER_MS = 5000;
+/**
+ * The most bytes of stored messages one push carries: pub/sub is not for bulk (a node's subscriber
+ * connection, shared with the Socket.IO adapter, is cut by Redis past its output buffer limit). A bigger
+ * message stays ready for a pull, which has its own byte budget.
+ */
+const PUSH_MAX_BYTES = 256 * 1024;
+
+/** A push channel this node hears: the handlers of the queue's consumers, none while it lingers. */
+interface PushHearing {
+  handlers: Set<(delivery: PushedLeases) => void>;
+  stop: () => void;
+  linger: NodeJS.Timeout | undefined;
+}
 
 export interface RedisQueueEngineOptions {
   /** This node's id: names its standing credits and its push channels. */
@@ -79,6 +94,8 @@ export class RedisQueueEngine implements QueueEngine {
   private readonly outcomes: QueueOutcomes;
   private readonly registrations: QueueRegistrations;
   private readonly scheduler: SweepScheduler;
+  /** This node's push channels heard, by queue ref. */
+  private readonly pushHearings = new Map<string, PushHearing>();
 
   constructor(private readonly options: RedisQueueEngineOptions) {
     this.outcomes = options.outcomes ?? IGNORED_OUTCOMES;
@@ -106,6 +123,11 @@ export class RedisQueueEngine implements QueueEngine {
 
   async close(): Promise<void> {
     this.scheduler.close();
+    for (const hearing of this.pushHearings.values()) {
+      clearTimeout(hearing.linger);
+      hearing.stop();
+    }
+    this.pushHearings.clear();
     this.registrations.close();
   }
 
@@ -204,19 +226,10 @@ export class RedisQueueEngine implements QueueEngine {
   }
 
   watch(address: QueueAddress, listener: () => void, pushed?: (delivery: PushedLeases) => void): () => void {
-    const { keys, connections, nodeId, logger } = this.options;
+    const { keys, connections } = this.options;
     const channel = keys.wakeChannel(address.namespace, address.queue);
     const stopWaking = connections.listen(channel, () => listener());
-    const stopPushes = connections.listen(keys.pushChannel(address.namespace, address.queue, nodeId), (message) => {
-      // A push is never missed unseen: a send whose push no subscriber hears leaves the messages ready and wakes.
-      if (!message) return;
-      try {
-        pushed?.(pushedLeases(message));
-      } catch (error) {
-        // Its leases end at their deadline: delayed, not lost.
-        logger.error({ err: error, queue: address.queue }, "a push could not be read");
-      }
-    });
+    const stopPushes = pushed ? this.hearPushes(address, pushed) : () => {};
     const stopListening = () => {
       stopWaking();
       stopPushes();
@@ -236,10 +249,64 @@ export class RedisQueueEngine implements QueueEngine {
     };
   }
 
+  /**
+   * Hands the pushes this node hears for the queue to `pushed`; returns the function that stops. The
+   * channel is heard a while after the last handler stopped: a push published before its credit was
+   * withdrawn may still be on its way, and goes back to the queue rather than waiting out its lease.
+   */
+  private hearPushes(address: QueueAddress, pushed: (delivery: PushedLeases) => void): () => void {
+    const { keys, connections, nodeId } = this.options;
+    const ref = queueRef(address.namespace, address.queue);
+    let hearing = this.pushHearings.get(ref);
+    if (!hearing) {
+      const created: PushHearing = { handlers: new Set(), stop: () => {}, linger: undefined };
+      created.stop = connections.listen(keys.pushChannel(address.namespace, address.queue, nodeId), (message) => {
+        if (message) this.heardPush(address, message, created);
+      });
+      hearing = created;
+      this.pushHearings.set(ref, hearing);
+    }
+    const current = hearing;
+    clearTimeout(current.linger);
+    current.handlers.add(pushed);
+    return () => {
+      current.handlers.delete(pushed);
+      if (current.handlers.size > 0) return;
+      clearTimeout(current.linger);
+      current.linger = setTimeout(() => {
+        if (current.handlers.size > 0 || this.pushHearings.get(ref) !== current) return;
+        this.pushHearings.delete(ref);
+        current.stop();
+      }, PUSH_LINGER_MS);
+      current.linger.unref();
+    };
+  }
+
+  private heardPush(address: QueueAddress, message: Buffer, hearing: PushHearing): void {
+    let delivery: PushedLeases;
+    try {
+      delivery = pushedLeases(message);
+    } catch (error) {
+      // Only a script of ours publishes here; its leases end at their deadline: delayed, not lost.
+      this.options.logger.error({ err: error, queue: address.queue }, "a push could not be read");
+      return;
+    }
+    const [handler] = hearing.handlers;
+    if (handler) {
+      handler(delivery);
+      return;
+    }
+    const receipts = delivery.leases.map((lease) => lease.receipt);
+    this.returnPushed(address, delivery.visibilityMs, receipts).catch((error: unknown) => {
+      this.options.logger.warn({ err: error, queue: address.queue }, "could not return a push no consumer took");
+    });
+  }
+
   private async flushSends(ref: string, items: SendItem[]): Promise<boolean[]> {
     const address = parseQueueRef(ref);
     const token = randomHex(RECEIPT_TOKEN_BYTES);
-    const reply = await this.options.scripts.queueSend(target(address), this.options.dedupWindowMs, token, items);
+    const { scripts, dedupWindowMs } = this.options;
+    const reply = await scripts.queueSend(target(address), dedupWindowMs, { token, maxBytes: PUSH_MAX_BYTES }, items);
     const { earliestDue, duplicates, pushedDeadline, pushedDueCovered } = reply;
     // The script itself publishes the wake-up when the queue was empty, and the pushes.
     if (pushedDeadline && !pushedDueCovered) this.scheduler.markDueSoon(address, pushedDeadline);

@@ -164,11 +164,19 @@ export class Scripts {
     return decode.count(reply, "room-drop-node");
   }
 
-  /** `token` starts the receipts of the leases pushed to standing consumers (as a receive's token). */
-  async queueSend(target: QueueTarget, dedupWindowMs: number, token: string, items: SendItem[]): Promise<SendReply> {
+  /**
+   * `push.token` starts the receipts of the leases pushed to standing consumers (as a receive's token);
+   * one push carries at most `push.maxBytes` of stored messages.
+   */
+  async queueSend(
+    target: QueueTarget,
+    dedupWindowMs: number,
+    push: { token: string; maxBytes: number },
+    items: SendItem[],
+  ): Promise<SendReply> {
     const wakeChannel = this.keys.wakeChannel(target.namespace, target.queue);
     const publish = this.keys.shardedChannels ? "SPUBLISH" : "PUBLISH";
-    const args: Argument[] = [dedupWindowMs, publish, wakeChannel, token, items.length];
+    const args: Argument[] = [dedupWindowMs, publish, wakeChannel, push.token, push.maxBytes, items.length];
     for (const item of items) {
       args.push(item.id, item.chosenByProducer ? "1" : "0", item.delayMs, item.ttlMs, item.maxAttempts, item.body);
     }

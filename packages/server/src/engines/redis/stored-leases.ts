@@ -28,11 +28,19 @@ export function leaseOf(id: string, receipt: string, entry: Buffer): Lease {
     receipt,
     attempt: Number(field(1)) + 1,
     enqueuedAt: Number(field(3)),
+    seq: Number(field(0)),
     body: entry.subarray((ends[5] as number) + 1),
   };
   const reason = field(5);
   if (reason === "rejected" || reason === "maxAttempts") lease.reason = reason;
   return lease;
+}
+
+/** The decimal number written from `start` to `end`, or undefined when that is not only digits. */
+function digits(message: Buffer, start: number, end: number): number | undefined {
+  if (start < 0 || end <= start) return undefined;
+  const text = message.toString("latin1", start, end);
+  return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
 }
 
 /** A receipt is "<hex token><index>:<id>" (queue-keys.lua: receiptId). */
@@ -44,16 +52,16 @@ function receiptId(receipt: string): string {
 export function pushedLeases(message: Buffer): PushedLeases {
   const malformed = () => new MailroomError("INTERNAL", "a push on a queue's channel is malformed");
   let position = message.indexOf(NEWLINE);
-  const visibilityMs = Number(message.toString("latin1", 0, position));
-  if (position < 0 || !Number.isSafeInteger(visibilityMs)) throw malformed();
+  const visibilityMs = digits(message, 0, position);
+  if (visibilityMs === undefined) throw malformed();
   position += 1;
   const leases: Lease[] = [];
   while (position < message.length) {
     const space = message.indexOf(SPACE, position);
     const newline = message.indexOf(NEWLINE, space);
     if (space < 0 || newline < 0) throw malformed();
-    const receiptLength = Number(message.toString("latin1", position, space));
-    const entryLength = Number(message.toString("latin1", space + 1, newline));
+    const receiptLength = digits(message, position, space) ?? 0;
+    const entryLength = digits(message, space + 1, newline) ?? 0;
     const receiptStart = newline + 1;
     const entryStart = receiptStart + receiptLength;
     const entryEnd = entryStart + entryLength;
