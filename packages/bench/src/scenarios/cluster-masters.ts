@@ -19,7 +19,7 @@ import { ServerProcess } from "../infra/server-process.js";
 import type { RedisUsage } from "../measure/redis-usage.js";
 import { perSecond, type ScenarioResult } from "../result.js";
 import type { BenchContext, Scenario } from "./bench-context.js";
-import { describeCpu, runQueue } from "./queue-run.js";
+import { describeCpu, runFigures, runQueue } from "./queue-run.js";
 import { bestOfRounds } from "./rounds.js";
 
 export const CLUSTER_MASTERS_SCENARIO = "cluster-masters";
@@ -222,11 +222,7 @@ async function measured(context: BenchContext, setup: Setup): Promise<ScenarioRe
   return {
     name: CLUSTER_MASTERS_SCENARIO,
     system: setup.system,
-    msgsPerSec: perSecond(messages, run.elapsedMs),
-    p50Ms: run.consumer.latency.p50Ms,
-    p99Ms: run.consumer.latency.p99Ms,
-    redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
-    cpuUsPerMsg: run.cpuUsPerMsg,
+    ...runFigures(run, messages),
     notes: [
       `${messages} msgs over ${queues.length} queues in ${(run.elapsedMs / 1000).toFixed(1)} s`,
       `latency max ${run.consumer.latency.maxMs} ms`,

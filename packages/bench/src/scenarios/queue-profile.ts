@@ -11,7 +11,7 @@ import { ServerProcess } from "../infra/server-process.js";
 import { type ProfileSummary, summarizeProfile } from "../measure/cpu-profile.js";
 import { perSecond } from "../result.js";
 import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
-import { describeCpu, runQueue } from "./queue-run.js";
+import { describeCpu, runFigures, runQueue } from "./queue-run.js";
 
 /** The two runs profiled: at saturation, and at the latency run's steady rate. */
 type ProfiledRun = "saturation" | "steady";
@@ -89,11 +89,7 @@ async function profileRun(
   context.report({
     name: "queue-profile",
     system,
-    msgsPerSec: perSecond(messages, run.elapsedMs),
-    p50Ms: run.consumer.latency.p50Ms,
-    p99Ms: run.consumer.latency.p99Ms,
-    redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
-    cpuUsPerMsg: run.cpuUsPerMsg,
+    ...runFigures(run, messages),
     notes: [
       steady
         ? `queue-latency (${latencyRate} msg/s) with node --cpu-prof`

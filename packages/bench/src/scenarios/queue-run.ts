@@ -12,6 +12,7 @@ import { RoleProcess } from "../infra/role-process.js";
 import { monotonicMicroseconds } from "../measure/cpu-profile.js";
 import { type ScriptCost, ScriptCostMeter } from "../measure/redis-scripts.js";
 import { type RedisUsage, RedisUsageMeter } from "../measure/redis-usage.js";
+import { perSecond } from "../result.js";
 import type { QueueConsumerConfig, QueueConsumerResult } from "../roles/queue-consumer-role.js";
 import type { QueueProducerConfig, QueueProducerResult } from "../roles/queue-producer-role.js";
 import { now } from "../systems/payload.js";
@@ -54,6 +55,17 @@ export interface QueueRunResult {
   cpu: CpuReading;
   /** CPU µs of all the system's processes per message. */
   cpuUsPerMsg: number;
+}
+
+/** The figures every queue scenario reports of a run: rate, latency, Redis's and all processes' CPU. */
+export function runFigures(run: QueueRunResult, messages: number) {
+  return {
+    msgsPerSec: perSecond(messages, run.elapsedMs),
+    p50Ms: run.consumer.latency.p50Ms,
+    p99Ms: run.consumer.latency.p99Ms,
+    redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
+    cpuUsPerMsg: run.cpuUsPerMsg,
+  };
 }
 
 export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promise<QueueRunResult> {

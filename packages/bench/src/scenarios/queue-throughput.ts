@@ -14,7 +14,7 @@ import { ServerProcess } from "../infra/server-process.js";
 import { perSecond, type ScenarioResult, skipped } from "../result.js";
 import type { QueueSystemName } from "../systems/queue-systems.js";
 import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
-import { describeCpu, type QueueRunResult, runQueue } from "./queue-run.js";
+import { describeCpu, type QueueRunResult, runFigures, runQueue } from "./queue-run.js";
 import { bestOfRounds, type RoundRunner } from "./rounds.js";
 
 const MIB = 1_048_576;
@@ -94,11 +94,7 @@ function throughputResult(system: string, messages: number, run: QueueRunResult)
   return {
     name: "queue-throughput",
     system,
-    msgsPerSec: perSecond(messages, run.elapsedMs),
-    p50Ms: run.consumer.latency.p50Ms,
-    p99Ms: run.consumer.latency.p99Ms,
-    redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
-    cpuUsPerMsg: run.cpuUsPerMsg,
+    ...runFigures(run, messages),
     notes: [
       `${messages} msgs in ${(run.elapsedMs / 1000).toFixed(1)} s`,
       run.redis ? `${run.redis.commandsPerMsg} Redis cmds/msg` : "no Redis",
