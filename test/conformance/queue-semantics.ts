@@ -96,6 +96,12 @@ export function queueConformance(engine: string, twoNodes: StartPair): void {
       await consume(leaving, { queue: "work", prefetch: 2 });
       await waitFor(() => firstGot.length === 2);
       leaving.disconnect();
+      // At once: both leases are back before anything else happens (a consumer that came sooner could take
+      // "third" first, the only message ready until then).
+      await waitFor(async () => (await stats(producer, "work")).ready === 3, {
+        timeoutMs: 2000,
+        what: "the leases back",
+      });
 
       const next = await connectSocket(a.url);
       const nextGot = deliveries(next);
