@@ -17,7 +17,7 @@ import { RedisCluster } from "../infra/redis-cluster.js";
 import type { RedisServer } from "../infra/redis-server.js";
 import { ServerProcess } from "../infra/server-process.js";
 import type { RedisUsage } from "../measure/redis-usage.js";
-import { perSecond, type ScenarioResult } from "../result.js";
+import type { ScenarioResult } from "../result.js";
 import type { BenchContext, Scenario } from "./bench-context.js";
 import { describeCpu, runFigures, runQueue } from "./queue-run.js";
 import { bestOfRounds } from "./rounds.js";

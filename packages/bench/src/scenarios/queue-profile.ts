@@ -9,7 +9,7 @@ import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ServerProcess } from "../infra/server-process.js";
 import { type ProfileSummary, summarizeProfile } from "../measure/cpu-profile.js";
-import { perSecond } from "../result.js";
+
 import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
 import { describeCpu, runFigures, runQueue } from "./queue-run.js";
 

@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { residentBytes } from "../infra/process-stats.js";
 import { ServerProcess } from "../infra/server-process.js";
-import { perSecond, type ScenarioResult, skipped } from "../result.js";
+import { type ScenarioResult, skipped } from "../result.js";
 import type { QueueSystemName } from "../systems/queue-systems.js";
 import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
 import { describeCpu, type QueueRunResult, runFigures, runQueue } from "./queue-run.js";
