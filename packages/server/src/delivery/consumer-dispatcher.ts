@@ -5,13 +5,16 @@
  * consumer frees a slot while the queue may hold ready messages. A feed whose last pull left the queue
  * empty costs nothing until a wake-up (docs/protocol.md §15). Wake-ups are reliable while the subscription
  * stands, and the engine wakes every watcher when a Redis connection comes back; as a last safety net,
- * idle feeds pull once every IDLE_RECHECK_MS, paced at IDLE_CHECKS_PER_POLL a poll whatever their number. Consumers of one queue on this node take turns; across nodes each node pulls for
- * its own free capacity, so none starves while it has room.
+ * idle feeds pull once every IDLE_RECHECK_MS, paced at IDLE_CHECKS_PER_POLL a poll whatever their number.
+ * Consumers of one queue on this node take turns; across nodes each node pulls for its own free capacity,
+ * so none starves while it has room.
  *
  * Push delivery (queue-engine.ts): a pull that empties the queue leaves standing the free slots of the
  * feed's consumers of the same visibility, and later sends lease up to that many messages straight to this
- * node, which hands them out among those consumers in turn. What none can take now (it went, or filled up
- * meanwhile) goes back to the head of the queue with no attempt counted, and its credit is withdrawn.
+ * node. Pulled and pushed leases wait in one line per feed, in acceptance order (queue-feed.ts), and are
+ * handed out among the consumers of their visibility in turn as slots free, so neither overtakes the other
+ * and no consumer goes past its prefetch. A lease whose consumers all went, or that waited half its
+ * visibility, goes back to the head of the queue with no attempt counted (and the credit is withdrawn).
  *
  * A consumer whose socket has `maxUnsentBytes` or more buffered unsent (a client that stopped reading)
  * gets nothing more until the node has written it out; a pull leases at most the bytes left under that

@@ -22,9 +22,10 @@
  * - Push delivery (optional: the Redis engine does it, the memory engine need not): a receive that leaves
  *   the queue empty may leave `standingCredit` standing for this node's consumers of that visibility; later
  *   sends then lease up to that many messages straight to the node (a watch's `pushed`), as a receive would
- *   have. The node returns what none of its consumers can take (`returnPushed`: no attempt counted) and
- *   withdraws the credit when those consumers go (`withdraw`). Credit never grows but by a receive, and a
- *   node that dies holds at most what it left standing, as with the deliveries it pulled.
+ *   have. The node gives back what none of its consumers will take (`returnPushed`: no attempt counted)
+ *   and withdraws the credit when those consumers go (`withdraw`). Credit never grows but by a receive, and
+ *   a node that dies holds at most what it left standing, as with the deliveries it pulled. A lease carries
+ *   its acceptance order (`seq`), by which a node merges what it pulls with what is pushed to it.
  * What it does not do: know consumers, sockets or prefetch (consumer-dispatcher.ts does).
  */
 import type { DeadLetterReason, QueueStats } from "@mailroom/protocol";
