@@ -306,7 +306,9 @@ export class ConsumerDispatcher {
       const { lease, visibilityMs, arrivedAt } = waiting;
       const group = live ? feed.consumers.filter((consumer) => consumer.visibilityMs === visibilityMs) : [];
       if (group.length === 0 || now - arrivedAt > visibilityMs / 2) {
-        giveBack.set(visibilityMs, [...(giveBack.get(visibilityMs) ?? []), lease.receipt]);
+        const receipts = giveBack.get(visibilityMs);
+        if (receipts) receipts.push(lease.receipt);
+        else giveBack.set(visibilityMs, [lease.receipt]);
         handedOut += 1;
         continue;
       }
