@@ -175,6 +175,30 @@ describe.each(SUITE_DEPLOYMENTS)("push delivery on Redis in %s mode", (kind) => 
     expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["m1", "m2"]);
     expect(pushes).toEqual([]);
   });
+
+  it("gives back, with no attempt counted, a push heard after the queue's consumers went", async () => {
+    const { redis, a, b, pushes, stopWatching } = await twoNodes();
+    await b.engine.receive(JOBS, 5, LONG_MS, 0, 5);
+    // The consumers went, but their credit still stands (its withdrawal is on its way): the channel is
+    // still heard for a while, and what comes on it goes back.
+    stopWatching();
+    const channel = b.keys.pushChannel(JOBS.namespace, JOBS.queue, "b");
+    expect(await subscribers(deploymentClient(redis), channel)).toBe(1);
+    await a.engine.send(JOBS, [body("m1")]);
+    await waitFor(async () => (await a.engine.stats(JOBS)).ready === 1, { what: "the push to come back" });
+    expect(pushes).toEqual([]);
+    expect((await a.engine.receive(JOBS, 1, LONG_MS)).leases[0]).toMatchObject({ id: "m1", attempt: 1 });
+  });
+
+  it("pushes no message bigger than a push may carry: it stays ready, and so does what follows it", async () => {
+    const { a, b, pushes, wakeUps } = await twoNodes();
+    await b.engine.receive(JOBS, 5, LONG_MS, 0, 5);
+    const big = { ...body("big"), body: Buffer.alloc(300 * 1024, 97) };
+    await a.engine.send(JOBS, [body("m1"), big, body("m2")]);
+    await waitFor(() => pushes.length === 1 && wakeUps() > 0, { what: "the push of m1 and the wake-up" });
+    expect(pushes[0]?.leases.map((lease) => lease.id)).toEqual(["m1"]);
+    expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["big", "m2"]);
+  });
 });
 
 /** Receive scripts Redis has run: each pops the ready list once (LPOP, counted inside scripts too). */
