@@ -183,7 +183,11 @@ describe.each(SUITE_DEPLOYMENTS)("push delivery on Redis in %s mode", (kind) => 
     // still heard for a while, and what comes on it goes back.
     stopWatching();
     const channel = b.keys.pushChannel(JOBS.namespace, JOBS.queue, "b");
-    expect(await subscribers(deploymentClient(redis), channel)).toBe(1);
+    const client = deploymentClient(redis);
+    await waitFor(async () => (await subscribers(client, channel)) === 1, {
+      timeoutMs: 2000,
+      what: "the channel to be heard still",
+    });
     await a.engine.send(JOBS, [body("m1")]);
     await waitFor(async () => (await a.engine.stats(JOBS)).ready === 1, { what: "the push to come back" });
     expect(pushes).toEqual([]);
