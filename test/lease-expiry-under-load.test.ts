@@ -107,7 +107,7 @@ describe("lease expiry on a busy queue", () => {
     const target = { namespace: "/", queue: "old", isDeadLetterQueue: false };
     const item = { id: "m1", chosenByProducer: false, delayMs: 0, ttlMs: 0, maxAttempts: 5, body: Buffer.from("{}") };
     await scripts.queueSend(target, 1000, { token: "def456", maxBytes: 0 }, [item]);
-    const noStanding = { credit: 0, nodeId: "n1", lifeMs: 0 };
+    const noStanding = { credit: 0, field: "n1/500", lifeMs: 0 };
     const { deadline } = await scripts.queueReceive(target, 1, 500, "abc123", 0, noStanding);
     // A node of the previous release marked the lease's end in its own index.
     const ref = queueRef("/", "old");

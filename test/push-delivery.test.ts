@@ -117,7 +117,7 @@ describe.each(SUITE_DEPLOYMENTS)("push delivery on Redis in %s mode", (kind) => 
     await waitFor(() => pushes.length === 1, { what: "the push" });
     await a.engine.send(JOBS, [body("m3")]);
 
-    await b.engine.returnPushed(JOBS, LONG_MS, pushes[0]?.leases.map((lease) => lease.receipt) ?? []);
+    await b.engine.giveBack(JOBS, LONG_MS, pushes[0]?.leases.map((lease) => lease.receipt) ?? []);
     const again = (await b.engine.receive(JOBS, 10, LONG_MS)).leases;
     expect(again.map((lease) => [lease.id, lease.attempt])).toEqual([
       ["m1", 1],
@@ -170,7 +170,11 @@ describe.each(SUITE_DEPLOYMENTS)("push delivery on Redis in %s mode", (kind) => 
     await a.engine.send(JOBS, [body("m1")]);
     // b's credit stands only while the queue is empty: set it as a pull would, with m1 still there.
     const [, , , , , , , , , , standingKey] = b.keys.queueScriptKeys(JOBS.namespace, JOBS.queue);
-    await b.connections.command.hset(standingKey ?? "", `b/${LONG_MS}`, `5|${Date.now() + LONG_MS}`);
+    await b.connections.command.hset(
+      standingKey ?? "",
+      b.keys.standingField("b", LONG_MS),
+      `5|${Date.now() + LONG_MS}`,
+    );
     await a.engine.send(JOBS, [body("m2")]);
     expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["m1", "m2"]);
     expect(pushes).toEqual([]);

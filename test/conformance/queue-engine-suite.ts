@@ -322,6 +322,29 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
         expect(await engine.ack(JOBS, [b!.receipt])).toEqual({ acked: 1, stale: [] });
       });
 
+      it("gives back leases no consumer saw at the head, in acceptance order, with no attempt counted", async () => {
+        const { engine, receive } = await setup();
+        await engine.send(
+          JOBS,
+          ["a", "b", "c"].map((id) => message(id, { maxAttempts: 1 })),
+        );
+        const leases = await receive(2);
+        await engine.giveBack(
+          JOBS,
+          LONG_MS,
+          [...leases].reverse().map((lease) => lease.receipt),
+        );
+        expect(await engine.stats(JOBS)).toMatchObject({ ready: 3, inflight: 0, deadLettered: 0 });
+        const again = await receive();
+        expect(again.map((lease) => [lease.id, lease.attempt])).toEqual([
+          ["a", 1],
+          ["b", 1],
+          ["c", 1],
+        ]);
+        const stale = leases.map((lease) => lease.receipt);
+        expect(await engine.ack(JOBS, stale)).toEqual({ acked: 0, stale });
+      });
+
       it("dead-letters a released lease on its last attempt", async () => {
         const { engine, receive } = await setup();
         await engine.send(JOBS, [message("a", { maxAttempts: 1 })]);

@@ -14,7 +14,8 @@
 --   node's, with this visibility) take this many messages in all, less those leased here, straight from
 --   later sends (KEYS[11]); 0 = none. A receive that leaves messages ready withdraws the node's credit:
 --   its consumers pull.
--- ARGV[7] the node's id, ARGV[8] how long a standing credit lasts (ms) unless a receive renews it
+-- ARGV[7] the node's field in KEYS[11] for consumers of this visibility (keys.ts: standingField), ARGV[8] how
+--   long a standing credit lasts (ms) unless a receive renews it
 -- Returns { lease deadline (ms), how many stay ready, how many expired messages were discarded, 1 when the
 --   due index already covers the new leases (else 0: the caller marks the deadline), then three
 --   per message: id, receipt, and its stored entry as it is ("seq|attempt|maxAttempts|enqueuedAt|
@@ -24,7 +25,7 @@ local visibilityMs = tonumber(ARGV[3])
 local token = ARGV[4]
 local byteBudget = tonumber(ARGV[5]) or 0
 local standingCredit = tonumber(ARGV[6]) or 0
-local standingField = (ARGV[7] or '') .. '/' .. visibilityMs
+local standingField = ARGV[7] or ''
 local standingLifeMs = tonumber(ARGV[8]) or 0
 
 local now = nowMs()

@@ -1,4 +1,4 @@
--- Returns pushed leases that the node could not hand to a consumer (it had gone, or had no room left):
+-- Gives back leases that the node could not hand to a consumer (they had gone, or had no room left):
 -- each current one goes back to the head of the queue, in acceptance order, with no attempt counted (no
 -- consumer saw it). The node's standing credit for that visibility is withdrawn: its consumers pull.
 --!include queue-keys

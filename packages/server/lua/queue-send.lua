@@ -94,13 +94,14 @@ local earliestLease = #takers > 0 and redis.call('ZRANGE', inflightKey, 0, 0, 'W
 local inflightArgs = {}
 local pushed = 0
 for _, taker in ipairs(takers) do
-  local frames, bytes, first = {}, 0, pushed + 1
+  local frames, receipts, bytes, first = {}, {}, 0, pushed + 1
   while pushed < #readyIds and #frames < taker.credit do
     local index = pushed + 1
     local receipt = token .. index .. ':' .. readyIds[index]
     local entry = entries[index]
     if bytes + #entry > pushMaxBytes then break end
     frames[#frames + 1] = string.format('%d %d\n', #receipt, #entry) .. receipt .. entry
+    receipts[#receipts + 1] = receipt
     bytes = bytes + #entry
     pushed = index
   end
@@ -114,9 +115,9 @@ for _, taker in ipairs(takers) do
   end
   local deadline = now + taker.visibility
   local deadlineText = string.format('%d', deadline)
-  for index = first, pushed do
+  for _, receipt in ipairs(receipts) do
     inflightArgs[#inflightArgs + 1] = deadlineText
-    inflightArgs[#inflightArgs + 1] = token .. index .. ':' .. readyIds[index]
+    inflightArgs[#inflightArgs + 1] = receipt
   end
   if result[3] == 0 or deadline < result[3] then result[3] = deadline end
   local credit = taker.credit - #frames

@@ -299,20 +299,28 @@ export class ConsumerDispatcher {
     if (feed.waiting.length === 0) return;
     const now = performance.now();
     const live = this.feeds.get(queueRefOf(feed.address)) === feed;
+    const groups = new Map<number, Consumer[]>();
+    if (live) {
+      for (const consumer of feed.consumers) {
+        const group = groups.get(consumer.visibilityMs);
+        if (group) group.push(consumer);
+        else groups.set(consumer.visibilityMs, [consumer]);
+      }
+    }
+    const canTake = (consumer: Consumer) => consumer.freeSlots() > 0 && !this.backlogged(consumer);
     const deliveries = new Map<Consumer, QueueMessage[]>();
-    const giveBack = new Map<number, string[]>();
+    const unseen = new Map<number, string[]>();
     let handedOut = 0;
-    for (const waiting of feed.waiting) {
-      const { lease, visibilityMs, arrivedAt } = waiting;
-      const group = live ? feed.consumers.filter((consumer) => consumer.visibilityMs === visibilityMs) : [];
-      if (group.length === 0 || now - arrivedAt > visibilityMs / 2) {
-        const receipts = giveBack.get(visibilityMs);
+    for (const { lease, visibilityMs, arrivedAt } of feed.waiting) {
+      const group = groups.get(visibilityMs);
+      if (!group || now - arrivedAt > visibilityMs / 2) {
+        const receipts = unseen.get(visibilityMs);
         if (receipts) receipts.push(lease.receipt);
-        else giveBack.set(visibilityMs, [lease.receipt]);
+        else unseen.set(visibilityMs, [lease.receipt]);
         handedOut += 1;
         continue;
       }
-      const taker = feed.nextTaker(group, (consumer) => consumer.freeSlots() > 0 && !this.backlogged(consumer));
+      const taker = feed.nextTaker(group, canTake);
       if (!taker) break;
       handedOut += 1;
       // Its lease began before it arrived here: the slot's end counts from arrival, never before the store's.
@@ -324,10 +332,10 @@ export class ConsumerDispatcher {
     }
     feed.waiting.splice(0, handedOut);
     for (const [consumer, messages] of deliveries) this.emitTo(consumer, messages);
-    for (const [visibilityMs, receipts] of giveBack) {
-      this.engine.returnPushed(feed.address, visibilityMs, receipts).catch((error: unknown) => {
+    for (const [visibilityMs, receipts] of unseen) {
+      this.engine.giveBack(feed.address, visibilityMs, receipts).catch((error: unknown) => {
         // They end at their deadline instead: delayed, not lost.
-        this.logger.warn({ err: error, queue: feed.address.queue }, "could not return pushed messages at once");
+        this.logger.warn({ err: error, queue: feed.address.queue }, "could not give leases back at once");
       });
     }
   }

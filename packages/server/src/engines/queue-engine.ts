@@ -22,7 +22,7 @@
  * - Push delivery (optional: the Redis engine does it, the memory engine need not): a receive that leaves
  *   the queue empty may leave `standingCredit` standing for this node's consumers of that visibility; later
  *   sends then lease up to that many messages straight to the node (a watch's `pushed`), as a receive would
- *   have. The node gives back what none of its consumers will take (`returnPushed`: no attempt counted)
+ *   have. The node gives back what none of its consumers will take (`giveBack`: no attempt counted)
  *   and withdraws the credit when those consumers go (`withdraw`). Credit never grows but by a receive, and
  *   a node that dies holds at most what it left standing, as with the deliveries it pulled. A lease carries
  *   its acceptance order (`seq`), by which a node merges what it pulls with what is pushed to it.
@@ -139,10 +139,11 @@ export interface QueueEngine {
    */
   watch(address: QueueAddress, listener: () => void, pushed?: (delivery: PushedLeases) => void): () => void;
   /**
-   * Puts pushed leases that no consumer took back at the head of the queue, no attempt counted, and
-   * withdraws this node's standing credit for that visibility. Stale receipts are ignored.
+   * Ends leases that no consumer saw (pulled or pushed, then nobody could take them): back at the head of
+   * the queue in acceptance order, no attempt counted; withdraws this node's standing credit for that
+   * visibility. Stale receipts are ignored.
    */
-  returnPushed(address: QueueAddress, visibilityMs: number, receipts: string[]): Promise<void>;
+  giveBack(address: QueueAddress, visibilityMs: number, receipts: string[]): Promise<void>;
   /** Withdraws this node's standing credit for consumers of that visibility (they went). */
   withdraw(address: QueueAddress, visibilityMs: number): Promise<void>;
   start(): Promise<void>;

@@ -46,7 +46,7 @@ export function observedEngine(engine: QueueEngine, metrics: NodeMetrics): Queue
             pushed(delivery);
           }),
       ),
-    returnPushed: (address, visibilityMs, receipts) => engine.returnPushed(address, visibilityMs, receipts),
+    giveBack: (address, visibilityMs, receipts) => engine.giveBack(address, visibilityMs, receipts),
     withdraw: (address, visibilityMs) => engine.withdraw(address, visibilityMs),
     start: () => engine.start(),
     close: () => engine.close(),

@@ -293,27 +293,21 @@ export class MemoryQueueEngine implements QueueEngine {
     this.invalidateTimedEntry();
   }
 
-  /** This engine pushes nothing: there is nothing to return. */
-  async returnPushed(_address: QueueAddress, _visibilityMs: number, _receipts: string[]): Promise<void> {}
+  async giveBack(address: QueueAddress, _visibilityMs: number, receipts: string[]): Promise<void> {
+    this.endLeasesNow(address, receipts, (message) => {
+      // No consumer saw it: the delivery counted when it was leased is not one.
+      message.attempt -= 1;
+      return "requeue";
+    });
+  }
 
   /** This engine pushes nothing: no credit stands. */
   async withdraw(_address: QueueAddress, _visibilityMs: number): Promise<void> {}
 
   async release(address: QueueAddress, receipts: string[]): Promise<void> {
-    this.assertOpen();
-    const queue = this.queues.get(queueRefOf(address));
-    if (!queue) return;
-    const now = this.now();
-    const requeued: string[] = [];
-    for (const receipt of receipts) {
-      const current = findCurrentLease(queue, receipt, now);
-      if (!current) continue;
-      const message = this.endLease(queue, current.id);
-      if (message.attempt >= message.maxAttempts) this.deadLetter(queue, current.id, message, "maxAttempts");
-      else requeued.push(current.id);
-    }
-    this.requeueAtHead(queue, requeued);
-    this.dropIfEmpty(queue);
+    this.endLeasesNow(address, receipts, (message) =>
+      message.attempt >= message.maxAttempts ? "deadLetter" : "requeue",
+    );
   }
 
   async stats(address: QueueAddress): Promise<EngineStats> {
@@ -477,6 +471,31 @@ export class MemoryQueueEngine implements QueueEngine {
 
   private delay(queue: QueueState, id: string, due: number): void {
     queue.delayed.set(id, { due, generation: this.schedule(due, "delay", queue.key, id) });
+  }
+
+  /**
+   * Ends the current leases among `receipts` now: `fate` says of each message whether it goes back to the
+   * head (together, in acceptance order) or to the dead-letter queue. Stale receipts are ignored.
+   */
+  private endLeasesNow(
+    address: QueueAddress,
+    receipts: string[],
+    fate: (message: StoredMessage) => "requeue" | "deadLetter",
+  ): void {
+    this.assertOpen();
+    const queue = this.queues.get(queueRefOf(address));
+    if (!queue) return;
+    const now = this.now();
+    const requeued: string[] = [];
+    for (const receipt of receipts) {
+      const current = findCurrentLease(queue, receipt, now);
+      if (!current) continue;
+      const message = this.endLease(queue, current.id);
+      if (fate(message) === "deadLetter") this.deadLetter(queue, current.id, message, "maxAttempts");
+      else requeued.push(current.id);
+    }
+    this.requeueAtHead(queue, requeued);
+    this.dropIfEmpty(queue);
   }
 
   /** Removes a current lease; returns its message, still held by the queue. */

@@ -185,6 +185,14 @@ export class RedisKeys {
   }
 
   /**
+   * The field of a node's standing credit in a queue's `standing` hash (queue-keys.lua KEYS[11]), for its
+   * consumers of that visibility; queue-send.lua reads the node and visibility back out of it.
+   */
+  standingField(nodeId: string, visibilityMs: number): string {
+    return `${nodeId}/${visibilityMs}`;
+  }
+
+  /**
    * The channel on which sends lease a queue's messages straight to this node's consumers (push
    * delivery, queue-send.lua derives the same name): the wake-up channel's, so the same slot on a cluster.
    */

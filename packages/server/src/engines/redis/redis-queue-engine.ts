@@ -145,9 +145,9 @@ export class RedisQueueEngine implements QueueEngine {
     byteBudget = 0,
     standingCredit = 0,
   ): Promise<ReceiveResult> {
-    const { scripts, nodeId } = this.options;
+    const { scripts } = this.options;
     const token = randomHex(RECEIPT_TOKEN_BYTES);
-    const standing = { credit: standingCredit, nodeId, lifeMs: STANDING_LIFE_MS };
+    const standing = { credit: standingCredit, field: this.standingField(visibilityMs), lifeMs: STANDING_LIFE_MS };
     const reply = await inStore(scripts.queueReceive(target(address), max, visibilityMs, token, byteBudget, standing));
     if (reply.expired > 0) this.outcomes.expired(address, reply.expired);
     const leases = reply.entries.map(({ id, receipt, entry }) => leaseOf(id, receipt, entry));
@@ -186,7 +186,7 @@ export class RedisQueueEngine implements QueueEngine {
     await this.scheduler.markDue(address, deadline);
   }
 
-  async returnPushed(address: QueueAddress, visibilityMs: number, receipts: string[]): Promise<void> {
+  async giveBack(address: QueueAddress, visibilityMs: number, receipts: string[]): Promise<void> {
     const field = this.standingField(visibilityMs);
     const { wasEmpty } = await inStore(this.options.scripts.queueReturn(target(address), field, receipts));
     if (wasEmpty) this.wake(address);
@@ -228,7 +228,7 @@ export class RedisQueueEngine implements QueueEngine {
   watch(address: QueueAddress, listener: () => void, pushed?: (delivery: PushedLeases) => void): () => void {
     const { keys, connections } = this.options;
     const channel = keys.wakeChannel(address.namespace, address.queue);
-    const stopWaking = connections.listen(channel, () => listener());
+    const stopWaking = connections.listen(channel, listener);
     const stopPushes = pushed ? this.hearPushes(address, pushed) : () => {};
     const stopListening = () => {
       stopWaking();
@@ -297,7 +297,7 @@ export class RedisQueueEngine implements QueueEngine {
       return;
     }
     const receipts = delivery.leases.map((lease) => lease.receipt);
-    this.returnPushed(address, delivery.visibilityMs, receipts).catch((error: unknown) => {
+    this.giveBack(address, delivery.visibilityMs, receipts).catch((error: unknown) => {
       this.options.logger.warn({ err: error, queue: address.queue }, "could not return a push no consumer took");
     });
   }
@@ -324,7 +324,7 @@ export class RedisQueueEngine implements QueueEngine {
 
   /** The field of this node's standing credit for consumers of that visibility (queue-keys.lua KEYS[11]). */
   private standingField(visibilityMs: number): string {
-    return `${this.options.nodeId}/${visibilityMs}`;
+    return this.options.keys.standingField(this.options.nodeId, visibilityMs);
   }
 
   /** Waits until replicas hold this node's writes to the queue, when `--redis-wait-replicas` asks for it. */

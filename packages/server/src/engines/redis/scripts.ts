@@ -86,7 +86,6 @@ const LOADED = Object.fromEntries(
 ) as Record<ScriptName, LuaScript>;
 /** Told how long each script call took, in seconds (for the Redis latency metric). */
 export type ScriptTiming = (script: string, seconds: number) => void;
-type Argument = ScriptArgument;
 
 /** Where a queue script works: the queue and whether it is itself a dead-letter queue. */
 export interface QueueTarget {
@@ -176,7 +175,7 @@ export class Scripts {
   ): Promise<SendReply> {
     const wakeChannel = this.keys.wakeChannel(target.namespace, target.queue);
     const publish = this.keys.shardedChannels ? "SPUBLISH" : "PUBLISH";
-    const args: Argument[] = [dedupWindowMs, publish, wakeChannel, push.token, push.maxBytes, items.length];
+    const args: ScriptArgument[] = [dedupWindowMs, publish, wakeChannel, push.token, push.maxBytes, items.length];
     for (const item of items) {
       args.push(item.id, item.chosenByProducer ? "1" : "0", item.delayMs, item.ttlMs, item.maxAttempts, item.body);
     }
@@ -193,10 +192,10 @@ export class Scripts {
     visibilityMs: number,
     token: string,
     byteBudget: number,
-    standing: { credit: number; nodeId: string; lifeMs: number },
+    standing: { credit: number; field: string; lifeMs: number },
   ): Promise<ReceiveReply> {
-    const args = [max, visibilityMs, token, byteBudget, standing.credit, standing.nodeId, standing.lifeMs];
-    return decode.receive(await this.runQueue("queueReceiveBuffer", target, args));
+    const args = [max, visibilityMs, token, byteBudget, standing.credit, standing.field, standing.lifeMs];
+    return decode.receive(await this.runQueue("queueReceive", target, args, { buffers: true }));
   }
 
   /** Puts pushed leases no consumer got back at the head, and withdraws `standingField` (empty: none). */
@@ -301,11 +300,11 @@ export class Scripts {
     );
   }
 
-  private runQueue(name: `${ScriptName}` | `${ScriptName}Buffer`, target: QueueTarget, args: Argument[]) {
+  /** `buffers`: bulk replies as Buffers (stored entries, no copy), else as strings. */
+  private runQueue(name: ScriptName, target: QueueTarget, args: ScriptArgument[], { buffers = false } = {}) {
     const keys = this.keys.queueScriptKeys(target.namespace, target.queue);
-    const script = LOADED[name.replace(/Buffer$/, "") as ScriptName];
     const keysThenArgs = [...keys, target.isDeadLetterQueue ? "1" : "0", ...args];
-    return this.timed(name, script.run(this.client, keysThenArgs, name.endsWith("Buffer")));
+    return this.timed(name, LOADED[name].run(this.client, keysThenArgs, buffers));
   }
 
   /** The keys of mark-due-queue.lua and settle-due-queue.lua: those of the queue's partition. */
@@ -319,15 +318,15 @@ export class Scripts {
     return [namespaces, generations, this.keys.legacyDueQueuesPrefix() + namespace];
   }
 
-  private run(name: ScriptName, keys: string[], args: Argument[]): Promise<unknown> {
+  private run(name: ScriptName, keys: string[], args: ScriptArgument[]): Promise<unknown> {
     return this.timed(name, LOADED[name].run(this.client, [...keys, ...args]));
   }
 
-  private timed(name: string, call: Promise<unknown>): Promise<unknown> {
+  private timed(name: ScriptName, call: Promise<unknown>): Promise<unknown> {
     const { timing } = this;
     if (!timing) return call;
     const started = performance.now();
-    const record = () => timing(name.replace(/Buffer$/, ""), (performance.now() - started) / 1000);
+    const record = () => timing(name, (performance.now() - started) / 1000);
     call.then(record, record);
     return call;
   }
