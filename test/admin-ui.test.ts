@@ -136,8 +136,8 @@ describe("the admin UI (--admin-ui)", () => {
     // Rooms: members on both nodes, a publish on one reaching the other.
     const alice = await connectSocket(a.url);
     const bob = await connectSocket(b.url);
-    expect(await command(bob, "room:join", { room: "lobby" })).toEqual({ ok: true });
-    expect(await command(alice, "room:join", { room: "lobby" })).toEqual({ ok: true });
+    expect(await command(bob, "room:join", { room: "lobby" })).toMatchObject({ ok: true });
+    expect(await command(alice, "room:join", { room: "lobby" })).toMatchObject({ ok: true });
     const heard = nextEvent(bob, "chat");
     expect(await command(alice, "room:publish", { room: "lobby", event: "chat", data: { text: "hi" } })).toMatchObject({
       ok: true,
@@ -200,7 +200,7 @@ describe("the admin UI (--admin-ui)", () => {
     const ids = await nodeIds(b);
     await waitFor(() => ids.every((id) => admin.serverIds().has(id)), { what: "server_stats from both nodes" });
     const member = await connectSocket(a.url);
-    expect(await command(member, "room:join", { room: "lobby" })).toEqual({ ok: true });
+    expect(await command(member, "room:join", { room: "lobby" })).toMatchObject({ ok: true });
     await waitFor(
       () =>
         admin
@@ -231,7 +231,7 @@ describe("the admin UI (--admin-ui)", () => {
     expect(await adminRefusal(node.url, { token: await token({ "/": ["admin"] }) })).toBe("forbidden");
 
     const alice = await connectSocket(node.url, "/", { auth: { token: await token({ "*": ["join"] }, "alice") } });
-    expect(await command(alice, "room:join", { room: "lobby" })).toEqual({ ok: true });
+    expect(await command(alice, "room:join", { room: "lobby" })).toMatchObject({ ok: true });
     const byToken = await connectAdmin(node.url, { token: admin });
     const byForm = await connectAdmin(node.url, { username: "anyone", password: admin });
     for (const client of [byToken, byForm]) {
@@ -294,7 +294,7 @@ describe("the admin UI (--admin-ui)", () => {
     await waitFor(() => /an admin UI update could not be sent: dropped/.test(node.output()), {
       what: "the dropped-update warning",
     });
-    expect(await command(sender, "room:join", { room: "lobby" })).toEqual({ ok: true });
+    expect(await command(sender, "room:join", { room: "lobby" })).toMatchObject({ ok: true });
     await expectUnharmed(node);
   });
 
@@ -314,13 +314,13 @@ describe("the admin UI (--admin-ui)", () => {
     });
     const url = await node.start();
     const member = await connectSocket(url);
-    expect(await command(member, "room:join", { room: "lobby" })).toEqual({ ok: true });
+    expect(await command(member, "room:join", { room: "lobby" })).toMatchObject({ ok: true });
     const watcher = await connectSocket(url, "/orders");
     cutConnection(member);
     // The node's own disconnect work ran after the throwing listeners, and Socket.IO's own cleanup too.
     await waitFor(() => node.io.of("/").sockets.size === 0, { what: "the socket to leave its namespace" });
     const members = await fetch(`${url}/v1/namespaces/_/rooms/lobby`);
     expect(((await members.json()) as { count: number }).count).toBe(0);
-    expect(await command(watcher, "room:join", { room: "lobby" })).toEqual({ ok: true });
+    expect(await command(watcher, "room:join", { room: "lobby" })).toMatchObject({ ok: true });
   });
 });

@@ -66,8 +66,16 @@ describe("room.onAny", () => {
 
     await waitFor(() => heard.length === 2, { what: "both of the tap's broadcasts" });
     expect(heard).toEqual([
-      ["price.update", { price: 12.5 }, { room: "tap", id: first.id, ts: expect.any(Number) }],
-      ["some event", null, { room: "tap", id: second.id, ts: expect.any(Number) }],
+      [
+        "price.update",
+        { price: 12.5 },
+        { room: "tap", id: first.id, ts: expect.any(Number), offset: expect.any(Number), epoch: expect.any(String) },
+      ],
+      [
+        "some event",
+        null,
+        { room: "tap", id: second.id, ts: expect.any(Number), offset: expect.any(Number), epoch: expect.any(String) },
+      ],
     ]);
   });
 

@@ -65,7 +65,13 @@ describe("client rooms across nodes", () => {
 
     const [data, meta] = await arrival;
     expect(data).toEqual({ text: "hello" });
-    expect(meta).toEqual({ room: "chat/general", id, ts: expect.any(Number) });
+    expect(meta).toEqual({
+      room: "chat/general",
+      id,
+      ts: expect.any(Number),
+      offset: expect.any(Number),
+      epoch: expect.any(String),
+    });
   });
 
   it("gives a handler only the broadcasts of its own room when two rooms share an event name", async () => {

@@ -321,7 +321,13 @@ describe("the HTTP API on one memory node", () => {
     expect(published).toMatchObject({ status: 202, body: { id: expect.any(String) } });
     const [data, meta] = (await next) as [unknown, { room: string; id: string; ts: number }];
     expect(data).toEqual({ text: "hello" });
-    expect(meta).toEqual({ room: "general/eu", id: published.body.id, ts: expect.any(Number) });
+    expect(meta).toEqual({
+      room: "general/eu",
+      id: published.body.id,
+      ts: expect.any(Number),
+      offset: expect.any(Number),
+      epoch: expect.any(String),
+    });
     expect(meta.ts).toBeGreaterThanOrEqual(before - 1000);
 
     const binary = nextEvent(member, "bytes");
@@ -490,6 +496,7 @@ describe("the OpenAPI document and its UI", () => {
         "POST /v1/namespaces/{ns}/queues/{queue}/redrive",
         "POST /v1/namespaces/{ns}/rooms/{room}/publish",
         "GET /v1/namespaces/{ns}/rooms/{room}",
+        "GET /v1/namespaces/{ns}/rooms/{room}/history",
         "GET /v1/cluster",
         "GET /healthz",
         "GET /readyz",
@@ -599,7 +606,16 @@ describe("the HTTP API on a Redis cluster", () => {
       json: { event: "update", data: 1 },
     });
     expect(reply.status).toBe(202);
-    expect(await first).toEqual([1, { room: "watchers", id: reply.body.id, ts: expect.any(Number) }]);
+    expect(await first).toEqual([
+      1,
+      {
+        room: "watchers",
+        id: reply.body.id,
+        ts: expect.any(Number),
+        offset: expect.any(Number),
+        epoch: expect.any(String),
+      },
+    ]);
 
     // Now with a member on node A as well: the namespace exists there, and both receive.
     const local = await connectSocket(a.url, "/orders");

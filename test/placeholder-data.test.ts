@@ -93,7 +93,7 @@ describe("placeholder-shaped JSON beside binary data", () => {
   it("reaches room members as the JSON it was, from Socket.IO and HTTP publishers, beside binary publishes", async () => {
     const node = await startNode();
     const member: ClientSocket = await connectSocket(node.url);
-    expect(await command(member, "room:join", { room: "r" })).toEqual({ ok: true });
+    expect(await command(member, "room:join", { room: "r" })).toMatchObject({ ok: true });
     const received: unknown[] = [];
     member.on("update", (data: unknown) => received.push(data));
     const publisher = await connectSocket(node.url);

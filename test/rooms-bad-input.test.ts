@@ -34,7 +34,7 @@ async function oneNode(): Promise<NodeHandle> {
 
 async function joined(url: string, room: string): Promise<ClientSocket> {
   const socket = await connectSocket(url);
-  expect(await command(socket, "room:join", { room })).toEqual({ ok: true });
+  expect(await command(socket, "room:join", { room })).toMatchObject({ ok: true });
   return socket;
 }
 
@@ -66,12 +66,15 @@ function collectEverything(socket: ClientSocket): unknown[][] {
 async function expectStillServing(node: NodeHandle, socket: ClientSocket): Promise<void> {
   expect(socket.connected).toBe(true);
   const other = await connectSocket(node.url);
-  expect(await command(socket, "room:join", { room: "after" })).toEqual({ ok: true });
-  expect(await command(other, "room:join", { room: "after" })).toEqual({ ok: true });
+  expect(await command(socket, "room:join", { room: "after" })).toMatchObject({ ok: true });
+  expect(await command(other, "room:join", { room: "after" })).toMatchObject({ ok: true });
   const arrival = nextEvent(other, "still-here");
   const reply = await command(socket, "room:publish", { room: "after", event: "still-here", data: { up: true } });
-  expect(reply).toEqual({ ok: true, id: expect.any(String) });
-  expect(await arrival).toEqual([{ up: true }, { room: "after", id: reply.id, ts: expect.any(Number) }]);
+  expect(reply).toEqual({ ok: true, id: expect.any(String), offset: expect.any(Number), epoch: expect.any(String) });
+  expect(await arrival).toEqual([
+    { up: true },
+    { room: "after", id: reply.id, ts: expect.any(Number), offset: expect.any(Number), epoch: expect.any(String) },
+  ]);
   const members = await command(other, "room:members", { room: "after" });
   expect(members).toMatchObject({ ok: true, count: 2 });
 }
@@ -228,7 +231,7 @@ describe("room commands given bad input", () => {
     async ({ event, joinedBefore }) => {
       const node = await oneNode();
       const socket = await connectSocket(node.url);
-      if (joinedBefore) expect(await command(socket, "room:join", { room: ROOM })).toEqual({ ok: true });
+      if (joinedBefore) expect(await command(socket, "room:join", { room: ROOM })).toMatchObject({ ok: true });
 
       await expectRefusals(socket, event, roomOnlyRows());
 
@@ -257,7 +260,19 @@ describe("room commands given bad input", () => {
     await command(publisher, "room:publish", { room: ROOM, event: "sentinel", data: "last", echo: true });
     await arrivals;
     for (const got of [listenerGot, publisherGot]) {
-      expect(got).toEqual([["sentinel", "last", { room: ROOM, id: expect.any(String), ts: expect.any(Number) }]]);
+      expect(got).toEqual([
+        [
+          "sentinel",
+          "last",
+          {
+            room: ROOM,
+            id: expect.any(String),
+            ts: expect.any(Number),
+            offset: expect.any(Number),
+            epoch: expect.any(String),
+          },
+        ],
+      ]);
     }
     await expectStillServing(node, publisher);
   });
@@ -357,19 +372,32 @@ describe("room commands given bad input", () => {
     ];
 
     for (const room of rooms) {
-      expect(await command(member, "room:join", { room }), `join ${room}`).toEqual({ ok: true });
+      expect(await command(member, "room:join", { room }), `join ${room}`).toMatchObject({ ok: true });
       const members = await command(publisher, "room:members", { room });
       expect(members, `members of ${room}`).toEqual({ ok: true, count: 1, members: [{ socket: member.id }] });
       const arrival = nextEvent(member, "note");
       const reply = await command(publisher, "room:publish", { room, event: "note", data: room });
-      expect(reply, `publish to ${room}`).toEqual({ ok: true, id: expect.any(String) });
-      expect(await arrival).toEqual([room, { room, id: reply.id, ts: expect.any(Number) }]);
+      expect(reply, `publish to ${room}`).toEqual({
+        ok: true,
+        id: expect.any(String),
+        offset: expect.any(Number),
+        epoch: expect.any(String),
+      });
+      expect(await arrival).toEqual([
+        room,
+        { room, id: reply.id, ts: expect.any(Number), offset: expect.any(Number), epoch: expect.any(String) },
+      ]);
     }
     const [longestRoom] = rooms as [string];
     for (const event of events) {
       const arrival = nextEvent(member, event);
       const reply = await command(publisher, "room:publish", { room: longestRoom, event, data: event });
-      expect(reply, `publish ${event}`).toEqual({ ok: true, id: expect.any(String) });
+      expect(reply, `publish ${event}`).toEqual({
+        ok: true,
+        id: expect.any(String),
+        offset: expect.any(Number),
+        epoch: expect.any(String),
+      });
       expect((await arrival)[0]).toBe(event);
     }
     for (const room of rooms) {
@@ -396,7 +424,12 @@ describe("room commands given bad input", () => {
     for (const data of values) {
       const arrival = nextEvent(member, "sized");
       const reply = await command(publisher, "room:publish", { room: ROOM, event: "sized", data, echo: false });
-      expect(reply, `publish ${JSON.stringify(data).slice(0, 40)}`).toEqual({ ok: true, id: expect.any(String) });
+      expect(reply, `publish ${JSON.stringify(data).slice(0, 40)}`).toEqual({
+        ok: true,
+        id: expect.any(String),
+        offset: expect.any(Number),
+        epoch: expect.any(String),
+      });
       expect((await arrival)[0]).toEqual(data);
     }
     const bytes = Buffer.alloc(MAX_MESSAGE_BYTES, 7);

@@ -34,7 +34,7 @@ async function stats(socket: ClientSocket, queue: string) {
 
 async function joined(node: NodeHandle, room: string): Promise<ClientSocket> {
   const socket = await connectSocket(node.url);
-  expect(await command(socket, "room:join", { room })).toEqual({ ok: true });
+  expect(await command(socket, "room:join", { room })).toMatchObject({ ok: true });
   return socket;
 }
 
@@ -68,10 +68,21 @@ describe("one node on the memory engine, no Redis", () => {
       const arrival = nextEvent(member, "greeting");
       const before = Date.now();
       const reply = await command(publisher, "room:publish", { room: "lobby", event: "greeting", data: { hello: 1 } });
-      expect(reply).toEqual({ ok: true, id: expect.any(String) });
+      expect(reply).toEqual({
+        ok: true,
+        id: expect.any(String),
+        offset: expect.any(Number),
+        epoch: expect.any(String),
+      });
       const [data, meta] = await arrival;
       expect(data).toEqual({ hello: 1 });
-      expect(meta).toEqual({ room: "lobby", id: reply.id, ts: expect.any(Number) });
+      expect(meta).toEqual({
+        room: "lobby",
+        id: reply.id,
+        ts: expect.any(Number),
+        offset: expect.any(Number),
+        epoch: expect.any(String),
+      });
       expect((meta as { ts: number }).ts).toBeGreaterThanOrEqual(before - 1000);
       expect((meta as { ts: number }).ts).toBeLessThanOrEqual(Date.now() + 1000);
 

@@ -24,7 +24,7 @@ import {
   QueueSendArgs,
   QueueSendBatchArgs,
 } from "./queues.js";
-import type { BroadcastMeta, RoomMembersResult, RoomPublishResult } from "./rooms.js";
+import type { BroadcastMeta, RoomJoinResult, RoomMembersResult, RoomPublishResult } from "./rooms.js";
 import { RoomJoinArgs, RoomLeaveArgs, RoomMembersArgs, RoomPublishArgs } from "./rooms.js";
 
 /** A command's acknowledgement: `{ ok: true, ...result }` or `{ ok: false, error }`. */
@@ -36,7 +36,7 @@ export type Acknowledge<Result extends object = Record<string, never>> = (reply:
 
 /** Each command: its argument and its result on success. */
 export interface Commands {
-  "room:join": { args: RoomJoinArgs; result: Record<string, never> };
+  "room:join": { args: RoomJoinArgs; result: RoomJoinResult };
   "room:leave": { args: RoomLeaveArgs; result: Record<string, never> };
   "room:publish": { args: RoomPublishArgs; result: RoomPublishResult };
   "room:members": { args: RoomMembersArgs; result: RoomMembersResult };

@@ -177,7 +177,41 @@ export const HttpQueueList = Type.Object({
 
 export const HttpPurgeResponse = Type.Object({ purged: Type.Integer() });
 export const HttpRedriveResponse = Type.Object({ moved: Type.Integer() });
-export const HttpPublishResponse = Type.Object({ id: Type.String() });
+export const HttpPublishResponse = Type.Object({
+  id: Type.String(),
+  offset: Type.Optional(Type.Integer({ description: "The publication's offset in the room's history (§10)" })),
+  epoch: Type.Optional(Type.String({ description: "The room's epoch (§10)" })),
+});
+
+/** The most publications one read of the HTTP history route lists. */
+export const MAX_HISTORY_LIMIT = 1000;
+
+export const HttpHistoryQuery = Type.Object(
+  {
+    since: Type.Optional(
+      Type.Integer({ minimum: 0, default: 0, description: "The publications after this offset (0: all held)" }),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_HISTORY_LIMIT, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+export type HttpHistoryQuery = Static<typeof HttpHistoryQuery>;
+
+export const HttpRoomHistory = Type.Object({
+  epoch: Type.String({ description: "The room's epoch: positions of another epoch are void" }),
+  offset: Type.Integer({ description: "The room's last offset (0 before its first publication)" }),
+  publications: Type.Array(
+    Type.Object({
+      offset: Type.Integer(),
+      id: Type.String(),
+      event: Type.String(),
+      data: HttpData,
+      ts: Type.Integer({ description: "When it was published, in ms since the epoch" }),
+      from: Type.Optional(Type.String({ description: "The publisher's user, when auth is on" })),
+    }),
+    { description: "Oldest first: the first `limit` publications after `since` that the history holds" },
+  ),
+});
 
 export const HttpRoomMembers = Type.Object({
   count: Type.Integer({ description: "Members across the cluster" }),

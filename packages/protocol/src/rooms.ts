@@ -6,14 +6,43 @@ import { type Static, Type } from "@sinclair/typebox";
 
 const strict = { additionalProperties: false } as const;
 
-export const RoomJoinArgs = Type.Object({ room: Type.String() }, strict);
+/** The most publications `room:join` replays with `rewind` (docs/protocol.md §10). */
+export const MAX_REWIND = 100;
+
+/** A position in a room's history: the last publication a client has seen (§10). */
+export const RoomPositionSchema = Type.Object(
+  { epoch: Type.String({ maxLength: 64 }), offset: Type.Integer({ minimum: 0 }) },
+  strict,
+);
+export type RoomPosition = Static<typeof RoomPositionSchema>;
+
+export const RoomJoinArgs = Type.Object(
+  {
+    room: Type.String(),
+    since: Type.Optional(RoomPositionSchema),
+    rewind: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_REWIND })),
+  },
+  strict,
+);
 export type RoomJoinArgs = Static<typeof RoomJoinArgs>;
 
-export const RoomLeaveArgs = RoomJoinArgs;
-export type RoomLeaveArgs = RoomJoinArgs;
+const RoomOnlyArgs = Type.Object({ room: Type.String() }, strict);
 
-export const RoomMembersArgs = RoomJoinArgs;
-export type RoomMembersArgs = RoomJoinArgs;
+export const RoomLeaveArgs = RoomOnlyArgs;
+export type RoomLeaveArgs = Static<typeof RoomOnlyArgs>;
+
+export const RoomMembersArgs = RoomOnlyArgs;
+export type RoomMembersArgs = Static<typeof RoomOnlyArgs>;
+
+/**
+ * What `room:join` answers: the room's position when the join took effect, and with `since`, whether the
+ * missed publications were replayed (§10). Empty on a node whose history is off (`--room-history-size 0`).
+ */
+export interface RoomJoinResult {
+  epoch?: string;
+  offset?: number;
+  recovered?: boolean;
+}
 
 export const RoomPublishArgs = Type.Object(
   {
@@ -41,6 +70,9 @@ export interface RoomMembersResult {
 
 export interface RoomPublishResult {
   id: string;
+  /** The publication's place in the room's history (absent when the node keeps no history). */
+  offset?: number;
+  epoch?: string;
 }
 
 /** The second argument of every room broadcast a member receives. */
@@ -49,4 +81,24 @@ export interface BroadcastMeta {
   id: string;
   ts: number;
   from?: string;
+  /** The publication's number in the room's history, 1, 2, 3 … within the epoch (§10; absent for an emitter's broadcast). */
+  offset?: number;
+  /** The room's epoch: changes whenever the store lost the room's history (§10). */
+  epoch?: string;
+}
+
+/** One publication of a room's history, as the HTTP history route lists it (§10). */
+export interface HistoryPublication {
+  offset: number;
+  id: string;
+  event: string;
+  data: unknown;
+  ts: number;
+  from?: string;
+}
+
+export interface RoomHistoryResult {
+  epoch: string;
+  offset: number;
+  publications: HistoryPublication[];
 }

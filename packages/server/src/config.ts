@@ -124,6 +124,16 @@ export interface NodeOptions {
   /** HTTP receives waiting at once on this node (§15). @default 10000 */
   maxLongPolls?: number;
   /**
+   * Publications each room's history keeps (docs/protocol.md §10), for recovery after a reconnect; 0 turns
+   * history off on this node (publishes then go through Socket.IO's adapter, with no offset). Every node of
+   * a cluster needs the same value. @default 100
+   */
+  roomHistorySize?: number;
+  /** A room's history is dropped this long after its last publish (§10). @default 600000 */
+  roomHistoryTtlMs?: number;
+  /** The most publications one recovery replays, and one gap repair reads (§10). @default 300 */
+  roomRecoveryMax?: number;
+  /**
    * Instruments the node for the stock `@socket.io/admin-ui` (docs/protocol.md §16), read-only, in the
    * Socket.IO namespace `/admin`, under the node's id as its server id; with auth on, only a token with
    * the `admin` right on `*` may connect to it. While on, `/admin` is no Mailroom namespace. @default false
@@ -183,6 +193,9 @@ export const DEFAULTS = {
   maxConsumersPerConnection: 256,
   maxRoomsPerConnection: 10_000,
   maxLongPolls: 10_000,
+  roomHistorySize: 100,
+  roomHistoryTtlMs: 600_000,
+  roomRecoveryMax: 300,
   adminUi: false,
   adminUiMode: "production",
 } as const satisfies Partial<NodeOptions>;
@@ -255,6 +268,9 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   integerIn("maxConsumersPerConnection", merged.maxConsumersPerConnection, 1, 100_000);
   integerIn("maxRoomsPerConnection", merged.maxRoomsPerConnection, 1, 1_000_000);
   integerIn("maxLongPolls", merged.maxLongPolls, 1, 1_000_000);
+  integerIn("roomHistorySize", merged.roomHistorySize, 0, 100_000);
+  integerIn("roomHistoryTtlMs", merged.roomHistoryTtlMs, 1000, 30 * 24 * 3_600_000);
+  integerIn("roomRecoveryMax", merged.roomRecoveryMax, 0, 100_000);
   if (merged.trustProxy !== undefined && !/^(true|[0-9A-Fa-f:./]+(,[0-9A-Fa-f:./]+)*)$/.test(merged.trustProxy)) {
     throw new ConfigError(
       "trustProxy",

@@ -19,6 +19,7 @@ import { createTokenVerifier } from "./auth/token-verifier.js";
 import { type NodeConfig, type NodeOptions, resolveConfig } from "./config.js";
 import { allowedOrigins } from "./cors-origins.js";
 import { ConsumerDispatcher } from "./delivery/consumer-dispatcher.js";
+import { RoomFeeds } from "./delivery/room-feeds.js";
 import { Draining } from "./draining.js";
 import { createMemoryStore } from "./engines/memory/memory-store.js";
 import type { LocalNode, NodeStore } from "./engines/node-store.js";
@@ -132,6 +133,20 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   const broadcastsFlow = () => store.broadcastsFlow();
   const broadcasted = (namespace: string) => metrics.broadcasted(namespace);
 
+  // Rooms' histories (docs/protocol.md §10): off with a size of 0.
+  const history = config.roomHistorySize > 0 ? store.history : undefined;
+  const feeds = history
+    ? new RoomFeeds(
+        history,
+        { recoveryMax: config.roomRecoveryMax },
+        {
+          joined: (namespace, outcome) => metrics.roomJoined(namespace, outcome),
+          gapRepaired: (namespace, count) => metrics.gapRepaired(namespace, count),
+          historyRead: (namespace) => metrics.historyRead(namespace),
+        },
+        logger.child({ component: "rooms" }),
+      )
+    : undefined;
   const dispatcher = new ConsumerDispatcher(engine, store.registry, logger.child({ component: "consumers" }), {
     maxUnsentBytes: Math.max(config.maxMessageBytes * UNSENT_BYTES_PER_MAX_MESSAGE, MIN_UNSENT_BYTES),
     unsentBytes,
@@ -157,7 +172,14 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     reporter,
   );
   const commands = {
-    ...roomCommands({ registry: store.registry, settings: config, broadcastsFlow, broadcasted, limits }),
+    ...roomCommands({
+      registry: store.registry,
+      settings: config,
+      broadcastsFlow,
+      broadcasted,
+      limits,
+      history: history && feeds ? { store: history, feeds } : undefined,
+    }),
     ...queueCommands({ engine, dispatcher, registry: store.registry, settings: config, limits }),
   };
   const inFlight = new InFlightCommands();
@@ -183,6 +205,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
         inFlight,
         registry: store.registry,
         dispatcher,
+        feeds,
         logger: socketLogger,
         reporter,
       });
@@ -209,6 +232,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     dispatcher,
     reporter,
     adminUiNamespace: config.adminUi ? ADMIN_UI_NAMESPACE : undefined,
+    history,
   });
 
   // Closing the transports (not a Socket.IO disconnect) lets stock clients reconnect to another node.
@@ -285,8 +309,13 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
 
 /** The node's store: Redis when a URL is configured (a cluster of nodes), else memory (one node). */
 function createStore(config: NodeConfig, node: LocalNode, logger: FastifyBaseLogger, metrics: NodeMetrics): NodeStore {
+  const historySettings = { size: config.roomHistorySize, ttlMs: config.roomHistoryTtlMs };
   if (config.redisUrl === undefined) {
-    return createMemoryStore(node, { dedupWindowMs: config.dedupWindowMs, outcomes: metrics });
+    return createMemoryStore(node, {
+      dedupWindowMs: config.dedupWindowMs,
+      history: historySettings,
+      outcomes: metrics,
+    });
   }
   return createRedisStore({
     mode: config.redisMode,
@@ -300,6 +329,7 @@ function createStore(config: NodeConfig, node: LocalNode, logger: FastifyBaseLog
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     nodeTimeoutMs: config.nodeTimeoutMs,
     dedupWindowMs: config.dedupWindowMs,
+    history: historySettings,
     node,
     logger: logger.child({ component: "redis" }),
     outcomes: metrics,

@@ -219,6 +219,27 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     help: "HTTP receives waiting at once on this node (past it: 429 LIMIT_EXCEEDED)",
   },
   {
+    key: "roomHistorySize",
+    flag: "--room-history-size",
+    env: "MAILROOM_ROOM_HISTORY_SIZE",
+    kind: "integer",
+    help: "publications each room's history keeps for recovery (0: no history on this node; same on every node)",
+  },
+  {
+    key: "roomHistoryTtlMs",
+    flag: "--room-history-ttl-ms",
+    env: "MAILROOM_ROOM_HISTORY_TTL_MS",
+    kind: "integer",
+    help: "a room's history is dropped this long after its last publish",
+  },
+  {
+    key: "roomRecoveryMax",
+    flag: "--room-recovery-max",
+    env: "MAILROOM_ROOM_RECOVERY_MAX",
+    kind: "integer",
+    help: "the most publications one recovery replays (more missed: recovered false)",
+  },
+  {
     key: "heartbeatIntervalMs",
     flag: "--heartbeat-interval-ms",
     env: "MAILROOM_HEARTBEAT_INTERVAL_MS",

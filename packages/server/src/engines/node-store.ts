@@ -1,11 +1,12 @@
 /**
- * What a node takes from its store, as one bundle: the cluster registry, readiness, and the Socket.IO
+ * What a node takes from its store, as one bundle: the cluster registry, queues, rooms' histories, readiness, and the Socket.IO
  * adapter that carries broadcasts between nodes. Two implementations: Redis (a cluster of nodes) and
  * memory (one node, nothing durable). Handlers see only the interfaces inside, never a Redis client.
  */
 import type { MailroomServer } from "../socket-types.js";
 import type { ClusterRegistry, LocalNode } from "./cluster-registry.js";
 import type { QueueEngine } from "./queue-engine.js";
+import type { RoomHistory } from "./room-history.js";
 
 /** Whether the store works end to end, for `/readyz`. */
 export interface Readiness {
@@ -28,6 +29,8 @@ export interface NodeStore {
   readonly engine: "redis" | "memory";
   readonly registry: ClusterRegistry;
   readonly queues: QueueEngine;
+  /** Rooms' histories (docs/protocol.md §10), whether or not the node uses them. */
+  readonly history: RoomHistory;
   readonly readiness: Readiness;
   /** How often this node found that the store had lost its data (never, for memory: it starts empty). */
   dataLoss(): DataLossRecord;

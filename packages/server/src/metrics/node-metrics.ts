@@ -103,6 +103,11 @@ export class NodeMetrics implements QueueOutcomes {
   >;
   private readonly broadcasts: Counter<"namespace">;
   private readonly limitRefusals: Counter<"limit" | "namespace">;
+  private readonly recoveries: Counter<"namespace" | "result">;
+  private readonly replayed: Counter<"namespace">;
+  private readonly gapRepairs: Counter<"namespace">;
+  private readonly gapRepairedPublications: Counter<"namespace">;
+  private readonly historyReads: Counter<"namespace">;
   private readonly redisDuration: Histogram<"command">;
   /** The store the gauges read; none before `observe` (the store is made after its metrics). */
   private store: ObservedStore | undefined;
@@ -135,6 +140,30 @@ export class NodeMetrics implements QueueOutcomes {
       labelNames: ["namespace"] as const,
       registers: [this.registry],
     });
+    const namespaceCounter = (name: string, help: string) =>
+      new Counter({ name: `${PREFIX}${name}`, help, labelNames: ["namespace"] as const, registers: [this.registry] });
+    this.recoveries = new Counter({
+      name: `${PREFIX}room_recoveries_total`,
+      help: "Joins with `since` answered by this node, by result (recovered, not_recovered)",
+      labelNames: ["namespace", "result"] as const,
+      registers: [this.registry],
+    });
+    this.replayed = namespaceCounter(
+      "room_replayed_publications_total",
+      "Publications this node replayed to joining sockets (recovery and rewind)",
+    );
+    this.gapRepairs = namespaceCounter(
+      "room_gap_repairs_total",
+      "Times this node read publications it had missed from a room's history",
+    );
+    this.gapRepairedPublications = namespaceCounter(
+      "room_gap_repaired_publications_total",
+      "Publications this node delivered from a room's history after missing them live",
+    );
+    this.historyReads = namespaceCounter(
+      "room_history_reads_total",
+      "Reads of rooms' histories this node made (joins, recoveries and repairs of one room at once share one)",
+    );
     this.limitRefusals = new Counter({
       name: `${PREFIX}limit_exceeded_total`,
       help: "Work this node refused at a limit (LIMIT_EXCEEDED, or RATE_LIMITED for the command rate), by limit",
@@ -235,6 +264,25 @@ export class NodeMetrics implements QueueOutcomes {
 
   broadcasted(namespace: string): void {
     this.broadcasts.inc(this.namespaceLabels.labels(namespace, () => ({ namespace })));
+  }
+
+  /** A join with `since` or `rewind` was answered (delivery/room-feeds.ts). */
+  roomJoined(namespace: string, outcome: { recovered: boolean | undefined; replayed: number }): void {
+    const labels = this.namespaceLabels.labels(namespace, () => ({ namespace }));
+    if (outcome.recovered !== undefined) {
+      this.recoveries.inc({ ...labels, result: outcome.recovered ? "recovered" : "not_recovered" });
+    }
+    if (outcome.replayed > 0) this.replayed.inc(labels, outcome.replayed);
+  }
+
+  gapRepaired(namespace: string, publications: number): void {
+    const labels = this.namespaceLabels.labels(namespace, () => ({ namespace }));
+    this.gapRepairs.inc(labels);
+    this.gapRepairedPublications.inc(labels, publications);
+  }
+
+  historyRead(namespace: string): void {
+    this.historyReads.inc(this.namespaceLabels.labels(namespace, () => ({ namespace })));
   }
 
   /** A limit (limit-reporter.ts names them) refused work in `namespace`. */

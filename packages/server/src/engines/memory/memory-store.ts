@@ -5,12 +5,14 @@
 
 import type { LocalNode, NodeStore } from "../node-store.js";
 import type { QueueOutcomes } from "../queue-engine.js";
+import type { RoomHistorySettings } from "../room-history.js";
 import { MemoryRegistry } from "./memory-cluster-registry.js";
 import { MemoryQueueEngine } from "./memory-queue-engine.js";
+import { MemoryRoomHistory } from "./memory-room-history.js";
 
 export function createMemoryStore(
   node: LocalNode,
-  options: { dedupWindowMs: number; outcomes?: QueueOutcomes },
+  options: { dedupWindowMs: number; history: RoomHistorySettings; outcomes?: QueueOutcomes },
 ): NodeStore {
   const registry = new MemoryRegistry(node);
   const queues = new MemoryQueueEngine({ dedupWindowMs: options.dedupWindowMs, outcomes: options.outcomes });
@@ -18,6 +20,7 @@ export function createMemoryStore(
     engine: "memory",
     registry,
     queues,
+    history: new MemoryRoomHistory(options.history),
     readiness: { problem: async () => undefined },
     dataLoss: () => ({ detected: 0 }),
     broadcastsFlow: () => true,

@@ -47,6 +47,23 @@ export class RedisKeys {
   }
 
   /**
+   * The keys of a room's history, in the order of room-publish.lua and room-history.lua: its meta (hash:
+   * epoch, last offset) and its history (stream), under the room's hash tag like its members.
+   */
+  roomHistoryKeys(namespace: string, room: string): [meta: string, history: string] {
+    const base = `${this.prefix}:room:{${this.roomTag(namespace, room)}}`;
+    return [`${base}:history-meta`, `${base}:history`];
+  }
+
+  /**
+   * Channel: a room's publications with their offsets (room-publish.lua), heard by the nodes that hold
+   * members of the room. Sharded on a Redis Cluster (SPUBLISH), under the room's hash tag.
+   */
+  roomChannel(namespace: string, room: string): string {
+    return `${this.prefix}:room:{${this.roomTag(namespace, room)}}:publications`;
+  }
+
+  /**
    * The 11 keys of a queue script, in the order of lua/include/queue-keys.lua: the queue's own, then its
    * dead-letter queue's. A queue and its `.dlq` share one hash tag (the name without `.dlq` suffixes), so
    * dead-lettering and redrive are atomic in one slot.

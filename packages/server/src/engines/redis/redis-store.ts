@@ -12,6 +12,7 @@ import type { AdapterKind, RedisMode } from "../../config.js";
 import type { MailroomServer } from "../../socket-types.js";
 import type { LocalNode, NodeStore } from "../node-store.js";
 import type { QueueOutcomes } from "../queue-engine.js";
+import type { RoomHistorySettings } from "../room-history.js";
 import { RedisConnections } from "./connections.js";
 import { RedisEpoch } from "./epoch.js";
 import { RedisKeys } from "./keys.js";
@@ -20,6 +21,7 @@ import { QueueRegistryMigration } from "./queue-registry-migration.js";
 import { RedisRegistry } from "./redis-cluster-registry.js";
 import { RedisQueueEngine } from "./redis-queue-engine.js";
 import { RedisQueueRegistry } from "./redis-queue-registry.js";
+import { RedisRoomHistory } from "./redis-room-history.js";
 import { ReplicaWait } from "./replica-wait.js";
 import { Scripts, type ScriptTiming } from "./scripts.js";
 
@@ -40,6 +42,8 @@ export interface RedisStoreOptions {
   heartbeatIntervalMs: number;
   nodeTimeoutMs: number;
   dedupWindowMs: number;
+  /** Rooms' histories: how many publications each keeps, and for how long. */
+  history: RoomHistorySettings;
   node: LocalNode;
   logger: FastifyBaseLogger;
   /** Told of messages dead-lettered or expired by this node's calls. @default nobody */
@@ -77,6 +81,13 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     replicaWait: new ReplicaWait(connections.command, options.waitReplicas, commandTimeoutMs),
     legacyDueIndex: () => layout.legacyDueIndex(),
   });
+  const history = new RedisRoomHistory({
+    connections,
+    scripts,
+    keys,
+    settings: options.history,
+    subscribeTimeoutMs: commandTimeoutMs,
+  });
   const migration = new QueueRegistryMigration({
     redis: connections.command,
     keys,
@@ -110,6 +121,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     engine: "redis",
     registry,
     queues,
+    history,
     readiness: {
       problem: async () => {
         const layoutProblem = layout.problem();

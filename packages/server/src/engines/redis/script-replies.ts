@@ -101,7 +101,30 @@ export interface RegistryPageReply {
   queues: Array<{ name: string; lastSentAt: number }>;
 }
 
+/** A room's place in its history and the publications read, each still encoded (room-history.lua). */
+export interface HistoryReply {
+  epoch: string;
+  offset: number;
+  entries: Array<{ offset: number; body: Buffer }>;
+}
+
 export const decode = {
+  roomPlace(reply: unknown): { epoch: string; offset: number } {
+    const [epoch, offset] = list(reply, "room-publish");
+    return { epoch: String(epoch), offset: integer(offset, "room-publish") };
+  },
+
+  history(reply: unknown): HistoryReply {
+    const items = list(reply, "room-history");
+    const entries: HistoryReply["entries"] = [];
+    for (let index = 2; index + 1 < items.length; index += 2) {
+      const body = items[index + 1];
+      if (!Buffer.isBuffer(body)) throw malformed("room-history");
+      entries.push({ offset: integer(items[index], "room-history"), body });
+    }
+    return { epoch: String(items[0]), offset: integer(items[1], "room-history"), entries };
+  },
+
   send(reply: unknown): SendReply {
     const [wasEmpty, earliestDue, pushedDeadline, pushedDueCovered, ...duplicates] = integers(reply, "queue-send");
     return {

@@ -12,6 +12,7 @@ import {
   type AckReply,
   type ClaimReply,
   decode,
+  type HistoryReply,
   type NackReply,
   type ReceiveReply,
   type RegistryPageReply,
@@ -56,6 +57,9 @@ const SCRIPTS = {
   roomJoin: { numberOfKeys: 2, lua: lua("room-join", "deny") },
   roomLeave: { numberOfKeys: 2, lua: lua("room-leave", "allow") },
   roomDropNode: { numberOfKeys: 2, lua: lua("room-drop-node", "allow") },
+  roomPublish: { numberOfKeys: 2, lua: lua("room-publish", "deny") },
+  // Allowed when full: a read writes at most a new epoch, and members must still get their position.
+  roomHistory: { numberOfKeys: 2, lua: lua("room-history", "allow") },
   queueSend: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-send", "deny") },
   queueReceive: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-receive", "allow") },
   queueAck: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-ack", "allow") },
@@ -161,6 +165,33 @@ export class Scripts {
   async roomDropNode(nodeId: string, namespace: string, room: string): Promise<number> {
     const reply = await this.run("roomDropNode", this.roomKeys({ namespace, room }), [nodeId]);
     return decode.count(reply, "room-drop-node");
+  }
+
+  /** Publishes to a room with history (room-publish.lua); `newEpoch` is used when the room has none. */
+  async roomPublish(
+    namespace: string,
+    room: string,
+    history: { newEpoch: string; size: number; ttlMs: number },
+    body: Buffer,
+  ): Promise<{ epoch: string; offset: number }> {
+    const publish = this.keys.shardedChannels ? "SPUBLISH" : "PUBLISH";
+    const channel = this.keys.roomChannel(namespace, room);
+    const args = [publish, channel, history.newEpoch, history.size, history.ttlMs, body];
+    return decode.roomPlace(await this.run("roomPublish", this.keys.roomHistoryKeys(namespace, room), args));
+  }
+
+  /** Reads a room's place and publications (room-history.lua); bulk replies as Buffers (binary data). */
+  async roomHistory(
+    namespace: string,
+    room: string,
+    history: { newEpoch: string; size: number; ttlMs: number },
+    range: { after: number; tail: number },
+  ): Promise<HistoryReply> {
+    const keys = this.keys.roomHistoryKeys(namespace, room);
+    const args = [history.newEpoch, history.ttlMs, range.after, range.tail, history.size];
+    return decode.history(
+      await this.timed("roomHistory", LOADED.roomHistory.run(this.client, [...keys, ...args], true)),
+    );
   }
 
   /**

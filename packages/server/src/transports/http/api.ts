@@ -20,6 +20,7 @@ import type { ConsumerDispatcher } from "../../delivery/consumer-dispatcher.js";
 import { LongPolls } from "../../delivery/long-poll.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
 import type { QueueEngine } from "../../engines/queue-engine.js";
+import type { RoomHistory } from "../../engines/room-history.js";
 import type { LimitReporter } from "../../metrics/limit-reporter.js";
 import type { MailroomServer } from "../../socket-types.js";
 import { apiIndexRoute } from "./api-index.js";
@@ -90,6 +91,8 @@ export interface HttpApiDeps {
    * naming it is `INVALID_NAME` (checked after auth, before the body is read). @default undefined (off)
    */
   adminUiNamespace?: string | undefined;
+  /** Rooms' histories (docs/protocol.md §10); undefined when history is off. @default undefined */
+  history?: RoomHistory | undefined;
 }
 
 export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<void> {
@@ -122,6 +125,7 @@ export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<
     settings: deps.settings,
     broadcastsFlow: deps.broadcastsFlow,
     broadcasted: deps.broadcasted ?? (() => {}),
+    history: deps.history,
   });
   await app.register(clusterRoutes, { registry: deps.registry, nodeEngine: deps.nodeEngine });
 }

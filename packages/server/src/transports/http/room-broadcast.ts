@@ -21,7 +21,7 @@
  */
 import type { BroadcastMeta } from "@mailroom/protocol";
 import { Namespace } from "socket.io";
-import { selfRoom } from "../../operations/private-rooms.js";
+import { selfRoom } from "../../delivery/private-rooms.js";
 import type { MailroomServer } from "../../socket-types.js";
 
 export function broadcastToRoom(

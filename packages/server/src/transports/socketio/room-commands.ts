@@ -1,17 +1,21 @@
 /**
- * The room commands of docs/protocol.md §3: join, leave, publish and members. Delivery is Socket.IO's
- * (its adapter carries a publish to every node); membership as the cluster sees it is the registry's.
+ * The room commands of docs/protocol.md §3 and §10: join (with `since` and `rewind`), leave, publish and
+ * members. With history, a publish goes through the store, which gives it its offset and carries it to
+ * every node's feed (delivery/room-feeds.ts); without, through Socket.IO's adapter. Membership as the
+ * cluster sees it is the registry's.
  * Handlers check names after shapes, so a wrong type is `BAD_REQUEST` and a wrong name `INVALID_NAME`.
  * A connection's joined rooms, its namespaces together, are counted (sockets/connection-limits.ts): a
  * join past the limit is `LIMIT_EXCEEDED` and joins nothing; joining a room the socket is in is not
  * counted again; a leave, or the socket's disconnect, gives the room back.
  */
-import { randomUUID } from "node:crypto";
-import { type BroadcastMeta, MailroomError, roomNameProblem } from "@mailroom/protocol";
+import { MailroomError, roomNameProblem } from "@mailroom/protocol";
 import type { NodeConfig } from "../../config.js";
+import { selfRoom } from "../../delivery/private-rooms.js";
+import type { RoomFeeds } from "../../delivery/room-feeds.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
-import { selfRoom } from "../../operations/private-rooms.js";
+import type { RoomHistory } from "../../engines/room-history.js";
 import { checkPublish } from "../../operations/publish-checks.js";
+import { publishToRoom } from "../../operations/room-publishing.js";
 import type { MailroomSocket } from "../../socket-types.js";
 import type { CommandTable } from "./commands.js";
 import type { ConnectionLimits } from "./connection-limits.js";
@@ -26,6 +30,8 @@ export interface RoomCommandDeps {
   /** Told of each publish sent (metrics). */
   broadcasted: (namespace: string) => void;
   limits: Pick<ConnectionLimits, "claim" | "free">;
+  /** Rooms' histories and this node's feeds of them; undefined when history is off. */
+  history?: { store: RoomHistory; feeds: RoomFeeds } | undefined;
 }
 
 export function roomCommands({
@@ -34,14 +40,16 @@ export function roomCommands({
   broadcastsFlow,
   broadcasted,
   limits,
+  history,
 }: RoomCommandDeps): CommandTable {
+  const feeds = history?.feeds;
   return {
     "room:join": {
       requirement: "join",
-      run: async ({ room }, socket) => {
+      run: async ({ room, since, rewind }, socket) => {
         checkRoom(room);
         const rooms = joinedRooms(socket);
-        if (rooms.has(room)) return {};
+        if (rooms.has(room)) return feeds ? feeds.placeOf(socket, room, since) : {};
         limits.claim(socket, "rooms");
         try {
           await registry.join(membership(socket, room));
@@ -59,9 +67,18 @@ export function roomCommands({
           return {};
         }
         rooms.add(room);
+        // Publications are held for the socket from here, before it is in the room (room-feeds.ts).
+        const joining = feeds?.attach(socket, room);
         socket.join(room);
         if (room === socket.id) socket.leave(selfRoom(socket.id));
-        return {};
+        if (!joining) return {};
+        try {
+          return await joining.recover({ since, rewind });
+        } catch (error) {
+          limits.free(socket, "rooms");
+          await leaveRoom(socket, room, registry, feeds);
+          throw error;
+        }
       },
     },
 
@@ -70,7 +87,7 @@ export function roomCommands({
       run: async ({ room }, socket) => {
         checkRoom(room);
         const member = joinedRooms(socket).has(room);
-        const leaving = leaveRoom(socket, room, registry);
+        const leaving = leaveRoom(socket, room, registry, feeds);
         // Given back as the socket leaves the room here, whether or not the registry hears of it.
         if (member) limits.free(socket, "rooms");
         await leaving;
@@ -83,13 +100,20 @@ export function roomCommands({
       run: async ({ room, event, data, echo }, socket) => {
         checkRoom(room);
         checkPublish(event, data, { maxMessageBytes: settings.maxMessageBytes, broadcastsFlow });
-        const meta: BroadcastMeta = { room, id: randomUUID(), ts: Date.now() };
-        const from = userOf(socket);
-        if (from !== undefined) meta.from = from;
-        const excluded = echo ? [selfRoom(room)] : [selfRoom(room), socket.id];
-        socket.nsp.to(room).except(excluded).emit(event, data, meta);
+        const publication = {
+          namespace: socket.nsp.name,
+          room,
+          event,
+          data,
+          from: userOf(socket),
+          except: echo ? undefined : socket.id,
+        };
+        const result = await publishToRoom(history?.store, publication, (meta) => {
+          const excluded = echo ? [selfRoom(room)] : [selfRoom(room), socket.id];
+          socket.nsp.to(room).except(excluded).emit(event, data, meta);
+        });
         broadcasted(socket.nsp.name);
-        return { id: meta.id };
+        return result;
       },
     },
 
@@ -103,10 +127,16 @@ export function roomCommands({
   };
 }
 
-/** Takes a socket out of a room, locally and in the registry; nothing when it is not a member. */
-export async function leaveRoom(socket: MailroomSocket, room: string, registry: ClusterRegistry): Promise<void> {
+/** Takes a socket out of a room, locally, in its feed and in the registry; nothing when it is not a member. */
+export async function leaveRoom(
+  socket: MailroomSocket,
+  room: string,
+  registry: ClusterRegistry,
+  feeds: RoomFeeds | undefined,
+): Promise<void> {
   const rooms = joinedRooms(socket);
   if (!rooms.delete(room)) return;
+  feeds?.detach(socket, room);
   if (room === socket.id) socket.join(selfRoom(socket.id));
   else socket.leave(room);
   await registry.leave(membership(socket, room));
