@@ -80,6 +80,7 @@ function routes(ns: string): Array<{ name: string; method: string; path: string;
     { name: "stats", method: "GET", path: queuePath("q", ns), right: "any" },
     { name: "queue list", method: "GET", path: `/v1/namespaces/${ns}/queues`, right: "any" },
     { name: "members", method: "GET", path: roomPath("r", ns), right: "any" },
+    { name: "history", method: "GET", path: `${roomPath("r", ns)}/history`, right: "join" },
     { name: "cluster", method: "GET", path: "/v1/cluster", right: "token" },
   ];
 }

@@ -2,9 +2,11 @@
  * Chaos: a reconnection storm. Thousands of `@mailroom/client` SDK clients, behind a TCP balancer, sit in a
  * room across three nodes; some of them consume a queue under load. One node is SIGKILLed: its clients all
  * reconnect at once (socket.io-client's own backoff and jitter) through the balancer to the two survivors,
- * re-join their room and resume consuming by themselves. Figures: how long until every one is connected
- * again, and until the cluster counts every member again; a broadcast then reaches every client, and no
- * accepted message is lost.
+ * re-join their room and resume consuming by themselves. The room is published to all along (room history,
+ * docs/protocol.md §10): the clients of the dead node come back with `since` and recover what they missed.
+ * Figures: how long until every one is connected again, and until the cluster counts every member again;
+ * how many recovered, how many publications were replayed, and how many history reads the survivors made
+ * for them; every client ends with every publication exactly once, in order, and no accepted message is lost.
  */
 import { connect, type MailroomClient } from "@mailroom/client";
 import { describe, expect, it } from "vitest";
@@ -23,6 +25,18 @@ const ROOM = "storm";
 const CONSUMER_EVERY = 50;
 /** Clients connected at once while the storm is set up, so the setup itself is no storm. */
 const CONNECT_BATCH = 200;
+/** How often the room is published to, before, during and after the storm. */
+const PUBLISH_EVERY_MS = 100;
+
+/** A counter's value summed over a node's series (0 when it has none). */
+async function counter(url: string, name: string, labels = ""): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${name}{`) && line.includes(labels)) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return sum;
+}
 
 describe("chaos: reconnection storm", () => {
   it("reconnects every client of a SIGKILLed node to the survivors, back in its room and consuming, losing nothing", async () => {
@@ -31,19 +45,21 @@ describe("chaos: reconnection storm", () => {
     const history = new History();
     const startedAt = Date.now();
     const clients: MailroomClient[] = [];
-    const broadcasts: number[] = [];
+    /** Per client, the offsets of the room's publications it received, in order. */
+    const offsets: number[][] = [];
     for (let start = 0; start < clientCount; start += CONNECT_BATCH) {
       const batch = Array.from({ length: Math.min(CONNECT_BATCH, clientCount - start) }, (_, offset) => {
         const index = start + offset;
         const client = connect(balancer.url, { transports: ["websocket"], forceNew: true });
         onCleanup(() => client.close());
         clients.push(client);
-        broadcasts.push(0);
+        const received: number[] = [];
+        offsets.push(received);
         return (async () => {
           await client.ready();
           const room = client.room(ROOM);
-          room.on("news", () => {
-            broadcasts[index] = (broadcasts[index] ?? 0) + 1;
+          room.on("news", (_data, meta) => {
+            received.push(meta.offset ?? -1);
           });
           await room.join();
           if (index % CONSUMER_EVERY === 0) {
@@ -67,6 +83,15 @@ describe("chaos: reconnection storm", () => {
     const onVictim = balancer.connectionsByBackend().get(victim.port) ?? 0;
 
     const load = startLoad({ urls: [survivor.url], queue: QUEUE, history, messagesPerSecond: 100 });
+    let published = 0;
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) {
+        const reply = await command(observer, "room:publish", { room: ROOM, event: "news", data: published + 1 });
+        if (reply.ok) published = reply.offset;
+        await new Promise((resolve) => setTimeout(resolve, PUBLISH_EVERY_MS));
+      }
+    })();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const reconnectedAt: number[] = [];
     let failedAttempts = 0;
@@ -93,12 +118,17 @@ describe("chaos: reconnection storm", () => {
     );
     const rejoinAllMs = Date.now() - killedAt;
 
-    const published = await command(observer, "room:publish", { room: ROOM, event: "news", data: "after the storm" });
-    expect(published.ok).toBe(true);
-    await waitFor(() => broadcasts.every((count) => count === 1), {
+    publishing = false;
+    await publisher;
+    await waitFor(() => offsets.every((received) => received.length >= published), {
       timeoutMs: 15_000,
-      what: "every client to get the broadcast",
+      what: "every client to have every publication",
     });
+    const everyOne = Array.from({ length: published }, (_, index) => index + 1);
+    const complete = offsets.filter((received) => received.join() === everyOne.join()).length;
+    const survivors = nodes.filter((node) => node !== victim).map((node) => node.url);
+    const sumOver = async (name: string, labels?: string) =>
+      (await Promise.all(survivors.map((url) => counter(url, name, labels)))).reduce((a, b) => a + b, 0);
     await load.stop();
     const drained = await drain({ history, stats: await statsReader(survivor.url, QUEUE), timeoutMs: 20_000 });
     const figures = history.figures();
@@ -111,11 +141,18 @@ describe("chaos: reconnection storm", () => {
       reconnectAllMs: percentile(reconnectMs, 1),
       failedReconnectAttempts: failedAttempts,
       rejoinAllMs,
+      publications: published,
+      clientsWithEveryPublication: complete,
+      recovered: await sumOver("mailroom_room_recoveries_total", 'result="recovered"'),
+      notRecovered: await sumOver("mailroom_room_recoveries_total", 'result="not_recovered"'),
+      replayedPublications: await sumOver("mailroom_room_replayed_publications_total"),
+      historyReads: await sumOver("mailroom_room_history_reads_total"),
       byBackend: Object.fromEntries(balancer.connectionsByBackend()),
       ...figures,
       drainMs: drained.drainMs,
     });
     expectSafe(figures);
+    expect(complete).toBe(clientCount);
     expect(onVictim).toBeGreaterThan(clientCount / 4);
     expect(reconnectedAt.length).toBe(onVictim);
     expect(balancer.connectionsByBackend().get(victim.port)).toBe(0);
