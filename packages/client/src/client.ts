@@ -3,26 +3,28 @@
  * queues), and what keeps them true across reconnects.
  *
  * Invariants: every command goes through `sendCommand` with the client's timeout; one handle per name and
- * kind; after every reconnect (each `connect` but the first) each handle restores its server-side state (a
- * room re-joins, a queue's consumptions consume again), and a failure to do so is reported to `rejoinError`
- * or `consumeError` listeners, never thrown; so are the failures of the acks, nacks and extends the SDK
- * sends for consumption handlers. Socket.IO reconnects by itself (with backoff) after a lost connection;
- * commands sent while disconnected wait in its buffer, within their timeout. After `close()` every command
- * fails with `UNAVAILABLE`.
+ * kind; every broadcast whose `meta.room` names a room handle goes to that handle, once (one listener for
+ * all rooms; the handle drops duplicates by offset); after every reconnect (each `connect` but the first)
+ * each handle restores its server-side state (a room re-joins from its position, a queue's consumptions
+ * consume again), and a failure to do so is reported to `rejoinError` or `consumeError` listeners, never
+ * thrown; so are the failures of the acks, nacks and extends the SDK sends for consumption handlers.
+ * Socket.IO reconnects by itself (with backoff) after a lost connection; commands sent while disconnected
+ * wait in its buffer, within their timeout. After `close()` every command fails with `UNAVAILABLE`.
  *
  * One addition to Socket.IO's reconnection: a node that drains (SIGTERM) disconnects its sockets from the
  * server side, which socket.io-client never retries, so the client reconnects itself then, after
  * Socket.IO's own first delay and jitter (unless `reconnection: false`). A token that has expired meanwhile
  * is refused at that handshake, which stops it.
  */
-import { type CommandName, type Commands, MailroomError } from "@mailroom/protocol";
+import { type CommandName, type Commands, isReservedEvent, MailroomError } from "@mailroom/protocol";
 import type { Manager } from "socket.io-client";
 import type { ConsumeFailure, QueueContext } from "./consumption.js";
 import { type HandleContext, resume } from "./handle.js";
 import { handshakeError } from "./handshake-error.js";
+import { type PositionStorage, storedPosition } from "./position-storage.js";
 import { Queue } from "./queue.js";
 import { type CommandResult, type MailroomSocket, sendCommand } from "./request.js";
-import { Room, type RoomEvents } from "./room.js";
+import { isBroadcastMeta, Room, type RoomEvents, receive } from "./room.js";
 
 /** How long a command waits for its acknowledgement: long enough for a busy node, short enough to retry. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -30,6 +32,13 @@ export const DEFAULT_TIMEOUT_MS = 10_000;
 export interface ClientOptions {
   /** How long each command waits for the node's answer before it fails with `UNAVAILABLE`, in ms. @default 10000 */
   timeoutMs?: number;
+  /**
+   * Where rooms keep their positions in the rooms' history, so that a new client (a page loaded again, a
+   * process started again) recovers what the last one missed, as a reconnect does: `sessionStorage` in a
+   * browser, or any `{ getItem, setItem }`. Each room's entry is written as its position moves.
+   * @default none: a position lives as long as its client
+   */
+  positionStorage?: PositionStorage;
 }
 
 /** What a client reports, by event name. */
@@ -71,6 +80,8 @@ export class MailroomClient {
   readonly socket: MailroomSocket;
 
   private readonly timeoutMs: number;
+  /** Where rooms keep their positions, and the address their entries are under (where the socket started). */
+  private readonly positionStorage: ({ storage: PositionStorage } & SocketAddress) | undefined;
   private readonly context: HandleContext;
   private readonly queueContext: QueueContext;
   private readonly rooms = new Map<string, Room>();
@@ -97,6 +108,7 @@ export class MailroomClient {
     }
     this.socket = socket;
     this.timeoutMs = timeoutMs;
+    this.positionStorage = options.positionStorage && { storage: options.positionStorage, ...addressOf(socket) };
     this.hasConnected = socket.connected;
     this.context = { socket, send: (name, args) => this.send(name, args) };
     this.queueContext = {
@@ -106,6 +118,7 @@ export class MailroomClient {
     socket.on("connect", this.onConnect);
     socket.on("connect_error", this.onConnectError);
     socket.on("disconnect", this.onDisconnect);
+    socket.onAny(this.onBroadcast);
   }
 
   /**
@@ -152,7 +165,9 @@ export class MailroomClient {
   room<Events extends RoomEvents = RoomEvents>(name: string): Room<Events> {
     let room = this.rooms.get(name);
     if (!room) {
-      room = new Room(name, this.context);
+      const positions = this.positionStorage;
+      const stored = positions && storedPosition(positions.storage, positions.url, positions.namespace, name);
+      room = new Room(name, this.context, stored);
       this.rooms.set(name, room);
     }
     return room as Room<Events>;
@@ -200,6 +215,7 @@ export class MailroomClient {
     this.reconnectTimer = undefined;
     this.socket.disconnect();
     this.socket.removeAllListeners();
+    this.socket.offAny(this.onBroadcast);
     this.listeners.rejoinError.clear();
     this.listeners.consumeError.clear();
     this.settleReady(closedError());
@@ -221,6 +237,11 @@ export class MailroomClient {
       room[resume]().catch((error: unknown) => this.reportRejoinError(error, room));
     }
     for (const queue of this.queues.values()) void queue[resume]();
+  };
+
+  private readonly onBroadcast = (event: string, data: unknown, meta: unknown): void => {
+    if (isReservedEvent(event) || !isBroadcastMeta(meta)) return;
+    this.rooms.get(meta.room)?.[receive](event, data, meta);
   };
 
   private readonly onConnectError = (error: Error): void => {
@@ -261,6 +282,23 @@ export class MailroomClient {
 function firstReconnectDelayMs(manager: Manager): number {
   const jitter = manager.randomizationFactor() * (2 * Math.random() - 1);
   return manager.reconnectionDelay() * (1 + jitter);
+}
+
+interface SocketAddress {
+  url: string;
+  namespace: string;
+}
+
+/**
+ * The URL the socket's manager opens now (the first of a failover list at the start) and the socket's
+ * namespace. socket.io-client 4 keeps them in the Manager's `uri` and the Socket's `nsp`, both private in
+ * its types (connect.ts moves `uri` along a failover list); test/client-room-recovery.test.ts checks the
+ * storage keys they make.
+ */
+function addressOf(socket: MailroomSocket): SocketAddress {
+  const { uri } = socket.io as unknown as { uri: unknown };
+  const { nsp } = socket as unknown as { nsp: unknown };
+  return { url: String(uri), namespace: String(nsp) };
 }
 
 function closedError(): MailroomError {

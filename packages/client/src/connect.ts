@@ -31,7 +31,7 @@ export interface ConnectOptions extends ClientOptions, Partial<ManagerOptions & 
  * const client = connect(["http://node-1:3000", "http://node-2:3000", "http://node-3:3000"]);
  */
 export function connect(url: string | readonly string[], options: ConnectOptions = {}): MailroomClient {
-  const { namespace = "/", token, timeoutMs, ...socketOptions } = options;
+  const { namespace = "/", token, timeoutMs, positionStorage, ...socketOptions } = options;
   const problem = namespaceNameProblem(namespace);
   if (problem) throw new MailroomError("INVALID_NAME", problem);
   if (token !== undefined && socketOptions.auth !== undefined) {
@@ -45,7 +45,7 @@ export function connect(url: string | readonly string[], options: ConnectOptions
   if (urls.length > 1) socketOptions.forceNew = true;
   const socket: MailroomSocket = io(namespaceUrl(first, namespace), socketOptions);
   if (urls.length > 1) rotateOnReconnect(socket, urls, namespace);
-  return new MailroomClient(socket, { timeoutMs });
+  return new MailroomClient(socket, { timeoutMs, positionStorage });
 }
 
 /** Each reconnection attempt of the socket's manager opens its transport to the next URL, in turn. */

@@ -1,8 +1,9 @@
 /**
  * What every handle a client hands out (a room, a queue) shares: the context the client gives it, and
  * the hook the client calls after each reconnect so the handle can restore its server-side state (a room
- * re-joins; a queue's consumptions consume again). A node forgets a socket's state when the
- * socket goes, and a reconnect is a new socket, so a handle that holds server-side state must be resumable.
+ * re-joins from its position; a queue's consumptions consume again). A node forgets a socket's state when
+ * the socket goes, and a reconnect is a new socket, so a handle that holds server-side state must be
+ * resumable.
  * Internal: neither the symbol nor the context is exported from the package.
  */
 import type { MailroomSocket, SendCommand } from "./request.js";

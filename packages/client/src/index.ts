@@ -22,8 +22,10 @@ export type {
   PurgeResult,
   QueueStats,
   RedriveResult,
+  RoomJoinResult,
   RoomMember,
   RoomMembersResult,
+  RoomPosition,
   RoomPublishResult,
   SendResult,
 } from "@mailroom/protocol";
@@ -38,13 +40,16 @@ export {
   type MessageHandler,
 } from "./consumption.js";
 export { type EmitterMetaOptions, emitterMeta } from "./emitter-meta.js";
+export type { PositionStorage } from "./position-storage.js";
 export { type BatchMessage, type NackOptions, Queue, type SendOptions } from "./queue.js";
 export type { ReceivedMessage } from "./received-message.js";
 export type { MailroomSocket } from "./request.js";
 export {
   type AnyBroadcastHandler,
   type BroadcastHandler,
+  type JoinOptions,
   type PublishOptions,
+  type ResetHandler,
   Room,
   type RoomEvents,
 } from "./room.js";
