@@ -1,7 +1,8 @@
 /**
  * Reads of rooms' histories, merged: at most one read per room runs at a time, and every read asked for
  * meanwhile waits for the next one, which covers all their ranges (the union: the smallest `after`, the
- * largest `tail`). When 2,000 members of a room come back at once (their node died), Redis serves a few
+ * largest `tail`); a read with none running starts at the end of this turn of the event loop, so the joins
+ * that arrived together share it. When 2,000 members of a room come back at once (their node died), Redis serves a few
  * reads of that room, not 2,000.
  * Sound because a read asked for after something happened (a member's join began buffering live
  * publications) is always served by a read that starts after the asking: never by the one running.
@@ -41,7 +42,8 @@ export class HistoryReads {
       return reads.next.result;
     }
     const next = this.nextRead(namespace, room, ref, reads, range);
-    if (!reads.running) next.start();
+    // Started after the sockets' messages read in this turn of the event loop, so their joins share it.
+    if (!reads.running) setImmediate(next.start);
     return next.result;
   }
 
