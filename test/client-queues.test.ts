@@ -54,7 +54,9 @@ function scriptedSocket(
   before: (name: string, deliver: (event: string, payload: unknown) => void) => void,
 ): MailroomSocket {
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  const anyListeners = new Set<(event: string, payload: unknown) => void>();
   const deliver = (event: string, payload: unknown) => {
+    for (const listener of anyListeners) listener(event, payload);
     for (const listener of listeners.get(event) ?? []) listener(payload);
   };
   const socket = {
@@ -66,6 +68,14 @@ function scriptedSocket(
     },
     off(event: string, listener: (payload: unknown) => void) {
       listeners.get(event)?.delete(listener);
+      return socket;
+    },
+    onAny(listener: (event: string, payload: unknown) => void) {
+      anyListeners.add(listener);
+      return socket;
+    },
+    offAny(listener: (event: string, payload: unknown) => void) {
+      anyListeners.delete(listener);
       return socket;
     },
     timeout: () => ({
