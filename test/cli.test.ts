@@ -214,6 +214,7 @@ describe("mailroom stats", () => {
       delayed: 1,
       deadLettered: 0,
       consumers: 0,
+      groups: 0,
     });
 
     const all = await mailroom(node, ["stats"]);
@@ -225,8 +226,8 @@ describe("mailroom stats", () => {
     const [allJson] = await mailroomOk(node, ["stats", "--json"]);
     expect(allJson).toEqual({
       queues: [
-        { name: "alpha", ready: 3, inflight: 0, delayed: 1, deadLettered: 0, consumers: 0 },
-        { name: "beta", ready: 2, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0 },
+        { name: "alpha", ready: 3, inflight: 0, delayed: 1, deadLettered: 0, consumers: 0, groups: 0 },
+        { name: "beta", ready: 2, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0, groups: 0 },
       ],
       truncated: false,
     });

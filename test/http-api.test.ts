@@ -220,6 +220,7 @@ describe("the HTTP API on one memory node", () => {
       delayed: 1,
       deadLettered: 0,
       consumers: 1,
+      groups: 0,
     });
   });
 
@@ -234,9 +235,9 @@ describe("the HTTP API on one memory node", () => {
     expect(listed.status).toBe(200);
     expect(listed.body).toEqual({
       queues: [
-        { name: "a-queue", ready: 0, inflight: 0, delayed: 1, deadLettered: 0, consumers: 0 },
-        { name: "b-queue", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0 },
-        { name: "emptied", ready: 0, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0 },
+        { name: "a-queue", ready: 0, inflight: 0, delayed: 1, deadLettered: 0, consumers: 0, groups: 0 },
+        { name: "b-queue", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0, groups: 0 },
+        { name: "emptied", ready: 0, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0, groups: 0 },
       ],
       truncated: false,
     });
@@ -588,9 +589,9 @@ describe("the HTTP API on a Redis cluster", () => {
     const listed = await http(node, "GET", "/v1/namespaces/shop/queues");
     expect(listed.body).toEqual({
       queues: [
-        { name: "email.send", ready: 0, inflight: 0, delayed: 0, deadLettered: 1, consumers: 0 },
-        { name: "email.send.dlq", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0 },
-        { name: "tenant:42", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0 },
+        { name: "email.send", ready: 0, inflight: 0, delayed: 0, deadLettered: 1, consumers: 0, groups: 0 },
+        { name: "email.send.dlq", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0, groups: 0 },
+        { name: "tenant:42", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0, groups: 0 },
       ],
       truncated: false,
     });

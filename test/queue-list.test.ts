@@ -17,7 +17,7 @@ import { command, connectSocket } from "./helpers/sockets.js";
 import { waitFor } from "./helpers/wait.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const EMPTY = { ready: 0, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0 };
+const EMPTY = { ready: 0, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0, groups: 0 };
 
 interface ListedQueue {
   name: string;

@@ -218,8 +218,10 @@ const BAD_MESSAGE_FIELDS: [string, object][] = [
     ...integerValues("delayMs", 0, QUEUE_LIMITS.maxDelayMs),
     ...integerValues("ttlMs", QUEUE_LIMITS.minTtlMs, QUEUE_LIMITS.maxTtlMs),
     ...integerValues("maxAttempts", QUEUE_LIMITS.minMaxAttempts, QUEUE_LIMITS.maxMaxAttempts),
+    ...integerValues("priority", QUEUE_LIMITS.minPriority, QUEUE_LIMITS.maxPriority),
   ].map(([what, value]): [string, object] => [what, { [what.split(" ")[0] as string]: value }]),
-  ["an unknown field", { priority: 5 }],
+  ["a group that is no string", { group: 7 }],
+  ["an unknown field", { prio: 5 }],
   ["an unknown field (a receipt)", { receipt: "r" }],
 ];
 
@@ -263,6 +265,7 @@ function sendRows(): Row[] {
     badRequest("an invalid id and ttlMs out of range (shape first)", send({ id: "", ttlMs: 999 })),
     badRequest("oversize data and maxAttempts 0 (shape first)", send({ data: jsonOfBytes(2000), maxAttempts: 0 })),
     ...INVALID_IDS.map(([what, id]) => named("INVALID_NAME", what, { id })),
+    ...INVALID_IDS.map(([what, group]) => named("INVALID_NAME", `a group: ${what}`, { group })),
     named("INVALID_NAME", "an invalid queue and oversize data (names before size)", {
       queue: "",
       data: jsonOfBytes(2000),
@@ -499,7 +502,7 @@ function arrivesWithin(socket: ClientSocket, event: string, ms: number): Promise
   );
 }
 
-const EMPTY_STATS = { ok: true, ready: 0, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0 };
+const EMPTY_STATS = { ok: true, ready: 0, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0, groups: 0 };
 
 describe("queue commands given bad input", () => {
   it("answers every malformed queue:send and queue:sendBatch with the contract's code, stores nothing and keeps serving", async () => {

@@ -61,8 +61,14 @@ export function message(id: string, options: Partial<NewMessage> = {}): NewMessa
     delayMs: 0,
     ttlMs: 0,
     maxAttempts: 5,
+    priority: 0,
     ...options,
   };
+}
+
+/** A message of a group (docs/protocol.md §11), with a priority when given. */
+export function grouped(id: string, group: string, priority = 0, options: Partial<NewMessage> = {}): NewMessage {
+  return message(id, { group, priority, ...options });
 }
 
 function ids(leases: Lease[]): string[] {
@@ -206,6 +212,7 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
           deadLettered: 0,
           expired: 0,
           discarded: 0,
+          groups: 0,
         });
       });
 
@@ -594,6 +601,7 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
           deadLettered: 1,
           expired: 0,
           discarded: 0,
+          groups: 0,
         });
         expect(await engine.stats(JOBS_DEAD_LETTERS)).toMatchObject({ ready: 0, inflight: 1, deadLettered: 0 });
       });
@@ -615,9 +623,9 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
         expect(listing).toEqual({
           truncated: false,
           queues: [
-            { name: "a", ready: 1, inflight: 0, delayed: 0, deadLettered: 1, consumers: 0 },
-            { name: "a.dlq", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0 },
-            { name: "b", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 3 },
+            { name: "a", ready: 1, inflight: 0, delayed: 0, deadLettered: 1, consumers: 0, groups: 0 },
+            { name: "a.dlq", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0, groups: 0 },
+            { name: "b", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 3, groups: 0 },
           ],
         });
       });
@@ -693,6 +701,143 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
         await engine.send(JOBS, [message("a")]);
         await eventually(() => witness.count > 0, "the witness's wake-up");
         expect(stopped.count).toBe(0);
+      });
+    });
+
+    describe("groups and priorities (§11)", () => {
+      it("leases only the head of each group, in send order, and an ack lets the group's next go", async () => {
+        const { engine, receive } = await setup();
+        await engine.send(JOBS, [grouped("a1", "A"), grouped("a2", "A"), grouped("b1", "B"), grouped("a3", "A")]);
+        await engine.send(JOBS, [grouped("b2", "B")]);
+        const first = await receive(10);
+        expect(ids(first)).toEqual(["a1", "b1"]);
+        expect(first.map((lease) => lease.group)).toEqual(["A", "B"]);
+        expect(await receive(10)).toEqual([]);
+        expect(await engine.stats(JOBS)).toMatchObject({ ready: 3, inflight: 2, groups: 2 });
+        await engine.ack(JOBS, [first[0]!.receipt]);
+        expect(ids(await receive(10))).toEqual(["a2"]);
+        await engine.ack(JOBS, [first[1]!.receipt]);
+        expect(ids(await receive(10))).toEqual(["b2"]);
+      });
+
+      it("takes turns across groups: a one-message group goes in the first turn, beside 300 of another and 300 ungrouped", async () => {
+        const { engine, receive } = await setup();
+        await engine.send(
+          JOBS,
+          Array.from({ length: 300 }, (_, index) => grouped(`big-${index}`, "big")),
+        );
+        await engine.send(
+          JOBS,
+          Array.from({ length: 300 }, (_, index) => message(`plain-${index}`)),
+        );
+        await engine.send(JOBS, [grouped("small-0", "small")]);
+        const leases = await receive(3);
+        expect(ids(leases).sort()).toEqual(["big-0", "plain-0", "small-0"]);
+        // The big group has one out: the ungrouped lane alone goes on.
+        expect(ids(await receive(5))).toEqual(["plain-1", "plain-2", "plain-3", "plain-4", "plain-5"]);
+        expect((await engine.stats(JOBS)).groups).toBe(2);
+      });
+
+      it("delivers a higher priority first, but never ahead of an earlier message of its own group", async () => {
+        const { engine, receive } = await setup();
+        await engine.send(JOBS, [message("low"), message("high", { priority: 9 }), message("mid", { priority: 5 })]);
+        await engine.send(JOBS, [grouped("g-low", "G", 0), grouped("g-high", "G", 9)]);
+        const leases = await receive(10);
+        expect(ids(leases)).toEqual(["high", "mid", "g-low", "low"]);
+        expect(leases.map((lease) => lease.priority)).toEqual([9, 5, 0, undefined]);
+        await engine.ack(JOBS, [leases[2]!.receipt]);
+        const next = only(await receive(10));
+        expect([next.id, next.group, next.priority]).toEqual(["g-high", "G", 9]);
+      });
+
+      it("puts a nacked message back at the head of its group, with or without a delay, and holds the group meanwhile", async () => {
+        const { engine, receive, eventually } = await setup();
+        await engine.send(JOBS, [grouped("a1", "A"), grouped("a2", "A")]);
+        const a1 = only(await receive());
+        await engine.nack(JOBS, a1.receipt, true, 0);
+        const again = only(await receive());
+        expect([again.id, again.attempt]).toEqual(["a1", 2]);
+        await engine.nack(JOBS, again.receipt, true, SHORT_MS);
+        // Delayed: the group waits for it, a2 does not overtake it.
+        expect(await receive()).toEqual([]);
+        const back = await eventually(async () => {
+          const leases = await receive();
+          return leases.length > 0 ? leases : undefined;
+        }, "the delayed message to come back");
+        expect(ids(back)).toEqual(["a1"]);
+        await engine.ack(JOBS, [back[0]!.receipt]);
+        expect(ids(await receive())).toEqual(["a2"]);
+      });
+
+      it("frees the group when its message is dead-lettered (rejected, or at its last attempt) and redrives it to the group's tail", async () => {
+        const { engine, receive } = await setup();
+        await engine.send(JOBS, [
+          grouped("a1", "A", 3, { maxAttempts: 2 }),
+          grouped("a2", "A", 0, { maxAttempts: 2 }),
+          grouped("a3", "A"),
+        ]);
+        const a1 = only(await receive());
+        await engine.nack(JOBS, a1.receipt, false, 0);
+        const a2 = only(await receive());
+        expect(a2.id).toBe("a2");
+        await engine.release(JOBS, [a2.receipt]);
+        const again = only(await receive());
+        expect([again.id, again.attempt]).toEqual(["a2", 2]);
+        // Its last attempt: dead-lettered when its lease ends, and the group goes on.
+        await engine.release(JOBS, [again.receipt]);
+        const dead = await receive(10, JOBS_DEAD_LETTERS);
+        expect(dead.map((lease) => [lease.id, lease.group, lease.priority, lease.reason])).toEqual([
+          ["a1", "A", 3, "rejected"],
+          ["a2", "A", 0, "maxAttempts"],
+        ]);
+        await engine.release(JOBS_DEAD_LETTERS, [dead[0]!.receipt]);
+        await engine.ack(JOBS_DEAD_LETTERS, [dead[1]!.receipt]);
+        expect(await engine.redrive(JOBS)).toBe(1);
+        const a3 = only(await receive());
+        expect(a3.id).toBe("a3");
+        await engine.ack(JOBS, [a3.receipt]);
+        const redriven = only(await receive());
+        expect([redriven.id, redriven.group, redriven.attempt]).toEqual(["a1", "A", 1]);
+      });
+
+      it("frees the group when a lease expires (the message first again) or is given back (no attempt counted)", async () => {
+        const { engine, receive, eventually } = await setup();
+        await engine.send(JOBS, [grouped("a1", "A"), grouped("a2", "A")]);
+        const short = only(await engine.receive(JOBS, 10, SHORT_MS).then((result) => result.leases));
+        await eventually(async () => (await engine.stats(JOBS)).inflight === 0, "the lease to expire");
+        const again = only(await receive());
+        expect([again.id, again.attempt]).toEqual(["a1", 2]);
+        expect(short.id).toBe("a1");
+        await engine.giveBack(JOBS, LONG_MS, [again.receipt]);
+        const given = only(await receive());
+        expect([given.id, given.attempt]).toEqual(["a1", 2]);
+      });
+
+      it("discards an expired head of a group and delivers the next in the same receive", async () => {
+        const { engine, receive, advancePast } = await setup();
+        await engine.send(JOBS, [grouped("old", "A", 0, { ttlMs: SHORT_MS })]);
+        await engine.send(JOBS, [grouped("new", "A")]);
+        await advancePast(SHORT_MS);
+        expect(ids(await receive())).toEqual(["new"]);
+        expect(await engine.stats(JOBS)).toMatchObject({ expired: 1, groups: 1 });
+      });
+
+      it("purges a group's waiting messages, keeps its message in flight out, and lets new sends flow after its ack", async () => {
+        const { engine, receive } = await setup();
+        await engine.send(JOBS, [
+          grouped("a1", "A"),
+          grouped("a2", "A"),
+          grouped("b1", "B", 4),
+          message("p", { priority: 2 }),
+        ]);
+        const first = await receive(1);
+        expect(ids(first)).toEqual(["b1"]);
+        expect(await engine.purge(JOBS)).toBe(3);
+        expect(await engine.stats(JOBS)).toMatchObject({ ready: 0, inflight: 1, groups: 1 });
+        await engine.send(JOBS, [grouped("b2", "B")]);
+        expect(await receive()).toEqual([]);
+        await engine.ack(JOBS, [first[0]!.receipt]);
+        expect(ids(await receive())).toEqual(["b2"]);
       });
     });
   });

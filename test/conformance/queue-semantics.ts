@@ -62,7 +62,7 @@ export function queueConformance(engine: string, twoNodes: StartPair): void {
         const current = await stats(producer, "jobs");
         return current.ready === 0 && current.inflight === 0 ? current : undefined;
       });
-      expect(final).toEqual({ ok: true, ready: 0, inflight: 0, delayed: 0, deadLettered: 0, consumers: 1 });
+      expect(final).toEqual({ ok: true, ready: 0, inflight: 0, delayed: 0, deadLettered: 0, consumers: 1, groups: 0 });
     });
 
     it("never holds more than prefetch unacked deliveries, and refills as they are acked", async () => {

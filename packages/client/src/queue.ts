@@ -35,6 +35,13 @@ export interface SendOptions {
   ttlMs?: number;
   /** Deliveries that may end without an ack before the message goes to `<queue>.dlq` (1-1000). @default 5 */
   maxAttempts?: number;
+  /**
+   * The message's group (1-128 of `[A-Za-z0-9_.:-]`): a group's messages are delivered in send order, one
+   * at a time across every consumer (docs/protocol.md §11). @default none
+   */
+  group?: string;
+  /** 0-9: a higher priority is delivered first, never ahead of an earlier message of its group. @default 0 */
+  priority?: number;
 }
 
 /** One message of `sendBatch`: its data and the options of `send`. */
@@ -202,12 +209,14 @@ export class Queue<Data = unknown> implements Resumable {
 
 /** A message as the node takes it: only the fields the contract names, and only those given. */
 function outgoing(message: BatchMessage): OutgoingMessage {
-  const { data, id, headers, delayMs, ttlMs, maxAttempts } = message;
+  const { data, id, headers, delayMs, ttlMs, maxAttempts, group, priority } = message;
   const result: OutgoingMessage = { data };
   if (id !== undefined) result.id = id;
   if (headers !== undefined) result.headers = headers;
   if (delayMs !== undefined) result.delayMs = delayMs;
   if (ttlMs !== undefined) result.ttlMs = ttlMs;
   if (maxAttempts !== undefined) result.maxAttempts = maxAttempts;
+  if (group !== undefined) result.group = group;
+  if (priority !== undefined) result.priority = priority;
   return result;
 }

@@ -31,6 +31,10 @@ export interface ReceivedMessage<Data = unknown> {
   readonly receipt: string;
   /** Why the message is in a `.dlq` queue: `rejected` (nacked without requeue) or `maxAttempts`. */
   readonly reason?: DeadLetterReason;
+  /** The message's group, when it has one (docs/protocol.md §11). */
+  readonly group?: string;
+  /** Its priority, when it has a group or a priority above 0. */
+  readonly priority?: number;
 }
 
 /** A `queue:message` delivery: the consumer it is for and its message. */
@@ -51,6 +55,8 @@ export function readDelivery<Data>(delivery: unknown): Delivery<Data> | undefine
     enqueuedAt: delivery.enqueuedAt,
     receipt: delivery.receipt,
     ...(delivery.reason === undefined ? {} : { reason: delivery.reason }),
+    ...(delivery.group === undefined ? {} : { group: delivery.group }),
+    ...(delivery.priority === undefined ? {} : { priority: delivery.priority }),
   };
   return { consumer: delivery.consumer, message };
 }

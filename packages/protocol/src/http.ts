@@ -11,7 +11,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { ERROR_CODES } from "./errors.js";
 import { QUEUE_LIMITS } from "./queue-limits.js";
-import { DelayMs, Headers, MaxAttempts, Receipt, TtlMs, VisibilityMs } from "./queues.js";
+import { DelayMs, Headers, MaxAttempts, Priority, Receipt, TtlMs, VisibilityMs } from "./queues.js";
 
 const strict = { additionalProperties: false } as const;
 
@@ -83,6 +83,10 @@ export const HttpOutgoingMessage = Type.Object(
     delayMs: Type.Optional(DelayMs),
     ttlMs: Type.Optional(TtlMs),
     maxAttempts: Type.Optional(MaxAttempts),
+    group: Type.Optional(
+      Type.String({ description: "§11: the message's group, 1-128 of [A-Za-z0-9_.:-]: in order, one at a time" }),
+    ),
+    priority: Type.Optional(Priority),
   },
   strict,
 );
@@ -153,6 +157,8 @@ export const HttpReceivedMessage = Type.Object({
       description: "Why the message is in a .dlq queue (only there)",
     }),
   ),
+  group: Type.Optional(Type.String({ description: "§11: the message's group, when it has one" })),
+  priority: Type.Optional(Type.Integer({ description: "§11: when it has a group or a priority above 0" })),
 });
 export type HttpReceivedMessage = Static<typeof HttpReceivedMessage>;
 
@@ -167,6 +173,7 @@ export const HttpQueueStats = Type.Object({
   delayed: Type.Integer(),
   deadLettered: Type.Integer({ description: "Messages now in `<queue>.dlq`" }),
   consumers: Type.Integer({ description: "Live consumers on every node" }),
+  groups: Type.Integer({ description: "Groups with messages in the queue now (§11)" }),
 });
 export type HttpQueueStats = Static<typeof HttpQueueStats>;
 

@@ -7,6 +7,7 @@
 const NAMESPACE_PATTERN = /^\/[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const QUEUE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,123}$/;
 const MESSAGE_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+const GROUP_PATTERN = MESSAGE_ID_PATTERN;
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 /** A lone UTF-16 surrogate: a string with one has no UTF-8 form, so it is no valid name. */
 const LONE_SURROGATE = /\p{Cs}/u;
@@ -49,6 +50,12 @@ export function roomNameProblem(name: string): string | undefined {
 export function messageIdProblem(id: string): string | undefined {
   if (MESSAGE_ID_PATTERN.test(id)) return undefined;
   return "id must be 1-128 of [A-Za-z0-9_.:-]";
+}
+
+/** §11: a message group's name. */
+export function groupNameProblem(group: string): string | undefined {
+  if (GROUP_PATTERN.test(group)) return undefined;
+  return "group must be 1-128 of [A-Za-z0-9_.:-]";
 }
 
 /** An event name that breaks the character rule: `INVALID_NAME`. */

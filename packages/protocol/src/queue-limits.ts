@@ -18,6 +18,8 @@ export const QUEUE_LIMITS = {
   maxHeaders: 64,
   maxHeaderBytes: 8192,
   maxReceiptChars: 512,
+  minPriority: 0,
+  maxPriority: 9,
 } as const;
 
 export const QUEUE_DEFAULTS = {

@@ -17,6 +17,7 @@ export const VisibilityMs = integer(QUEUE_LIMITS.minVisibilityMs, QUEUE_LIMITS.m
 export const Prefetch = integer(QUEUE_LIMITS.minPrefetch, QUEUE_LIMITS.maxPrefetch);
 export const Headers = Type.Record(Type.String(), Type.String(), { maxProperties: QUEUE_LIMITS.maxHeaders });
 export const Receipt = Type.String({ minLength: 1, maxLength: QUEUE_LIMITS.maxReceiptChars });
+export const Priority = integer(QUEUE_LIMITS.minPriority, QUEUE_LIMITS.maxPriority);
 
 /** One message as a producer gives it, in `queue:send` (with `queue`) and in `queue:sendBatch`. */
 const messageFields = {
@@ -26,6 +27,9 @@ const messageFields = {
   delayMs: Type.Optional(DelayMs),
   ttlMs: Type.Optional(TtlMs),
   maxAttempts: Type.Optional(MaxAttempts),
+  /** §11: the message's group (its name is checked apart, names.ts). */
+  group: Type.Optional(Type.String()),
+  priority: Type.Optional(Priority),
 };
 
 export const OutgoingMessage = Type.Object(messageFields, strict);
@@ -115,6 +119,8 @@ export interface QueueStats {
   delayed: number;
   deadLettered: number;
   consumers: number;
+  /** §11: how many groups have messages in the queue now (ready, in flight or delayed). */
+  groups: number;
 }
 
 export interface PurgeResult {
@@ -140,6 +146,9 @@ export interface QueueMessage {
   attempt: number;
   enqueuedAt: number;
   reason?: DeadLetterReason;
+  /** §11: when the message has them. */
+  group?: string;
+  priority?: number;
 }
 
 /** The suffix of a queue's dead-letter queue. */

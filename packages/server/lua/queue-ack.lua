@@ -1,18 +1,22 @@
--- Acknowledges deliveries: each message whose current lease has this receipt is deleted.
+-- Acknowledges deliveries: each message whose current lease has this receipt is deleted; a grouped
+-- message's group (named by its receipt) lets its next message go.
 --!include queue-keys
+--!include queue-lanes
 -- ARGV[2..] receipts
 -- Returns { how many were acked, then the 1-based positions of the stale receipts }
 local result = { 0 }
 if #ARGV < 2 then return result end
 -- A receipt is current exactly when inflight holds it (a repeat in the same call is stale).
 local deadlines = redis.call('ZMSCORE', inflightKey, unpack(ARGV, 2))
-local receipts, ids, seen = {}, {}, {}
+local receipts, ids, seen, groups = {}, {}, {}, {}
 for index = 2, #ARGV do
   local receipt = ARGV[index]
   if deadlines[index - 1] and not seen[receipt] then
     seen[receipt] = true
     receipts[#receipts + 1] = receipt
-    ids[#ids + 1] = receiptId(receipt)
+    local id, group = receiptParts(receipt)
+    ids[#ids + 1] = id
+    if group then groups[#groups + 1] = group end
   else
     result[#result + 1] = index - 1
   end
@@ -20,6 +24,10 @@ end
 if #ids > 0 then
   redis.call('ZREM', inflightKey, unpack(receipts))
   redis.call('HDEL', messagesKey, unpack(ids))
+  for _, group in ipairs(groups) do
+    countOutOfGroup(group)
+    releaseGroup(group)
+  end
 end
 result[1] = #ids
 return result

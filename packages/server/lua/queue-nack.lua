@@ -1,5 +1,7 @@
--- Rejects one delivery: requeue it (at the head, or after a delay at the tail), or dead-letter it.
+-- Rejects one delivery: requeue it (at the head, or after a delay at the tail; a grouped message delayed
+-- so keeps its group out until it is back at the group's head), or dead-letter it.
 --!include queue-keys
+--!include queue-lanes
 --!include lease-end
 -- ARGV[2] receipt
 -- ARGV[3] '1' to requeue, '0' to dead-letter
@@ -14,9 +16,12 @@ if not redis.call('ZSCORE', inflightKey, receipt) then return { 0, 0, 0, 0 } end
 
 if not requeue then
   redis.call('ZREM', inflightKey, receipt)
-  local id = receiptId(receipt)
+  local id, group = receiptParts(receipt)
   local text = redis.call('HGET', messagesKey, id)
-  if not text then return { 1, 0, 0, 0 } end
+  if not text then
+    if group then releaseGroup(group) end
+    return { 1, 0, 0, 0 }
+  end
   local meta, body = decodeMessage(text)
   return { 1, deadLetter(id, meta, body, 'rejected'), 0, 0 }
 end
@@ -28,4 +33,4 @@ if delayMs > 0 then
   redis.call('ZADD', delayedKey, due, id)
   return { 1, 0, 0, due }
 end
-return { 1, 0, requeueAtHead({ { id, meta.seq } }), 0 }
+return { 1, 0, requeueAtHead({ requeueEntry(id, meta) }), 0 }

@@ -1,12 +1,39 @@
--- Drops a queue's ready and delayed messages; messages in flight stay leased.
+-- Drops a queue's ready and delayed messages; messages in flight stay leased (and their groups out).
 --!include queue-keys
+--!include queue-lanes
 -- Returns how many messages were dropped.
 local ids = redis.call('LRANGE', readyKey, 0, -1)
-local delayed = redis.call('ZRANGE', delayedKey, 0, -1)
-for _, id in ipairs(delayed) do ids[#ids + 1] = id end
+local dropped = { readyKey, delayedKey, levelsKey, inTurnsKey, laneTurnsKey }
+for priority = 1, 9 do
+  for _, id in ipairs(redis.call('LRANGE', laneKey(priority), 0, -1)) do ids[#ids + 1] = id end
+  dropped[#dropped + 1] = laneKey(priority)
+end
+for priority = 0, 9 do dropped[#dropped + 1] = turnsKey(priority) end
+-- Ready messages of groups: each leaves its group's count.
+for _, group in ipairs(redis.call('HKEYS', groupsKey)) do
+  local items = redis.call('LRANGE', groupKey(group), 0, -1)
+  for _, item in ipairs(items) do
+    ids[#ids + 1] = string.sub(item, 2)
+    countOutOfGroup(group)
+  end
+  dropped[#dropped + 1] = groupKey(group)
+end
+-- Delayed ones: a grouped one leaves its count, and frees its group when a nack's delay held it out.
+for _, id in ipairs(redis.call('ZRANGE', delayedKey, 0, -1)) do
+  ids[#ids + 1] = id
+  local text = redis.call('HGET', messagesKey, id)
+  local _, group = messagePlacement(text or '')
+  if group and not isDeadLetterQueue then
+    countOutOfGroup(group)
+    if redis.call('HGET', outKey, group) == id then redis.call('HDEL', outKey, group) end
+  end
+end
 for start = 1, #ids, 1000 do
   local chunk = { unpack(ids, start, math.min(start + 999, #ids)) }
   redis.call('HDEL', messagesKey, unpack(chunk))
 end
-redis.call('DEL', readyKey, delayedKey)
+for start = 1, #dropped, 1000 do
+  redis.call('DEL', unpack(dropped, start, math.min(start + 999, #dropped)))
+end
+redis.call('HDEL', countersKey, 'readyElsewhere')
 return #ids

@@ -1,11 +1,13 @@
--- Leases up to `max` messages from the head of a queue to one consumer. Expired messages met on the
+-- Leases up to `max` messages from the head of a queue to one consumer: from its one list when it is
+-- plain, else by priority and in turns across its groups (queue-lanes.lua). Expired messages met on the
 -- way are discarded and counted, not delivered. Stored entries are only read: the delivery's attempt is
 -- the ended deliveries + 1, and its lease is the receipt's entry in inflight.
 --!include queue-keys
+--!include queue-lanes
 -- ARGV[2] max: how many messages at most
 -- ARGV[3] visibility (ms): the lease lasts this long from now (Redis time)
 -- ARGV[4] receipt token: hex of a fixed length, unique per call; each receipt is
---   "<token><index>:<id>", the index in decimal (see RECEIPT_TOKEN_BYTES in redis-queue-engine.ts)
+--   "<token><index>:<id>" ("<token><index>/<group>/<id>" for a grouped message), the index in decimal (see RECEIPT_TOKEN_BYTES in redis-queue-engine.ts)
 -- ARGV[5] byte budget: once the bodies leased add up to this many bytes, no more are leased (the first
 --   always is; 0 = no budget). A body is the message's encoded data and headers (queue-engine.ts:
 --   NewMessage.body); the entry's meta fields do not count. The ids popped beyond it go back to the head, in
@@ -34,56 +36,79 @@ local deadline = now + visibilityMs
 local deadlineText = string.format('%d', deadline)
 local result = { deadline, 0, 0, 0 }
 local leased = 0
-local ids = redis.call('LPOP', readyKey, max)
-if ids then
-  local inflightArgs, expiredIds = {}, {}
-  local texts = redis.call('HMGET', messagesKey, unpack(ids))
-  local n = 4
-  local bytes = 0
-  for index, id in ipairs(ids) do
-    local text = texts[index]
-    if byteBudget > 0 and bytes >= byteBudget then
-      local unleased = {}
-      for back = #ids, index, -1 do unleased[#unleased + 1] = ids[back] end
-      redis.call('LPUSH', readyKey, unpack(unleased))
-      break
+local inflightArgs, expiredIds = {}, {}
+local n = 4
+local bytes = 0
+
+-- Leases one taken message (or discards it when its TTL has passed; a discarded group member frees its
+-- group). `index` makes its receipt unique within this call.
+local function leaseTaken(index, id, group, text)
+  if not text then
+    if group then releaseGroup(group) end
+    return
+  end
+  -- Only the expiry and where the fields end are read here (see decodeMessage for the layout).
+  local expiresText, bodyStart = string.match(text, '^%d+|%d+|%d+|%d+|(%d+)|[^|]*|()')
+  local expiresAt = tonumber(expiresText)
+  if expiresAt > 0 and expiresAt <= now then
+    expiredIds[#expiredIds + 1] = id
+    if group then
+      countOutOfGroup(group)
+      releaseGroup(group)
     end
-    if text then
-      -- Only the expiry and where the body starts are read here (see decodeMessage for the layout).
-      local expiresText, bodyStart = string.match(text, '^%d+|%d+|%d+|%d+|(%d+)|%a*|()')
-      local expiresAt = tonumber(expiresText)
-      if expiresAt > 0 and expiresAt <= now then
-        expiredIds[#expiredIds + 1] = id
-      else
-        local receipt = token .. index .. ':' .. id
-        inflightArgs[#inflightArgs + 1] = deadlineText
-        inflightArgs[#inflightArgs + 1] = receipt
-        result[n + 1] = id
-        result[n + 2] = receipt
-        result[n + 3] = text
-        n = n + 3
-        leased = leased + 1
-        bytes = bytes + #text - bodyStart + 1
+    return
+  end
+  local receipt = receiptOf(token, index, id, group)
+  inflightArgs[#inflightArgs + 1] = deadlineText
+  inflightArgs[#inflightArgs + 1] = receipt
+  result[n + 1] = id
+  result[n + 2] = receipt
+  result[n + 3] = text
+  n = n + 3
+  leased = leased + 1
+  bytes = bytes + #text - bodyStart + 1
+end
+
+if not hasLevels() then
+  -- A plain queue: in bulk from its one list.
+  local ids = redis.call('LPOP', readyKey, max)
+  if ids then
+    local texts = redis.call('HMGET', messagesKey, unpack(ids))
+    for index, id in ipairs(ids) do
+      if byteBudget > 0 and bytes >= byteBudget then
+        local unleased = {}
+        for back = #ids, index, -1 do unleased[#unleased + 1] = ids[back] end
+        redis.call('LPUSH', readyKey, unpack(unleased))
+        break
       end
+      leaseTaken(index, id, nil, texts[index])
     end
   end
-  if #inflightArgs > 0 then
-    -- A lease ending no later than these is marked in the due index already (its receive marked it, or a
-    -- sweep that saw it left the queue due at or before it), and the sweep at that due sees these leases
-    -- too: the caller's mark would change nothing. At a steady rate this saves a call per receive.
-    -- Only a lease not yet overdue counts: an overdue one may have lost its mark (its node died before
-    -- writing it), and this receive's mark then heals the queue.
-    local earliest = tonumber(redis.call('ZRANGE', inflightKey, 0, 0, 'WITHSCORES')[2])
-    if earliest and earliest > now and earliest <= deadline then result[4] = 1 end
-    redis.call('ZADD', inflightKey, unpack(inflightArgs))
-  end
-  if #expiredIds > 0 then
-    redis.call('HDEL', messagesKey, unpack(expiredIds))
-    redis.call('HINCRBY', countersKey, 'expired', #expiredIds)
-    result[3] = #expiredIds
+else
+  -- Groups or priorities: one at a time, by priority and in turns (queue-lanes.lua).
+  for index = 1, max do
+    if byteBudget > 0 and bytes >= byteBudget then break end
+    local id, group = takeReady()
+    if not id then break end
+    leaseTaken(index, id, group, redis.call('HGET', messagesKey, id))
   end
 end
-result[2] = redis.call('LLEN', readyKey)
+if #inflightArgs > 0 then
+  -- A lease ending no later than these is marked in the due index already (its receive marked it, or a
+  -- sweep that saw it left the queue due at or before it), and the sweep at that due sees these leases
+  -- too: the caller's mark would change nothing. At a steady rate this saves a call per receive.
+  -- Only a lease not yet overdue counts: an overdue one may have lost its mark (its node died before
+  -- writing it), and this receive's mark then heals the queue.
+  local earliest = tonumber(redis.call('ZRANGE', inflightKey, 0, 0, 'WITHSCORES')[2])
+  if earliest and earliest > now and earliest <= deadline then result[4] = 1 end
+  redis.call('ZADD', inflightKey, unpack(inflightArgs))
+end
+if #expiredIds > 0 then
+  redis.call('HDEL', messagesKey, unpack(expiredIds))
+  redis.call('HINCRBY', countersKey, 'expired', #expiredIds)
+  result[3] = #expiredIds
+end
+result[2] = readyCount()
 local credit = standingCredit - leased
 if result[2] == 0 and credit > 0 then
   redis.call('HSET', standingKey, standingField, string.format('%d|%d', credit, now + standingLifeMs))

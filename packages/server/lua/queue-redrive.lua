@@ -1,5 +1,7 @@
--- Moves every ready and delayed message of "<queue>.dlq" to the tail of the queue, attempt from 1 again.
+-- Moves every ready and delayed message of "<queue>.dlq" to the tail of the queue, attempt from 1 again;
+-- a message with a group or a priority joins the tail of its group or of its priority's lane.
 --!include queue-keys
+--!include queue-lanes
 -- A message whose id the queue holds again stays in the dead-letter queue as it was: a ready one ready
 -- (in its order), a delayed one delayed until its due time, to be redriven once the queue's one is gone.
 -- Returns how many messages moved.
@@ -17,21 +19,32 @@ local function redrive(id)
   meta.attempt = 0
   meta.reason = ''
   redis.call('HSET', messagesKey, id, encodeMessage(meta, body))
-  return 'moved'
+  return 'moved', meta.group, meta.priority
 end
 
 local moved, keptReady, leavingDelayed = {}, {}, {}
-for _, id in ipairs(readyIds) do
-  local outcome = redrive(id)
-  if outcome == 'moved' then
+local movedCount = 0
+-- A moved message joins its place: plain ones in bulk, below.
+local function place(id, group, priority)
+  movedCount = movedCount + 1
+  if group or priority > 0 then
+    if group then redis.call('HINCRBY', groupsKey, group, 1) end
+    addReady(id, group, priority, false)
+  else
     moved[#moved + 1] = id
+  end
+end
+for _, id in ipairs(readyIds) do
+  local outcome, group, priority = redrive(id)
+  if outcome == 'moved' then
+    place(id, group, priority)
   elseif outcome == 'kept' then
     keptReady[#keptReady + 1] = id
   end
 end
 for _, id in ipairs(delayedIds) do
-  local outcome = redrive(id)
-  if outcome == 'moved' then moved[#moved + 1] = id end
+  local outcome, group, priority = redrive(id)
+  if outcome == 'moved' then place(id, group, priority) end
   if outcome ~= 'kept' then leavingDelayed[#leavingDelayed + 1] = id end
 end
 
@@ -45,4 +58,4 @@ end
 for start = 1, #moved, 1000 do
   redis.call('RPUSH', readyKey, unpack(moved, start, math.min(start + 999, #moved)))
 end
-return #moved
+return movedCount

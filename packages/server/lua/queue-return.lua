@@ -2,6 +2,7 @@
 -- each current one goes back to the head of the queue, in acceptance order, with no attempt counted (no
 -- consumer saw it). The node's standing credit for that visibility is withdrawn: its consumers pull.
 --!include queue-keys
+--!include queue-lanes
 --!include lease-end
 -- ARGV[2] the standing field to withdraw ("<node id>/<visibility ms>"; empty: none)
 -- ARGV[3..] receipts
@@ -11,9 +12,13 @@ local requeued = {}
 for index = 3, #ARGV do
   local receipt = ARGV[index]
   if redis.call('ZREM', inflightKey, receipt) == 1 then
-    local id = receiptId(receipt)
+    local id, group = receiptParts(receipt)
     local text = redis.call('HGET', messagesKey, id)
-    if text then requeued[#requeued + 1] = { id, messageSeq(text) } end
+    if text then
+      requeued[#requeued + 1] = requeueEntry(id, (decodeMessage(text)))
+    elseif group then
+      releaseGroup(group)
+    end
   end
 end
 return { #requeued, requeueAtHead(requeued) }

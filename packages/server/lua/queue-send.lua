@@ -2,6 +2,7 @@
 -- message that would be ready at the head of an empty queue goes straight to a consumer that stands
 -- waiting for it instead (push delivery: KEYS[11]), leased as a receive would lease it.
 --!include queue-keys
+--!include queue-lanes
 -- ARGV[2] dedup window (ms): a producer id accepted within it is a duplicate
 -- ARGV[3] how to publish the wake-up and the pushes: PUBLISH, or SPUBLISH on a Redis Cluster (the
 --   channels share the queue's hash tag there, so the script stays in one slot)
@@ -11,13 +12,16 @@
 -- ARGV[5] receipt token for the pushed leases (as queue-receive.lua's ARGV[4])
 -- ARGV[6] the most bytes of stored entries one push carries (a message bigger than that stays ready, and
 --   so does every message after it: pub/sub is not for bulk, and a node's subscriber is bounded)
--- ARGV[7] how many messages follow; then six ARGV per message:
+-- ARGV[7] how many messages follow; then eight ARGV per message:
 --   id, '1' when the producer chose the id (deduplicated) else '0', delay (ms), ttl (ms, 0 = none),
---   maxAttempts, body
+--   maxAttempts, group ('' = none), priority (0-9), body
+-- A message with a group or a priority joins its group or lane (queue-lanes.lua) and is never pushed:
+-- pushes are for queues whose every ready message is plain.
 -- A push is one message on the node's channel: "<visibility ms>\n", then per lease
 --   "<receipt length> <entry length>\n<receipt><stored entry>". A node that hears none (PUBLISH answers 0:
 --   it is gone) loses its standing, and its messages stay ready.
--- Returns { wasEmpty (1 when the ready list went from empty to not), earliest new delay due (ms, 0 = none),
+-- Returns { wasEmpty (1 when the ready list went from empty to not, or a message joined a group or a lane
+--   above 0: the script published the wake-up), earliest new delay due (ms, 0 = none),
 --   earliest pushed lease deadline (ms, 0 = none), 1 when the due index already covers it (see
 --   queue-receive.lua), then one flag per message: 1 = duplicate, 0 = stored }
 local dedupWindowMs = tonumber(ARGV[2])
@@ -31,14 +35,19 @@ redis.call('ZREMRANGEBYSCORE', dedupKey, '-inf', '(' .. string.format('%d', now 
 
 local result = { 0, 0, 0, 0 }
 local messageArgs, readyIds, entries = {}, {}, {}
+-- Whether a message joined a group or a lane above 0 (the queue then has levels: no push).
+local placedElsewhere = false
 local accepted = {}
 -- Reserve the batch's sequence numbers at once; a duplicate leaves a harmless gap.
 local seq = redis.call('INCRBY', seqKey, count) - count
 for index = 0, count - 1 do
-  local base = 8 + index * 6
+  local base = 8 + index * 8
   local id, chosen = ARGV[base], ARGV[base + 1] == '1'
   local delayMs, ttlMs = tonumber(ARGV[base + 2]), tonumber(ARGV[base + 3])
-  local maxAttempts, body = tonumber(ARGV[base + 4]), ARGV[base + 5]
+  local maxAttempts, body = tonumber(ARGV[base + 4]), ARGV[base + 7]
+  local group, priority = ARGV[base + 5], tonumber(ARGV[base + 6])
+  if group == '' or isDeadLetterQueue then group = nil end
+  if isDeadLetterQueue then priority = 0 end
   -- An id the server made is unique: only a producer's own id can be a duplicate.
   local duplicate = accepted[id] or (chosen and (redis.call('HEXISTS', messagesKey, id) == 1
     or redis.call('ZSCORE', dedupKey, id) ~= false))
@@ -50,14 +59,19 @@ for index = 0, count - 1 do
     seq = seq + 1
     local expiresAt = ttlMs > 0 and now + ttlMs or 0
     -- encodeMessage's layout, for a first attempt with no reason.
-    local entry = string.format('%d|0|%d|%d|%d||', seq, maxAttempts, now, expiresAt) .. body
+    local entry = string.format('%d|0|%d|%d|%d|%s|', seq, maxAttempts, now, expiresAt,
+      placementFields(group, priority)) .. body
     messageArgs[#messageArgs + 1] = id
     messageArgs[#messageArgs + 1] = entry
     if chosen then redis.call('ZADD', dedupKey, 'NX', now, id) end
+    if group then redis.call('HINCRBY', groupsKey, group, 1) end
     if delayMs > 0 then
       local due = now + delayMs
       redis.call('ZADD', delayedKey, due, id)
       if result[2] == 0 or due < result[2] then result[2] = due end
+    elseif group or priority > 0 then
+      addReady(id, group, priority, false)
+      placedElsewhere = true
     else
       readyIds[#readyIds + 1] = id
       entries[#readyIds] = entry
@@ -68,7 +82,7 @@ if #messageArgs > 0 then redis.call('HSET', messagesKey, unpack(messageArgs)) en
 
 -- The consumers standing for this queue, when it has no ready message to hand out first (order).
 local takers = {}
-if #readyIds > 0 and redis.call('LLEN', readyKey) == 0 then
+if #readyIds > 0 and redis.call('LLEN', readyKey) == 0 and not hasLevels() then
   local standing = redis.call('HGETALL', standingKey)
   for index = 1, #standing, 2 do
     local field = standing[index]
@@ -144,5 +158,9 @@ if #stillReady > 0 then
     result[1] = 1
     redis.call(publishCommand, wakeChannel, '1')
   end
+end
+if placedElsewhere and result[1] == 0 then
+  result[1] = 1
+  redis.call(publishCommand, wakeChannel, '1')
 end
 return result

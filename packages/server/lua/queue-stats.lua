@@ -1,11 +1,14 @@
 -- A consistent snapshot of a queue's counts.
 --!include queue-keys
--- Returns { ready, inflight, delayed, messages now held by the dead-letter queue, expired, discarded }
+--!include queue-lanes
+-- Returns { ready, inflight, delayed, messages now held by the dead-letter queue, expired, discarded,
+--   groups with messages }
 return {
-  redis.call('LLEN', readyKey),
+  readyCount(),
   redis.call('ZCARD', inflightKey),
   redis.call('ZCARD', delayedKey),
   redis.call('HLEN', dlqMessagesKey),
   tonumber(redis.call('HGET', countersKey, 'expired') or '0'),
-  tonumber(redis.call('HGET', countersKey, 'discarded') or '0')
+  tonumber(redis.call('HGET', countersKey, 'discarded') or '0'),
+  redis.call('HLEN', groupsKey)
 }

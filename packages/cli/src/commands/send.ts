@@ -19,6 +19,8 @@ interface SendFlags extends ConnectionFlags, DataFormatFlags {
   delayMs?: number;
   ttlMs?: number;
   maxAttempts?: number;
+  group?: string;
+  priority?: number;
   count: number;
   progress?: boolean;
 }
@@ -31,6 +33,7 @@ Examples:
   $ mailroom send jobs '{"n":1}'
   $ mailroom send jobs hello --header trace-id=t-1 --header source=shell
   $ mailroom send jobs '{"n":1}' --id order-1042 --delay-ms 5000
+  $ mailroom send orders '{"paid":true}' --group order-1042 --priority 5
   $ echo '{"n":2}' | mailroom send jobs -
   $ mailroom send images - --binary < photo.jpg
   $ mailroom send jobs '{"load":true}' --count 100000
@@ -50,6 +53,10 @@ export function sendCommand(): Command {
     )
     .addOption(
       new Option("--max-attempts <count>", "deliveries before it goes to <queue>.dlq").argParser(integerOption()),
+    )
+    .addOption(new Option("--group <group>", "the message's group: in send order, one at a time"))
+    .addOption(
+      new Option("--priority <0-9>", "higher first, never ahead of its group").argParser(integerOption({ min: 0 })),
     )
     .addOption(
       new Option("--count <n>", "send the message this many times, in batches")
@@ -71,6 +78,8 @@ async function send(queueName: string, dataArgument: string | undefined, flags: 
   if (flags.delayMs !== undefined) message.delayMs = flags.delayMs;
   if (flags.ttlMs !== undefined) message.ttlMs = flags.ttlMs;
   if (flags.maxAttempts !== undefined) message.maxAttempts = flags.maxAttempts;
+  if (flags.group !== undefined) message.group = flags.group;
+  if (flags.priority !== undefined) message.priority = flags.priority;
 
   const client = await openClient(flags);
   try {

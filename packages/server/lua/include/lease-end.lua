@@ -1,10 +1,16 @@
 -- Ending a message's life in this queue without an ack: dead-lettering, and the end of a lease.
--- Needs include/queue-keys.lua first.
+-- Needs include/queue-keys.lua and include/queue-lanes.lua first.
 
--- Moves a message to "<queue>.dlq" (attempt starts again there), or discards it when this queue is
--- itself a dead-letter queue. Returns 1 when dead-lettered, 0 when discarded.
+-- Moves a message to "<queue>.dlq" (attempt starts again there, group and priority kept as facts), or
+-- discards it when this queue is itself a dead-letter queue. A grouped message was its group's one out:
+-- the group's next may go. Returns 1 when dead-lettered, 0 when discarded.
 local function deadLetter(id, meta, body, reason)
   redis.call('HDEL', messagesKey, id)
+  local group = placementOf(meta)
+  if group then
+    countOutOfGroup(group)
+    releaseGroup(group)
+  end
   if isDeadLetterQueue or redis.call('HEXISTS', dlqMessagesKey, id) == 1 then
     redis.call('HINCRBY', countersKey, 'discarded', 1)
     return 0
@@ -24,9 +30,12 @@ end
 -- dead-letter queue.
 local function endLease(receipt)
   redis.call('ZREM', inflightKey, receipt)
-  local id = receiptId(receipt)
+  local id, group = receiptParts(receipt)
   local text = redis.call('HGET', messagesKey, id)
-  if not text then return nil, nil, 0 end
+  if not text then
+    if group then releaseGroup(group) end
+    return nil, nil, 0
+  end
   local meta, body = decodeMessage(text)
   meta.attempt = meta.attempt + 1
   if meta.attempt >= meta.maxAttempts then
@@ -36,14 +45,8 @@ local function endLease(receipt)
   return id, meta, 0
 end
 
--- Puts ended leases back at the head of the queue, keeping their acceptance order among themselves.
--- `entries` is a list of { id, seq }. Returns 1 when the queue was empty before, else 0.
-local function requeueAtHead(entries)
-  if #entries == 0 then return 0 end
-  table.sort(entries, function(a, b) return a[2] > b[2] end)
-  local ids = {}
-  for index, entry in ipairs(entries) do ids[index] = entry[1] end
-  local wasEmpty = redis.call('LLEN', readyKey) == 0 and 1 or 0
-  redis.call('LPUSH', readyKey, unpack(ids))
-  return wasEmpty
+-- What requeueAtHead (queue-lanes.lua) takes for a message whose lease ended.
+local function requeueEntry(id, meta)
+  local group, priority = placementOf(meta)
+  return { id, meta.seq, group, priority }
 end

@@ -3,10 +3,14 @@
 -- KEYS[2]  messages: hash, id -> "seq|attempt|maxAttempts|enqueuedAt|expiresAt|reason|" then the body (the
 --          encoded data and headers); times in ms since the epoch, 0 = none. `attempt` counts the
 --          deliveries that have ended, so a message in flight is on delivery attempt + 1: an entry is
---          written when a message is stored and when a lease ends, never when one starts.
+--          written when a message is stored and when a lease ends, never when one starts. A message with a
+--          group or a priority above 0 (docs/protocol.md §11) has them after its reason, in the same field:
+--          "reason~priority~group" (group empty when none); plain messages keep the first form. A reader
+--          that knows only the first form fails on the second instead of misreading it.
 -- KEYS[3]  inflight: sorted set, receipt of the current lease -> its deadline (ms, Redis time). A receipt
 --          is "<hex token>:<id>", the token unique per delivery, so a receipt is current exactly when it
---          is a member here.
+--          is a member here. A grouped message's receipt is "<hex token>/<group>/<id>" (neither holds a
+--          "/"), so settling it frees its group without reading its entry (queue-lanes.lua).
 -- KEYS[4]  delayed: sorted set, id -> when it becomes ready (ms, Redis time)
 -- KEYS[5]  dedup: sorted set, producer id -> first acceptance (ms, Redis time)
 -- KEYS[6]  counters: hash, expired / discarded / deadLettered totals
@@ -29,20 +33,36 @@ local function nowMs()
   return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
 
--- A stored message as its meta (a table) and its body.
+-- A stored message as its meta (a table: group nil when none) and its body.
 local function decodeMessage(text)
-  local seq, attempt, maxAttempts, enqueuedAt, expiresAt, reason, bodyStart =
-    string.match(text, '^(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|(%a*)|()')
+  local seq, attempt, maxAttempts, enqueuedAt, expiresAt, reasonField, bodyStart =
+    string.match(text, '^(%d+)|(%d+)|(%d+)|(%d+)|(%d+)|([^|]*)|()')
+  local reason, priority, group = string.match(reasonField, '^(%a*)~(%d)~(.*)$')
+  if not reason then reason, priority, group = reasonField, '0', '' end
   local meta = {
     seq = tonumber(seq), attempt = tonumber(attempt), maxAttempts = tonumber(maxAttempts),
-    enqueuedAt = tonumber(enqueuedAt), expiresAt = tonumber(expiresAt), reason = reason
+    enqueuedAt = tonumber(enqueuedAt), expiresAt = tonumber(expiresAt), reason = reason,
+    priority = tonumber(priority), group = group ~= '' and group or nil
   }
   return meta, string.sub(text, bodyStart)
 end
 
+-- What follows the reason in a stored entry: its group and priority ('' when plain: see KEYS[2]).
+local function placementFields(group, priority)
+  if not group and priority == 0 then return '' end
+  return '~' .. priority .. '~' .. (group or '')
+end
+
 local function encodeMessage(meta, body)
-  return string.format('%d|%d|%d|%d|%d|%s|', meta.seq, meta.attempt, meta.maxAttempts,
-    meta.enqueuedAt, meta.expiresAt, meta.reason) .. body
+  return string.format('%d|%d|%d|%d|%d|%s%s|', meta.seq, meta.attempt, meta.maxAttempts,
+    meta.enqueuedAt, meta.expiresAt, meta.reason, placementFields(meta.group, meta.priority)) .. body
+end
+
+-- The acceptance order, group (nil when none) and priority of a stored message, without copying its body.
+local function messagePlacement(text)
+  local seq, priority, group = string.match(text, '^(%d+)|%d+|%d+|%d+|%d+|%a*~(%d)~([^|]*)|')
+  if not seq then return tonumber(string.match(text, '^(%d+)|')), nil, 0 end
+  return tonumber(seq), group ~= '' and group or nil, tonumber(priority)
 end
 
 -- The acceptance order of a stored message, without copying its body.
@@ -50,7 +70,20 @@ local function messageSeq(text)
   return tonumber(string.match(text, '^(%d+)|'))
 end
 
--- A receipt is "<hex token>:<id>"; the id may itself hold ':'.
+-- A receipt's message id, and its group when it names one: "<hex token>:<id>" (the id may itself hold
+-- ':'), or "<hex token>/<group>/<id>" for a grouped message.
+local function receiptParts(receipt)
+  local group, id = string.match(receipt, '^%x+/([^/]+)/(.+)$')
+  if group then return id, group end
+  return string.match(receipt, '^%x+:(.+)$'), nil
+end
+
 local function receiptId(receipt)
-  return string.match(receipt, '^%x+:(.+)$')
+  return (receiptParts(receipt))
+end
+
+-- The receipt of a lease: `index` makes it unique within one call's token.
+local function receiptOf(token, index, id, group)
+  if group then return token .. index .. '/' .. group .. '/' .. id end
+  return token .. index .. ':' .. id
 end

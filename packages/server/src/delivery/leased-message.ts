@@ -1,6 +1,6 @@
 /**
  * A leased message as both transports hand it out (docs/protocol.md §4 and §6 receive): its id, receipt, data,
- * headers, attempt and enqueue time, and its dead-letter reason when it has one. A stored body that
+ * headers, attempt and enqueue time, its dead-letter reason, group and priority when it has them (§11). A stored body that
  * cannot be decoded is logged and left to expire: undefined.
  */
 import type { DeadLetterReason } from "@mailroom/protocol";
@@ -16,6 +16,8 @@ export interface LeasedMessage {
   attempt: number;
   enqueuedAt: number;
   reason?: DeadLetterReason;
+  group?: string;
+  priority?: number;
 }
 
 export function leasedMessage(lease: Lease, logger: FastifyBaseLogger): LeasedMessage | undefined {
@@ -35,5 +37,7 @@ export function leasedMessage(lease: Lease, logger: FastifyBaseLogger): LeasedMe
     enqueuedAt: lease.enqueuedAt,
   };
   if (lease.reason) message.reason = lease.reason;
+  if (lease.group !== undefined) message.group = lease.group;
+  if (lease.priority !== undefined) message.priority = lease.priority;
   return message;
 }

@@ -67,11 +67,16 @@ export class QueueFeed {
     return undefined;
   }
 
-  /** Leases join the waiting line, in acceptance order. */
+  /**
+   * Leases join the waiting line. One batch keeps the store's order (which puts priorities and groups'
+   * turns before acceptance, docs/protocol.md §11); batches that meet in line (a push that crossed a pull:
+   * plain queues only, as only they get pushes) are merged in acceptance order.
+   */
   admit(leases: Lease[], visibilityMs: number): void {
     const arrivedAt = performance.now();
+    const merging = this.waiting.length > 0;
     for (const lease of leases) this.waiting.push({ lease, visibilityMs, arrivedAt });
-    this.waiting.sort((first, second) => first.lease.seq - second.lease.seq);
+    if (merging) this.waiting.sort((first, second) => first.lease.seq - second.lease.seq);
   }
 
   /**

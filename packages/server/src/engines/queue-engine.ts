@@ -12,6 +12,12 @@
  *   (attempt from 1 there); one that ends so in a `.dlq` queue is discarded and counted.
  * - First deliveries leave in acceptance order. Delayed messages join the tail when due. A message whose
  *   TTL has passed is discarded when met, and counted.
+ * - Groups and priorities (docs/protocol.md §11): a higher priority leaves first (strictly); within a
+ *   priority, takes go round robin across the groups with a message free to go, ungrouped messages being
+ *   one lane of the rotation; a group has at most one message out at a time (leased, or requeued with a
+ *   delay), in acceptance order, and a lease that ends puts it back at the head of its group. Every way a
+ *   message leaves frees its group. In a `.dlq` queue messages keep their group and priority as facts but
+ *   leave in plain order; a redrive puts each at the tail of its group.
  * - A producer's id is deduplicated while the queue holds it and for `dedupWindowMs` after its first
  *   acceptance; a duplicate is answered as such and not stored.
  * - A receipt that matches no current lease changes nothing: `ack` lists it as stale, `nack` and `extend`
@@ -45,6 +51,10 @@ export interface NewMessage {
   /** 0: never expires. */
   ttlMs: number;
   maxAttempts: number;
+  /** §11: its group, if any: one of its messages in flight at a time, in acceptance order. */
+  group?: string | undefined;
+  /** §11: 0–9, higher first. @default 0 */
+  priority?: number | undefined;
 }
 
 export interface Lease {
@@ -55,6 +65,9 @@ export interface Lease {
   /** Acceptance order within the queue (shared with its `.dlq`): pushes and pulls are merged by it. */
   seq: number;
   reason?: DeadLetterReason;
+  /** §11: present when the message has a group, or a priority above 0. */
+  group?: string;
+  priority?: number;
   body: Buffer;
 }
 

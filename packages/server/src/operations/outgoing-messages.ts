@@ -1,11 +1,12 @@
 /**
  * The checks a message passes on its way into a queue, shared by the Socket.IO commands and the HTTP
- * routes, in the contract's order: the headers' limits (`BAD_REQUEST`, with the shape), the queue's name and
- * the producer's id (`INVALID_NAME`), and the size of the data (`PAYLOAD_TOO_LARGE`, docs/protocol.md §5). Shapes are checked before, by the schemas;
+ * routes, in the contract's order: the headers' limits (`BAD_REQUEST`, with the shape), the queue's name,
+ * the producer's id and the group (`INVALID_NAME`), and the size of the data (`PAYLOAD_TOO_LARGE`, docs/protocol.md §5). Shapes are checked before, by the schemas;
  * nothing here touches the store.
  */
 import { randomUUID } from "node:crypto";
 import {
+  groupNameProblem,
   MailroomError,
   messageIdProblem,
   type OutgoingMessage,
@@ -33,6 +34,10 @@ export function prepareMessage(
     const problem = messageIdProblem(message.id);
     if (problem) throw new MailroomError("INVALID_NAME", problem);
   }
+  if (message.group !== undefined) {
+    const problem = groupNameProblem(message.group);
+    if (problem) throw new MailroomError("INVALID_NAME", problem);
+  }
   const headers = message.headers ?? {};
   // JSON data is stringified once: its text gives both its size and the stored body.
   let bytes: number;
@@ -54,6 +59,8 @@ export function prepareMessage(
       delayMs: message.delayMs ?? 0,
       ttlMs: message.ttlMs ?? 0,
       maxAttempts: message.maxAttempts ?? defaultMaxAttempts,
+      group: message.group,
+      priority: message.priority ?? 0,
     },
   };
 }

@@ -12,6 +12,6 @@ export async function queueStats(
     engine.stats(address),
     registry.queueConsumers(address.namespace, address.queue),
   ]);
-  const { ready, inflight, delayed, deadLettered } = stats;
-  return { ready, inflight, delayed, deadLettered, consumers };
+  const { ready, inflight, delayed, deadLettered, groups } = stats;
+  return { ready, inflight, delayed, deadLettered, consumers, groups };
 }

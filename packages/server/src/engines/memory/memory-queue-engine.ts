@@ -17,6 +17,7 @@
  * registry of its own (memory-queue-registry.ts) that `listQueues` walks.
  */
 import { type DeadLetterReason, deadLetterQueueOf, isDeadLetterQueue, MailroomError } from "@mailroom/protocol";
+import { FairLanes, type Placement } from "../../structures/fair-lanes.js";
 import { randomHex } from "../../structures/random-hex.js";
 import { RingDeque } from "../../structures/ring-deque.js";
 import { TimedHeap } from "../../structures/timed-heap.js";
@@ -65,6 +66,10 @@ interface StoredMessage {
   expiresAt: number;
   /** Why it is in a dead-letter queue; undefined elsewhere. */
   reason: DeadLetterReason | undefined;
+  group: string | undefined;
+  priority: number;
+  /** Delayed by a nack: its group stays out until it is back at the group's head. */
+  holdsGroup: boolean;
   body: Buffer;
 }
 
@@ -88,7 +93,9 @@ interface DedupRecord {
 interface QueueState {
   readonly address: QueueAddress;
   readonly key: string;
-  readonly ready: RingDeque<string>;
+  readonly ready: FairLanes<string>;
+  /** Group -> how many of its messages the queue holds (ready, leased or delayed). */
+  readonly groupSizes: Map<string, number>;
   readonly messages: Map<string, StoredMessage>;
   readonly leases: Map<string, HeldLease>;
   readonly delayed: Map<string, DelayedMessage>;
@@ -188,8 +195,13 @@ export class MemoryQueueEngine implements QueueEngine {
         enqueuedAt: now,
         expiresAt: message.ttlMs > 0 ? now + message.ttlMs : 0,
         reason: undefined,
+        group: message.group,
+        priority: message.priority ?? 0,
+        holdsGroup: false,
         body: message.body,
       });
+      const { group } = placementIn(queue, messageOf(queue, message.id));
+      if (group !== undefined) countInGroup(queue, group, 1);
       if (message.chosenByProducer) {
         queue.dedup.set(message.id, now);
         queue.dedupOrder.pushBack({ id: message.id, acceptedAt: now });
@@ -197,7 +209,7 @@ export class MemoryQueueEngine implements QueueEngine {
       if (message.delayMs > 0) {
         this.delay(queue, message.id, now + message.delayMs);
       } else {
-        queue.ready.pushBack(message.id);
+        queue.ready.add(message.id, placementIn(queue, messageOf(queue, message.id)));
         madeReady = true;
       }
     }
@@ -219,11 +231,12 @@ export class MemoryQueueEngine implements QueueEngine {
     let bytes = 0;
     for (let position = 1; position <= max; position++) {
       if (byteBudget > 0 && bytes >= byteBudget) break;
-      const id = queue.ready.popFront();
-      if (id === undefined) break;
+      const taken = queue.ready.take();
+      if (taken === undefined) break;
+      const { id } = taken;
       const message = messageOf(queue, id);
       if (message.expiresAt > 0 && message.expiresAt <= now) {
-        queue.messages.delete(id);
+        this.forget(queue, id, message, true);
         this.count(queue.key, "expired");
         this.outcomes.expired(queue.address, 1);
         continue;
@@ -253,7 +266,7 @@ export class MemoryQueueEngine implements QueueEngine {
         continue;
       }
       queue.leases.delete(current.id);
-      queue.messages.delete(current.id);
+      this.forget(queue, current.id, messageOf(queue, current.id), true);
       this.invalidateTimedEntry();
       acked += 1;
     }
@@ -276,8 +289,11 @@ export class MemoryQueueEngine implements QueueEngine {
     let deadLettered = false;
     if (!requeue) deadLettered = this.deadLetter(queue, id, message, "rejected");
     else if (message.attempt >= message.maxAttempts) deadLettered = this.deadLetter(queue, id, message, "maxAttempts");
-    else if (delayMs > 0) this.delay(queue, id, now + delayMs);
-    else this.requeueAtHead(queue, [id]);
+    else if (delayMs > 0) {
+      // Its group stays out until it is back at the group's head (runDueWork).
+      message.holdsGroup = message.group !== undefined && !isDeadLetterQueue(queue.address.queue);
+      this.delay(queue, id, now + delayMs);
+    } else this.requeueAtHead(queue, [id]);
     this.dropIfEmpty(queue);
     return { deadLettered };
   }
@@ -320,6 +336,7 @@ export class MemoryQueueEngine implements QueueEngine {
       inflight: queue?.leases.size ?? 0,
       delayed: queue?.delayed.size ?? 0,
       deadLettered: deadLetterQueue?.messages.size ?? 0,
+      groups: queue?.groupSizes.size ?? 0,
       expired: counters?.expired ?? 0,
       discarded: counters?.discarded ?? 0,
     };
@@ -330,13 +347,14 @@ export class MemoryQueueEngine implements QueueEngine {
     const queue = this.queues.get(queueRefOf(address));
     if (!queue) return 0;
     let purged = 0;
-    for (let id = queue.ready.popFront(); id !== undefined; id = queue.ready.popFront()) {
-      queue.messages.delete(id);
+    for (const id of queue.ready.drain()) {
+      this.forget(queue, id, messageOf(queue, id), false);
       purged += 1;
     }
     for (const id of queue.delayed.keys()) {
       queue.delayed.delete(id);
-      queue.messages.delete(id);
+      const message = messageOf(queue, id);
+      this.forget(queue, id, message, message.holdsGroup);
       this.invalidateTimedEntry();
       purged += 1;
     }
@@ -353,15 +371,14 @@ export class MemoryQueueEngine implements QueueEngine {
     const source = this.queues.get(queueRef(address.namespace, deadLetterQueueOf(address.queue)));
     if (!source) return 0;
     const target = this.queueFor(address);
-    const fromReady: string[] = [];
-    for (let id = source.ready.popFront(); id !== undefined; id = source.ready.popFront()) fromReady.push(id);
+    const fromReady = source.ready.drain();
     const fromDelayed = [...source.delayed.entries()]
       .sort(([, first], [, second]) => first.due - second.due || first.generation - second.generation)
       .map(([id]) => id);
     let moved = 0;
     for (const id of fromReady) {
       if (target.messages.has(id)) {
-        source.ready.pushBack(id);
+        source.ready.add(id, placementIn(source, messageOf(source, id)));
         continue;
       }
       this.moveToTail(source, target, id);
@@ -416,7 +433,8 @@ export class MemoryQueueEngine implements QueueEngine {
       queue = {
         address: { namespace: address.namespace, queue: address.queue },
         key,
-        ready: new RingDeque(),
+        ready: new FairLanes(),
+        groupSizes: new Map(),
         messages: new Map(),
         leases: new Map(),
         delayed: new Map(),
@@ -511,7 +529,12 @@ export class MemoryQueueEngine implements QueueEngine {
     const newestFirst = [...ids].sort(
       (first, second) => messageOf(queue, second).sequence - messageOf(queue, first).sequence,
     );
-    for (const id of newestFirst) queue.ready.pushFront(id);
+    for (const id of newestFirst) {
+      const message = messageOf(queue, id);
+      const placement = placementIn(queue, message);
+      queue.ready.add(id, placement, true);
+      if (placement.group !== undefined) queue.ready.release(placement.group);
+    }
     this.wake(queue.key);
   }
 
@@ -520,7 +543,8 @@ export class MemoryQueueEngine implements QueueEngine {
    * queue is itself a dead-letter queue or its dead-letter queue holds the same id. Returns whether it moved.
    */
   private deadLetter(queue: QueueState, id: string, message: StoredMessage, reason: DeadLetterReason): boolean {
-    queue.messages.delete(id);
+    // Dead-lettering ends a delivery: the message was its group's one out.
+    this.forget(queue, id, message, true);
     const deadLetterAddress = { namespace: queue.address.namespace, queue: deadLetterQueueOf(queue.address.queue) };
     if (isDeadLetterQueue(queue.address.queue) || this.queues.get(queueRefOf(deadLetterAddress))?.messages.has(id)) {
       this.count(queue.key, "discarded");
@@ -530,8 +554,9 @@ export class MemoryQueueEngine implements QueueEngine {
     message.attempt = 0;
     message.reason = reason;
     message.expiresAt = 0;
+    message.holdsGroup = false;
     deadLetterQueue.messages.set(id, message);
-    deadLetterQueue.ready.pushBack(id);
+    deadLetterQueue.ready.add(id, placementIn(deadLetterQueue, message));
     this.registry.record(deadLetterAddress, false);
     this.wake(deadLetterQueue.key);
     this.outcomes.deadLettered(queue.address, 1);
@@ -546,7 +571,21 @@ export class MemoryQueueEngine implements QueueEngine {
     message.attempt = 0;
     message.reason = undefined;
     target.messages.set(id, message);
-    target.ready.pushBack(id);
+    const placement = placementIn(target, message);
+    if (placement.group !== undefined) countInGroup(target, placement.group, 1);
+    target.ready.add(id, placement);
+  }
+
+  /**
+   * Takes a message out of the queue for good (acked, expired, dead-lettered, purged); `heldGroup`: it was
+   * its group's one message out (leased, taken, or delayed by a nack), so the group's next may go.
+   */
+  private forget(queue: QueueState, id: string, message: StoredMessage, heldGroup: boolean): void {
+    queue.messages.delete(id);
+    const { group } = placementIn(queue, message);
+    if (group === undefined) return;
+    countInGroup(queue, group, -1);
+    if (heldGroup) queue.ready.release(group);
   }
 
   /** Tells the queue's watchers once per turn of the event loop, however many changes it saw. */
@@ -635,7 +674,14 @@ export class MemoryQueueEngine implements QueueEngine {
         else appendTo(requeued, queue, entry.id);
       } else if (entry.kind === "delay") {
         queue.delayed.delete(entry.id);
-        queue.ready.pushBack(entry.id);
+        const message = messageOf(queue, entry.id);
+        const placement = placementIn(queue, message);
+        if (message.holdsGroup && placement.group !== undefined) {
+          // A delayed requeue: back at the head of its group, which it held out meanwhile.
+          message.holdsGroup = false;
+          queue.ready.add(entry.id, placement, true);
+          queue.ready.release(placement.group);
+        } else queue.ready.add(entry.id, placement);
         filled.add(queue);
       } else {
         queue.dedupGeneration = undefined;
@@ -684,7 +730,21 @@ function toLease(id: string, receipt: string, message: StoredMessage): Lease {
     body: message.body,
   };
   if (message.reason) lease.reason = message.reason;
+  if (message.group !== undefined) lease.group = message.group;
+  if (message.group !== undefined || message.priority > 0) lease.priority = message.priority;
   return lease;
+}
+
+/** Where a message waits in this queue: by group and priority, but in plain order in a `.dlq` queue. */
+function placementIn(queue: QueueState, message: StoredMessage): Placement {
+  if (isDeadLetterQueue(queue.address.queue)) return { priority: 0 };
+  return { group: message.group, priority: message.priority };
+}
+
+function countInGroup(queue: QueueState, group: string, change: number): void {
+  const size = (queue.groupSizes.get(group) ?? 0) + change;
+  if (size > 0) queue.groupSizes.set(group, size);
+  else queue.groupSizes.delete(group);
 }
 
 function appendTo(lists: Map<QueueState, string[]>, queue: QueueState, id: string): void {

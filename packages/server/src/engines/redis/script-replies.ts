@@ -80,6 +80,7 @@ export interface StatsReply {
   deadLettered: number;
   expired: number;
   discarded: number;
+  groups: number;
 }
 
 export interface ClaimedQueue {
@@ -188,7 +189,7 @@ export const decode = {
   },
 
   stats(reply: unknown): StatsReply {
-    const [ready, inflight, delayed, deadLettered, expired, discarded] = integers(reply, "queue-stats");
+    const [ready, inflight, delayed, deadLettered, expired, discarded, groups] = integers(reply, "queue-stats");
     return {
       ready: ready ?? 0,
       inflight: inflight ?? 0,
@@ -196,6 +197,7 @@ export const decode = {
       deadLettered: deadLettered ?? 0,
       expired: expired ?? 0,
       discarded: discarded ?? 0,
+      groups: groups ?? 0,
     };
   },
 

@@ -105,6 +105,8 @@ export interface SendItem {
   delayMs: number;
   ttlMs: number;
   maxAttempts: number;
+  group?: string | undefined;
+  priority?: number | undefined;
   body: Buffer;
 }
 
@@ -208,7 +210,8 @@ export class Scripts {
     const publish = this.keys.shardedChannels ? "SPUBLISH" : "PUBLISH";
     const args: ScriptArgument[] = [dedupWindowMs, publish, wakeChannel, push.token, push.maxBytes, items.length];
     for (const item of items) {
-      args.push(item.id, item.chosenByProducer ? "1" : "0", item.delayMs, item.ttlMs, item.maxAttempts, item.body);
+      const { id, chosenByProducer, delayMs, ttlMs, maxAttempts, group, priority, body } = item;
+      args.push(id, chosenByProducer ? "1" : "0", delayMs, ttlMs, maxAttempts, group ?? "", priority ?? 0, body);
     }
     return decode.send(await this.runQueue("queueSend", target, args));
   }

@@ -1,8 +1,9 @@
 /**
  * Leases as Redis hands them over: from a receive's reply (id, receipt, stored entry) and from a push
  * (queue-send.lua: "<visibility ms>\n", then per lease "<receipt length> <entry length>\n<receipt><entry>").
- * A stored entry is "seq|attempt|maxAttempts|enqueuedAt|expiresAt|reason|body" (queue-keys.lua); bodies
- * stay views of the reply, never copies.
+ * A stored entry is "seq|attempt|maxAttempts|enqueuedAt|expiresAt|reason|body", the reason followed by
+ * "~priority~group" for a message with a group or a priority (queue-keys.lua); bodies stay views of the
+ * reply, never copies.
  */
 import { MailroomError } from "@mailroom/protocol";
 import type { Lease, PushedLeases } from "../queue-engine.js";
@@ -10,6 +11,8 @@ import type { Lease, PushedLeases } from "../queue-engine.js";
 /** The "|" that ends each of a stored entry's six fields (queue-keys.lua: decodeMessage). */
 const FIELD_END = 0x7c;
 const NEWLINE = 0x0a;
+/** A reason field with placement: "<reason>~<priority digit>~<group>". */
+const PLACED_REASON = /^([A-Za-z]*)~(\d)~(.*)$/;
 const SPACE = 0x20;
 
 /** A lease from its id, receipt and stored entry: the delivery is attempt + 1. */
@@ -31,7 +34,13 @@ export function leaseOf(id: string, receipt: string, entry: Buffer): Lease {
     seq: Number(field(0)),
     body: entry.subarray((ends[5] as number) + 1),
   };
-  const reason = field(5);
+  let reason = field(5);
+  const placed = PLACED_REASON.exec(reason);
+  if (placed) {
+    reason = placed[1] as string;
+    lease.priority = Number(placed[2]);
+    if (placed[3]) lease.group = placed[3];
+  }
   if (reason === "rejected" || reason === "maxAttempts") lease.reason = reason;
   return lease;
 }

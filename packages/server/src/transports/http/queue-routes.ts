@@ -287,6 +287,8 @@ function documentBinaryForm({ schema, url }: { schema: object; url: string }) {
           "mailroom-delay-ms": { type: "integer", description: "delayMs (binary form only)" },
           "mailroom-ttl-ms": { type: "integer", description: "ttlMs (binary form only)" },
           "mailroom-max-attempts": { type: "integer", description: "maxAttempts (binary form only)" },
+          "mailroom-group": { type: "string", description: "group, §11 (binary form only)" },
+          "mailroom-priority": { type: "integer", description: "priority 0-9, §11 (binary form only)" },
         },
       },
     },
