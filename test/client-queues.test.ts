@@ -450,7 +450,7 @@ describe("client queue handles", () => {
       // @ts-expect-error: the data does not match the queue's
       void orders.send({ id: 1 });
       // @ts-expect-error: not a send option
-      void orders.send({ sku: "A-1" }, { priority: 1 });
+      void orders.send({ sku: "A-1" }, { prio: 1 });
     };
     expect(misuses).toBeTypeOf("function");
   });

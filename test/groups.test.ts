@@ -25,7 +25,7 @@ async function post(url: string, path: string, body: unknown, headers: Record<st
   const response = await fetch(`${url}${path}`, {
     method: "POST",
     headers: { "content-type": binary ? "application/octet-stream" : "application/json", ...headers },
-    body: binary ? body : JSON.stringify(body),
+    body: binary ? new Uint8Array(body) : JSON.stringify(body),
   });
   return { status: response.status, body: await response.json() };
 }
