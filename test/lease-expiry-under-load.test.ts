@@ -121,7 +121,7 @@ describe("lease expiry on a busy queue", () => {
     await waitFor(async () => (await client.exists(...keys.legacyDueKeys())) === 0, {
       what: "layout 1's index to empty",
     });
-    expect(await client.get(keys.layout())).toBe("2");
+    expect(await client.get(keys.layout())).toBe("3");
   });
 
   it("gives every namespace with due queues a share of one claim", async () => {

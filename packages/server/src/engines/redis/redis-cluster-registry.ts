@@ -11,6 +11,7 @@ import type { ClusterRegistry, LocalNode, Membership, NodeRecord } from "../clus
 import { LocalMemberships } from "../local-memberships.js";
 import { parseQueueRef, parseRoomRef, queueRef, roomRef } from "../refs.js";
 import type { RedisKeys } from "./keys.js";
+import { LAYOUT_VERSION } from "./layout.js";
 import type { RedisClient } from "./redis-clients.js";
 import type { Scripts } from "./scripts.js";
 import { inStore } from "./store-errors.js";
@@ -209,6 +210,7 @@ export class RedisRegistry implements ClusterRegistry {
         startedAt: node.startedAt,
         connections: node.connections(),
         infoTtlMs: nodeTimeoutMs * INFO_TTL_IN_TIMEOUTS,
+        layout: LAYOUT_VERSION,
       });
       if (wasUnlisted === 1) this.needsRewrite = true;
       if (this.needsRewrite) {

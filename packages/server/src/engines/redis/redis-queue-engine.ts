@@ -84,6 +84,8 @@ export interface RedisQueueEngineOptions {
   replicaWait: ReplicaWait;
   /** Whether layout 1's due index may still hold entries, to be swept too (layout.ts). */
   legacyDueIndex: () => boolean;
+  /** Whether groups and priorities may be stored: every node reads layout 3 (layout.ts). @default always */
+  allowsGroups?: () => boolean;
 }
 
 export class RedisQueueEngine implements QueueEngine {
@@ -132,6 +134,15 @@ export class RedisQueueEngine implements QueueEngine {
   }
 
   send(address: QueueAddress, messages: NewMessage[]): Promise<boolean[]> {
+    const placed = messages.some((message) => message.group !== undefined || (message.priority ?? 0) > 0);
+    if (placed && this.options.allowsGroups?.() === false) {
+      return Promise.reject(
+        new MailroomError(
+          "UNAVAILABLE",
+          "groups and priorities wait until every node of the cluster runs a release that has them (a rolling upgrade is under way)",
+        ),
+      );
+    }
     const ref = queueRef(address.namespace, address.queue);
     const registering = this.registrations.sent(address);
     if (!registering) return inStore(this.sends.add(ref, messages));

@@ -56,8 +56,15 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
   const { mode, url, sentinelMaster, prefix, adapterKey, commandTimeoutMs, node, logger } = options;
   const connections = new RedisConnections({ mode, url, sentinelMaster, commandTimeoutMs, logger });
   const keys = new RedisKeys(prefix, connections.sharded);
-  const layout = new RedisLayout({ redis: connections.command, keys, logger, mayHoldLayout1: mode !== "cluster" });
   const scripts = new Scripts(connections.command, keys, options.scriptTiming);
+  const layout = new RedisLayout({
+    redis: connections.command,
+    keys,
+    logger,
+    mayHoldLayout1: mode !== "cluster",
+    scripts,
+    nodeTimeoutMs: options.nodeTimeoutMs,
+  });
   const registry = new RedisRegistry({
     redis: connections.command,
     scripts,
@@ -80,6 +87,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     outcomes: options.outcomes,
     replicaWait: new ReplicaWait(connections.command, options.waitReplicas, commandTimeoutMs),
     legacyDueIndex: () => layout.legacyDueIndex(),
+    allowsGroups: () => layout.allowsGroups(),
   });
   const history = new RedisRoomHistory({
     connections,

@@ -52,6 +52,7 @@ const QUEUE_KEY_COUNT = 11;
 
 const SCRIPTS = {
   heartbeat: { numberOfKeys: 2, lua: lua("heartbeat", "allow") },
+  layoutUpgrade: { numberOfKeys: 2, lua: lua("layout-upgrade", "allow") },
   liveNodes: { numberOfKeys: 1, lua: lua("live-nodes", "allow") },
   claimDeadNodes: { numberOfKeys: 1, lua: lua("claim-dead-nodes", "allow") },
   roomJoin: { numberOfKeys: 2, lua: lua("room-join", "deny") },
@@ -116,6 +117,8 @@ export interface HeartbeatArgs {
   startedAt: number;
   connections: number;
   infoTtlMs: number;
+  /** The layout this node reads and writes (layout.ts). */
+  layout: number;
 }
 
 export interface Membership {
@@ -137,12 +140,19 @@ export class Scripts {
   ) {}
 
   async heartbeat(args: HeartbeatArgs): Promise<number> {
-    const { nodeId, url, startedAt, connections, infoTtlMs } = args;
+    const { nodeId, url, startedAt, connections, infoTtlMs, layout } = args;
     const keys = [this.keys.nodes(), this.keys.nodeInfo(nodeId)];
     return decode.count(
-      await this.run("heartbeat", keys, [nodeId, url, startedAt, connections, infoTtlMs]),
+      await this.run("heartbeat", keys, [nodeId, url, startedAt, connections, infoTtlMs, layout]),
       "heartbeat",
     );
+  }
+
+  /** Moves the data's layout to `target` when every live node reads it; returns the layout after. */
+  async layoutUpgrade(nodeTimeoutMs: number, target: number): Promise<number> {
+    const keys = [this.keys.nodes(), this.keys.layout()];
+    const reply = await this.run("layoutUpgrade", keys, [nodeTimeoutMs, target, this.keys.nodeInfo("")]);
+    return decode.count(reply, "layout-upgrade");
   }
 
   async liveNodes(timeoutMs: number): Promise<string[]> {
