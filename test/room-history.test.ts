@@ -6,7 +6,8 @@
  * more than `--room-recovery-max` missed and after Redis lost its data; `rewind`; a publication whose
  * pub/sub message a node never received still reaches that node's members, in order (gap repair); the
  * HTTP history route; the memory engine on its one node; and many members coming back at once are served
- * by a few merged reads.
+ * by a few merged reads. The recovery after a SIGKILL also runs on a Redis Cluster and Sentinel with
+ * `npm run test:deployments` (the history's keys and channel share the room's hash tag).
  */
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
@@ -14,6 +15,7 @@ import { encodePublication } from "../packages/server/src/engines/publication-co
 import { RedisKeys } from "../packages/server/src/engines/redis/keys.js";
 import { startCluster, startNode } from "./helpers/nodes.js";
 import { freshPrefix, startRedis } from "./helpers/redis.js";
+import { nodeOptionsOn, SUITE_DEPLOYMENTS, sharedDeployment } from "./helpers/redis-deployments.js";
 import { type ClientSocket, collect, command, connectSocket, nextEvent } from "./helpers/sockets.js";
 import { waitFor } from "./helpers/wait.js";
 
@@ -292,6 +294,29 @@ describe("room history on Redis across node processes", () => {
     const reads = Number(/mailroom_room_history_reads_total\{[^}]*namespace="\/"[^}]*\} (\d+)/.exec(metrics)?.[1]);
     expect(reads).toBeGreaterThan(0);
     expect(reads).toBeLessThan(50);
+  });
+});
+
+describe.each(SUITE_DEPLOYMENTS)("room history on Redis in %s mode", (kind) => {
+  const deployment = sharedDeployment(kind);
+
+  it("recovers what a member missed while its node was SIGKILLed, on the other node", async () => {
+    const [a, b] = await startCluster(2, nodeOptionsOn(await deployment()));
+    const member = await connectSocket(a!.url);
+    const { epoch } = await command(member, "room:join", { room: "deploy" });
+    const publisher = await connectSocket(b!.url);
+    await publishTicks(publisher, "deploy", 1, 2);
+    await a!.kill();
+    await publishTicks(publisher, "deploy", 3, 3);
+    const back = await connectSocket(b!.url);
+    const got = ticksOf(back);
+    expect(await command(back, "room:join", { room: "deploy", since: { epoch, offset: 2 } })).toEqual({
+      ok: true,
+      epoch,
+      offset: 5,
+      recovered: true,
+    });
+    expect(got.map(([n]) => n)).toEqual([3, 4, 5]);
   });
 });
 
