@@ -84,13 +84,15 @@ describe("metrics", () => {
     expect(names.every((name) => name?.startsWith("mailroom_"))).toBe(true);
   });
 
-  it("times Redis calls and shows queue depth from the store", async () => {
+  it("times Redis calls and shows queue depth and groups from the store", async () => {
     const redis = await startRedis();
     const node = await startNode({ redisUrl: redis.url, prefix: freshPrefix() });
     for (let index = 0; index < 3; index += 1) {
-      expect((await post(node.url, "/v1/namespaces/_/queues/orders/messages", { data: index })).status).toBe(201);
+      const body = { data: index, group: `customer-${index % 2}` };
+      expect((await post(node.url, "/v1/namespaces/_/queues/orders/messages", body)).status).toBe(201);
     }
     const text = await scrape(node.url);
+    expect(seriesValue(text, "mailroom_queue_groups", { queue: "orders" })).toBe(2);
     expect(
       seriesValue(text, "mailroom_redis_command_duration_seconds_count", { command: "queueSend" }),
     ).toBeGreaterThan(0);

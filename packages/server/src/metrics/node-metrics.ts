@@ -69,12 +69,13 @@ class LabelCap<Labels extends Record<string, string>> {
 }
 
 type QueueLabels = { namespace: string; queue: string };
-type QueueDepth = Pick<QueueStats, "ready" | "inflight" | "delayed">;
+type QueueDepth = Pick<QueueStats, "ready" | "inflight" | "delayed" | "groups">;
 
 const DEPTH_HELP = {
   ready: "Messages ready in the queue",
   inflight: "Messages leased and not yet acked or ended",
   delayed: "Messages waiting for their delay",
+  groups: "Message groups with messages in the queue (docs/protocol.md §11)",
 } as const;
 
 /** Reads every labelled queue's depth; a queue the store cannot answer for is left out. */
@@ -178,7 +179,7 @@ export class NodeMetrics implements QueueOutcomes {
       registers: [this.registry],
     });
 
-    // The three depth gauges, and every scrape within depthMaxAgeMs, share one read of the store.
+    // The depth gauges, and every scrape within depthMaxAgeMs, share one read of the store.
     const queueLabels = this.queueLabels;
     const depths = new RecentResults<Array<[QueueLabels, QueueDepth]>>({
       maxAgeMs: options.depthMaxAgeMs ?? DEPTH_MAX_AGE_MS,
@@ -191,7 +192,7 @@ export class NodeMetrics implements QueueOutcomes {
           ? readQueueDepths([...queueLabels.known()], (queue) => store.queueStats(queue))
           : Promise.resolve([]);
       });
-    for (const field of ["ready", "inflight", "delayed"] as const) {
+    for (const field of ["ready", "inflight", "delayed", "groups"] as const) {
       new Gauge({
         name: `${PREFIX}queue_${field === "ready" ? "depth" : field}`,
         help: `${DEPTH_HELP[field]} (the store's view: the same from every node, so aggregate with max)`,
