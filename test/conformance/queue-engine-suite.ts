@@ -720,6 +720,19 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
         expect(ids(await receive(10))).toEqual(["b2"]);
       });
 
+      it("reports nothing more to take while only a group out's messages wait, and wakes watchers when its ack frees the next", async () => {
+        const { engine, watch, eventually } = await setup();
+        await engine.send(JOBS, [grouped("a1", "A"), grouped("a2", "A")]);
+        const first = await engine.receive(JOBS, 10, LONG_MS);
+        expect([ids(first.leases), first.remaining]).toEqual([["a1"], 0]);
+        expect(await engine.receive(JOBS, 10, LONG_MS)).toEqual({ leases: [], remaining: 0 });
+        const woken = wakeupCounter(() => 0);
+        await watch(JOBS, woken.listener);
+        await engine.ack(JOBS, [first.leases[0]!.receipt]);
+        await eventually(() => woken.count > 0, "a wake-up once a2 may go");
+        expect(ids((await engine.receive(JOBS, 10, LONG_MS)).leases)).toEqual(["a2"]);
+      });
+
       it("takes turns across groups: a one-message group goes in the first turn, beside 300 of another and 300 ungrouped", async () => {
         const { engine, receive } = await setup();
         await engine.send(

@@ -3,8 +3,9 @@
 --!include queue-keys
 --!include queue-lanes
 -- ARGV[2..] receipts
--- Returns { how many were acked, then the 1-based positions of the stale receipts }
-local result = { 0 }
+-- Returns { how many were acked, 1 when a group's next message became takeable (the caller wakes the
+--   queue's consumers), then the 1-based positions of the stale receipts }
+local result = { 0, 0 }
 if #ARGV < 2 then return result end
 -- A receipt is current exactly when inflight holds it (a repeat in the same call is stale).
 local deadlines = redis.call('ZMSCORE', inflightKey, unpack(ARGV, 2))
@@ -30,4 +31,5 @@ if #ids > 0 then
   end
 end
 result[1] = #ids
+result[2] = madeTakeable and 1 or 0
 return result

@@ -23,11 +23,12 @@ if not requeue then
     return { 1, 0, 0, 0 }
   end
   local meta, body = decodeMessage(text)
-  return { 1, deadLetter(id, meta, body, 'rejected'), 0, 0 }
+  local deadLettered = deadLetter(id, meta, body, 'rejected')
+  return { 1, deadLettered, madeTakeable and 1 or 0, 0 }
 end
 
 local id, meta, deadLettered = endLease(receipt)
-if not id then return { 1, deadLettered, 0, 0 } end
+if not id then return { 1, deadLettered, madeTakeable and 1 or 0, 0 } end
 if delayMs > 0 then
   local due = nowMs() + delayMs
   redis.call('ZADD', delayedKey, due, id)

@@ -18,7 +18,8 @@
 --   its consumers pull.
 -- ARGV[7] the node's field in KEYS[11] for consumers of this visibility (keys.ts: standingField), ARGV[8] how
 --   long a standing credit lasts (ms) unless a receive renews it
--- Returns { lease deadline (ms), how many stay ready, how many expired messages were discarded, 1 when the
+-- Returns { lease deadline (ms), how many stay ready that may be taken now (0 when only messages of groups
+--   out wait), how many expired messages were discarded, 1 when the
 --   due index already covers the new leases (else 0: the caller marks the deadline), then three
 --   per message: id, receipt, and its stored entry as it is ("seq|attempt|maxAttempts|enqueuedAt|
 --   expiresAt|reason|" then the body: the node reads the fields it needs, so nothing is copied here) }
@@ -37,6 +38,8 @@ local deadlineText = string.format('%d', deadline)
 local result = { deadline, 0, 0, 0 }
 local leased = 0
 local inflightArgs, expiredIds = {}, {}
+-- Whether the rotation had nothing more to give (messages of groups out may still wait).
+local exhausted = false
 local n = 4
 local bytes = 0
 
@@ -89,7 +92,11 @@ else
   for index = 1, max do
     if byteBudget > 0 and bytes >= byteBudget then break end
     local id, group = takeReady()
-    if not id then break end
+    if not id then
+      -- What stays ready waits for groups out: nothing more to take now.
+      exhausted = true
+      break
+    end
     leaseTaken(index, id, group, redis.call('HGET', messagesKey, id))
   end
 end
@@ -108,7 +115,14 @@ if #expiredIds > 0 then
   redis.call('HINCRBY', countersKey, 'expired', #expiredIds)
   result[3] = #expiredIds
 end
-result[2] = readyCount()
+if exhausted then
+  result[2] = 0
+elseif hasLevels() then
+  result[2] = readyCount()
+else
+  -- No level: only the plain list can be taken from (the rest belongs to groups out).
+  result[2] = redis.call('LLEN', readyKey)
+end
 local credit = standingCredit - leased
 if result[2] == 0 and credit > 0 then
   redis.call('HSET', standingKey, standingField, string.format('%d|%d', credit, now + standingLifeMs))

@@ -19,6 +19,9 @@ local laneTurnsKey = queueBase .. ':lane-turns'
 local outKey = queueBase .. ':out'
 local groupsKey = queueBase .. ':groups'
 local LANE = ''
+-- Set once this script made a message takeable that may not have been (a group back in its rotation, a
+-- message in a lane): the caller then wakes the queue's consumers, who may have found nothing to take.
+local madeTakeable = false
 
 local function laneKey(priority)
   if priority == 0 then return readyKey end
@@ -49,6 +52,7 @@ local function enterRotation(group)
   redis.call('HSET', inTurnsKey, group, priority)
   redis.call('RPUSH', turnsKey(priority), group)
   redis.call('ZADD', levelsKey, priority, priority)
+  madeTakeable = true
 end
 
 -- A ready message joins the tail of its group or lane (atHead: the head). Plain messages of priority 0
@@ -62,6 +66,7 @@ local function addReady(id, group, priority, atHead)
   else
     redis.call(push, laneKey(priority), id)
     redis.call('ZADD', levelsKey, priority, priority)
+    madeTakeable = true
   end
 end
 
@@ -138,9 +143,10 @@ end
 
 -- Puts ended leases back at the head of their group or lane, keeping their acceptance order among
 -- themselves, and frees their groups. `entries` is a list of { id, seq, group, priority } (group nil and
--- priority 0 when plain). Returns 1 when nothing was ready before, else 0.
+-- priority 0 when plain). Returns 1 when the queue's consumers should be woken (nothing was ready before,
+-- or this script made a message takeable), else 0.
 local function requeueAtHead(entries)
-  if #entries == 0 then return 0 end
+  if #entries == 0 then return madeTakeable and 1 or 0 end
   local wasEmpty = readyCount() == 0 and 1 or 0
   table.sort(entries, function(a, b) return a[2] > b[2] end)
   local plain = {}
@@ -154,5 +160,5 @@ local function requeueAtHead(entries)
     end
   end
   if #plain > 0 then redis.call('LPUSH', readyKey, unpack(plain)) end
-  return wasEmpty
+  return (wasEmpty == 1 or madeTakeable) and 1 or 0
 end

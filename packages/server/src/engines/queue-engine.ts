@@ -79,7 +79,7 @@ export interface PushedLeases {
 
 export interface ReceiveResult {
   leases: Lease[];
-  /** How many messages stay ready after this receive (to know whether to pull again). */
+  /** How many messages stay ready that may be taken now (0 when only messages of groups out wait): to know whether to pull again. */
   remaining: number;
 }
 

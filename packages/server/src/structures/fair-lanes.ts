@@ -111,13 +111,20 @@ export class FairLanes<Id> {
     return undefined;
   }
 
-  /** The group's message is settled, or back in it: its next head may leave. */
-  release(name: string): void {
+  /**
+   * The group's message is settled, or back in it: its next head may leave. Returns whether one may
+   * (takers that found nothing are then to be woken).
+   */
+  release(name: string): boolean {
     const group = this.groups.get(name);
-    if (!group) return;
+    if (!group) return false;
     group.out = false;
-    if (group.items.length > 0) this.enterRotation(name, group);
-    else this.groups.delete(name);
+    if (group.items.length === 0) {
+      this.groups.delete(name);
+      return false;
+    }
+    this.enterRotation(name, group);
+    return true;
   }
 
   /** Keeps the group out with no message leased (a delayed requeue holds its place). */

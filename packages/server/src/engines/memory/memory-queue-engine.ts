@@ -229,10 +229,15 @@ export class MemoryQueueEngine implements QueueEngine {
     const token = randomHex(RECEIPT_TOKEN_BYTES);
     const leases: Lease[] = [];
     let bytes = 0;
+    let exhausted = false;
     for (let position = 1; position <= max; position++) {
       if (byteBudget > 0 && bytes >= byteBudget) break;
       const taken = queue.ready.take();
-      if (taken === undefined) break;
+      if (taken === undefined) {
+        // What stays ready waits for groups out: nothing more to take now.
+        exhausted = true;
+        break;
+      }
       const { id } = taken;
       const message = messageOf(queue, id);
       if (message.expiresAt > 0 && message.expiresAt <= now) {
@@ -247,7 +252,7 @@ export class MemoryQueueEngine implements QueueEngine {
       leases.push(toLease(id, receipt, message));
       bytes += message.body.length;
     }
-    const remaining = queue.ready.length;
+    const remaining = exhausted ? 0 : queue.ready.length;
     this.dropIfEmpty(queue);
     return { leases, remaining };
   }
@@ -585,7 +590,7 @@ export class MemoryQueueEngine implements QueueEngine {
     const { group } = placementIn(queue, message);
     if (group === undefined) return;
     countInGroup(queue, group, -1);
-    if (heldGroup) queue.ready.release(group);
+    if (heldGroup && queue.ready.release(group)) this.wake(queue.key);
   }
 
   /** Tells the queue's watchers once per turn of the event loop, however many changes it saw. */

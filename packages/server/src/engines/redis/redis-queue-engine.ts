@@ -328,7 +328,9 @@ export class RedisQueueEngine implements QueueEngine {
 
   private async flushAcks(ref: string, receipts: string[]): Promise<boolean[]> {
     const address = parseQueueRef(ref);
-    const { current } = await this.options.scripts.queueAck(target(address), receipts);
+    const { current, wake } = await this.options.scripts.queueAck(target(address), receipts);
+    // A group's next message may go now: consumers that found nothing to take look again.
+    if (wake) this.wake(address);
     await this.replicasHold(address);
     return current;
   }

@@ -39,6 +39,8 @@ export interface ReceiveReply {
 
 export interface AckReply {
   acked: number;
+  /** A group's next message became takeable: the queue's consumers are to be woken. */
+  wake: boolean;
   /** Per receipt, in order: whether it matched a current lease. */
   current: boolean[];
 }
@@ -154,12 +156,12 @@ export const decode = {
     };
   },
 
-  /** The script answers the number acked, then the 1-based positions of the stale receipts. */
+  /** The script answers the number acked, the wake flag, then the 1-based positions of the stale receipts. */
   ack(reply: unknown, receiptCount: number): AckReply {
-    const [acked, ...stalePositions] = integers(reply, "queue-ack");
+    const [acked, wake, ...stalePositions] = integers(reply, "queue-ack");
     const current = Array.from({ length: receiptCount }, () => true);
     for (const position of stalePositions) current[position - 1] = false;
-    return { acked: acked ?? 0, current };
+    return { acked: acked ?? 0, wake: wake === 1, current };
   },
 
   nack(reply: unknown): NackReply {
