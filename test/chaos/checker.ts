@@ -12,6 +12,9 @@
  * - duplicated: delivered more than once (allowed: at least once).
  * - failedButStored: answered with an error, yet delivered (an `UNAVAILABLE` whose write landed after all).
  *
+ * With message groups (docs/protocol.md §11), `groupOrderViolations` counts first deliveries of a group
+ * that came after a first delivery of a later message of that group.
+ *
  * It fails a run on lost > 0 or unexpected > 0 (`expectSafe`). It keeps nothing but what it is told.
  */
 import { expect } from "vitest";
@@ -21,6 +24,8 @@ type SendOutcome = "pending" | "ok" | "failed" | "indeterminate";
 interface SendRecord {
   outcome: SendOutcome;
   invokedAt: number;
+  /** The message's group and its place among the group's sends, when it has one. */
+  group?: { name: string; index: number };
   answeredAt?: number;
   code?: string;
 }
@@ -38,6 +43,8 @@ export interface DeliveryRecord {
   handled: boolean;
   /** How the ack came back when it did not succeed: stale (the lease had ended) or failed (an error). */
   ackProblem?: "stale" | "failed";
+  /** The order in which the checker heard of it, across all deliveries. */
+  heard?: number;
 }
 
 export interface Figures {
@@ -63,10 +70,19 @@ export class History {
   private readonly sends = new Map<string, SendRecord>();
   private readonly deliveries = new Map<string, DeliveryRecord[]>();
   private readonly byReceipt = new Map<string, DeliveryRecord>();
+  private readonly groupSends = new Map<string, number>();
+  private heardDeliveries = 0;
 
-  invoke(id: string, at = Date.now()): void {
+  /** A send is made; `group`: the message's group, whose sends are numbered in the order they are made. */
+  invoke(id: string, at = Date.now(), group?: string): void {
     if (this.sends.has(id)) throw new Error(`message id ${id} was sent twice: ids must be unique`);
-    this.sends.set(id, { outcome: "pending", invokedAt: at });
+    const record: SendRecord = { outcome: "pending", invokedAt: at };
+    if (group !== undefined) {
+      const index = this.groupSends.get(group) ?? 0;
+      this.groupSends.set(group, index + 1);
+      record.group = { name: group, index };
+    }
+    this.sends.set(id, record);
   }
 
   ok(id: string, at = Date.now()): void {
@@ -82,7 +98,8 @@ export class History {
   }
 
   delivered(delivery: Omit<DeliveryRecord, "handled">): void {
-    const record: DeliveryRecord = { ...delivery, handled: false };
+    this.heardDeliveries += 1;
+    const record: DeliveryRecord = { ...delivery, handled: false, heard: this.heardDeliveries };
     const list = this.deliveries.get(delivery.id) ?? [];
     list.push(record);
     this.deliveries.set(delivery.id, list);
@@ -171,6 +188,35 @@ export class History {
       lostSample: lost.slice(0, 10),
       unexpectedSample: unexpected.slice(0, 10),
     };
+  }
+
+  /**
+   * First deliveries of a group's accepted messages that came after the first delivery of a message the
+   * group's producer sent later: 0 when every group kept its send order (a group's producer sends in
+   * order on one connection, so send order is acceptance order; redeliveries are not first deliveries).
+   */
+  groupOrderViolations(): { groups: number; violations: number; sample: string[] } {
+    const firsts = new Map<string, Array<{ index: number; heard: number; id: string }>>();
+    for (const [id, record] of this.sends) {
+      if (!record.group || record.outcome !== "ok") continue;
+      const first = this.deliveriesOf(id).find((delivery) => delivery.attempt === 1) ?? this.deliveriesOf(id)[0];
+      if (!first) continue;
+      const list = firsts.get(record.group.name) ?? [];
+      list.push({ index: record.group.index, heard: first.heard ?? 0, id });
+      firsts.set(record.group.name, list);
+    }
+    let violations = 0;
+    const sample: string[] = [];
+    for (const list of firsts.values()) {
+      list.sort((a, b) => a.heard - b.heard);
+      for (let position = 1; position < list.length; position += 1) {
+        if ((list[position] as { index: number }).index < (list[position - 1] as { index: number }).index) {
+          violations += 1;
+          if (sample.length < 10) sample.push((list[position] as { id: string }).id);
+        }
+      }
+    }
+    return { groups: firsts.size, violations, sample };
   }
 
   private answer(id: string, outcome: Exclude<SendOutcome, "pending">, at: number, code?: string): void {

@@ -24,6 +24,12 @@ export interface LoadOptions {
   idPrefix?: string;
   /** Extra fields of each send, e.g. `{ maxAttempts: 3 }`. @default {} */
   sendOptions?: Record<string, unknown>;
+  /**
+   * The group of the message with this sequence number (docs/protocol.md §11), or none. A group's sends
+   * all go through one producer socket, in order, so their send order is their acceptance order; a send
+   * whose socket is away is skipped. @default no groups
+   */
+  groupOf?: (sequence: number) => string | undefined;
 }
 
 export interface Load {
@@ -33,6 +39,13 @@ export interface Load {
   answerTimes(): number[];
   /** Stops sending and resolves once every send has its outcome. */
   stop(): Promise<void>;
+}
+
+/** The producer socket a group's sends all go through. */
+function pinnedSocket(group: string, count: number): number {
+  let hash = 0;
+  for (const char of group) hash = (hash * 31 + (char.codePointAt(0) ?? 0)) % 1_000_003;
+  return hash % count;
 }
 
 export function producerSocket(url: string): Socket {
@@ -49,7 +62,7 @@ export function producerSocket(url: string): Socket {
 }
 
 export function startLoad(options: LoadOptions): Load {
-  const { queue, history, messagesPerSecond, idPrefix = "m", sendOptions = {} } = options;
+  const { queue, history, messagesPerSecond, idPrefix = "m", sendOptions = {}, groupOf } = options;
   const sockets = options.urls.map(producerSocket);
   const pending = new Set<Promise<void>>();
   const answerTimes: number[] = [];
@@ -59,14 +72,14 @@ export function startLoad(options: LoadOptions): Load {
   let turn = 0;
   const startedAt = performance.now();
 
-  const sendOne = (socket: Socket) => {
-    sequence += 1;
+  const sendOne = (socket: Socket, group?: string) => {
     const id = `${idPrefix}-${sequence}`;
     const invokedAt = performance.now();
-    history.invoke(id);
+    history.invoke(id, Date.now(), group);
+    const fields = group === undefined ? sendOptions : { ...sendOptions, group };
     const sending = socket
       .timeout(SEND_TIMEOUT_MS)
-      .emitWithAck("queue:send", { queue, id, data: { sequence }, ...sendOptions })
+      .emitWithAck("queue:send", { queue, id, data: { sequence }, ...fields })
       .then(
         (reply: { ok: boolean; error?: { code: string } }) => {
           answerTimes.push(performance.now() - invokedAt);
@@ -87,8 +100,21 @@ export function startLoad(options: LoadOptions): Load {
       return;
     }
     for (let index = 0; index < owed; index += 1) {
-      turn = (turn + 1) % connected.length;
-      sendOne(connected[turn] as Socket);
+      sequence += 1;
+      const group = groupOf?.(sequence);
+      if (group === undefined) {
+        turn = (turn + 1) % connected.length;
+        sendOne(connected[turn] as Socket);
+        continue;
+      }
+      const pinned = sockets[pinnedSocket(group, sockets.length)] as Socket;
+      if (pinned.connected) {
+        sendOne(pinned, group);
+      } else {
+        // Not sent: the number goes to the next send.
+        sequence -= 1;
+        skipped += 1;
+      }
     }
   }, TICK_MS);
 

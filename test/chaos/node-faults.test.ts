@@ -4,7 +4,9 @@
  * drain the checker accounts for every message: nothing accepted is lost, nothing unexpected arrives,
  * and no lease or message is left in Redis.
  */
+import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import { RedisKeys } from "../../packages/server/src/engines/redis/keys.js";
 import { waitFor } from "../helpers/wait.js";
 import { expectSafe, History } from "./checker.js";
 import { redeliveryFigures, startChaosCluster, watchReadiness } from "./cluster.js";
@@ -65,6 +67,64 @@ describe("chaos: nodes and consumers", () => {
     expect(await redisQueueCounts(redis.url, prefix, QUEUE)).toEqual(EMPTY);
     // Every consumer kept consuming through the faults, reconnected to whichever node was up.
     for (const consumer of consumers) expect(consumer.received()).toBeGreaterThan(0);
+  });
+
+  it("keeps each group's order and loses nothing when each node in turn is SIGKILLed under grouped load", async () => {
+    const visibilityMs = 2000;
+    const queue = "chaos-groups";
+    const { redis, prefix, nodes, balancer } = await startChaosCluster(3);
+    const history = new History();
+    const consumers = [];
+    for (let index = 0; index < 3; index += 1) {
+      consumers.push(
+        await startConsumer({ name: `g${index}`, url: balancer.url, queue, history, visibilityMs, handleMs: 5 }),
+      );
+    }
+    const groups = 20;
+    const load = startLoad({
+      urls: [balancer.url, balancer.url],
+      queue,
+      history,
+      messagesPerSecond: sized(200, 500),
+      idPrefix: "grouped",
+      // Two messages in three have a group (of 20), the rest none: both kinds share the rotation.
+      groupOf: (sequence) => (sequence % 3 === 0 ? undefined : `group-${sequence % groups}`),
+    });
+    for (const node of nodes) {
+      await pause(sized(500, 3000));
+      await node.kill();
+      await pause(sized(500, 3000));
+      await node.restart();
+    }
+    await pause(500);
+    await load.stop();
+
+    const drained = await drain({ history, stats: await statsReader(balancer.url, queue), timeoutMs: 30_000 });
+    const figures = history.figures();
+    const order = history.groupOrderViolations();
+    report("node-sigkill-groups", {
+      nodes: 3,
+      kills: nodes.length,
+      groups: order.groups,
+      groupOrderViolations: order.violations,
+      ...figures,
+      ...redeliveryFigures(history),
+      drainMs: drained.drainMs,
+    });
+    expectSafe(figures);
+    expect(order, `first deliveries out of their group's order: ${JSON.stringify(order.sample)}`).toMatchObject({
+      groups,
+      violations: 0,
+    });
+    expect(drained.stats).toEqual(EMPTY);
+    expect(await redisQueueCounts(redis.url, prefix, queue)).toEqual(EMPTY);
+    // Nothing of the groups is left behind: no group counted, none out, nothing ready elsewhere.
+    const client = new Redis(redis.url);
+    const [readyKey, , , , , countersKey] = new RedisKeys(prefix).queueScriptKeys("/", queue) as string[];
+    const base = (readyKey as string).slice(0, -":ready".length);
+    expect(await client.exists(`${base}:groups`, `${base}:out`, `${base}:in-turns`)).toBe(0);
+    expect(Number((await client.hget(countersKey as string, "readyElsewhere")) ?? 0)).toBe(0);
+    client.disconnect();
   });
 
   it("redelivers at once what a consumer process held when it was SIGKILLed before acking", async () => {
