@@ -1,7 +1,8 @@
 /**
  * Message groups and priorities through the nodes (docs/protocol.md §11), with stock `socket.io-client`
  * sockets, real HTTP and real node processes on one Redis: two consumers on two nodes get only the head
- * of each group, in send order, and an ack lets the next go; a priority 9 message overtakes earlier
+ * of each group, in send order, and an ack lets the next go; a consumer that disconnects and a node that
+ * drains give the group's message back at its head; a priority 9 message overtakes earlier
  * priority 0 ones; HTTP sends take the fields in JSON and as `Mailroom-Group` / `Mailroom-Priority`
  * headers, and receives carry them; stats count the groups; the CLI sends with `--group` and `--priority`.
  */
@@ -67,6 +68,42 @@ describe("message groups and priorities across nodes", () => {
     await waitFor(async () => (await command(producer, "queue:stats", { queue: "orders" })).groups === 0, {
       what: "the groups to empty",
     });
+  });
+
+  it("gives a group's message back at the head of its group when its consumer disconnects or its node drains", async () => {
+    const redis = await startRedis();
+    const [a, b] = await startCluster(2, { redisUrl: redis.url, prefix: freshPrefix() });
+    const producer = await connectSocket(b!.url);
+    const messages = ["first", "second", "third"].map((data) => ({ data, group: "g" }));
+    await command(producer, "queue:sendBatch", { queue: "held", messages });
+
+    // A consumer takes the head, then disconnects without acking: the head comes back first.
+    const leaving = await connectSocket(a!.url);
+    const taken = new Promise<Delivery>((resolve) => leaving.once("queue:message", resolve));
+    await command(leaving, "queue:consume", { queue: "held", prefetch: 5 });
+    expect((await taken).data).toBe("first");
+    leaving.disconnect();
+
+    // A consumer on node A, which then drains (SIGTERM): its lease comes back, still first.
+    const draining = await connectSocket(a!.url, "/", { reconnection: false });
+    const again = new Promise<Delivery & { attempt: number }>((resolve) => draining.once("queue:message", resolve));
+    await command(draining, "queue:consume", { queue: "held", prefetch: 5 });
+    expect(await again).toMatchObject({ data: "first", attempt: 2 });
+    await a!.stop();
+
+    const order: Array<[unknown, number]> = [];
+    const survivor = await connectSocket(b!.url);
+    survivor.on("queue:message", (delivery: Delivery & { attempt: number }) => {
+      order.push([delivery.data, delivery.attempt]);
+      void command(survivor, "queue:ack", { queue: "held", receipt: delivery.receipt });
+    });
+    await command(survivor, "queue:consume", { queue: "held", prefetch: 5 });
+    await waitFor(async () => order.length === 3, { what: "the three messages" });
+    expect(order).toEqual([
+      ["first", 3],
+      ["second", 1],
+      ["third", 1],
+    ]);
   });
 
   it("delivers priority 9 before earlier priority 0 messages, and carries group and priority over HTTP", async () => {
