@@ -763,6 +763,20 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
         expect([next.id, next.group, next.priority]).toEqual(["g-high", "G", 9]);
       });
 
+      it("is strict: a priority 0 message waits as long as higher ones keep coming", async () => {
+        const { engine, receive } = await setup();
+        await engine.send(JOBS, [message("low")]);
+        const order: string[] = [];
+        for (let round = 0; round < 5; round += 1) {
+          await engine.send(JOBS, [message(`high-${round}`, { priority: 1 })]);
+          const lease = only(await receive(1));
+          order.push(lease.id);
+          await engine.ack(JOBS, [lease.receipt]);
+        }
+        expect(order).toEqual(["high-0", "high-1", "high-2", "high-3", "high-4"]);
+        expect(ids(await receive(1))).toEqual(["low"]);
+      });
+
       it("puts a nacked message back at the head of its group, with or without a delay, and holds the group meanwhile", async () => {
         const { engine, receive, eventually } = await setup();
         await engine.send(JOBS, [grouped("a1", "A"), grouped("a2", "A")]);
