@@ -33,6 +33,7 @@ import type { MailroomServer } from "./socket-types.js";
 import { httpApi, httpApiServerOptions } from "./transports/http/api.js";
 import { browserClientRoutes } from "./transports/http/browser-client.js";
 import { httpCorsOptions } from "./transports/http/cors.js";
+import { dashboardRoutes } from "./transports/http/dashboard-route.js";
 import { healthRoutes } from "./transports/http/health-routes.js";
 import { installHttpAuth } from "./transports/http/http-auth.js";
 import { metricsRoute } from "./transports/http/metrics-route.js";
@@ -221,6 +222,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   app.register(healthRoutes, draining.readiness(store.readiness));
   app.register(metricsRoute, metrics);
   app.register(browserClientRoutes);
+  app.register(dashboardRoutes);
   app.register(httpApi, {
     engine,
     registry: store.registry,

@@ -14,15 +14,13 @@
  * @example
  * app.register(browserClientRoutes);
  */
-import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
-import { gzip } from "node:zlib";
 import { MailroomError } from "@mailroom/protocol";
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { httpErrorHandler } from "./http-errors.js";
+import { readServedFile, type ServedFile, sendServedFile } from "./static-file.js";
 
 export const BROWSER_CLIENT_FILE = "mailroom-client.js";
 const SOURCE_MAP_FILE = `${BROWSER_CLIENT_FILE}.map`;
@@ -38,8 +36,6 @@ export const BROWSER_CLIENT_ROUTES: readonly string[] = [
 const SHORT_CACHE = "public, max-age=300";
 /** A versioned path always holds the same bytes: a year, the longest that caches honour. */
 const IMMUTABLE_CACHE = "public, max-age=31536000, immutable";
-/** Hex digits of the content's SHA-256 in its ETag: plenty to tell two builds apart. */
-const ETAG_HEX_DIGITS = 20;
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   [BROWSER_CLIENT_FILE]: "text/javascript; charset=utf-8",
@@ -47,14 +43,6 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 };
 
 const MISSING_BUILD = "the browser build of @mailroom/client is missing from its package: build it with npm run build";
-
-interface ServedFile {
-  readonly identity: Buffer;
-  readonly gzipped: Buffer;
-  /** Weak: one ETag for both encodings of the same content. */
-  readonly etag: string;
-  readonly contentType: string;
-}
 
 interface BrowserBuild {
   /** The installed `@mailroom/client`'s version, the one of the versioned path. */
@@ -91,31 +79,8 @@ function servedFile(build: BrowserBuild, name: string): ServedFile {
 }
 
 function serve(request: FastifyRequest, reply: FastifyReply, file: ServedFile, cacheControl: string) {
-  reply
-    .header("cache-control", cacheControl)
-    .header("etag", file.etag)
-    .header("vary", "Accept-Encoding")
-    .header("access-control-allow-origin", "*")
-    .header("x-content-type-options", "nosniff");
-  if (etagMatches(request.headers["if-none-match"], file.etag)) return reply.code(304).send();
-  reply.type(file.contentType);
-  if (!acceptsGzip(request.headers["accept-encoding"])) return reply.send(file.identity);
-  return reply.header("content-encoding", "gzip").send(file.gzipped);
-}
-
-/** `If-None-Match` names the ETag (weakly compared, as for a GET), or is `*`. */
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (header === undefined) return false;
-  const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
-  return header.split(",").some((tag) => tag.trim() === "*" || opaque(tag) === opaque(etag));
-}
-
-/** `Accept-Encoding` lists gzip (or `*`) without refusing it by `q=0`. */
-function acceptsGzip(header: string | undefined): boolean {
-  return (header ?? "").split(",").some((entry) => {
-    const [coding, ...parameters] = entry.split(";").map((part) => part.trim().toLowerCase());
-    return (coding === "gzip" || coding === "*") && !parameters.some((parameter) => /^q=0(\.0*)?$/.test(parameter));
-  });
+  reply.header("access-control-allow-origin", "*").header("x-content-type-options", "nosniff");
+  return sendServedFile(request, reply, file, cacheControl);
 }
 
 /** Reads the build at the first call and keeps it; a failed read is logged once and tried again at the next call. */
@@ -141,9 +106,7 @@ async function readBuild(): Promise<BrowserBuild> {
   const folder = join(dirname(manifest), "browser");
   const files = new Map<string, ServedFile>();
   for (const [name, contentType] of Object.entries(CONTENT_TYPES)) {
-    const identity = await readFile(join(folder, name));
-    const digest = createHash("sha256").update(identity).digest("hex").slice(0, ETAG_HEX_DIGITS);
-    files.set(name, { identity, gzipped: await promisify(gzip)(identity), etag: `W/"${digest}"`, contentType });
+    files.set(name, await readServedFile(join(folder, name), contentType));
   }
   return { version, files };
 }

@@ -2,7 +2,7 @@
  * The HTTP request rate (docs/protocol.md, "Mailroom's choices"): each client address may make `--http-requests-per-minute`
  * requests in a one-minute window; past it a request is answered 429 `RATE_LIMITED` (with `Retry-After`
  * the seconds until the window ends) before its body is read or its token checked. Health, readiness,
- * metrics, the docs and the SDK's browser build are exempt, so probes, operators and pages are never locked
+ * metrics, the docs, the SDK's browser build and the dashboard's page and files are exempt, so probes, operators and pages are never locked
  * out. Socket.IO's own HTTP requests never reach Fastify, so they are not counted (commands have their own
  * limit).
  *
@@ -14,6 +14,7 @@ import type { RateLimitPluginOptions } from "@fastify/rate-limit";
 import { MailroomError } from "@mailroom/protocol";
 import type { FastifyRequest } from "fastify";
 import { BROWSER_CLIENT_ROUTES } from "./browser-client.js";
+import { DASHBOARD_ROUTES } from "./dashboard-route.js";
 import { DOCS_PATH, OPENAPI_PATH } from "./openapi.js";
 
 /** The window the per-client count runs over: the setting is per minute. */
@@ -27,6 +28,7 @@ const EXEMPT_ROUTES: ReadonlySet<string> = new Set([
   OPENAPI_PATH,
   DOCS_PATH,
   ...BROWSER_CLIENT_ROUTES,
+  ...DASHBOARD_ROUTES,
 ]);
 
 export function httpRateLimitOptions(requestsPerMinute: number): RateLimitPluginOptions {

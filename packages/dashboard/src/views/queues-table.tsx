@@ -1,0 +1,69 @@
+/**
+ * Every queue the snapshot lists, worst first (state/queue-rows.ts), with its counts, its rates at the last
+ * snapshot and a sparkline of send and ack rates since the page opened. A queue's name opens its page.
+ */
+import type { Snapshot } from "../api/snapshot.js";
+import { queueKey } from "../state/queue-key.js";
+import { isUnconsumed, worstFirst } from "../state/queue-rows.js";
+import { queueHref } from "../state/routes.js";
+import type { SampleHistory } from "../state/sample-history.js";
+import { count, rate } from "./format.js";
+import { Sparkline } from "./sparkline.js";
+
+export function QueuesTable({ snapshot, history }: { snapshot: Snapshot; history: SampleHistory }) {
+  const queues = worstFirst(snapshot.queues);
+  return (
+    <section class="panel" aria-labelledby="queues-title">
+      <h2 id="queues-title">Queues</h2>
+      {queues.length === 0 ? (
+        <p class="empty">No queue holds messages, has consumers or was sent to in the last 24 hours.</p>
+      ) : (
+        <table class="queues">
+          <thead>
+            <tr>
+              <th>queue</th>
+              <th>namespace</th>
+              <th class="number">ready</th>
+              <th class="number">in flight</th>
+              <th class="number">delayed</th>
+              <th class="number">dead letters</th>
+              <th class="number">consumers</th>
+              <th class="number">sent/s</th>
+              <th class="number">acked/s</th>
+              <th>
+                <span class="legend-send">sent</span> / <span class="legend-ack">acked</span> since this page opened
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {queues.map((queue) => {
+              const key = queueKey(queue.namespace, queue.name);
+              const rates = history.latestRates(key);
+              return (
+                <tr key={key} data-queue={queue.name}>
+                  <td>
+                    <a href={queueHref(queue.namespace, queue.name)}>{queue.name}</a>
+                  </td>
+                  <td>
+                    <code>{queue.namespace}</code>
+                  </td>
+                  <td class={`number depth${isUnconsumed(queue) ? " state-warn" : ""}`}>{count(queue.ready)}</td>
+                  <td class="number">{count(queue.inflight)}</td>
+                  <td class="number">{count(queue.delayed)}</td>
+                  <td class={`number${queue.deadLettered > 0 ? " state-bad" : ""}`}>{count(queue.deadLettered)}</td>
+                  <td class="number">{count(queue.consumers)}</td>
+                  <td class="number">{rate(rates.send)}</td>
+                  <td class="number">{rate(rates.ack)}</td>
+                  <td>
+                    <Sparkline series={history.series(key)} />
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {snapshot.truncated.queues && <p class="hint">The node lists only some of the queues: there are more.</p>}
+    </section>
+  );
+}
