@@ -95,7 +95,16 @@ export interface QueueOutcomes {
 /** The default: nobody listens. */
 export const IGNORED_OUTCOMES: QueueOutcomes = { deadLettered() {}, expired() {} };
 
-export type EngineStats = Omit<QueueStats, "consumers"> & { expired: number; discarded: number };
+/**
+ * A queue's counts, and its running totals: expired and discarded messages, messages accepted (`sent`) and
+ * acks (`acked`), cluster-wide, from which the dashboard draws rates (docs/protocol.md §12).
+ */
+export type EngineStats = Omit<QueueStats, "consumers"> & {
+  expired: number;
+  discarded: number;
+  sent: number;
+  acked: number;
+};
 
 /** How many live consumers each of these queues of the namespace has, in the same order (the cluster's count). */
 export type ConsumerCounts = (namespace: string, queues: string[]) => Promise<number[]>;

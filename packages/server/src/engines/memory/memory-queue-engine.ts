@@ -110,6 +110,8 @@ interface QueueState {
 interface QueueCounters {
   expired: number;
   discarded: number;
+  sent: number;
+  acked: number;
 }
 
 type TimedKind = "lease" | "delay" | "dedup";
@@ -202,6 +204,7 @@ export class MemoryQueueEngine implements QueueEngine {
       });
       const { group } = placementIn(queue, messageOf(queue, message.id));
       if (group !== undefined) countInGroup(queue, group, 1);
+      this.count(queue.key, "sent");
       if (message.chosenByProducer) {
         queue.dedup.set(message.id, now);
         queue.dedupOrder.pushBack({ id: message.id, acceptedAt: now });
@@ -273,6 +276,7 @@ export class MemoryQueueEngine implements QueueEngine {
       queue.leases.delete(current.id);
       this.forget(queue, current.id, messageOf(queue, current.id), true);
       this.invalidateTimedEntry();
+      this.count(queue.key, "acked");
       acked += 1;
     }
     this.dropIfEmpty(queue);
@@ -344,6 +348,8 @@ export class MemoryQueueEngine implements QueueEngine {
       groups: queue?.groupSizes.size ?? 0,
       expired: counters?.expired ?? 0,
       discarded: counters?.discarded ?? 0,
+      sent: counters?.sent ?? 0,
+      acked: counters?.acked ?? 0,
     };
   }
 
@@ -461,7 +467,7 @@ export class MemoryQueueEngine implements QueueEngine {
   private count(queueKey: string, counter: keyof QueueCounters): void {
     let counters = this.counters.get(queueKey);
     if (!counters) {
-      counters = { expired: 0, discarded: 0 };
+      counters = { expired: 0, discarded: 0, sent: 0, acked: 0 };
       this.counters.set(queueKey, counters);
     }
     counters[counter] += 1;

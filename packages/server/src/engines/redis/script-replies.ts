@@ -83,6 +83,8 @@ export interface StatsReply {
   expired: number;
   discarded: number;
   groups: number;
+  sent: number;
+  acked: number;
 }
 
 export interface ClaimedQueue {
@@ -191,7 +193,10 @@ export const decode = {
   },
 
   stats(reply: unknown): StatsReply {
-    const [ready, inflight, delayed, deadLettered, expired, discarded, groups] = integers(reply, "queue-stats");
+    const [ready, inflight, delayed, deadLettered, expired, discarded, groups, sent, acked] = integers(
+      reply,
+      "queue-stats",
+    );
     return {
       ready: ready ?? 0,
       inflight: inflight ?? 0,
@@ -200,6 +205,8 @@ export const decode = {
       expired: expired ?? 0,
       discarded: discarded ?? 0,
       groups: groups ?? 0,
+      sent: sent ?? 0,
+      acked: acked ?? 0,
     };
   },
 
