@@ -77,6 +77,12 @@ export interface PushedLeases {
   leases: Lease[];
 }
 
+/** A message as a peek shows it (docs/protocol.md §12): `attempt` counts its deliveries so far. */
+export type PeekedMessage = Omit<Lease, "receipt" | "seq">;
+
+/** Which messages a peek reads. */
+export type PeekState = "ready" | "delayed" | "inflight";
+
 export interface ReceiveResult {
   leases: Lease[];
   /** How many messages stay ready that may be taken now (0 when only messages of groups out wait): to know whether to pull again. */
@@ -142,6 +148,11 @@ export interface QueueEngine {
   /** Ends these leases now, as if they had expired (their consumer is gone). Stale receipts are ignored. */
   release(address: QueueAddress, receipts: string[]): Promise<void>;
   stats(address: QueueAddress): Promise<EngineStats>;
+  /**
+   * Up to `limit` messages in that state, leasing and changing nothing: ready ones oldest accepted first,
+   * delayed ones soonest due first, in-flight ones soonest deadline first.
+   */
+  peek(address: QueueAddress, state: PeekState, limit: number): Promise<PeekedMessage[]>;
   /** Drops ready and delayed messages; returns how many. */
   purge(address: QueueAddress): Promise<number>;
   /** Moves ready and delayed messages of `<queue>.dlq` to the tail of the queue; returns how many. */

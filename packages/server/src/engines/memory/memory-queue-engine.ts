@@ -27,6 +27,8 @@ import {
   IGNORED_OUTCOMES,
   type Lease,
   type NewMessage,
+  type PeekedMessage,
+  type PeekState,
   type QueueAddress,
   type QueueEngine,
   type QueueListing,
@@ -351,6 +353,27 @@ export class MemoryQueueEngine implements QueueEngine {
       sent: counters?.sent ?? 0,
       acked: counters?.acked ?? 0,
     };
+  }
+
+  async peek(address: QueueAddress, state: PeekState, limit: number): Promise<PeekedMessage[]> {
+    this.assertOpen();
+    const queue = this.queues.get(queueRefOf(address));
+    if (!queue) return [];
+    const ranked: Array<[id: string, rank: number]> = [];
+    for (const [id, message] of queue.messages) {
+      const lease = queue.leases.get(id);
+      const delay = queue.delayed.get(id);
+      if (state === "inflight" && lease) ranked.push([id, lease.deadline]);
+      else if (state === "delayed" && delay) ranked.push([id, delay.due]);
+      else if (state === "ready" && !lease && !delay) ranked.push([id, message.sequence]);
+    }
+    ranked.sort((first, second) => first[1] - second[1]);
+    return ranked.slice(0, limit).map(([id]) => {
+      const message = messageOf(queue, id);
+      const { receipt: _receipt, seq: _seq, ...peeked } = toLease(id, "", message);
+      // Deliveries so far: for one in flight, the current one counts (as its lease's attempt).
+      return { ...peeked, attempt: message.attempt };
+    });
   }
 
   async purge(address: QueueAddress): Promise<number> {

@@ -18,6 +18,8 @@ import {
   type EngineStats,
   IGNORED_OUTCOMES,
   type NewMessage,
+  type PeekedMessage,
+  type PeekState,
   type PushedLeases,
   type QueueAddress,
   type QueueEngine,
@@ -216,6 +218,15 @@ export class RedisQueueEngine implements QueueEngine {
 
   stats(address: QueueAddress): Promise<EngineStats> {
     return inStore(this.options.scripts.queueStats(target(address)));
+  }
+
+  async peek(address: QueueAddress, state: PeekState, limit: number): Promise<PeekedMessage[]> {
+    const found = await inStore(this.options.scripts.queuePeek(target(address), state, limit));
+    return found.map(({ id, entry }) => {
+      const { receipt: _receipt, seq: _seq, attempt, ...message } = leaseOf(id, "", entry);
+      // A stored entry counts the deliveries that ended; one in flight is on the next.
+      return { ...message, attempt: state === "inflight" ? attempt : attempt - 1 };
+    });
   }
 
   purge(address: QueueAddress): Promise<number> {

@@ -229,6 +229,18 @@ export const decode = {
     return { now: integer(items[0], "queue-registry-page"), queues };
   },
 
+  /** Pairs of id and stored entry (queue-peek.lua), the entries as Buffers. */
+  peek(reply: unknown): Array<{ id: string; entry: Buffer }> {
+    const items = list(reply, "queue-peek");
+    const messages: Array<{ id: string; entry: Buffer }> = [];
+    for (let index = 0; index + 1 < items.length; index += 2) {
+      const entry = items[index + 1];
+      if (!Buffer.isBuffer(entry)) throw malformed("queue-peek");
+      messages.push({ id: String(items[index]), entry });
+    }
+    return messages;
+  },
+
   /** A reply that is one integer (a count, a flag). */
   count(reply: unknown, script: string): number {
     return integer(reply, script);

@@ -72,6 +72,7 @@ const SCRIPTS = {
   queueSweep: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-sweep", "allow") },
   queueStats: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-stats", "allow") },
   queuePurge: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-purge", "allow") },
+  queuePeek: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-peek", "allow") },
   queueRedrive: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-redrive", "allow") },
   // Registering is allowed when full: its entry is small, once per queue, and a send it precedes is refused.
   queueRegister: { numberOfKeys: 3, lua: lua("queue-register", "allow") },
@@ -274,6 +275,11 @@ export class Scripts {
 
   async queueStats(target: QueueTarget): Promise<StatsReply> {
     return decode.stats(await this.runQueue("queueStats", target, []));
+  }
+
+  /** Ids and stored entries (Buffers), changing nothing (queue-peek.lua). */
+  async queuePeek(target: QueueTarget, which: string, limit: number): Promise<Array<{ id: string; entry: Buffer }>> {
+    return decode.peek(await this.runQueue("queuePeek", target, [which, limit], { buffers: true }));
   }
 
   async queuePurge(target: QueueTarget): Promise<number> {
