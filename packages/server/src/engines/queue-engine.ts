@@ -115,8 +115,8 @@ export type EngineStats = Omit<QueueStats, "consumers"> & {
 /** How many live consumers each of these queues of the namespace has, in the same order (the cluster's count). */
 export type ConsumerCounts = (namespace: string, queues: string[]) => Promise<number[]>;
 
-/** A queue of a listing, with its stats. */
-export type ListedQueue = QueueStats & { name: string };
+/** A queue of a listing, with its stats and running totals (the HTTP list shows the stats only). */
+export type ListedQueue = QueueStats & { name: string; sent: number; acked: number };
 
 export interface QueueListing {
   /** Sorted by name; at most `MAX_LISTED_QUEUES` (queue-listing.ts). */
@@ -164,6 +164,8 @@ export interface QueueEngine {
    * grows with the namespace's queues, never with the store's keys.
    */
   listQueues(namespace: string, consumers: ConsumerCounts): Promise<QueueListing>;
+  /** The namespaces whose queue registry has had queues (docs/protocol.md §12: `/v1/namespaces`). */
+  queueNamespaces(): Promise<string[]>;
   /**
    * Calls `listener` when messages may have become ready in the queue (sent, requeued, due), on any node.
    * Wake-ups may be lost or repeated: callers also poll now and then. Returns the unsubscribe function.

@@ -33,6 +33,7 @@ export function observedEngine(engine: QueueEngine, metrics: NodeMetrics): Queue
     release: (address, receipts) => engine.release(address, receipts),
     stats: (address) => engine.stats(address),
     peek: (address, state, limit) => engine.peek(address, state, limit),
+    queueNamespaces: () => engine.queueNamespaces(),
     purge: (address) => engine.purge(address),
     redrive: (address) => engine.redrive(address),
     listQueues: (namespace, consumers) => engine.listQueues(namespace, consumers),

@@ -434,6 +434,10 @@ export class MemoryQueueEngine implements QueueEngine {
     return moved;
   }
 
+  queueNamespaces(): Promise<string[]> {
+    return this.registry.namespaces();
+  }
+
   async listQueues(namespace: string, consumers: ConsumerCounts): Promise<QueueListing> {
     this.assertOpen();
     const stats = (address: QueueAddress) => this.stats(address);

@@ -242,6 +242,10 @@ export class RedisQueueEngine implements QueueEngine {
     return moved;
   }
 
+  queueNamespaces(): Promise<string[]> {
+    return this.options.queueRegistry.namespaces();
+  }
+
   listQueues(namespace: string, consumers: ConsumerCounts): Promise<QueueListing> {
     const stats = (address: QueueAddress) => this.stats(address);
     return listRegisteredQueues({ registry: this.options.queueRegistry, stats, consumers }, namespace);

@@ -120,6 +120,8 @@ export interface HeartbeatArgs {
   infoTtlMs: number;
   /** The layout this node reads and writes (layout.ts). */
   layout: number;
+  /** Connected sockets per namespace. */
+  namespaces: Record<string, number>;
 }
 
 export interface Membership {
@@ -141,12 +143,10 @@ export class Scripts {
   ) {}
 
   async heartbeat(args: HeartbeatArgs): Promise<number> {
-    const { nodeId, url, startedAt, connections, infoTtlMs, layout } = args;
+    const { nodeId, url, startedAt, connections, infoTtlMs, layout, namespaces } = args;
     const keys = [this.keys.nodes(), this.keys.nodeInfo(nodeId)];
-    return decode.count(
-      await this.run("heartbeat", keys, [nodeId, url, startedAt, connections, infoTtlMs, layout]),
-      "heartbeat",
-    );
+    const argv = [nodeId, url, startedAt, connections, infoTtlMs, layout, JSON.stringify(namespaces)];
+    return decode.count(await this.run("heartbeat", keys, argv), "heartbeat");
   }
 
   /** Moves the data's layout to `target` when every live node reads it; returns the layout after. */
