@@ -80,7 +80,8 @@ function routes(ns: string): Array<{ name: string; method: string; path: string;
     { name: "stats", method: "GET", path: queuePath("q", ns), right: "any" },
     { name: "queue list", method: "GET", path: `/v1/namespaces/${ns}/queues`, right: "any" },
     { name: "members", method: "GET", path: roomPath("r", ns), right: "any" },
-    { name: "history", method: "GET", path: `${roomPath("r", ns)}/history`, right: "join" },
+    { name: "history", method: "GET", path: `${roomPath("r", ns)}/history`, right: "join|monitor" },
+    { name: "peek", method: "GET", path: `${queuePath("q", ns)}/messages?state=ready`, right: "monitor" },
     { name: "cluster", method: "GET", path: "/v1/cluster", right: "token" },
   ];
 }
@@ -175,11 +176,11 @@ describe("auth over HTTP", () => {
 
   it("grants each right its routes only, with * adding to the namespace's own entry", async () => {
     const node = await securedNode();
-    for (const right of ["send", "consume", "publish", "join"]) {
+    for (const right of ["send", "consume", "publish", "join", "monitor"]) {
       const bearer = await token({ rights: { "/orders": [right] } });
       for (const route of routes("orders")) {
         const reply = await http(node, route.method, route.path, { bearer, json: route.json });
-        const allowed = route.right === right || route.right === "any" || route.right === "token";
+        const allowed = route.right.split("|").includes(right) || route.right === "any" || route.right === "token";
         // An allowed nack of an unknown receipt is 404: the right passed, the receipt did not.
         if (allowed) expect([200, 201, 202, 404], `${right} → ${route.name}`).toContain(reply.status);
         else expect(reply, `${right} → ${route.name}`).toMatchObject(forbidden);

@@ -3,7 +3,8 @@
  * the queue, room and HTTP scenarios against Mailroom and its peers, and prints one JSON line per
  * scenario and system with the fields PRODUCT.md names (Mailroom's queues both through the SDK and through
  * the stock socket.io-client); the Redis Cluster scenario builds its clusters and reports each master's
- * share. Checks shapes and that messages flowed, never how fast: figures
+ * share; the groups scenario runs grouped beside ungrouped and finds each group's order kept. Checks shapes
+ * and that messages flowed, never how fast: figures
  * belong to the bench, not to tests. RabbitMQ is skipped (with a note) when none answers.
  */
 import { execFile } from "node:child_process";
@@ -26,6 +27,21 @@ interface BenchLine {
   notes: string;
   /** queue-throughput: messages sent and messages the consumer received. */
   details?: { messages?: number; received?: number };
+}
+
+/** What a queue-groups line carries in `details` (scenarios/queue-groups.ts). */
+interface GroupsDetails {
+  groups: number;
+  messages: number;
+  received: number;
+  groupOrder: {
+    groups: number;
+    firstDeliveries: number;
+    orderViolations: number;
+    overlaps: number;
+    wrongGroup: number;
+  };
+  vsUngrouped?: { redisCpuUsPerMsg: number | null; msgsPerSec: number | null };
 }
 
 /** What a cluster-masters line carries in `details` (scenarios/cluster-masters.ts). */
@@ -121,6 +137,32 @@ describe("npm run bench", () => {
       }
     },
   );
+
+  it("queue-groups runs grouped beside ungrouped, delivers every message and keeps each group's send order", async () => {
+    const { stdout } = await run(process.execPath, [BENCH, "--smoke", "--json", "--only", "queue-groups"], {
+      timeout: 50_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const lines = jsonLines(stdout) as Array<BenchLine & { details?: GroupsDetails }>;
+    expect(lines.map((line) => line.system)).toEqual(["ungrouped", "grouped"]);
+    for (const line of lines) {
+      expect(line.notes, line.system).not.toMatch(/^failed/);
+      expect(line.msgsPerSec, line.system).toBeGreaterThan(0);
+      expect(line.redisCpuUsPerMsg, line.system).toBeGreaterThan(0);
+      expect(line.details?.received, line.system).toBe(line.details?.messages);
+    }
+    const grouped = lines[1]?.details;
+    // The smoke size deals 300 messages to 20 groups; every one is a first delivery, in its group's order.
+    expect(grouped?.groups).toBe(20);
+    expect(grouped?.groupOrder).toMatchObject({
+      groups: 20,
+      firstDeliveries: grouped?.messages,
+      orderViolations: 0,
+      overlaps: 0,
+      wrongGroup: 0,
+    });
+    expect(grouped?.vsUngrouped?.redisCpuUsPerMsg).toBeGreaterThan(0);
+  });
 
   it("runs as `mailroom bench`, which refuses an unknown scenario naming the known ones, and exits 1", async () => {
     const failure = await run(process.execPath, [CLI, "bench", "--only", "no-such-scenario"]).then(

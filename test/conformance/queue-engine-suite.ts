@@ -213,6 +213,8 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
           expired: 0,
           discarded: 0,
           groups: 0,
+          sent: 2,
+          acked: 2,
         });
       });
 
@@ -602,6 +604,8 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
           expired: 0,
           discarded: 0,
           groups: 0,
+          sent: 4,
+          acked: 0,
         });
         expect(await engine.stats(JOBS_DEAD_LETTERS)).toMatchObject({ ready: 0, inflight: 1, deadLettered: 0 });
       });

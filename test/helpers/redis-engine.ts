@@ -51,7 +51,7 @@ export async function startRedisEngine(deployment: RedisDeployment, options: Eng
     keys,
     dedupWindowMs: options.dedupWindowMs,
     logger,
-    queueRegistry: new RedisQueueRegistry(scripts),
+    queueRegistry: new RedisQueueRegistry(scripts, connections.command, keys),
     replicaWait: new ReplicaWait(connections.command, 0, COMMAND_TIMEOUT_MS),
     legacyDueIndex: () => false,
   });

@@ -10,6 +10,7 @@
  *   npm run bench -- --only queue-throughput,queue-latency --json
  *   npm run bench -- --only queue-profile   CPU profile of both nodes + Redis commandstats
  *   npm run bench -- --only cluster-masters Redis Cluster of 1, 2, 3 masters: rate and each master's share
+ *   npm run bench -- --only queue-groups    1,000 message groups beside no groups; each group's order checked
  */
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -25,6 +26,7 @@ import type { BenchContext, Scenario } from "./scenarios/bench-context.js";
 import { clusterMasters } from "./scenarios/cluster-masters.js";
 import { httpSend } from "./scenarios/http-send.js";
 import { idleSockets } from "./scenarios/idle-sockets.js";
+import { queueGroups } from "./scenarios/queue-groups.js";
 import { queueLatency } from "./scenarios/queue-latency.js";
 import { queueProfile } from "./scenarios/queue-profile.js";
 import { queueThroughput } from "./scenarios/queue-throughput.js";
@@ -48,7 +50,16 @@ interface Flags {
 
 /** Every scenario, in the order a full run takes them (`profileDir`: where queue-profile writes). */
 function everyScenario(profileDir: string): Scenario[] {
-  return [queueThroughput, queueLatency, roomFanout, idleSockets, httpSend, clusterMasters, queueProfile(profileDir)];
+  return [
+    queueThroughput,
+    queueLatency,
+    queueGroups,
+    roomFanout,
+    idleSockets,
+    httpSend,
+    clusterMasters,
+    queueProfile(profileDir),
+  ];
 }
 
 function scenarios(flags: Flags): Scenario[] {

@@ -18,6 +18,11 @@ export interface Sizes {
    * socket.io-client): PRODUCT.md's Socket.IO emit-and-ack peer keeps 64.
    */
   singleSendWindow: number;
+  /**
+   * queue-groups: the groups its grouped run deals `throughputMessages` to, in turn (issue 17 asks for
+   * 1,000; the smoke run takes fewer, so that each group still gets several messages to order).
+   */
+  messageGroups: number;
   /** Mailroom prefetch and RabbitMQ prefetch; BullMQ worker concurrency and raw-list workers. */
   prefetch: number;
   workerConcurrency: number;
@@ -53,6 +58,7 @@ const FULL: Sizes = {
   sendBatch: 100,
   sendWindow: 4,
   singleSendWindow: 64,
+  messageGroups: 1000,
   prefetch: 100,
   workerConcurrency: 50,
   latencyRate: 2000,
@@ -91,6 +97,7 @@ export const SIZES: Record<Mode, Sizes> = {
     ...FULL,
     rounds: 1,
     throughputMessages: 300,
+    messageGroups: 20,
     latencyRate: 400,
     latencySeconds: 1,
     latencyWarmupSeconds: 0.25,

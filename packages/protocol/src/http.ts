@@ -163,6 +163,46 @@ export const HttpReceivedMessage = Type.Object({
 export type HttpReceivedMessage = Static<typeof HttpReceivedMessage>;
 
 export const HttpReceiveResponse = Type.Object({ messages: Type.Array(HttpReceivedMessage) });
+
+/** The most messages one peek shows (§12). */
+export const MAX_PEEK = 100;
+
+export const HttpPeekQuery = Type.Object(
+  {
+    state: Type.Optional(
+      Type.Union([Type.Literal("ready"), Type.Literal("delayed"), Type.Literal("inflight")], { default: "ready" }),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PEEK, default: 20 })),
+  },
+  { additionalProperties: false },
+);
+export type HttpPeekQuery = Static<typeof HttpPeekQuery>;
+
+export const HttpPeekResponse = Type.Object({
+  messages: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      data: HttpData,
+      headers: Headers,
+      attempt: Type.Integer({ description: "Deliveries so far (one in flight counts its current one)" }),
+      enqueuedAt: Type.Integer(),
+      group: Type.Optional(Type.String()),
+      priority: Type.Optional(Type.Integer()),
+      reason: Type.Optional(Type.String({ description: "Why it is in a .dlq queue (only there)" })),
+    }),
+    { description: "Oldest first (ready), soonest due (delayed), soonest deadline (in flight); nothing is leased" },
+  ),
+});
+
+export const HttpNamespaces = Type.Object({
+  namespaces: Type.Array(
+    Type.Object({
+      name: Type.String({ description: "`/` for the default namespace" }),
+      queues: Type.Integer({ description: "Queues the namespace's queue list shows now" }),
+      sockets: Type.Integer({ description: "Connected sockets on every live node" }),
+    }),
+  ),
+});
 export const HttpAckResponse = Type.Object({ acked: Type.Integer(), stale: Type.Array(Type.String()) });
 export const HttpNackResponse = Type.Object({ deadLettered: Type.Boolean() });
 

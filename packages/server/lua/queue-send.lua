@@ -78,7 +78,11 @@ for index = 0, count - 1 do
     end
   end
 end
-if #messageArgs > 0 then redis.call('HSET', messagesKey, unpack(messageArgs)) end
+if #messageArgs > 0 then
+  redis.call('HSET', messagesKey, unpack(messageArgs))
+  -- Running totals, cluster-wide: the dashboard's rates (docs/protocol.md §12).
+  redis.call('HINCRBY', countersKey, 'sent', #messageArgs / 2)
+end
 
 -- The consumers standing for this queue, when it has no ready message to hand out first (order).
 local takers = {}

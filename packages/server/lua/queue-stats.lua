@@ -2,7 +2,7 @@
 --!include queue-keys
 --!include queue-lanes
 -- Returns { ready, inflight, delayed, messages now held by the dead-letter queue, expired, discarded,
---   groups with messages }
+--   groups with messages, messages accepted and acks, running totals }
 return {
   readyCount(),
   redis.call('ZCARD', inflightKey),
@@ -10,5 +10,7 @@ return {
   redis.call('HLEN', dlqMessagesKey),
   tonumber(redis.call('HGET', countersKey, 'expired') or '0'),
   tonumber(redis.call('HGET', countersKey, 'discarded') or '0'),
-  redis.call('HLEN', groupsKey)
+  redis.call('HLEN', groupsKey),
+  tonumber(redis.call('HGET', countersKey, 'sent') or '0'),
+  tonumber(redis.call('HGET', countersKey, 'acked') or '0')
 }

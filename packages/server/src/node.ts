@@ -26,6 +26,7 @@ import type { LocalNode, NodeStore } from "./engines/node-store.js";
 import { createRedisStore } from "./engines/redis/redis-store.js";
 import { redisPasswords } from "./engines/redis/redis-url.js";
 import { nodeLoggerOptions } from "./log-redaction.js";
+import { EventLoopLag } from "./metrics/event-loop-lag.js";
 import { LimitReporter } from "./metrics/limit-reporter.js";
 import { NodeMetrics } from "./metrics/node-metrics.js";
 import { observedEngine } from "./metrics/observed-engine.js";
@@ -105,6 +106,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     ...httpApiServerOptions,
   });
   const draining = new Draining();
+  const eventLoopLag = new EventLoopLag();
   const origins = allowedOrigins(config.corsOrigins);
   const io: MailroomServer = new Server(app.server, {
     // Its `cors`, and an `allowRequest` that checks the handshake's origin, then refuses it while draining.
@@ -118,7 +120,13 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
 
   coalesceFrames(io);
 
-  const localNode: LocalNode = { id, url: () => url, startedAt, connections: () => io.engine.clientsCount };
+  const localNode: LocalNode = {
+    id,
+    url: () => url,
+    startedAt,
+    connections: () => io.engine.clientsCount,
+    namespaceSockets: () => socketsPerNamespace(io),
+  };
   const logger = app.log.child({ node: id });
   const socketLogger = logger.child({ component: "sockets" });
   // First, so every namespace made after (the admin UI's, a user's) has its sockets' ends guarded too.
@@ -235,6 +243,13 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     reporter,
     adminUiNamespace: config.adminUi ? ADMIN_UI_NAMESPACE : undefined,
     history,
+    overview: {
+      nodeId: id,
+      store,
+      engine,
+      registry: store.registry,
+      eventLoopLagMs: () => eventLoopLag.read(),
+    },
   });
 
   // Closing the transports (not a Socket.IO disconnect) lets stock clients reconnect to another node.
@@ -252,6 +267,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     ["HTTP", () => app.close()],
     ["Socket.IO", () => io.close()],
     ["store", () => store.close()],
+    ["event-loop sampler", () => eventLoopLag.close()],
   ];
   const starters: Array<() => unknown> = [
     () => store.start(),
@@ -351,4 +367,14 @@ function engineBanner(engine: NodeStore["engine"], url: string): string {
     ? `Mailroom node listening at ${url} on the Redis engine (cluster mode)`
     : "Mailroom node ready on the memory engine: one node, nothing durable across restarts. " +
         "Start with --redis redis://host:6379 (or REDIS_URL) to run a cluster on Redis.";
+}
+
+/** Connected sockets per namespace on this node (Mailroom's: the admin UI's namespace is left out). */
+function socketsPerNamespace(io: MailroomServer): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [name, namespace] of io._nsps) {
+    if (name === ADMIN_UI_NAMESPACE || namespace.sockets.size === 0) continue;
+    counts[name] = namespace.sockets.size;
+  }
+  return counts;
 }

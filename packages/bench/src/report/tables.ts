@@ -9,6 +9,7 @@ import type { ScriptCost } from "../measure/redis-scripts.js";
 import type { RedisUsage } from "../measure/redis-usage.js";
 import type { ScenarioResult } from "../result.js";
 import { CLUSTER_MASTERS_SCENARIO, type ClusterMastersDetails } from "../scenarios/cluster-masters.js";
+import { groupedRun, QUEUE_GROUPS_SCENARIO, UNGROUPED } from "../scenarios/queue-groups.js";
 import { headlineOver, kibPerSocket, mailroomOver, ratioToMailroom } from "./ratios.js";
 
 const plain = { style: { head: [], border: [] } };
@@ -111,6 +112,36 @@ const TARGETS: Target[] = [
     },
   },
   {
+    target: "groups: Redis µs/msg within 1.5× of ungrouped (1,000 groups, prefetch 100)",
+    measured: (results) => {
+      const run = groupedRun(results);
+      const ratio = run?.details.vsUngrouped?.redisCpuUsPerMsg;
+      if (!run || ratio == null) return undefined;
+      const ungrouped = find(results, QUEUE_GROUPS_SCENARIO, UNGROUPED)?.redisCpuUsPerMsg;
+      return {
+        text:
+          `${ratio.toFixed(2)}× (${figure(run.result.redisCpuUsPerMsg)} vs ${figure(ungrouped)} µs; ` +
+          `${run.details.groups.toLocaleString("en-US")} groups)`,
+        met: ratio <= GROUPS_REDIS_COST_TARGET,
+      };
+    },
+  },
+  {
+    target: "groups: each group's messages delivered in send order, one out at a time",
+    measured: (results) => {
+      const run = groupedRun(results);
+      if (!run) return undefined;
+      const { groupOrder, messages } = run.details;
+      const broken = groupOrder.orderViolations + groupOrder.overlaps + groupOrder.wrongGroup;
+      return {
+        text:
+          `${groupOrder.orderViolations} order violations, ${groupOrder.overlaps} overlaps in ` +
+          `${groupOrder.firstDeliveries.toLocaleString("en-US")} first deliveries`,
+        met: broken === 0 && groupOrder.firstDeliveries === messages,
+      };
+    },
+  },
+  {
     target: "10,000 idle sockets held on one node",
     measured: (results) => {
       const value = find(results, "idle-sockets", "mailroom")?.details?.sockets;
@@ -140,6 +171,9 @@ function steadyCpuAgainstRabbitmq(system: string): Target["measured"] {
     return { text: `${figure(ours)} µs vs RabbitMQ ${figure(theirs)} µs (${value.toFixed(2)}×)`, met: value <= 1 };
   };
 }
+
+/** Issue 17: grouped messages cost Redis at most this much more CPU per message than ungrouped ones. */
+const GROUPS_REDIS_COST_TARGET = 1.5;
 
 /** PRODUCT.md: on a Redis Cluster, each master carries at most this much more than the mean. */
 const MASTER_BALANCE_TARGET = 1.15;

@@ -1,10 +1,13 @@
 /**
- * The consumer of a queue run: consumes every queue of `queues` with `inFlight` unacked messages at most
- * in each, records each message's latency (arrival at the handler minus its send time, from message
- * `warmup` on), and is done once `expected` messages (all queues together) are settled and the system
- * holds none unacked. Messages sent before the run (the producer's warm-up one in each queue) are
- * settled and not counted.
+ * The consumer of a queue run: consumes every queue of `queues` through each of `targets` (for Mailroom,
+ * one consumer per node and queue) with `inFlight` unacked messages at most in each, records each
+ * message's latency (arrival at the handler minus its send time, from message `warmup` on), and is done
+ * once `expected` messages (all queues together) are settled and the system holds none unacked. Messages
+ * sent before the run (the producer's warm-up one in each queue) are settled and not counted. Grouped
+ * messages (a `group` in the payload) also go through the group order check (measure/group-order.ts):
+ * the consumers of all targets share this process, so one check sees every delivery.
  */
+import { GroupOrderChecker, type GroupOrderSummary } from "../measure/group-order.js";
 import { LatencyRecorder, type LatencySummary } from "../measure/latency-recorder.js";
 import { now } from "../systems/payload.js";
 import type { ConsumerListener, QueueTarget } from "../systems/queue-system.js";
@@ -13,7 +16,8 @@ import type { Role } from "./role-protocol.js";
 
 export interface QueueConsumerConfig {
   system: QueueSystemName;
-  target: QueueTarget;
+  /** Where it consumes: one consumer per target and queue (e.g. a Mailroom node each). */
+  targets: QueueTarget[];
   queues: string[];
   expected: number;
   inFlight: number;
@@ -24,10 +28,13 @@ export interface QueueConsumerConfig {
 export interface QueueConsumerResult {
   received: number;
   latency: LatencySummary;
+  /** The group order check; all zeros in a run without groups. */
+  groupOrder: GroupOrderSummary;
 }
 
 export async function queueConsumerRole(config: QueueConsumerConfig): Promise<Role> {
   const latency = new LatencyRecorder(config.expected);
+  const groupOrder = new GroupOrderChecker();
   let received = 0;
   let settled = 0;
   let pending: Array<() => void> = [];
@@ -35,10 +42,11 @@ export async function queueConsumerRole(config: QueueConsumerConfig): Promise<Ro
   const toSettle = config.expected + config.queues.length;
   const system = await loadQueueSystem(config.system);
   const listener: ConsumerListener = {
-    received(message) {
+    received(message, delivery) {
       if (message.seq < 0) return;
       received += 1;
       if (message.seq >= config.warmup) latency.record(now() - message.sentAt);
+      groupOrder.record(message, delivery);
     },
     settled() {
       settled += 1;
@@ -46,13 +54,15 @@ export async function queueConsumerRole(config: QueueConsumerConfig): Promise<Ro
     },
   };
   const consumers = await Promise.all(
-    config.queues.map((queue) => system.consumer(config.target, queue, listener, { inFlight: config.inFlight })),
+    config.targets.flatMap((target) =>
+      config.queues.map((queue) => system.consumer(target, queue, listener, { inFlight: config.inFlight })),
+    ),
   );
   return {
     async start() {
       if (settled < toSettle) await new Promise<void>((resolve) => pending.push(resolve));
       await Promise.all(consumers.map((consumer) => consumer.drained()));
-      return { received, latency: latency.summary() } satisfies QueueConsumerResult;
+      return { received, latency: latency.summary(), groupOrder: groupOrder.summary() } satisfies QueueConsumerResult;
     },
     async close() {
       pending = [];

@@ -5,11 +5,14 @@
  * `steady` is an open-loop sender:
  * message i is due at start + i / rate and is sent then (or at once, if late) without waiting for the
  * previous ones to be accepted, carrying its due time, so a slow system cannot slow the sender down and
- * hide its own latency.
+ * hide its own latency. With `groups`, message i goes to group `g-<i mod groups>` (its payload says so),
+ * and a send waits for the acceptance of the previous send of its groups (group-send-order.ts), so each
+ * group's send order is its messages' seq order.
  */
-import { now, type Payload, payload } from "../systems/payload.js";
+import { groupOf, now, type Payload, payload } from "../systems/payload.js";
 import type { QueueProducer, QueueTarget } from "../systems/queue-system.js";
 import { loadQueueSystem, type QueueSystemName } from "../systems/queue-systems.js";
+import { GroupSendOrder } from "./group-send-order.js";
 import type { Role } from "./role-protocol.js";
 
 export interface QueueProducerConfig {
@@ -22,6 +25,8 @@ export interface QueueProducerConfig {
   batchSize: number;
   window: number;
   ratePerSecond: number;
+  /** Groups the messages are dealt to in turn; 0 sends them without a group. */
+  groups: number;
 }
 
 export interface QueueProducerResult {
@@ -33,13 +38,16 @@ export interface QueueProducerResult {
 
 /** The sender's tick: timers fire no more often than about once a millisecond anyway. */
 const TICK_MS = 1;
+/** The group of the warm-up messages, in a run with groups: apart from the groups the run checks. */
+const WARMUP_GROUP = "warm-up";
 
 export async function queueProducerRole(config: QueueProducerConfig): Promise<Role> {
   const system = await loadQueueSystem(config.system);
   const producers = await Promise.all(config.queues.map((queue) => system.producer(config.target, queue)));
   if (producers.length === 0) throw new Error("a producer needs at least one queue");
   // One message to each queue first, so connections, scripts and the queues exist before the clock starts.
-  await Promise.all(producers.map((producer) => producer.sendOne(payload(-1))));
+  const warmup = payload(-1, now(), config.groups > 0 ? WARMUP_GROUP : undefined);
+  await Promise.all(producers.map((producer) => producer.sendOne(warmup)));
   return {
     start: () => (config.mode === "burst" ? burst(producers, config) : steady(producers, config)),
     close: async () => {
@@ -54,6 +62,7 @@ function inTurn(producers: QueueProducer[], index: number): QueueProducer {
 }
 
 async function burst(producers: QueueProducer[], config: QueueProducerConfig): Promise<QueueProducerResult> {
+  const order = new GroupSendOrder();
   const startedAt = now();
   let next = 0;
   let batches = 0;
@@ -61,8 +70,11 @@ async function burst(producers: QueueProducer[], config: QueueProducerConfig): P
     while (next < config.messages) {
       const producer = inTurn(producers, batches++);
       const batch: Payload[] = [];
-      while (batch.length < config.batchSize && next < config.messages) batch.push(payload(next++));
-      await producer.sendBatch(batch);
+      while (batch.length < config.batchSize && next < config.messages) {
+        batch.push(payload(next, now(), groupOf(next, config.groups)));
+        next += 1;
+      }
+      await order.send(batch, () => producer.sendBatch(batch));
     }
   };
   await Promise.all(Array.from({ length: config.window }, lane));
@@ -71,6 +83,7 @@ async function burst(producers: QueueProducer[], config: QueueProducerConfig): P
 
 async function steady(producers: QueueProducer[], config: QueueProducerConfig): Promise<QueueProducerResult> {
   const intervalMs = 1000 / config.ratePerSecond;
+  const order = new GroupSendOrder();
   const startedAt = now();
   const accepted: Promise<void>[] = [];
   let maxLagMs = 0;
@@ -80,7 +93,9 @@ async function steady(producers: QueueProducer[], config: QueueProducerConfig): 
     while (next < config.messages && startedAt + next * intervalMs <= current) {
       const dueAt = startedAt + next * intervalMs;
       maxLagMs = Math.max(maxLagMs, current - dueAt);
-      accepted.push(inTurn(producers, next).sendOne(payload(next, dueAt)));
+      const message = payload(next, dueAt, groupOf(next, config.groups));
+      const producer = inTurn(producers, next);
+      accepted.push(order.send([message], () => producer.sendOne(message)));
       next += 1;
     }
     if (next < config.messages) await new Promise((resolve) => setTimeout(resolve, TICK_MS));

@@ -1,10 +1,10 @@
 /**
- * One queue run of one system: a consumer process (on node B for Mailroom) and a producer process (on
- * node A), over one queue or several, against the bench's Redis (or the Redis servers the spec names,
- * e.g. a cluster's masters) or RabbitMQ; the clock runs from the producer's start until the
- * consumer has settled every message and the system holds none unacked. Measures the rate, the latency
- * the consumer saw, Redis's CPU and commands per message (of all its servers and of each), and each
- * process's CPU (in cores).
+ * One queue run of one system: a consumer process (on node B for Mailroom, or on both nodes) and a
+ * producer process (on node A), over one queue or several, its messages in groups or not, against the
+ * bench's Redis (or the Redis servers the spec names, e.g. a cluster's masters) or RabbitMQ; the clock
+ * runs from the producer's start until the consumer has settled every message and the system holds none
+ * unacked. Measures the rate, the latency the consumer saw (and, with groups, each group's order), Redis's
+ * CPU and commands per message (of all its servers and of each), and each process's CPU (in cores).
  */
 import { CpuMeter, type CpuReading, cpuMicrosecondsPer, findProcess } from "../infra/process-stats.js";
 import type { RedisServer } from "../infra/redis-server.js";
@@ -32,6 +32,16 @@ export interface QueueRunSpec {
   warmup: number;
   /** Called with the run's start and end on the monotonic clock, e.g. to cut a CPU profile. */
   onWindow?: (fromUs: number, toUs: number) => void;
+  /**
+   * Groups the producer deals its messages to in turn (the consumer checks each group's order).
+   * @default 0, no groups
+   */
+  groups?: number;
+  /**
+   * Mailroom: where the consumer process consumes, one consumer of `prefetch` per node and queue.
+   * @default "node B"
+   */
+  consumeOn?: "node B" | "both nodes";
   /** Mailroom on the memory engine: node A and node B are the same node, and Redis is not measured. */
   memoryEngine?: boolean;
   /** Also break Redis's time down by script (slow log at 0 µs: a little overhead on Redis). */
@@ -81,7 +91,7 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
       "queue-consumer",
       {
         system: spec.system,
-        target: { ...base, nodeUrl: context.nodeB.url },
+        targets: consumerTargets(context, spec).map((nodeUrl) => ({ ...base, nodeUrl })),
         queues: spec.queues,
         expected: spec.messages,
         inFlight: isMailroom || spec.system === "rabbitmq" ? sizes.prefetch : sizes.workerConcurrency,
@@ -100,6 +110,7 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
         batchSize: oneAtATime ? 1 : sizes.sendBatch,
         window: oneAtATime ? sizes.singleSendWindow : sizes.sendWindow,
         ratePerSecond: spec.ratePerSecond,
+        groups: spec.groups ?? 0,
       },
       `${spec.system} producer`,
     ),
@@ -146,6 +157,11 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
   } finally {
     await Promise.all([producer.close(), consumer.close()]);
   }
+}
+
+/** The node URLs the consumer process consumes through: node B's, or both nodes'. */
+function consumerTargets(context: BenchContext, spec: QueueRunSpec): string[] {
+  return spec.consumeOn === "both nodes" ? [context.nodeA.url, context.nodeB.url] : [context.nodeB.url];
 }
 
 /** "node A 0.95, node B 0.80, redis 0.40 cores": who was busy, busiest first. */

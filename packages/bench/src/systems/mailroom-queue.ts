@@ -3,7 +3,7 @@
  * node, `consume` with a prefetch on another; the SDK acks each message when its handler resolves.
  * Sockets use the WebSocket transport only, as a Node.js client would. The producers and consumers of
  * one process that talk to the same node share one client (one socket), as an application's queues do;
- * it closes with the last of them.
+ * it closes with the last of them. A payload with a `group` is sent in that group (docs/protocol.md §11).
  */
 import { connect, type MailroomClient } from "@mailroom/client";
 import type { Payload } from "./payload.js";
@@ -30,10 +30,10 @@ export const mailroomQueue: QueueSystem = {
     const queue = client.queue<Payload>(queueName);
     return {
       async sendOne(message) {
-        await queue.send(message);
+        await queue.send(message, { group: message.group });
       },
       async sendBatch(messages) {
-        await queue.sendBatch(messages.map((data) => ({ data })));
+        await queue.sendBatch(messages.map((data) => ({ data, group: data.group })));
       },
       async close() {
         await clients.release(target.nodeUrl);
@@ -47,7 +47,7 @@ export const mailroomQueue: QueueSystem = {
     const consumption = await queue
       .consume(
         (message) => {
-          listener.received(message.data);
+          listener.received(message.data, { group: message.group, attempt: message.attempt });
           listener.settled();
         },
         { prefetch: inFlight },

@@ -1,7 +1,8 @@
 /**
  * What the queue scenarios need from a queue system, Mailroom or a peer: a producer that sends one
  * message or a batch and resolves once the system has accepted it, and a consumer that receives, acks and
- * reports each message. Each implementation uses its system the way its documentation says; the
+ * reports each message. A system that has groups sends each message in the payload's `group` and
+ * reports each delivery's group and attempt; the others ignore the group. Each implementation uses its system the way its documentation says; the
  * scenarios run the same producer and consumer shapes against all of them.
  */
 import type { Payload } from "./payload.js";
@@ -24,9 +25,17 @@ export interface QueueProducer {
   close(): Promise<void>;
 }
 
+/** What a system that has groups (Mailroom) says of a delivery beside its data. */
+export interface DeliveryFacts {
+  /** The group the delivery names, if any. */
+  group: string | undefined;
+  /** 1 for a first delivery, more for a redelivery. */
+  attempt: number;
+}
+
 export interface ConsumerListener {
-  /** A message arrived at the consumer's handler. */
-  received(message: Payload): void;
+  /** A message arrived at the consumer's handler (`delivery`: from the systems that have groups). */
+  received(message: Payload, delivery?: DeliveryFacts): void;
   /** Its ack was sent (or, where the system answers acks, answered). */
   settled(): void;
 }

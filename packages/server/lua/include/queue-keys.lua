@@ -13,7 +13,7 @@
 --          "/"), so settling it frees its group without reading its entry (queue-lanes.lua).
 -- KEYS[4]  delayed: sorted set, id -> when it becomes ready (ms, Redis time)
 -- KEYS[5]  dedup: sorted set, producer id -> first acceptance (ms, Redis time)
--- KEYS[6]  counters: hash, expired / discarded / deadLettered totals
+-- KEYS[6]  counters: hash, expired / discarded / deadLettered / sent / acked totals
 -- KEYS[7]  seq: string, the sequence shared by a queue and its dead-letter queue (acceptance order)
 -- KEYS[8] dead-letter ready, KEYS[9] dead-letter messages, KEYS[10] dead-letter delayed: the same keys
 --   of "<queue>.dlq"

@@ -25,6 +25,15 @@ export interface NodeRecord {
   startedAt: number;
   connections: number;
   lastSeenAt: number;
+  /** Connected sockets per namespace, as of its last heartbeat (docs/protocol.md §12). */
+  namespaces: Record<string, number>;
+}
+
+/** A room with members, and how many across the cluster. */
+export interface RoomCount {
+  namespace: string;
+  room: string;
+  members: number;
 }
 
 export interface ClusterRegistry {
@@ -39,6 +48,8 @@ export interface ClusterRegistry {
   members(namespace: string, room: string): Promise<RoomMembersResult>;
   /** The live nodes. */
   nodes(): Promise<NodeRecord[]>;
+  /** Rooms with members on live nodes, the most members first, at most `limit` (the dashboard's). */
+  rooms(limit: number): Promise<RoomCount[]>;
   /** Records how many consumers of a queue this node holds now (0 removes it); never fails, retried. */
   setQueueConsumers(namespace: string, queue: string, count: number): Promise<void>;
   /** How many consumers the queue has on live nodes. */
@@ -53,4 +64,6 @@ export interface LocalNode {
   url: () => string;
   startedAt: number;
   connections: () => number;
+  /** Connected sockets per namespace on this node (namespaces with none left out). */
+  namespaceSockets: () => Record<string, number>;
 }

@@ -37,6 +37,14 @@ export class LocalMemberships {
     return this.rooms.get(roomKey(namespace, room)) ?? new Map();
   }
 
+  /** Every room with members here, and how many. */
+  roomCounts(): Array<{ namespace: string; room: string; members: number }> {
+    return [...this.rooms].map(([key, sockets]) => {
+      const split = key.indexOf("\n");
+      return { namespace: key.slice(0, split), room: key.slice(split + 1), members: sockets.size };
+    });
+  }
+
   *all(): Generator<Membership> {
     for (const [key, sockets] of this.rooms) {
       const split = key.indexOf("\n");

@@ -34,6 +34,8 @@ export interface NodeStore {
   readonly readiness: Readiness;
   /** How often this node found that the store had lost its data (never, for memory: it starts empty). */
   dataLoss(): DataLossRecord;
+  /** Redis's memory use and limit (bytes; no limit: undefined); undefined for memory or when unknown. */
+  memoryUse(): Promise<{ usedBytes?: number; maxBytes?: number } | undefined>;
   /** Whether a broadcast published now can reach every node. */
   broadcastsFlow(): boolean;
   /** Installs the adapter that carries broadcasts between nodes (nothing for memory). */

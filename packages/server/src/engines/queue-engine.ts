@@ -77,6 +77,12 @@ export interface PushedLeases {
   leases: Lease[];
 }
 
+/** A message as a peek shows it (docs/protocol.md §12): `attempt` counts its deliveries so far. */
+export type PeekedMessage = Omit<Lease, "receipt" | "seq">;
+
+/** Which messages a peek reads. */
+export type PeekState = "ready" | "delayed" | "inflight";
+
 export interface ReceiveResult {
   leases: Lease[];
   /** How many messages stay ready that may be taken now (0 when only messages of groups out wait): to know whether to pull again. */
@@ -95,13 +101,22 @@ export interface QueueOutcomes {
 /** The default: nobody listens. */
 export const IGNORED_OUTCOMES: QueueOutcomes = { deadLettered() {}, expired() {} };
 
-export type EngineStats = Omit<QueueStats, "consumers"> & { expired: number; discarded: number };
+/**
+ * A queue's counts, and its running totals: expired and discarded messages, messages accepted (`sent`) and
+ * acks (`acked`), cluster-wide, from which the dashboard draws rates (docs/protocol.md §12).
+ */
+export type EngineStats = Omit<QueueStats, "consumers"> & {
+  expired: number;
+  discarded: number;
+  sent: number;
+  acked: number;
+};
 
 /** How many live consumers each of these queues of the namespace has, in the same order (the cluster's count). */
 export type ConsumerCounts = (namespace: string, queues: string[]) => Promise<number[]>;
 
-/** A queue of a listing, with its stats. */
-export type ListedQueue = QueueStats & { name: string };
+/** A queue of a listing, with its stats and running totals (the HTTP list shows the stats only). */
+export type ListedQueue = QueueStats & { name: string; sent: number; acked: number };
 
 export interface QueueListing {
   /** Sorted by name; at most `MAX_LISTED_QUEUES` (queue-listing.ts). */
@@ -133,6 +148,11 @@ export interface QueueEngine {
   /** Ends these leases now, as if they had expired (their consumer is gone). Stale receipts are ignored. */
   release(address: QueueAddress, receipts: string[]): Promise<void>;
   stats(address: QueueAddress): Promise<EngineStats>;
+  /**
+   * Up to `limit` messages in that state, leasing and changing nothing: ready ones oldest accepted first,
+   * delayed ones soonest due first, in-flight ones soonest deadline first.
+   */
+  peek(address: QueueAddress, state: PeekState, limit: number): Promise<PeekedMessage[]>;
   /** Drops ready and delayed messages; returns how many. */
   purge(address: QueueAddress): Promise<number>;
   /** Moves ready and delayed messages of `<queue>.dlq` to the tail of the queue; returns how many. */
@@ -144,6 +164,8 @@ export interface QueueEngine {
    * grows with the namespace's queues, never with the store's keys.
    */
   listQueues(namespace: string, consumers: ConsumerCounts): Promise<QueueListing>;
+  /** The namespaces whose queue registry has had queues (docs/protocol.md §12: `/v1/namespaces`). */
+  queueNamespaces(): Promise<string[]>;
   /**
    * Calls `listener` when messages may have become ready in the queue (sent, requeued, due), on any node.
    * Wake-ups may be lost or repeated: callers also poll now and then. Returns the unsubscribe function.

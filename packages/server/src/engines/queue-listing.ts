@@ -37,7 +37,7 @@ export async function listRegisteredQueues(sources: ListingSources, namespace: s
     const idle: string[] = [];
     let truncated = false;
     for (const [index, { name, lastSentAt }] of page.queues.entries()) {
-      const { ready, inflight, delayed, deadLettered, groups } = stats[index] as EngineStats;
+      const { ready, inflight, delayed, deadLettered, groups, sent, acked } = stats[index] as EngineStats;
       const consumerCount = consumers[index] ?? 0;
       const sentRecently = lastSentAt !== undefined && lastSentAt > page.now - SENT_WINDOW_MS;
       if (ready + inflight + delayed === 0 && consumerCount === 0 && !sentRecently) {
@@ -46,7 +46,7 @@ export async function listRegisteredQueues(sources: ListingSources, namespace: s
         truncated = true;
         break;
       } else {
-        queues.push({ name, ready, inflight, delayed, deadLettered, consumers: consumerCount, groups });
+        queues.push({ name, ready, inflight, delayed, deadLettered, consumers: consumerCount, groups, sent, acked });
       }
     }
     await registry.forget(namespace, idle, SENT_WINDOW_MS);

@@ -56,4 +56,6 @@ export interface QueueRegistry {
    * `FORGET_GRACE_MS`, by the store's clock now. Returns how many it removed.
    */
   forget(namespace: string, queues: string[], sentWindowMs: number): Promise<number>;
+  /** The namespaces that have had queues registered (a namespace may stay listed once its queues are gone). */
+  namespaces(): Promise<string[]>;
 }

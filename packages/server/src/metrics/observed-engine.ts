@@ -32,6 +32,8 @@ export function observedEngine(engine: QueueEngine, metrics: NodeMetrics): Queue
     extend: (address, receipt, visibilityMs) => engine.extend(address, receipt, visibilityMs),
     release: (address, receipts) => engine.release(address, receipts),
     stats: (address) => engine.stats(address),
+    peek: (address, state, limit) => engine.peek(address, state, limit),
+    queueNamespaces: () => engine.queueNamespaces(),
     purge: (address) => engine.purge(address),
     redrive: (address) => engine.redrive(address),
     listQueues: (namespace, consumers) => engine.listQueues(namespace, consumers),

@@ -2,7 +2,7 @@
  * The registry of a single node with no Redis: its own memberships are the whole cluster's.
  */
 import { MAX_LISTED_MEMBERS, type RoomMember, type RoomMembersResult } from "@mailroom/protocol";
-import type { ClusterRegistry, LocalNode, Membership, NodeRecord } from "../cluster-registry.js";
+import type { ClusterRegistry, LocalNode, Membership, NodeRecord, RoomCount } from "../cluster-registry.js";
 import { LocalMemberships } from "../local-memberships.js";
 import { queueRef } from "../refs.js";
 
@@ -49,7 +49,14 @@ export class MemoryRegistry implements ClusterRegistry {
 
   async nodes(): Promise<NodeRecord[]> {
     const now = Date.now();
-    const { id, url, startedAt, connections } = this.node;
-    return [{ id, url: url(), startedAt, connections: connections(), lastSeenAt: now }];
+    const { id, url, startedAt, connections, namespaceSockets } = this.node;
+    return [{ id, url: url(), startedAt, connections: connections(), lastSeenAt: now, namespaces: namespaceSockets() }];
+  }
+
+  async rooms(limit: number): Promise<RoomCount[]> {
+    return this.memberships
+      .roomCounts()
+      .sort((first, second) => second.members - first.members)
+      .slice(0, limit);
   }
 }

@@ -27,6 +27,8 @@ import {
   IGNORED_OUTCOMES,
   type Lease,
   type NewMessage,
+  type PeekedMessage,
+  type PeekState,
   type QueueAddress,
   type QueueEngine,
   type QueueListing,
@@ -110,6 +112,8 @@ interface QueueState {
 interface QueueCounters {
   expired: number;
   discarded: number;
+  sent: number;
+  acked: number;
 }
 
 type TimedKind = "lease" | "delay" | "dedup";
@@ -202,6 +206,7 @@ export class MemoryQueueEngine implements QueueEngine {
       });
       const { group } = placementIn(queue, messageOf(queue, message.id));
       if (group !== undefined) countInGroup(queue, group, 1);
+      this.count(queue.key, "sent");
       if (message.chosenByProducer) {
         queue.dedup.set(message.id, now);
         queue.dedupOrder.pushBack({ id: message.id, acceptedAt: now });
@@ -273,6 +278,7 @@ export class MemoryQueueEngine implements QueueEngine {
       queue.leases.delete(current.id);
       this.forget(queue, current.id, messageOf(queue, current.id), true);
       this.invalidateTimedEntry();
+      this.count(queue.key, "acked");
       acked += 1;
     }
     this.dropIfEmpty(queue);
@@ -344,7 +350,30 @@ export class MemoryQueueEngine implements QueueEngine {
       groups: queue?.groupSizes.size ?? 0,
       expired: counters?.expired ?? 0,
       discarded: counters?.discarded ?? 0,
+      sent: counters?.sent ?? 0,
+      acked: counters?.acked ?? 0,
     };
+  }
+
+  async peek(address: QueueAddress, state: PeekState, limit: number): Promise<PeekedMessage[]> {
+    this.assertOpen();
+    const queue = this.queues.get(queueRefOf(address));
+    if (!queue) return [];
+    const ranked: Array<[id: string, rank: number]> = [];
+    for (const [id, message] of queue.messages) {
+      const lease = queue.leases.get(id);
+      const delay = queue.delayed.get(id);
+      if (state === "inflight" && lease) ranked.push([id, lease.deadline]);
+      else if (state === "delayed" && delay) ranked.push([id, delay.due]);
+      else if (state === "ready" && !lease && !delay) ranked.push([id, message.sequence]);
+    }
+    ranked.sort((first, second) => first[1] - second[1]);
+    return ranked.slice(0, limit).map(([id]) => {
+      const message = messageOf(queue, id);
+      const { receipt: _receipt, seq: _seq, ...peeked } = toLease(id, "", message);
+      // Deliveries so far: for one in flight, the current one counts (as its lease's attempt).
+      return { ...peeked, attempt: message.attempt };
+    });
   }
 
   async purge(address: QueueAddress): Promise<number> {
@@ -405,6 +434,10 @@ export class MemoryQueueEngine implements QueueEngine {
     return moved;
   }
 
+  queueNamespaces(): Promise<string[]> {
+    return this.registry.namespaces();
+  }
+
   async listQueues(namespace: string, consumers: ConsumerCounts): Promise<QueueListing> {
     this.assertOpen();
     const stats = (address: QueueAddress) => this.stats(address);
@@ -461,7 +494,7 @@ export class MemoryQueueEngine implements QueueEngine {
   private count(queueKey: string, counter: keyof QueueCounters): void {
     let counters = this.counters.get(queueKey);
     if (!counters) {
-      counters = { expired: 0, discarded: 0 };
+      counters = { expired: 0, discarded: 0, sent: 0, acked: 0 };
       this.counters.set(queueKey, counters);
     }
     counters[counter] += 1;

@@ -21,17 +21,17 @@ interface NamespaceRegistry {
 }
 
 export class MemoryQueueRegistry implements QueueRegistry {
-  private readonly namespaces = new Map<string, NamespaceRegistry>();
+  private readonly byNamespace = new Map<string, NamespaceRegistry>();
 
   /** @param now the clock of the registry's times (ms since the epoch). */
   constructor(private readonly now: () => number) {}
 
   record(address: QueueAddress, sent: boolean): void {
     const now = this.now();
-    let registry = this.namespaces.get(address.namespace);
+    let registry = this.byNamespace.get(address.namespace);
     if (!registry) {
       registry = { names: [], registrations: new Map() };
-      this.namespaces.set(address.namespace, registry);
+      this.byNamespace.set(address.namespace, registry);
     }
     const known = registry.registrations.get(address.queue);
     if (known) {
@@ -47,9 +47,13 @@ export class MemoryQueueRegistry implements QueueRegistry {
     this.record(address, sent);
   }
 
+  async namespaces(): Promise<string[]> {
+    return [...this.byNamespace.keys()];
+  }
+
   async page(namespace: string, after: string | undefined, limit: number): Promise<RegistryPage> {
     const now = this.now();
-    const registry = this.namespaces.get(namespace);
+    const registry = this.byNamespace.get(namespace);
     if (!registry) return { queues: [], now };
     const start = after === undefined ? 0 : firstAfter(registry.names, after);
     const queues = registry.names.slice(start, start + limit).map((name) => ({
@@ -60,7 +64,7 @@ export class MemoryQueueRegistry implements QueueRegistry {
   }
 
   async forget(namespace: string, queues: string[], sentWindowMs: number): Promise<number> {
-    const registry = this.namespaces.get(namespace);
+    const registry = this.byNamespace.get(namespace);
     if (!registry) return 0;
     const now = this.now();
     const forgotten = new Set<string>();
@@ -74,13 +78,13 @@ export class MemoryQueueRegistry implements QueueRegistry {
     }
     if (forgotten.size === 0) return 0;
     registry.names = registry.names.filter((name) => !forgotten.has(name));
-    if (registry.names.length === 0) this.namespaces.delete(namespace);
+    if (registry.names.length === 0) this.byNamespace.delete(namespace);
     return forgotten.size;
   }
 
   /** Forgets everything (the engine closed). */
   clear(): void {
-    this.namespaces.clear();
+    this.byNamespace.clear();
   }
 }
 

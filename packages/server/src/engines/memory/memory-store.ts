@@ -23,6 +23,7 @@ export function createMemoryStore(
     history: new MemoryRoomHistory(options.history),
     readiness: { problem: async () => undefined },
     dataLoss: () => ({ detected: 0 }),
+    memoryUse: async () => undefined,
     broadcastsFlow: () => true,
     attach: () => {},
     start: async () => {

@@ -100,6 +100,11 @@ export class RedisKeys {
     return [`${base}:names`, `${base}:sent`, `${base}:seen`];
   }
 
+  /** Set: the namespaces whose queue registry has had queues (the dashboard's and `/v1/namespaces`' list). */
+  queueNamespaces(): string {
+    return `${this.prefix}:{cluster}:queue-namespaces`;
+  }
+
   /** String: set (to the time, ms) once the queue registry holds the queues made before it existed. */
   queueRegistryBuilt(): string {
     return `${this.prefix}:{cluster}:queue-registry-built`;

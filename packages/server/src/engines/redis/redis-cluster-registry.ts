@@ -7,7 +7,7 @@
  */
 import { MAX_LISTED_MEMBERS, type RoomMember, type RoomMembersResult } from "@mailroom/protocol";
 import type { FastifyBaseLogger } from "fastify";
-import type { ClusterRegistry, LocalNode, Membership, NodeRecord } from "../cluster-registry.js";
+import type { ClusterRegistry, LocalNode, Membership, NodeRecord, RoomCount } from "../cluster-registry.js";
 import { LocalMemberships } from "../local-memberships.js";
 import { parseQueueRef, parseRoomRef, queueRef, roomRef } from "../refs.js";
 import type { RedisKeys } from "./keys.js";
@@ -195,7 +195,36 @@ export class RedisRegistry implements ClusterRegistry {
         startedAt: Number(info.startedAt),
         connections: Number(info.connections),
         lastSeenAt: Number(info.lastSeenAt),
+        namespaces: parseNamespaces(info.namespaces),
       }));
+  }
+
+  async rooms(limit: number): Promise<RoomCount[]> {
+    const { redis, scripts, keys, nodeTimeoutMs } = this.options;
+    const liveIds = await inStore(scripts.liveNodes(nodeTimeoutMs));
+    const refs = new Set<string>();
+    for (const rooms of await inStore(Promise.all(liveIds.map((id) => redis.smembers(keys.nodeRooms(id)))))) {
+      for (const ref of rooms) {
+        if (refs.size >= limit * ROOM_CANDIDATES_PER_LISTED) break;
+        refs.add(ref);
+      }
+    }
+    const live = new Set(liveIds);
+    const counted = await inStore(
+      Promise.all(
+        [...refs].map(async (ref) => {
+          const { namespace, room } = parseRoomRef(ref);
+          const counts = await redis.hgetall(keys.roomCounts(namespace, room));
+          let members = 0;
+          for (const [nodeId, count] of Object.entries(counts)) if (live.has(nodeId)) members += Number(count);
+          return { namespace, room, members };
+        }),
+      ),
+    );
+    return counted
+      .filter((room) => room.members > 0)
+      .sort((first, second) => second.members - first.members)
+      .slice(0, limit);
   }
 
   /** One heartbeat: say we are alive, repair what Redis lost, and clean up after dead nodes. */
@@ -211,6 +240,7 @@ export class RedisRegistry implements ClusterRegistry {
         connections: node.connections(),
         infoTtlMs: nodeTimeoutMs * INFO_TTL_IN_TIMEOUTS,
         layout: LAYOUT_VERSION,
+        namespaces: node.namespaceSockets(),
       });
       if (wasUnlisted === 1) this.needsRewrite = true;
       if (this.needsRewrite) {
@@ -275,4 +305,18 @@ export class RedisRegistry implements ClusterRegistry {
 
 function pendingKey({ namespace, room, socket }: Membership): string {
   return `${namespace}\n${room}\n${socket}`;
+}
+
+/** Rooms looked at per room listed: the listing keeps the most populous of them. */
+const ROOM_CANDIDATES_PER_LISTED = 10;
+
+/** A node record's sockets per namespace; a node of an older release wrote none. */
+function parseNamespaces(text: string | undefined): Record<string, number> {
+  if (text === undefined) return {};
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, number>) : {};
+  } catch {
+    return {};
+  }
 }

@@ -18,6 +18,8 @@ import {
   type EngineStats,
   IGNORED_OUTCOMES,
   type NewMessage,
+  type PeekedMessage,
+  type PeekState,
   type PushedLeases,
   type QueueAddress,
   type QueueEngine,
@@ -218,6 +220,15 @@ export class RedisQueueEngine implements QueueEngine {
     return inStore(this.options.scripts.queueStats(target(address)));
   }
 
+  async peek(address: QueueAddress, state: PeekState, limit: number): Promise<PeekedMessage[]> {
+    const found = await inStore(this.options.scripts.queuePeek(target(address), state, limit));
+    return found.map(({ id, entry }) => {
+      const { receipt: _receipt, seq: _seq, attempt, ...message } = leaseOf(id, "", entry);
+      // A stored entry counts the deliveries that ended; one in flight is on the next.
+      return { ...message, attempt: state === "inflight" ? attempt : attempt - 1 };
+    });
+  }
+
   purge(address: QueueAddress): Promise<number> {
     return inStore(this.options.scripts.queuePurge(target(address)));
   }
@@ -229,6 +240,10 @@ export class RedisQueueEngine implements QueueEngine {
       this.wake(address);
     }
     return moved;
+  }
+
+  queueNamespaces(): Promise<string[]> {
+    return this.options.queueRegistry.namespaces();
   }
 
   listQueues(namespace: string, consumers: ConsumerCounts): Promise<QueueListing> {

@@ -6,20 +6,43 @@
  */
 
 import type { QueueAddress } from "../queue-engine.js";
+import type { RedisKeys } from "./keys.js";
+import type { RedisClient } from "./redis-clients.js";
 import { FORGET_GRACE_MS, type QueueRegistry, type RegistryPage } from "../queue-registry.js";
 import type { Scripts } from "./scripts.js";
 import { inStore } from "./store-errors.js";
 
 export class RedisQueueRegistry implements QueueRegistry {
-  constructor(private readonly scripts: Scripts) {}
+  /** Namespaces this node has added to the cluster's namespace set (once each). */
+  private readonly namespacesAdded = new Set<string>();
+
+  constructor(
+    private readonly scripts: Scripts,
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+  ) {}
 
   async register(address: QueueAddress, sent: boolean): Promise<void> {
     await inStore(this.scripts.queueRegister(address.namespace, [address.queue], sent));
+    await this.addNamespace(address.namespace);
   }
 
   /** Registers several queues of one namespace in one call, as the migration does: none as sent. */
   async registerExisting(namespace: string, queues: string[]): Promise<void> {
-    if (queues.length > 0) await inStore(this.scripts.queueRegister(namespace, queues, false));
+    if (queues.length === 0) return;
+    await inStore(this.scripts.queueRegister(namespace, queues, false));
+    await this.addNamespace(namespace);
+  }
+
+  async namespaces(): Promise<string[]> {
+    return inStore(this.redis.smembers(this.keys.queueNamespaces()));
+  }
+
+  /** The namespace set is its own key (under `{cluster}`): a registry script stays in its namespace's slot. */
+  private async addNamespace(namespace: string): Promise<void> {
+    if (this.namespacesAdded.has(namespace)) return;
+    await inStore(this.redis.sadd(this.keys.queueNamespaces(), namespace));
+    this.namespacesAdded.add(namespace);
   }
 
   async page(namespace: string, after: string | undefined, limit: number): Promise<RegistryPage> {

@@ -75,7 +75,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     logger,
   });
 
-  const queueRegistry = new RedisQueueRegistry(scripts);
+  const queueRegistry = new RedisQueueRegistry(scripts, connections.command, keys);
   const queues = new RedisQueueEngine({
     nodeId: node.id,
     connections,
@@ -146,6 +146,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
       },
     },
     dataLoss: () => epoch.dataLoss(),
+    memoryUse: () => memoryUse(connections),
     broadcastsFlow: () => connections.command.status === "ready",
     attach(io: MailroomServer) {
       const publisher = connections.adapterPublisher();
@@ -173,6 +174,22 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
       await connections.close();
     },
   };
+}
+
+/** `INFO memory` of the command connection's Redis (on a cluster, of the node it reaches first). */
+async function memoryUse(connections: RedisConnections): Promise<{ usedBytes?: number; maxBytes?: number } | undefined> {
+  try {
+    const info = await connections.command.info("memory");
+    const field = (name: string) => new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1];
+    const used = field("used_memory");
+    const max = field("maxmemory");
+    const use: { usedBytes?: number; maxBytes?: number } = {};
+    if (used !== undefined) use.usedBytes = Number(used);
+    if (max !== undefined && Number(max) > 0) use.maxBytes = Number(max);
+    return use;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Sharded pub/sub (SPUBLISH, SSUBSCRIBE) came with Redis 7: an older one never lets the node be ready. */

@@ -83,6 +83,8 @@ export interface StatsReply {
   expired: number;
   discarded: number;
   groups: number;
+  sent: number;
+  acked: number;
 }
 
 export interface ClaimedQueue {
@@ -191,7 +193,10 @@ export const decode = {
   },
 
   stats(reply: unknown): StatsReply {
-    const [ready, inflight, delayed, deadLettered, expired, discarded, groups] = integers(reply, "queue-stats");
+    const [ready, inflight, delayed, deadLettered, expired, discarded, groups, sent, acked] = integers(
+      reply,
+      "queue-stats",
+    );
     return {
       ready: ready ?? 0,
       inflight: inflight ?? 0,
@@ -200,6 +205,8 @@ export const decode = {
       expired: expired ?? 0,
       discarded: discarded ?? 0,
       groups: groups ?? 0,
+      sent: sent ?? 0,
+      acked: acked ?? 0,
     };
   },
 
@@ -220,6 +227,18 @@ export const decode = {
       queues.push({ name: String(items[index]), lastSentAt: integer(items[index + 1], "queue-registry-page") });
     }
     return { now: integer(items[0], "queue-registry-page"), queues };
+  },
+
+  /** Pairs of id and stored entry (queue-peek.lua), the entries as Buffers. */
+  peek(reply: unknown): Array<{ id: string; entry: Buffer }> {
+    const items = list(reply, "queue-peek");
+    const messages: Array<{ id: string; entry: Buffer }> = [];
+    for (let index = 0; index + 1 < items.length; index += 2) {
+      const entry = items[index + 1];
+      if (!Buffer.isBuffer(entry)) throw malformed("queue-peek");
+      messages.push({ id: String(items[index]), entry });
+    }
+    return messages;
   },
 
   /** A reply that is one integer (a count, a flag). */

@@ -72,6 +72,7 @@ const SCRIPTS = {
   queueSweep: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-sweep", "allow") },
   queueStats: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-stats", "allow") },
   queuePurge: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-purge", "allow") },
+  queuePeek: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-peek", "allow") },
   queueRedrive: { numberOfKeys: QUEUE_KEY_COUNT, lua: lua("queue-redrive", "allow") },
   // Registering is allowed when full: its entry is small, once per queue, and a send it precedes is refused.
   queueRegister: { numberOfKeys: 3, lua: lua("queue-register", "allow") },
@@ -119,6 +120,8 @@ export interface HeartbeatArgs {
   infoTtlMs: number;
   /** The layout this node reads and writes (layout.ts). */
   layout: number;
+  /** Connected sockets per namespace. */
+  namespaces: Record<string, number>;
 }
 
 export interface Membership {
@@ -140,12 +143,10 @@ export class Scripts {
   ) {}
 
   async heartbeat(args: HeartbeatArgs): Promise<number> {
-    const { nodeId, url, startedAt, connections, infoTtlMs, layout } = args;
+    const { nodeId, url, startedAt, connections, infoTtlMs, layout, namespaces } = args;
     const keys = [this.keys.nodes(), this.keys.nodeInfo(nodeId)];
-    return decode.count(
-      await this.run("heartbeat", keys, [nodeId, url, startedAt, connections, infoTtlMs, layout]),
-      "heartbeat",
-    );
+    const argv = [nodeId, url, startedAt, connections, infoTtlMs, layout, JSON.stringify(namespaces)];
+    return decode.count(await this.run("heartbeat", keys, argv), "heartbeat");
   }
 
   /** Moves the data's layout to `target` when every live node reads it; returns the layout after. */
@@ -274,6 +275,11 @@ export class Scripts {
 
   async queueStats(target: QueueTarget): Promise<StatsReply> {
     return decode.stats(await this.runQueue("queueStats", target, []));
+  }
+
+  /** Ids and stored entries (Buffers), changing nothing (queue-peek.lua). */
+  async queuePeek(target: QueueTarget, which: string, limit: number): Promise<Array<{ id: string; entry: Buffer }>> {
+    return decode.peek(await this.runQueue("queuePeek", target, [which, limit], { buffers: true }));
   }
 
   async queuePurge(target: QueueTarget): Promise<number> {

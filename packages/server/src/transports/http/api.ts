@@ -21,10 +21,12 @@ import { LongPolls } from "../../delivery/long-poll.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
 import type { QueueEngine } from "../../engines/queue-engine.js";
 import type { RoomHistory } from "../../engines/room-history.js";
+import type { OverviewSources } from "../../operations/cluster-overview.js";
 import type { LimitReporter } from "../../metrics/limit-reporter.js";
 import type { MailroomServer } from "../../socket-types.js";
 import { apiIndexRoute } from "./api-index.js";
 import { clusterRoutes } from "./cluster-routes.js";
+import { overviewRoutes } from "./overview-routes.js";
 import { httpErrorHandler, notFoundHandler } from "./http-errors.js";
 import { registerOpenApi } from "./openapi.js";
 import { queueRoutes } from "./queue-routes.js";
@@ -93,6 +95,8 @@ export interface HttpApiDeps {
   adminUiNamespace?: string | undefined;
   /** Rooms' histories (docs/protocol.md §10); undefined when history is off. @default undefined */
   history?: RoomHistory | undefined;
+  /** What `/v1/namespaces` and `/v1/dashboard` read (§12); without it they are not served. @default undefined */
+  overview?: OverviewSources | undefined;
 }
 
 export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<void> {
@@ -128,4 +132,5 @@ export async function httpApi(app: FastifyInstance, deps: HttpApiDeps): Promise<
     history: deps.history,
   });
   await app.register(clusterRoutes, { registry: deps.registry, nodeEngine: deps.nodeEngine });
+  if (deps.overview) await app.register(overviewRoutes, deps.overview);
 }

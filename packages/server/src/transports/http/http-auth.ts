@@ -10,7 +10,7 @@
  */
 import { MailroomError } from "@mailroom/protocol";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { type Requirement, satisfies } from "../../auth/rights.js";
+import { describeRequirement, type Requirement, satisfies } from "../../auth/rights.js";
 import type { Principal, TokenVerifier } from "../../auth/token-verifier.js";
 import { namespaceInPath } from "./route-params.js";
 
@@ -18,6 +18,8 @@ declare module "fastify" {
   interface FastifyContextConfig {
     /** The right this route needs once auth is on; absent: the route is open. */
     right?: Requirement;
+    /** The namespace whose rights count, for a route that names none (`*`: the whole cluster). @default "/" */
+    rightsNamespace?: string;
   }
   interface FastifyRequest {
     /** Who the request's token speaks for; absent with auth off and on open routes. */
@@ -40,14 +42,16 @@ export function installHttpAuth(app: FastifyInstance, verifier: TokenVerifier): 
     }
     const namespace = namespaceOfRequest(request);
     if (!satisfies(principal.rights, namespace, requirement)) {
-      throw new MailroomError("FORBIDDEN", `this token lacks the ${requirement} right in ${namespace}`);
+      const needed = describeRequirement(requirement);
+      throw new MailroomError("FORBIDDEN", `this token lacks the ${needed} right in ${namespace}`);
     }
     request.principal = principal;
   });
 }
 
-/** The namespace the route's path names (`/` for routes with none, such as `/v1/cluster`). */
+/** The namespace the route's path names (its `rightsNamespace`, else `/`, for routes with none). */
 function namespaceOfRequest(request: FastifyRequest): string {
   const ns = (request.params as { ns?: string } | undefined)?.ns;
-  return ns === undefined ? "/" : namespaceInPath(ns);
+  if (ns !== undefined) return namespaceInPath(ns);
+  return request.routeOptions.config?.rightsNamespace ?? "/";
 }

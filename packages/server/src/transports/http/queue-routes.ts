@@ -20,6 +20,8 @@ import {
   HttpOutgoingMessage,
   HttpPurgeResponse,
   HttpQueueList,
+  HttpPeekQuery,
+  HttpPeekResponse,
   HttpQueueStats,
   HttpReceiveBody,
   type HttpReceivedMessage,
@@ -37,6 +39,7 @@ import type { ConsumerDispatcher } from "../../delivery/consumer-dispatcher.js";
 import { leasedMessage } from "../../delivery/leased-message.js";
 import type { LongPolls } from "../../delivery/long-poll.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
+import { decodeMessage } from "../../engines/message-codec.js";
 import type { Lease, QueueAddress, QueueEngine, QueueListing } from "../../engines/queue-engine.js";
 import { queueStats } from "../../operations/queue-stats.js";
 import { sendMessage, sendMessages } from "../../operations/sending.js";
@@ -239,7 +242,36 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
         response: { 200: HttpPurgeResponse, ...errors },
       },
     },
-    async (request) => ({ purged: await engine.purge(queueOf(request.params)) }),
+    async (request) => {
+      const address = queueOf(request.params);
+      const purged = await engine.purge(address);
+      request.log.info({ action: "purge", sub: request.principal?.user, ...address, purged }, "queue purged");
+      return { purged };
+    },
+  );
+
+  api.get(
+    "/v1/namespaces/:ns/queues/:queue/messages",
+    {
+      config: { right: "monitor" },
+      schema: {
+        tags: TAGS,
+        summary: "Peek: the queue's ready, delayed or in-flight messages, leasing and changing nothing",
+        params: QueueParams,
+        querystring: HttpPeekQuery,
+        response: { 200: HttpPeekResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const peeked = await engine.peek(queueOf(request.params), request.query.state ?? "ready", request.query.limit ?? 20);
+      const messages = [];
+      for (const message of peeked) {
+        const { data, headers } = decodeMessage(message.body);
+        const { body: _body, ...fields } = message;
+        messages.push({ ...fields, data: toJsonData(data), headers });
+      }
+      return { messages };
+    },
   );
 
   api.post(
@@ -253,7 +285,12 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
         response: { 200: HttpRedriveResponse, ...errors },
       },
     },
-    async (request) => ({ moved: await engine.redrive(queueOf(request.params)) }),
+    async (request) => {
+      const address = queueOf(request.params);
+      const moved = await engine.redrive(address);
+      request.log.info({ action: "redrive", sub: request.principal?.user, ...address, moved }, "dead letters redriven");
+      return { moved };
+    },
   );
 
   async function statsOf(address: QueueAddress): Promise<HttpQueueStats> {

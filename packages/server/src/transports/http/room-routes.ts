@@ -96,7 +96,7 @@ export async function roomRoutes(app: FastifyInstance, options: RoomRouteOptions
   api.get(
     "/v1/namespaces/:ns/rooms/:room/history",
     {
-      config: { right: "join" },
+      config: { right: ["join", "monitor"] },
       schema: {
         tags: TAGS,
         summary: "The publications the room's history holds after an offset, oldest first",

@@ -1,0 +1,131 @@
+/**
+ * What message groups cost (issue 17, docs/protocol.md §11): Mailroom through the SDK, the producer on
+ * node A (sendBatch of 100, 4 batches awaiting acceptance, as in queue-throughput), the consumers on both
+ * nodes (prefetch 100 each, in one consumer process), 200-byte messages dealt in turn to 1,000 groups
+ * (`messageGroups`); and, in the same rounds, the same run without groups as the baseline. Reports both
+ * runs' msgs/s and Redis CPU µs per message, grouped ÷ ungrouped for each, the commands that took most of
+ * Redis's time, and the consumer's check of the groups' promises (measure/group-order.ts): each group's
+ * first deliveries in send order, and no group's next message arriving before its previous one's ack
+ * left the consumer. Does not fail on a broken order: the targets table says NO.
+ */
+import { randomBytes } from "node:crypto";
+import type { GroupOrderSummary } from "../measure/group-order.js";
+import type { RedisUsage } from "../measure/redis-usage.js";
+import type { ScenarioResult } from "../result.js";
+import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
+import { describeCpu, type QueueRunResult, runFigures, runQueue } from "./queue-run.js";
+import { bestOfRounds } from "./rounds.js";
+
+export const QUEUE_GROUPS_SCENARIO = "queue-groups";
+/** The system column of the scenario's two rows. */
+export const UNGROUPED = "ungrouped";
+export const GROUPED = "grouped";
+
+export interface QueueGroupsDetails {
+  /** 0 in the ungrouped run. */
+  groups: number;
+  messages: number;
+  received: number;
+  groupOrder: GroupOrderSummary;
+  redis: RedisUsage | undefined;
+  cpuCores: Record<string, number>;
+  /** The grouped run's figures ÷ the ungrouped run's of the same bench run (grouped row only). */
+  vsUngrouped?: { redisCpuUsPerMsg: number | null; msgsPerSec: number | null };
+}
+
+export const queueGroups: Scenario = {
+  name: QUEUE_GROUPS_SCENARIO,
+  about: "1,000 message groups vs no groups: msgs/s and Redis µs/msg, consumers on both nodes; order checked",
+  async run(context: BenchContext) {
+    if (!runsSystem(context, "mailroom")) return;
+    const { throughputMessages: messages, messageGroups } = context.sizes;
+    const best: ScenarioResult[] = [];
+    await bestOfRounds({ ...context, report: (result) => best.push(result) }, [
+      { system: UNGROUPED, run: () => groupsRun(context, messages, 0) },
+      { system: GROUPED, run: () => groupsRun(context, messages, messageGroups) },
+    ]);
+    const ungrouped = best.find((result) => result.system === UNGROUPED);
+    const grouped = best.find((result) => result.system === GROUPED);
+    if (ungrouped && grouped) compareWithUngrouped(grouped, ungrouped);
+    for (const result of best) context.report(result);
+  },
+};
+
+async function groupsRun(context: BenchContext, messages: number, groups: number): Promise<ScenarioResult> {
+  const label = groups > 0 ? `${groups} groups` : "no groups";
+  context.progress(`${QUEUE_GROUPS_SCENARIO}: ${label}, ${messages} messages, consumers on both nodes`);
+  const system = groups > 0 ? GROUPED : UNGROUPED;
+  const run = await runQueue(context, {
+    system: "mailroom",
+    queues: [`bench-groups-${system}-${context.runId}-${randomBytes(2).toString("hex")}`],
+    mode: "burst",
+    messages,
+    ratePerSecond: 0,
+    warmup: 0,
+    groups,
+    consumeOn: "both nodes",
+  });
+  const details: QueueGroupsDetails = {
+    groups,
+    messages,
+    received: run.consumer.received,
+    groupOrder: run.consumer.groupOrder,
+    redis: run.redis,
+    cpuCores: run.cpu.cores,
+  };
+  return {
+    name: QUEUE_GROUPS_SCENARIO,
+    system,
+    ...runFigures(run, messages),
+    notes: [
+      `${label}, ${messages} msgs in ${(run.elapsedMs / 1000).toFixed(1)} s`,
+      ...(groups > 0 ? [describeOrder(run.consumer.groupOrder)] : []),
+      describeRedis(run),
+      `CPU cores: ${describeCpu(run.cpu.cores)}`,
+    ].join("; "),
+    details: { ...details },
+  };
+}
+
+/** Puts grouped ÷ ungrouped (Redis µs/msg, msgs/s) into the grouped result's details and notes. */
+function compareWithUngrouped(grouped: ScenarioResult, ungrouped: ScenarioResult): void {
+  const over = (a: number | null | undefined, b: number | null | undefined) =>
+    a == null || b == null || b === 0 ? null : Math.round((a / b) * 100) / 100;
+  const vsUngrouped = {
+    redisCpuUsPerMsg: over(grouped.redisCpuUsPerMsg, ungrouped.redisCpuUsPerMsg),
+    msgsPerSec: over(grouped.msgsPerSec, ungrouped.msgsPerSec),
+  };
+  grouped.details = { ...grouped.details, vsUngrouped };
+  grouped.notes =
+    `vs ungrouped: Redis µs/msg ${vsUngrouped.redisCpuUsPerMsg ?? "–"}×, msgs/s ${vsUngrouped.msgsPerSec ?? "–"}×; ` +
+    grouped.notes;
+}
+
+/** "order: 0 violations, 0 overlaps in 50000 first deliveries of 1000 groups (0 redeliveries, 0 wrong group)". */
+function describeOrder(order: GroupOrderSummary): string {
+  return (
+    `order: ${order.orderViolations} violations, ${order.overlaps} overlaps in ${order.firstDeliveries} first ` +
+    `deliveries of ${order.groups} groups (${order.redeliveries} redeliveries, ${order.wrongGroup} wrong group)`
+  );
+}
+
+/**
+ * "24 Redis cmds/msg, busiest: evalsha 33.2 µs/msg (0.03 calls/msg), hexists 2.2 µs/msg (2 calls/msg), ...":
+ * commandstats count the commands a script calls on their own too, and their time is in the script's.
+ */
+function describeRedis(run: QueueRunResult): string {
+  if (!run.redis) return "no Redis";
+  const busiest = run.redis.topCommands
+    .map(({ command, usecPerMsg, callsPerMsg }) => `${command} ${usecPerMsg} µs/msg (${callsPerMsg} calls/msg)`)
+    .join(", ");
+  return `${run.redis.commandsPerMsg} Redis cmds/msg, busiest: ${busiest}`;
+}
+
+/** The grouped result of a bench run and its details, when queue-groups ran. */
+export function groupedRun(
+  results: ScenarioResult[],
+): { result: ScenarioResult; details: QueueGroupsDetails } | undefined {
+  const result = results.find((each) => each.name === QUEUE_GROUPS_SCENARIO && each.system === GROUPED);
+  if (!result?.details?.groupOrder) return undefined;
+  return { result, details: result.details as unknown as QueueGroupsDetails };
+}

@@ -1,0 +1,59 @@
+/**
+ * The routes of docs/protocol.md §12 that read the whole cluster: `GET /v1/namespaces` and the dashboard's
+ * `GET /v1/dashboard` (operations/cluster-overview.ts), both for the `monitor` or `admin` right on `*`.
+ * One snapshot per second serves every caller: a dashboard left open in many tabs costs the store no more.
+ */
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { HttpError, HttpNamespaces } from "@mailroom/protocol";
+import { Type } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import {
+  type DashboardSnapshot,
+  dashboardSnapshot,
+  type NamespaceSummary,
+  namespaceSummaries,
+  type OverviewSources,
+} from "../../operations/cluster-overview.js";
+import { RecentResults } from "../../structures/recent-results.js";
+
+const TAGS = ["cluster"];
+const errors = { "4xx": HttpError, "5xx": HttpError };
+/** How long one snapshot serves every caller. */
+const SNAPSHOT_MAX_AGE_MS = 1000;
+
+export async function overviewRoutes(app: FastifyInstance, sources: OverviewSources): Promise<void> {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const snapshots = new RecentResults<DashboardSnapshot>({ maxAgeMs: SNAPSHOT_MAX_AGE_MS, maxKeys: 1 });
+  const namespaceLists = new RecentResults<NamespaceSummary[]>({ maxAgeMs: SNAPSHOT_MAX_AGE_MS, maxKeys: 1 });
+
+  api.get(
+    "/v1/namespaces",
+    {
+      config: { right: "monitor", rightsNamespace: "*" },
+      schema: {
+        tags: TAGS,
+        summary: "The namespaces that have queues or connected sockets now, with how many of each",
+        response: { 200: HttpNamespaces, ...errors },
+      },
+    },
+    async () => ({ namespaces: await namespaceLists.get("all", () => namespaceSummaries(sources)) }),
+  );
+
+  api.get(
+    "/v1/dashboard",
+    {
+      config: { right: "monitor", rightsNamespace: "*" },
+      schema: {
+        tags: TAGS,
+        summary:
+          "The dashboard's snapshot of the cluster: nodes, the store, namespaces, queues (the worst first, with " +
+          "running totals of messages sent and acked), rooms",
+        response: {
+          200: Type.Unknown({ description: "DashboardSnapshot (operations/cluster-overview.ts; docs/protocol.md §12)" }),
+          ...errors,
+        },
+      },
+    },
+    async () => snapshots.get("all", () => dashboardSnapshot(sources)),
+  );
+}
