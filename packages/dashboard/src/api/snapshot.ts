@@ -22,7 +22,8 @@ export interface SnapshotStore {
   ready: boolean;
   /** Why the store is not ready, when it is not. */
   problem?: string;
-  dataLossDetected: boolean;
+  /** How many times the answering node found that Redis had lost data it had accepted; 0 when never. */
+  dataLossDetected: number;
   usedMemoryBytes?: number;
   /** Redis's `maxmemory`; 0 or absent: no limit set. */
   maxMemoryBytes?: number;

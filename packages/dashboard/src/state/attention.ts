@@ -45,7 +45,7 @@ function storeItems({ store }: Snapshot): AttentionItem[] {
       text: `The store (${store.engine}) is not ready${store.problem ? `: ${store.problem}` : ""}.`,
     });
   }
-  if (store.dataLossDetected) {
+  if (store.dataLossDetected > 0) {
     items.push({
       severity: "critical",
       text: "Redis lost data it had accepted (restarted without persistence, restored from an old snapshot, failed over to an empty replica, or flushed): messages may be gone.",

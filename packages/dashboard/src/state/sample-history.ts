@@ -68,7 +68,9 @@ export class SampleHistory {
     return (newest - oldest) / 1000;
   }
 
+  /** Adds the snapshot as the newest sample; one no newer than the newest (the node's cached one again) adds nothing. */
   add(snapshot: Snapshot): void {
+    if (this.added > 0 && snapshot.at <= (this.times[(this.added - 1) % this.capacity] as number)) return;
     const slot = this.added % this.capacity;
     this.times[slot] = snapshot.at;
     const present = new Set<string>([CLUSTER_TOTAL]);

@@ -64,7 +64,7 @@ function StoreLine({ snapshot: { store } }: { snapshot: Snapshot }) {
       <span class={store.ready ? "state-good" : "state-bad"}>{store.ready ? "ready" : "not ready"}</span>
       {store.problem && <span class="state-bad"> ({store.problem})</span>}
       {memory && <>, memory {memory}</>}
-      {store.dataLossDetected && <span class="state-bad">, data loss detected</span>}
+      {store.dataLossDetected > 0 && <span class="state-bad">, data loss detected</span>}
     </p>
   );
 }

@@ -24,6 +24,8 @@ export interface TimeChartProps {
 }
 
 const HEIGHT = 180;
+/** The time axis spans at least this many seconds, so the first samples do not stretch across the chart. */
+const MIN_SPAN_SECONDS = 60;
 /** Used until the container reports its width. */
 const FALLBACK_WIDTH = 480;
 
@@ -41,7 +43,10 @@ export function TimeChart({ title, times, lines, unit = "" }: TimeChartProps) {
       width: element.clientWidth || FALLBACK_WIDTH,
       height: HEIGHT,
       series: [{}, ...lines.map((line) => ({ label: line.label, stroke: line.color, width: 1.5 }))],
-      scales: { x: { time: true }, y: { range: (_chart, _min, max) => [0, Math.max(1, max)] } },
+      scales: {
+        x: { time: true, range: (_chart, min, max) => [Math.min(min, max - MIN_SPAN_SECONDS), max] },
+        y: { range: (_chart, _min, max) => [0, Math.max(1, max)] },
+      },
       axes: [{}, { values: (_chart, ticks) => ticks.map((tick) => `${tick}${unit}`), size: 60 }],
       cursor: { drag: { x: false, y: false } },
     };
