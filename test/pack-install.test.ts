@@ -2,8 +2,8 @@
  * The packages as a user installs them: `npm pack` of protocol, server, client and cli, the four tarballs
  * installed together into an empty project, and that project's own `mailroom serve` started on the memory
  * engine and on a Redis of the test's own (so the Lua scripts come from the installed package), each
- * sending and receiving one message through the installed `@mailroom/client`, and serving that package's
- * browser build. At run time nothing outside
+ * sending and receiving one message through the installed `@mailroom/client`, serving that package's
+ * browser build, and serving the dashboard built into the server package. At run time nothing outside
  * the project is used: the processes run in it, from its node_modules, with NODE_PATH unset.
  *
  * npm installs --offline, from its cache: the third-party tarballs are there after `npm ci`, but not always
@@ -282,6 +282,47 @@ describe("the published packages, packed and installed together into an empty pr
     expect(served.status).toBe(200);
     const installedBundle = join(installed.project, "node_modules", "@mailroom", "client", files[0] as string);
     expect(await served.text()).toBe(readFileSync(installedBundle, "utf8"));
+  });
+
+  it("ships the dashboard's build in the server: its page, only files that the page or another file names, and source maps that carry their sources", () => {
+    const paths = pathsOf(installed.packed, "server").filter((path) => path.startsWith("dashboard/"));
+    expect(paths).toContain("dashboard/index.html");
+    const installedServer = join(installed.project, "node_modules", "@mailroom", "server");
+    const text = (path: string) => readFileSync(join(installedServer, path), "utf8");
+    const assets = paths.filter((path) => path.startsWith("dashboard/assets/"));
+    expect(assets.filter((path) => path.endsWith(".js")).length).toBeGreaterThan(0);
+    // The rule for compiled files above, for a bundle whose sources stay in the repository: a file that the
+    // page, a script or a stylesheet names belongs to this build (a stale one of an earlier build is named by
+    // none), and each source map holds the text of its sources, so it resolves without them.
+    const namers = ["dashboard/index.html", ...assets.filter((path) => /\.(js|css)$/.test(path))];
+    const unnamed = assets.filter((asset) => {
+      const name = asset.slice(asset.lastIndexOf("/") + 1);
+      return !namers.some((namer) => namer !== asset && text(namer).includes(name));
+    });
+    expect(unnamed, "@mailroom/server: dashboard files that nothing names (a stale build?)").toEqual([]);
+    for (const map of assets.filter((path) => path.endsWith(".map"))) {
+      const { sources, sourcesContent } = JSON.parse(text(map)) as { sources: string[]; sourcesContent?: unknown[] };
+      expect(sourcesContent?.length, map).toBe(sources.length);
+    }
+  });
+
+  it("serves the dashboard from the installed server package at /admin, with its CSP", async () => {
+    const node = await startInstalledNode(installed.project);
+    const installedDashboard = join(installed.project, "node_modules", "@mailroom", "server", "dashboard");
+    const page = await fetch(`${node.url}/admin`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toMatch(/^default-src 'self';/);
+    const html = await page.text();
+    expect(html).toBe(readFileSync(join(installedDashboard, "index.html"), "utf8"));
+    const files = [...html.matchAll(/(?:src|href)="\/admin\/([^"]+)"/g)].map((match) => match[1] as string);
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) {
+      const served = await fetch(`${node.url}/admin/${file}`);
+      expect(served.status, file).toBe(200);
+      expect(Buffer.from(await served.arrayBuffer()).equals(readFileSync(join(installedDashboard, file))), file).toBe(
+        true,
+      );
+    }
   });
 
   it("resolves the packages' dependencies on each other from the tarballs, not from the registry", () => {
