@@ -61,7 +61,7 @@ function descriptions(value: unknown): string[] {
 }
 
 describe("GET /", () => {
-  it("answers the node's name and version, and where its docs, OpenAPI document, health, readiness, metrics and browser SDK are", async () => {
+  it("answers the node's name and version, and where its docs, OpenAPI document, health, readiness, metrics, browser SDK and dashboard are", async () => {
     const node = await startNode();
     const index = await getJson(node, "/");
     expect(index).toEqual({
@@ -75,6 +75,7 @@ describe("GET /", () => {
         ready: "/readyz",
         metrics: "/metrics",
         browserClient: "/mailroom-client.js",
+        dashboard: "/admin",
       },
     });
   });
