@@ -280,7 +280,7 @@ describe("the queue list on the memory engine", () => {
     const listed = await engine.listQueues("/shop", noConsumers);
     expect(listed.truncated).toBe(false);
     expect(listed.queues.map((queue) => queue.name)).toEqual(["B", "a", "b.dlq", "c"]);
-    expect(listed.queues[0]).toEqual({ ...EMPTY, name: "B", ready: 1 });
+    expect(listed.queues[0]).toEqual({ ...EMPTY, name: "B", ready: 1, sent: 1, acked: 0 });
   });
 
   it("lists a drained queue for 24 hours after its last send, then forgets it", async () => {
@@ -294,12 +294,16 @@ describe("the queue list on the memory engine", () => {
       leases.map((lease) => lease.receipt),
     );
     clock.time += DAY_MS - 1;
-    expect((await engine.listQueues("/", noConsumers)).queues).toEqual([{ ...EMPTY, name: "drained" }]);
+    expect((await engine.listQueues("/", noConsumers)).queues).toEqual([
+      { ...EMPTY, name: "drained", sent: 1, acked: 1 },
+    ]);
     clock.time += 1;
     expect((await engine.listQueues("/", noConsumers)).queues).toEqual([]);
     // Forgotten, not merely hidden: a send lists it again from then on.
     await engine.send(queue, [message("two")]);
-    expect((await engine.listQueues("/", noConsumers)).queues).toEqual([{ ...EMPTY, name: "drained", ready: 1 }]);
+    expect((await engine.listQueues("/", noConsumers)).queues).toEqual([
+      { ...EMPTY, name: "drained", ready: 1, sent: 2, acked: 1 },
+    ]);
   });
 
   it("lists a queue that has only a consumer", async () => {
@@ -307,7 +311,9 @@ describe("the queue list on the memory engine", () => {
     engine.watch(at("/", "watched"), () => {});
     const consumers: ConsumerCounts = async (_namespace, queues) =>
       queues.map((queue) => (queue === "watched" ? 2 : 0));
-    expect((await engine.listQueues("/", consumers)).queues).toEqual([{ ...EMPTY, name: "watched", consumers: 2 }]);
+    expect((await engine.listQueues("/", consumers)).queues).toEqual([
+      { ...EMPTY, name: "watched", consumers: 2, sent: 0, acked: 0 },
+    ]);
   });
 
   it("lists a .dlq that holds dead letters", async () => {
@@ -317,8 +323,8 @@ describe("the queue list on the memory engine", () => {
     const { leases } = await engine.receive(queue, 1, 60_000);
     await engine.nack(queue, leases[0]?.receipt ?? "", false, 0);
     expect((await engine.listQueues("/", noConsumers)).queues).toEqual([
-      { ...EMPTY, name: "email", deadLettered: 1 },
-      { ...EMPTY, name: "email.dlq", ready: 1 },
+      { ...EMPTY, name: "email", deadLettered: 1, sent: 1, acked: 0 },
+      { ...EMPTY, name: "email.dlq", ready: 1, sent: 0, acked: 0 },
     ]);
   });
 

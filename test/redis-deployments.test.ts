@@ -64,7 +64,13 @@ async function socketServerOnStore(deployment: RedisDeployment, prefix: string):
     heartbeatIntervalMs: 250,
     nodeTimeoutMs: 1500,
     dedupWindowMs: 1000,
-    node: { id: Math.random().toString(16).slice(2), url: () => "", startedAt: Date.now(), connections: () => 0 },
+    node: {
+      id: Math.random().toString(16).slice(2),
+      url: () => "",
+      startedAt: Date.now(),
+      connections: () => 0,
+      namespaceSockets: () => ({}),
+    },
     logger: pino({ level: "silent" }),
   });
   const httpServer = createServer();

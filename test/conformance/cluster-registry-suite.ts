@@ -23,7 +23,13 @@ export type ClusterRegistryFactory = (node: LocalNode) => Promise<ClusterRegistr
 /** A node as the registry sees it: a hex id (as nodes make theirs), a url, a start time and connections. */
 export function localNode(connections = 7): LocalNode {
   const id = randomBytes(8).toString("hex");
-  return { id, url: () => `http://127.0.0.1:3000/${id}`, startedAt: Date.now(), connections: () => connections };
+  return {
+    id,
+    url: () => `http://127.0.0.1:3000/${id}`,
+    startedAt: Date.now(),
+    connections: () => connections,
+    namespaceSockets: () => ({ "/": connections }),
+  };
 }
 
 /** Members in socket order: the registry promises no order. */
@@ -49,6 +55,19 @@ export function clusterRegistrySuite(name: string, factory: ClusterRegistryFacto
           count: 3,
           members: [{ socket: "s1", user: "alice" }, { socket: "s2" }, { socket: "s3", user: "alice" }],
         });
+      });
+
+      it("lists the rooms with members, the most first, at most as many as asked", async () => {
+        const { registry } = await setup();
+        for (const socket of ["s1", "s2", "s3"]) await registry.join({ namespace: "/", room: "big", socket });
+        await registry.join({ namespace: "/chat", room: "small", socket: "s4" });
+        await registry.join({ namespace: "/", room: "gone", socket: "s5" });
+        await registry.leave({ namespace: "/", room: "gone", socket: "s5" });
+        expect(await registry.rooms(10)).toEqual([
+          { namespace: "/", room: "big", members: 3 },
+          { namespace: "/chat", room: "small", members: 1 },
+        ]);
+        expect(await registry.rooms(1)).toEqual([{ namespace: "/", room: "big", members: 3 }]);
       });
 
       it("answers a room nobody joined with no members", async () => {
@@ -156,7 +175,14 @@ export function clusterRegistrySuite(name: string, factory: ClusterRegistryFacto
         const { registry, node } = await setup(localNode(12));
         const nodes = await registry.nodes();
         expect(nodes).toEqual([
-          { id: node.id, url: node.url(), startedAt: node.startedAt, connections: 12, lastSeenAt: expect.any(Number) },
+          {
+            id: node.id,
+            url: node.url(),
+            startedAt: node.startedAt,
+            connections: 12,
+            lastSeenAt: expect.any(Number),
+            namespaces: { "/": 12 },
+          },
         ]);
         expect(nodes[0]!.lastSeenAt).toBeGreaterThanOrEqual(startedBefore);
         expect(nodes[0]!.lastSeenAt).toBeLessThanOrEqual(Date.now());

@@ -627,9 +627,39 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
         expect(listing).toEqual({
           truncated: false,
           queues: [
-            { name: "a", ready: 1, inflight: 0, delayed: 0, deadLettered: 1, consumers: 0, groups: 0 },
-            { name: "a.dlq", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 0, groups: 0 },
-            { name: "b", ready: 1, inflight: 0, delayed: 0, deadLettered: 0, consumers: 3, groups: 0 },
+            {
+              name: "a",
+              ready: 1,
+              inflight: 0,
+              delayed: 0,
+              deadLettered: 1,
+              consumers: 0,
+              groups: 0,
+              sent: 2,
+              acked: 0,
+            },
+            {
+              name: "a.dlq",
+              ready: 1,
+              inflight: 0,
+              delayed: 0,
+              deadLettered: 0,
+              consumers: 0,
+              groups: 0,
+              sent: 0,
+              acked: 0,
+            },
+            {
+              name: "b",
+              ready: 1,
+              inflight: 0,
+              delayed: 0,
+              deadLettered: 0,
+              consumers: 3,
+              groups: 0,
+              sent: 1,
+              acked: 0,
+            },
           ],
         });
       });

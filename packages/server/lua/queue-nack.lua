@@ -24,14 +24,20 @@ if not requeue then
   end
   local meta, body = decodeMessage(text)
   local deadLettered = deadLetter(id, meta, body, 'rejected')
+  flushReadyElsewhere()
   return { 1, deadLettered, madeTakeable and 1 or 0, 0 }
 end
 
 local id, meta, deadLettered = endLease(receipt)
-if not id then return { 1, deadLettered, madeTakeable and 1 or 0, 0 } end
+if not id then
+  flushReadyElsewhere()
+  return { 1, deadLettered, madeTakeable and 1 or 0, 0 }
+end
 if delayMs > 0 then
   local due = nowMs() + delayMs
   redis.call('ZADD', delayedKey, due, id)
   return { 1, 0, 0, due }
 end
-return { 1, 0, requeueAtHead({ requeueEntry(id, meta) }), 0 }
+local wake = requeueAtHead({ requeueEntry(id, meta) })
+flushReadyElsewhere()
+return { 1, 0, wake, 0 }

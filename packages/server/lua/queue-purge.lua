@@ -3,7 +3,7 @@
 --!include queue-lanes
 -- Returns how many messages were dropped.
 local ids = redis.call('LRANGE', readyKey, 0, -1)
-local dropped = { readyKey, delayedKey, levelsKey, inTurnsKey, laneTurnsKey }
+local dropped = { readyKey, delayedKey, levelsKey, laneTurnsKey }
 for priority = 1, 9 do
   for _, id in ipairs(redis.call('LRANGE', laneKey(priority), 0, -1)) do ids[#ids + 1] = id end
   dropped[#dropped + 1] = laneKey(priority)

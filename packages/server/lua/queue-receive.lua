@@ -115,6 +115,7 @@ if #expiredIds > 0 then
   redis.call('HINCRBY', countersKey, 'expired', #expiredIds)
   result[3] = #expiredIds
 end
+flushReadyElsewhere()
 if exhausted then
   result[2] = 0
 elseif hasLevels() then

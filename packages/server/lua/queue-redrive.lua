@@ -58,4 +58,5 @@ end
 for start = 1, #moved, 1000 do
   redis.call('RPUSH', readyKey, unpack(moved, start, math.min(start + 999, #moved)))
 end
+flushReadyElsewhere()
 return movedCount

@@ -17,4 +17,6 @@ for index = 2, #ARGV do
     deadLettered = deadLettered + reachedDeadLetters
   end
 end
-return { ended, requeueAtHead(requeued), deadLettered }
+local wake = requeueAtHead(requeued)
+flushReadyElsewhere()
+return { ended, wake, deadLettered }

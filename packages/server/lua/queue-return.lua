@@ -21,4 +21,6 @@ for index = 3, #ARGV do
     end
   end
 end
-return { #requeued, requeueAtHead(requeued) }
+local wake = requeueAtHead(requeued)
+flushReadyElsewhere()
+return { #requeued, wake }

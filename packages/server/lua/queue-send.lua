@@ -167,4 +167,5 @@ if placedElsewhere and result[1] == 0 then
   result[1] = 1
   redis.call(publishCommand, wakeChannel, '1')
 end
+flushReadyElsewhere()
 return result

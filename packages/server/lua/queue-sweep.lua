@@ -56,5 +56,6 @@ local firstDelay = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
 if firstLease[2] then nextDue = tonumber(firstLease[2]) end
 if firstDelay[2] and (nextDue == 0 or tonumber(firstDelay[2]) < nextDue) then nextDue = tonumber(firstDelay[2]) end
 local wasFilled = ((readyBefore == 0 and readyCount() > 0) or madeTakeable) and 1 or 0
+flushReadyElsewhere()
 local more = (#expired == limit or #due == limit) and 1 or 0
 return { wasFilled, nextDue, more, deadLettered }

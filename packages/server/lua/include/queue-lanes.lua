@@ -5,16 +5,18 @@
 --   group:<g>    list: the ready messages of group g in order, each "<priority digit><id>"
 --   turns:<p>    list: the rotation of priority p: groups whose head has priority p and that have no message
 --                out, and '' for the level's lane while it holds messages and a group is in the rotation
---   levels       sorted set: the levels that have a lane above 0 or a rotation (score = member = p)
---   in-turns     hash: group -> the level whose rotation holds it (an entry elsewhere is stale: skipped)
+--   levels       sorted set: the levels that may have a lane above 0 or a rotation (score = member = p); a
+--                level found empty is dropped when a take meets it
 --   lane-turns   hash: p -> 1 while the rotation of p holds the lane's ''
 --   out          hash: group -> the id of its message out (leased, or delayed by a nack)
 --   groups       hash: group -> how many of its messages the queue holds (ready, out, delayed)
---   counters field `readyElsewhere`: how many ready messages are in lanes above 0 and in groups
--- A plain queue (no level) keeps only KEYS[1]: its receives take from it in bulk, as before groups.
+--   counters field `readyElsewhere`: how many ready messages are in lanes above 0 and in groups (each
+--                script adds up its changes and writes them once: flushReadyElsewhere)
+-- Invariant: a group is in a rotation exactly when it has no message out and a ready one, once, at the
+-- level of its head (its head changes only while it is out). A plain queue (no level) keeps only KEYS[1]:
+-- its receives take from it in bulk, as before groups.
 local queueBase = string.sub(readyKey, 1, -7)
 local levelsKey = queueBase .. ':levels'
-local inTurnsKey = queueBase .. ':in-turns'
 local laneTurnsKey = queueBase .. ':lane-turns'
 local outKey = queueBase .. ':out'
 local groupsKey = queueBase .. ':groups'
@@ -22,6 +24,8 @@ local LANE = ''
 -- Set once this script made a message takeable that may not have been (a group back in its rotation, a
 -- message in a lane): the caller then wakes the queue's consumers, who may have found nothing to take.
 local madeTakeable = false
+-- This script's change to `readyElsewhere`, written once (flushReadyElsewhere).
+local readyElsewhereChange = 0
 
 local function laneKey(priority)
   if priority == 0 then return readyKey end
@@ -42,38 +46,40 @@ local function placementOf(meta)
   return meta.group, meta.priority
 end
 
--- Puts a group in the rotation of its head's priority, unless it is there, out, or empty.
-local function enterRotation(group)
-  if redis.call('HEXISTS', outKey, group) == 1 then return end
-  local head = redis.call('LINDEX', groupKey(group), 0)
-  if not head then return end
+-- Puts a group that has no message out, and is in no rotation, in the rotation of its head's priority.
+local function enterRotation(group, head)
   local priority = string.sub(head, 1, 1)
-  if redis.call('HGET', inTurnsKey, group) == priority then return end
-  redis.call('HSET', inTurnsKey, group, priority)
-  redis.call('RPUSH', turnsKey(priority), group)
-  redis.call('ZADD', levelsKey, priority, priority)
+  if redis.call('RPUSH', turnsKey(priority), group) == 1 then redis.call('ZADD', levelsKey, priority, priority) end
   madeTakeable = true
+end
+
+-- Writes this script's change to the count of ready messages outside KEYS[1]; call before returning.
+local function flushReadyElsewhere()
+  if readyElsewhereChange ~= 0 then redis.call('HINCRBY', countersKey, 'readyElsewhere', readyElsewhereChange) end
+  readyElsewhereChange = 0
 end
 
 -- A ready message joins the tail of its group or lane (atHead: the head). Plain messages of priority 0
 -- are pushed by the callers themselves, in bulk, onto KEYS[1].
 local function addReady(id, group, priority, atHead)
   local push = atHead and 'LPUSH' or 'RPUSH'
-  redis.call('HINCRBY', countersKey, 'readyElsewhere', 1)
+  readyElsewhereChange = readyElsewhereChange + 1
   if group then
-    redis.call(push, groupKey(group), priority .. id)
-    enterRotation(group)
+    -- A group with ready messages before is in a rotation already, or out.
+    if redis.call(push, groupKey(group), priority .. id) == 1 and redis.call('HEXISTS', outKey, group) == 0 then
+      enterRotation(group, priority .. id)
+    end
   else
-    redis.call(push, laneKey(priority), id)
-    redis.call('ZADD', levelsKey, priority, priority)
+    if redis.call(push, laneKey(priority), id) == 1 then redis.call('ZADD', levelsKey, priority, priority) end
     madeTakeable = true
   end
 end
 
 -- The group's message out is settled or back in it: the group's next may go.
 local function releaseGroup(group)
-  redis.call('HDEL', outKey, group)
-  enterRotation(group)
+  if redis.call('HDEL', outKey, group) == 0 then return end
+  local head = redis.call('LINDEX', groupKey(group), 0)
+  if head then enterRotation(group, head) end
 end
 
 -- One message of the group left the queue for good (acked, expired, dead-lettered, purged).
@@ -92,7 +98,7 @@ local function takeReady()
     end
     local priority = tonumber(top)
     local turns, lane = turnsKey(priority), laneKey(priority)
-    if redis.call('LLEN', turns) > 0 and redis.call('LLEN', lane) > 0
+    if redis.call('LLEN', lane) > 0 and redis.call('LLEN', turns) > 0
       and redis.call('HSETNX', laneTurnsKey, top, 1) == 1 then
       redis.call('RPUSH', turns, LANE)
     end
@@ -106,17 +112,19 @@ local function takeReady()
             redis.call('RPUSH', turns, LANE)
             redis.call('HSET', laneTurnsKey, top, 1)
           end
-          if priority > 0 then redis.call('HINCRBY', countersKey, 'readyElsewhere', -1) end
+          if priority > 0 then readyElsewhereChange = readyElsewhereChange - 1 end
           return id, nil, priority
         end
-      elseif redis.call('HGET', inTurnsKey, member) == top then
-        redis.call('HDEL', inTurnsKey, member)
+      else
         local head = redis.call('LPOP', groupKey(member))
         if head then
           local id = string.sub(head, 2)
-          redis.call('HSET', outKey, member, id)
-          redis.call('HINCRBY', countersKey, 'readyElsewhere', -1)
-          return id, member, tonumber(string.sub(head, 1, 1))
+          if redis.call('HSETNX', outKey, member, id) == 1 then
+            readyElsewhereChange = readyElsewhereChange - 1
+            return id, member, tonumber(string.sub(head, 1, 1))
+          end
+          -- A group out has no turn (the invariant above): its head stays where it was.
+          redis.call('LPUSH', groupKey(member), head)
         end
       end
       member = redis.call('LPOP', turns)
@@ -124,7 +132,7 @@ local function takeReady()
     -- No rotation at this level: its lane alone.
     local id = redis.call('LPOP', lane)
     if id then
-      if priority > 0 then redis.call('HINCRBY', countersKey, 'readyElsewhere', -1) end
+      if priority > 0 then readyElsewhereChange = readyElsewhereChange - 1 end
       return id, nil, priority
     end
     redis.call('ZREM', levelsKey, top)
@@ -138,7 +146,8 @@ end
 
 -- Ready messages in all: the plain lane and the rest.
 local function readyCount()
-  return redis.call('LLEN', readyKey) + tonumber(redis.call('HGET', countersKey, 'readyElsewhere') or '0')
+  local elsewhere = tonumber(redis.call('HGET', countersKey, 'readyElsewhere') or '0') + readyElsewhereChange
+  return redis.call('LLEN', readyKey) + elsewhere
 end
 
 -- Puts ended leases back at the head of their group or lane, keeping their acceptance order among

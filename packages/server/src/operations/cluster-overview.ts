@@ -114,10 +114,7 @@ async function queuesByNamespace(sources: OverviewSources) {
   return new Map(namespaces.map((namespace, index) => [namespace, listings[index] as Awaited<(typeof listings)[0]>]));
 }
 
-function summarize(
-  nodes: NodeRecord[],
-  listed: Map<string, { queues: unknown[] }>,
-): NamespaceSummary[] {
+function summarize(nodes: NodeRecord[], listed: Map<string, { queues: unknown[] }>): NamespaceSummary[] {
   const sockets = new Map<string, number>();
   for (const node of nodes) {
     for (const [name, count] of Object.entries(node.namespaces)) sockets.set(name, (sockets.get(name) ?? 0) + count);

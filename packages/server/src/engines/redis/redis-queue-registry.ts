@@ -6,9 +6,9 @@
  */
 
 import type { QueueAddress } from "../queue-engine.js";
+import { FORGET_GRACE_MS, type QueueRegistry, type RegistryPage } from "../queue-registry.js";
 import type { RedisKeys } from "./keys.js";
 import type { RedisClient } from "./redis-clients.js";
-import { FORGET_GRACE_MS, type QueueRegistry, type RegistryPage } from "../queue-registry.js";
 import type { Scripts } from "./scripts.js";
 import { inStore } from "./store-errors.js";
 

@@ -177,7 +177,9 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
 }
 
 /** `INFO memory` of the command connection's Redis (on a cluster, of the node it reaches first). */
-async function memoryUse(connections: RedisConnections): Promise<{ usedBytes?: number; maxBytes?: number } | undefined> {
+async function memoryUse(
+  connections: RedisConnections,
+): Promise<{ usedBytes?: number; maxBytes?: number } | undefined> {
   try {
     const info = await connections.command.info("memory");
     const field = (name: string) => new RegExp(`^${name}:(\\d+)`, "m").exec(info)?.[1];

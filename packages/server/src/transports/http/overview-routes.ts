@@ -49,7 +49,9 @@ export async function overviewRoutes(app: FastifyInstance, sources: OverviewSour
           "The dashboard's snapshot of the cluster: nodes, the store, namespaces, queues (the worst first, with " +
           "running totals of messages sent and acked), rooms",
         response: {
-          200: Type.Unknown({ description: "DashboardSnapshot (operations/cluster-overview.ts; docs/protocol.md §12)" }),
+          200: Type.Unknown({
+            description: "DashboardSnapshot (operations/cluster-overview.ts; docs/protocol.md §12)",
+          }),
           ...errors,
         },
       },

@@ -18,10 +18,10 @@ import {
   HttpNackBody,
   HttpNackResponse,
   HttpOutgoingMessage,
-  HttpPurgeResponse,
-  HttpQueueList,
   HttpPeekQuery,
   HttpPeekResponse,
+  HttpPurgeResponse,
+  HttpQueueList,
   HttpQueueStats,
   HttpReceiveBody,
   type HttpReceivedMessage,
@@ -263,7 +263,11 @@ export async function queueRoutes(app: FastifyInstance, options: QueueRouteOptio
       },
     },
     async (request) => {
-      const peeked = await engine.peek(queueOf(request.params), request.query.state ?? "ready", request.query.limit ?? 20);
+      const peeked = await engine.peek(
+        queueOf(request.params),
+        request.query.state ?? "ready",
+        request.query.limit ?? 20,
+      );
       const messages = [];
       for (const message of peeked) {
         const { data, headers } = decodeMessage(message.body);
