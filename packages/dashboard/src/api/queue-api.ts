@@ -27,6 +27,8 @@ export interface PeekedMessage {
   enqueuedAt: number;
   group?: string;
   priority?: number;
+  /** Why it was dead-lettered: only in a `.dlq` queue. */
+  reason?: string;
 }
 
 export type PeekState = "ready" | "delayed" | "inflight";

@@ -12,6 +12,12 @@ import { dataInFull, dataPreview } from "./message-data.js";
 
 type Tab = PeekState | "deadLettered";
 
+/** The dead-letter reasons of docs/protocol.md, in words. */
+const REASONS: Readonly<Record<string, string>> = {
+  rejected: "nacked, not requeued",
+  maxAttempts: "out of attempts",
+};
+
 const TAB_LABELS: Record<Tab, string> = {
   ready: "Ready",
   delayed: "Delayed",
@@ -95,6 +101,7 @@ function PeekTable({ loaded }: { loaded: Loaded }) {
     );
   }
   if (loaded.messages.length === 0) return <p class="empty">No message in this state.</p>;
+  const withReasons = loaded.messages.some((message) => message.reason !== undefined);
   return (
     <table class="messages">
       <thead>
@@ -104,6 +111,7 @@ function PeekTable({ loaded }: { loaded: Loaded }) {
           <th class="number">attempt</th>
           <th>group</th>
           <th class="number">priority</th>
+          {withReasons && <th>dead-lettered</th>}
           <th>headers</th>
           <th>data</th>
         </tr>
@@ -120,6 +128,7 @@ function PeekTable({ loaded }: { loaded: Loaded }) {
             <td class="number">{message.attempt}</td>
             <td>{message.group ?? "–"}</td>
             <td class="number">{message.priority ?? "–"}</td>
+            {withReasons && <td>{message.reason === undefined ? "–" : (REASONS[message.reason] ?? message.reason)}</td>}
             <td>
               {Object.entries(message.headers).map(([name, value]) => (
                 <div key={name}>
