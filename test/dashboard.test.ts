@@ -1,8 +1,9 @@
 /**
  * The dashboard (issue 18, docs/protocol.md §12) in a real browser: headless Chromium opens `/admin` on real
  * node processes, with the real `/v1/dashboard` and queue routes behind it.
- * - The page and its files come from the node with the 'self'-only Content-Security-Policy, and the page
- *   makes no request to another origin and logs no console error (a CSP violation would be one).
+ * - The page and its files come from the node with the 'self'-only Content-Security-Policy (a build that is
+ *   missing is 503, saying how to make it), and the page makes no request to another origin and logs no
+ *   console error (a CSP violation would be one).
  * - A queue's depth shows within seconds, and moves as messages are sent and acked.
  * - The redrive button moves a queue's dead letters back (the stats route confirms); a purge asks for the
  *   queue's name first.
@@ -11,9 +12,13 @@
  * The checks of the routes themselves (no browser) run whether Chromium is there or not; the browser's are
  * skipped, saying so, when Chromium is not at /usr/bin/chromium (.ci/run installs it).
  */
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Fastify from "fastify";
 import { SignJWT } from "jose";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dashboardRoutes } from "../packages/server/src/transports/http/dashboard-route.js";
 import { CHROMIUM, chromiumInstalled, launchChromium, openPage } from "./helpers/browser.js";
 import { type NodeHandle, startNode } from "./helpers/nodes.js";
 import { waitFor } from "./helpers/wait.js";
@@ -133,6 +138,23 @@ describe("GET /admin", () => {
     const missing = await fetch(`${node.url}/admin/assets/no-such-file.js`);
     expect(missing.status).toBe(404);
     expect(missing.headers.get("content-security-policy")).toBe(CSP);
+  });
+
+  it("answers 503 with the 'self'-only CSP, saying to run the build, when the built files are missing", async () => {
+    const app = Fastify({ logger: false });
+    app.register(dashboardRoutes, { folder: join(tmpdir(), "mailroom-no-dashboard-here") });
+    try {
+      for (const url of ["/admin", "/admin/assets/index.js"]) {
+        const response = await app.inject({ method: "GET", url });
+        expect(response.statusCode, url).toBe(503);
+        expect(response.headers["content-security-policy"], url).toBe(CSP);
+        expect(response.json(), url).toEqual({
+          error: { code: "UNAVAILABLE", message: expect.stringContaining("npm run build") },
+        });
+      }
+    } finally {
+      await app.close();
+    }
   });
 
   it("needs no token with auth on: the page loads and asks for one, the data routes refuse without it", async () => {

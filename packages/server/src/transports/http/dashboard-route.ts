@@ -54,15 +54,20 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 const MISSING_BUILD =
   "the dashboard is not built: its files are missing from the server package's dashboard/ folder; build them with npm run build";
 
+export interface DashboardRouteOptions {
+  /** Where the built files are. @default BUILD_FOLDER, the server package's `dashboard/` */
+  folder?: string;
+}
+
 interface DashboardBuild {
   readonly page: ServedFile;
   /** By file name, as the assets route's `:file` names them. */
   readonly assets: ReadonlyMap<string, ServedFile>;
 }
 
-export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
+export async function dashboardRoutes(app: FastifyInstance, options: DashboardRouteOptions = {}): Promise<void> {
   app.setErrorHandler(httpErrorHandler);
-  const load = buildLoader(app.log);
+  const load = buildLoader(options.folder ?? BUILD_FOLDER, app.log);
   // Errors too: a 404 or 503 here is a page of the dashboard's origin like any other.
   app.addHook("onRequest", async (_request, reply) => {
     reply.header("content-security-policy", DASHBOARD_CSP).header("x-content-type-options", "nosniff");
@@ -83,15 +88,15 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
 }
 
 /** Reads the build at the first call and keeps it; a failed read is logged once and tried again at the next call. */
-function buildLoader(log: FastifyBaseLogger): () => Promise<DashboardBuild> {
+function buildLoader(folder: string, log: FastifyBaseLogger): () => Promise<DashboardBuild> {
   let loading: Promise<DashboardBuild> | undefined;
   let reported = false;
   return () => {
-    loading ??= readBuild().catch((error: unknown) => {
+    loading ??= readBuild(folder).catch((error: unknown) => {
       loading = undefined;
       if (!reported) {
         reported = true;
-        log.warn({ err: error, folder: BUILD_FOLDER }, MISSING_BUILD);
+        log.warn({ err: error, folder }, MISSING_BUILD);
       }
       throw new MailroomError("UNAVAILABLE", MISSING_BUILD);
     });
@@ -99,10 +104,10 @@ function buildLoader(log: FastifyBaseLogger): () => Promise<DashboardBuild> {
   };
 }
 
-async function readBuild(): Promise<DashboardBuild> {
-  const page = await readServedFile(join(BUILD_FOLDER, INDEX_FILE), CONTENT_TYPES[".html"] as string);
+async function readBuild(folder: string): Promise<DashboardBuild> {
+  const page = await readServedFile(join(folder, INDEX_FILE), CONTENT_TYPES[".html"] as string);
   const assets = new Map<string, ServedFile>();
-  const assetsFolder = join(BUILD_FOLDER, ASSETS_FOLDER);
+  const assetsFolder = join(folder, ASSETS_FOLDER);
   for (const name of await readdir(assetsFolder)) {
     const contentType = CONTENT_TYPES[extname(name)];
     if (contentType !== undefined) assets.set(name, await readServedFile(join(assetsFolder, name), contentType));
