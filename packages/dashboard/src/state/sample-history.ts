@@ -107,8 +107,11 @@ export class SampleHistory {
     this.added++;
   }
 
-  /** The queue's series (or the cluster's, with CLUSTER_TOTAL), oldest first; undefined if never seen. */
-  series(key: string): ChartSeries | undefined {
+  /**
+   * The queue's series (or the cluster's, with CLUSTER_TOTAL), oldest first, for the metrics asked (every one
+   * by default; the others come back empty); undefined if never seen.
+   */
+  series(key: string, metrics: readonly Metric[] = METRICS): ChartSeries | undefined {
     const columns = this.columns.get(key);
     if (columns === undefined) return undefined;
     const kept = Math.min(this.added, this.capacity);
@@ -120,7 +123,7 @@ export class SampleHistory {
     for (let index = this.added - kept; index < this.added; index++) {
       const slot = index % this.capacity;
       times.push((this.times[slot] as number) / 1000);
-      for (const metric of METRICS) {
+      for (const metric of metrics) {
         const value = columns.metrics[metric][slot] as number;
         values[metric].push(Number.isNaN(value) ? null : value);
       }

@@ -33,7 +33,7 @@ export function NodesTable({ snapshot }: { snapshot: Snapshot }) {
                   <code>{node.id}</code>
                   {node.self && <span class="tag">this page's node</span>}
                 </td>
-                <td class={late ? "state-bad" : "state-good"}>{late ? "late heartbeat" : "ready"}</td>
+                <td class={late ? "state-bad" : "state-good"}>{late ? "late heartbeat" : "live"}</td>
                 <td class="number">{count(node.connections)}</td>
                 <td class="number">{node.self ? `${snapshot.eventLoopLagMs.toFixed(1)} ms` : "–"}</td>
                 <td class="number">{duration(snapshot.at - node.startedAt)}</td>

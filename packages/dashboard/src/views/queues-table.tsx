@@ -1,7 +1,10 @@
 /**
  * Every queue the snapshot lists, worst first (state/queue-rows.ts), with its counts, its rates at the last
  * snapshot and a sparkline of send and ack rates since the page opened. A queue's name opens its page.
+ * The first ROWS_SHOWN rows are drawn until "Show all" is pressed: the worst are at the top, and a thousand
+ * rows of sparklines redrawn every second would cost the browser more than they tell.
  */
+import { useState } from "preact/hooks";
 import type { Snapshot } from "../api/snapshot.js";
 import { queueKey } from "../state/queue-key.js";
 import { isUnconsumed, worstFirst } from "../state/queue-rows.js";
@@ -10,8 +13,15 @@ import type { SampleHistory } from "../state/sample-history.js";
 import { count, rate } from "./format.js";
 import { Sparkline } from "./sparkline.js";
 
+/** Rows drawn before "Show all". */
+const ROWS_SHOWN = 100;
+/** What a sparkline draws. */
+const SPARKLINE_METRICS = ["sendRate", "ackRate"] as const;
+
 export function QueuesTable({ snapshot, history }: { snapshot: Snapshot; history: SampleHistory }) {
+  const [showAll, setShowAll] = useState(false);
   const queues = worstFirst(snapshot.queues);
+  const shown = showAll ? queues : queues.slice(0, ROWS_SHOWN);
   return (
     <section class="panel" aria-labelledby="queues-title">
       <h2 id="queues-title">Queues</h2>
@@ -36,7 +46,7 @@ export function QueuesTable({ snapshot, history }: { snapshot: Snapshot; history
             </tr>
           </thead>
           <tbody>
-            {queues.map((queue) => {
+            {shown.map((queue) => {
               const key = queueKey(queue.namespace, queue.name);
               const rates = history.latestRates(key);
               return (
@@ -55,13 +65,18 @@ export function QueuesTable({ snapshot, history }: { snapshot: Snapshot; history
                   <td class="number">{rate(rates.send)}</td>
                   <td class="number">{rate(rates.ack)}</td>
                   <td>
-                    <Sparkline series={history.series(key)} />
+                    <Sparkline series={history.series(key, SPARKLINE_METRICS)} />
                   </td>
                 </tr>
               );
             })}
           </tbody>
         </table>
+      )}
+      {shown.length < queues.length && (
+        <button type="button" onClick={() => setShowAll(true)}>
+          Show all {queues.length} queues
+        </button>
       )}
       {snapshot.truncated.queues && <p class="hint">The node lists only some of the queues: there are more.</p>}
     </section>
