@@ -43,7 +43,8 @@ describe("the cluster as the dashboard reads it", () => {
     await connectSocket(b!.url, "/orders");
     await connectSocket(b!.url);
     await command(onA, "room:join", { room: "desk" });
-    for (const n of [1, 2, 3]) await http(a!, "POST", "/v1/namespaces/orders/queues/jobs/messages", undefined, { data: n });
+    for (const n of [1, 2, 3])
+      await http(a!, "POST", "/v1/namespaces/orders/queues/jobs/messages", undefined, { data: n });
     const received = await http(b!, "POST", "/v1/namespaces/orders/queues/jobs/receive", undefined, { max: 1 });
     await http(b!, "POST", "/v1/namespaces/orders/queues/jobs/ack", undefined, {
       receipts: [received.body.messages[0].receipt],
