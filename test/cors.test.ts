@@ -113,7 +113,7 @@ describe("a node with a list of origins", () => {
       "access-control-allow-origin": PAGE,
       "access-control-allow-methods": "GET, HEAD, POST, DELETE",
       "access-control-allow-headers":
-        "Authorization, Content-Type, mailroom-id, mailroom-delay-ms, mailroom-ttl-ms, mailroom-max-attempts, *",
+        "Authorization, Content-Type, mailroom-id, mailroom-group, mailroom-delay-ms, mailroom-ttl-ms, mailroom-max-attempts, mailroom-priority, *",
       "access-control-expose-headers": "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset",
       "access-control-max-age": "600",
       vary: "Origin",

@@ -147,6 +147,9 @@ describe("MemoryQueueEngine", () => {
       deadLettered: 0,
       expired: 0,
       discarded: 0,
+      groups: 0,
+      sent: total,
+      acked: total,
     });
   });
 });

@@ -149,6 +149,7 @@ describe("one node on the memory engine, no Redis", () => {
         delayed: 0,
         deadLettered: 0,
         consumers: 0,
+        groups: 0,
       });
 
       const consumer = await connectSocket(node.url);
@@ -188,6 +189,7 @@ describe("one node on the memory engine, no Redis", () => {
         delayed: 0,
         deadLettered: 0,
         consumers: 1,
+        groups: 0,
       });
     });
 
