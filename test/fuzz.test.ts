@@ -95,6 +95,10 @@ const FIELD_NAMES = [
   "max",
   "waitMs",
   "batch",
+  "since",
+  "rewind",
+  "group",
+  "priority",
 ] as const;
 type FieldName = (typeof FIELD_NAMES)[number];
 
@@ -305,6 +309,13 @@ const VALID: Record<FieldName, fc.Arbitrary<unknown>> = {
   max: range(1, 100),
   waitMs: fc.constant(0), // a valid wait that is not 0 would long-poll: out of the properties
   batch: fc.boolean(),
+  since: fc.record({
+    epoch: fc.oneof(fc.constant("0123456789abcdef"), fc.string({ maxLength: 64 })),
+    offset: fc.oneof(fc.constant(0), fc.nat()),
+  }),
+  rewind: range(0, 100),
+  group: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,128}$/),
+  priority: range(0, 9),
 };
 
 /** A field that is valid six times in seven, else any edge value: most arguments get past the shape. */
@@ -578,6 +589,10 @@ const PLAIN_VALUES: Record<FieldName, unknown> = {
   max: 1,
   waitMs: 0,
   batch: false,
+  since: { epoch: "0123456789abcdef", offset: 0 },
+  rewind: 0,
+  group: "fuzz-group",
+  priority: 0,
 };
 
 /**
