@@ -75,8 +75,19 @@ describe("the rolling upgrade to layout 3", () => {
     onCleanup(() => client.disconnect());
     await client.set(new RedisKeys(prefix).layout(), "4");
     const node = await startNode({ redisUrl: redis.url, prefix, until: "listening" });
-    const ready = await fetch(`${node.url}/readyz`);
-    expect(ready.status).toBe(503);
-    expect(JSON.stringify(await ready.json())).toContain("layout 4, newer than this node's 3");
+    // Until the node has read the layout, /readyz may give another reason (its first heartbeat).
+    const answer = await waitFor(
+      async () => {
+        const ready = await fetch(`${node.url}/readyz`);
+        const text = JSON.stringify(await ready.json());
+        return text.includes("layout 4") ? { status: ready.status, text } : undefined;
+      },
+      { what: "/readyz to name the newer layout" },
+    );
+    expect(answer.status).toBe(503);
+    expect(answer.text).toContain("layout 4, newer than this node's 3");
+    // And it stays so: the node never serves data it would misread.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await fetch(`${node.url}/readyz`)).status).toBe(503);
   });
 });
