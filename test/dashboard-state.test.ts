@@ -104,6 +104,22 @@ describe("the attention bar", () => {
     expect(attentionItems(snapshot(START, [queue("jobs", { ready: 5, consumers: 1 })]))).toEqual([]);
   });
 
+  it("names the queue whose oldest ready message has waited over a minute", () => {
+    const items = attentionItems(
+      snapshot(START, [
+        queue("fresh", { ready: 1, consumers: 1, oldestReadyAgeMs: 5_000 }),
+        queue("stale", { ready: 4, consumers: 1, oldestReadyAgeMs: 3 * 60_000 }),
+      ]),
+    );
+    expect(items).toEqual([
+      {
+        severity: "warning",
+        text: "The oldest ready message has waited 3 min, in stale.",
+        queue: { namespace: "/", name: "stale" },
+      },
+    ]);
+  });
+
   it("names dead letters, unconsumed queues, late nodes, a store not ready, data loss and Redis memory, critical first", () => {
     const at = START + 60_000;
     const items = attentionItems(

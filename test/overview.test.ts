@@ -84,6 +84,7 @@ describe("the cluster as the dashboard reads it", () => {
         groups: 0,
         sent: 3,
         acked: 1,
+        oldestReadyAgeMs: expect.any(Number),
       },
     ]);
     expect(body.rooms).toEqual([{ namespace: "/orders", name: "desk", members: 1 }]);

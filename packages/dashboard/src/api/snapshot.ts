@@ -48,6 +48,8 @@ export interface SnapshotQueue {
   sent: number;
   /** Messages acked from the queue since the cluster began counting (a running total). */
   acked: number;
+  /** How long its oldest ready message has waited (ms): only for the worst queues with ready messages. */
+  oldestReadyAgeMs?: number;
 }
 
 export interface SnapshotRoom {

@@ -21,6 +21,8 @@ export const LATE_HEARTBEAT_MS = 3000;
 export const MEMORY_WARNING_SHARE = 0.8;
 /** ...and above this share it is critical. */
 export const MEMORY_CRITICAL_SHARE = 0.95;
+/** A ready message older than this is a warning: consumers are missing, too slow, or stuck. */
+export const OLD_READY_MESSAGE_MS = 60_000;
 /** How many queues an item names before it says "and N more". */
 const NAMED_QUEUES = 3;
 
@@ -30,6 +32,7 @@ export function attentionItems(snapshot: Snapshot): AttentionItem[] {
     ...nodeItems(snapshot),
     ...deadLetterItems(snapshot),
     ...unconsumedItems(snapshot),
+    ...oldMessageItems(snapshot),
   ].sort((a, b) => severityRank(a.severity) - severityRank(b.severity));
 }
 
@@ -108,6 +111,22 @@ function unconsumedItems(snapshot: Snapshot): AttentionItem[] {
     {
       severity: "warning",
       text: `${plural(unconsumed.length, "queue has", "queues have")} ready messages and no consumer: ${names(unconsumed)}.`,
+      queue: { namespace: worst.namespace, name: worst.name },
+    },
+  ];
+}
+
+function oldMessageItems(snapshot: Snapshot): AttentionItem[] {
+  const old = snapshot.queues
+    .filter((queue) => (queue.oldestReadyAgeMs ?? 0) > OLD_READY_MESSAGE_MS)
+    .sort((a, b) => (b.oldestReadyAgeMs ?? 0) - (a.oldestReadyAgeMs ?? 0));
+  const worst = old[0];
+  if (worst === undefined) return [];
+  const minutes = Math.floor((worst.oldestReadyAgeMs ?? 0) / 60_000);
+  return [
+    {
+      severity: "warning",
+      text: `The oldest ready message has waited ${minutes} min, in ${qualifiedName(worst.namespace, worst.name)}${old.length > 1 ? ` (${old.length} queues hold messages over ${OLD_READY_MESSAGE_MS / 60_000} min old)` : ""}.`,
       queue: { namespace: worst.namespace, name: worst.name },
     },
   ];

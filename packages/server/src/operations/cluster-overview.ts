@@ -12,6 +12,8 @@ import type { ListedQueue, QueueEngine } from "../engines/queue-engine.js";
 export const MAX_QUEUES = 1000;
 /** Rooms a snapshot lists at most, the most members first. */
 export const MAX_ROOMS = 100;
+/** Queues, the worst first, whose oldest ready message's age a snapshot reads (a peek of one each). */
+export const OLDEST_AGE_QUEUES = 20;
 
 export interface NamespaceSummary {
   name: string;
@@ -38,8 +40,11 @@ export interface DashboardSnapshot {
   /** This node's event-loop delay (ms, mean of the last second). */
   eventLoopLagMs: number;
   namespaces: NamespaceSummary[];
-  /** With running totals `sent` and `acked`: a dashboard draws rates from two snapshots. */
-  queues: Array<ListedQueue & { namespace: string }>;
+  /**
+   * With running totals `sent` and `acked` (a dashboard draws rates from two snapshots), and for the
+   * `OLDEST_AGE_QUEUES` worst with ready messages, how long their oldest ready message has waited (ms).
+   */
+  queues: Array<ListedQueue & { namespace: string; oldestReadyAgeMs?: number }>;
   rooms: Array<{ namespace: string; name: string; members: number }>;
   truncated: { queues: boolean; rooms: boolean };
 }
@@ -47,7 +52,7 @@ export interface DashboardSnapshot {
 export interface OverviewSources {
   nodeId: string;
   store: Pick<NodeStore, "engine" | "readiness" | "dataLoss" | "memoryUse">;
-  engine: Pick<QueueEngine, "queueNamespaces" | "listQueues">;
+  engine: Pick<QueueEngine, "queueNamespaces" | "listQueues" | "peek">;
   registry: Pick<ClusterRegistry, "nodes" | "rooms" | "queueConsumerCounts">;
   eventLoopLagMs: () => number;
 }
@@ -71,6 +76,8 @@ export async function dashboardSnapshot(sources: OverviewSources): Promise<Dashb
     listing.queues.map((queue) => ({ ...queue, namespace })),
   );
   queues.sort(byAttention);
+  const listedQueues = queues.slice(0, MAX_QUEUES);
+  await readOldestAges(sources.engine, listedQueues);
   const snapshot: DashboardSnapshot = {
     at: Date.now(),
     node: nodeId,
@@ -78,7 +85,7 @@ export async function dashboardSnapshot(sources: OverviewSources): Promise<Dashb
     store: { engine: store.engine, ready: problem === undefined, dataLossDetected: store.dataLoss().detected },
     eventLoopLagMs: sources.eventLoopLagMs(),
     namespaces: summarize(nodes, listed),
-    queues: queues.slice(0, MAX_QUEUES),
+    queues: listedQueues,
     rooms: rooms.slice(0, MAX_ROOMS).map(roomOf),
     truncated: {
       queues: queues.length > MAX_QUEUES || [...listed.values()].some((listing) => listing.truncated),
@@ -89,6 +96,21 @@ export async function dashboardSnapshot(sources: OverviewSources): Promise<Dashb
   if (memory?.usedBytes !== undefined) snapshot.store.usedMemoryBytes = memory.usedBytes;
   if (memory?.maxBytes !== undefined) snapshot.store.maxMemoryBytes = memory.maxBytes;
   return snapshot;
+}
+
+/** Sets `oldestReadyAgeMs` on the first `OLDEST_AGE_QUEUES` queues that have ready messages. */
+async function readOldestAges(
+  engine: Pick<QueueEngine, "peek">,
+  queues: Array<ListedQueue & { namespace: string; oldestReadyAgeMs?: number }>,
+): Promise<void> {
+  const now = Date.now();
+  const waiting = queues.filter((queue) => queue.ready > 0).slice(0, OLDEST_AGE_QUEUES);
+  await Promise.all(
+    waiting.map(async (queue) => {
+      const [oldest] = await engine.peek({ namespace: queue.namespace, queue: queue.name }, "ready", 1);
+      if (oldest) queue.oldestReadyAgeMs = Math.max(0, now - oldest.enqueuedAt);
+    }),
+  );
 }
 
 /** The worst first: dead letters, then messages with no consumer, then the deepest. */
