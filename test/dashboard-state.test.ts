@@ -104,6 +104,18 @@ describe("the attention bar", () => {
     expect(attentionItems(snapshot(START, [queue("jobs", { ready: 5, consumers: 1 })]))).toEqual([]);
   });
 
+  it("names the nodes that drain, apart from those whose heartbeat is late", () => {
+    const items = attentionItems(
+      snapshot(START, [], {
+        nodes: [
+          { id: "n1", url: "", startedAt: START, connections: 0, lastSeenAt: START, self: true },
+          { id: "n2", url: "", startedAt: START, connections: 0, lastSeenAt: START, self: false, draining: true },
+        ],
+      }),
+    );
+    expect(items.map((item) => item.text)).toEqual(["1 node is draining (not ready): n2."]);
+  });
+
   it("names the queue whose oldest ready message has waited over a minute", () => {
     const items = attentionItems(
       snapshot(START, [

@@ -69,6 +69,7 @@ describe("the cluster as the dashboard reads it", () => {
     const { status, body } = await http(b!, "GET", "/v1/dashboard");
     expect(status).toBe(200);
     expect(body.nodes.map((node: { self: boolean }) => node.self).sort()).toEqual([false, true]);
+    for (const node of body.nodes) expect(node).toMatchObject({ draining: false, eventLoopLagMs: expect.any(Number) });
     expect(body.store).toMatchObject({ engine: "redis", ready: true, dataLossDetected: 0 });
     expect(body.store.usedMemoryBytes).toBeGreaterThan(0);
     expect(body.eventLoopLagMs).toBeGreaterThanOrEqual(0);

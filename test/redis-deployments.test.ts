@@ -70,6 +70,7 @@ async function socketServerOnStore(deployment: RedisDeployment, prefix: string):
       startedAt: Date.now(),
       connections: () => 0,
       namespaceSockets: () => ({}),
+      health: () => ({ draining: false, eventLoopLagMs: 0 }),
     },
     logger: pino({ level: "silent" }),
   });

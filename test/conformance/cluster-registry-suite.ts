@@ -29,6 +29,7 @@ export function localNode(connections = 7): LocalNode {
     startedAt: Date.now(),
     connections: () => connections,
     namespaceSockets: () => ({ "/": connections }),
+    health: () => ({ draining: false, eventLoopLagMs: 1.5 }),
   };
 }
 
@@ -182,6 +183,8 @@ export function clusterRegistrySuite(name: string, factory: ClusterRegistryFacto
             connections: 12,
             lastSeenAt: expect.any(Number),
             namespaces: { "/": 12 },
+            draining: false,
+            eventLoopLagMs: 1.5,
           },
         ]);
         expect(nodes[0]!.lastSeenAt).toBeGreaterThanOrEqual(startedBefore);

@@ -106,7 +106,9 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     ...httpApiServerOptions,
   });
   const draining = new Draining();
+  // Two samplers: the dashboard reads one per snapshot, the heartbeat the other per beat.
   const eventLoopLag = new EventLoopLag();
+  const heartbeatLag = new EventLoopLag();
   const origins = allowedOrigins(config.corsOrigins);
   const io: MailroomServer = new Server(app.server, {
     // Its `cors`, and an `allowRequest` that checks the handshake's origin, then refuses it while draining.
@@ -126,6 +128,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     startedAt,
     connections: () => io.engine.clientsCount,
     namespaceSockets: () => socketsPerNamespace(io),
+    health: () => ({ draining: draining.active, eventLoopLagMs: heartbeatLag.read() }),
   };
   const logger = app.log.child({ node: id });
   const socketLogger = logger.child({ component: "sockets" });
@@ -267,7 +270,13 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     ["HTTP", () => app.close()],
     ["Socket.IO", () => io.close()],
     ["store", () => store.close()],
-    ["event-loop sampler", () => eventLoopLag.close()],
+    [
+      "event-loop samplers",
+      () => {
+        eventLoopLag.close();
+        heartbeatLag.close();
+      },
+    ],
   ];
   const starters: Array<() => unknown> = [
     () => store.start(),

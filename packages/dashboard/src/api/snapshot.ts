@@ -15,6 +15,10 @@ export interface SnapshotNode {
   lastSeenAt: number;
   /** Whether this is the node that answered. */
   self: boolean;
+  /** Whether it was draining (SIGTERM) at its last heartbeat. */
+  draining?: boolean;
+  /** Its event-loop delay before its last heartbeat (ms); absent from nodes of older releases. */
+  eventLoopLagMs?: number;
 }
 
 export interface SnapshotStore {

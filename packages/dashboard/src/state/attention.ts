@@ -75,14 +75,22 @@ export function isLate(node: SnapshotNode, at: number): boolean {
 }
 
 function nodeItems(snapshot: Snapshot): AttentionItem[] {
+  const items: AttentionItem[] = [];
   const late = snapshot.nodes.filter((node) => isLate(node, snapshot.at));
-  if (late.length === 0) return [];
-  return [
-    {
+  if (late.length > 0) {
+    items.push({
       severity: "warning",
       text: `${plural(late.length, "node has", "nodes have")} not sent a heartbeat for over ${LATE_HEARTBEAT_MS / 1000} s: ${late.map((node) => node.id).join(", ")}.`,
-    },
-  ];
+    });
+  }
+  const draining = snapshot.nodes.filter((node) => node.draining && !isLate(node, snapshot.at));
+  if (draining.length > 0) {
+    items.push({
+      severity: "warning",
+      text: `${plural(draining.length, "node is", "nodes are")} draining (not ready): ${draining.map((node) => node.id).join(", ")}.`,
+    });
+  }
+  return items;
 }
 
 function deadLetterItems(snapshot: Snapshot): AttentionItem[] {

@@ -1,6 +1,7 @@
 /**
- * The cluster's nodes, with the store the answering node sees. Event-loop lag is measured by each node of
- * itself: the snapshot carries the answering node's only.
+ * The cluster's nodes, with the store the answering node sees. Each node measures its own event-loop lag:
+ * the answering node's is from now, the others' from their last heartbeat. A node is ready while it
+ * heartbeats (it reaches the store) and does not drain.
  */
 import type { Snapshot } from "../api/snapshot.js";
 import { isLate, memoryShare } from "../state/attention.js";
@@ -27,15 +28,17 @@ export function NodesTable({ snapshot }: { snapshot: Snapshot }) {
         <tbody>
           {nodes.map((node) => {
             const late = isLate(node, snapshot.at);
+            const state = node.draining ? "draining" : late ? "late heartbeat" : "ready";
+            const lag = node.self ? snapshot.eventLoopLagMs : node.eventLoopLagMs;
             return (
               <tr key={node.id}>
                 <td>
                   <code>{node.id}</code>
                   {node.self && <span class="tag">this page's node</span>}
                 </td>
-                <td class={late ? "state-bad" : "state-good"}>{late ? "late heartbeat" : "live"}</td>
+                <td class={state === "ready" ? "state-good" : "state-bad"}>{state}</td>
                 <td class="number">{count(node.connections)}</td>
-                <td class="number">{node.self ? `${snapshot.eventLoopLagMs.toFixed(1)} ms` : "–"}</td>
+                <td class="number">{lag === undefined ? "–" : `${lag.toFixed(1)} ms`}</td>
                 <td class="number">{duration(snapshot.at - node.startedAt)}</td>
                 <td class="number">{duration(snapshot.at - node.lastSeenAt)} ago</td>
                 <td>

@@ -27,6 +27,10 @@ export interface NodeRecord {
   lastSeenAt: number;
   /** Connected sockets per namespace, as of its last heartbeat (docs/protocol.md §12). */
   namespaces: Record<string, number>;
+  /** Whether it was draining at its last heartbeat (a node of an older release says nothing: false). */
+  draining: boolean;
+  /** Its event-loop delay over the interval before its last heartbeat (ms); undefined from older releases. */
+  eventLoopLagMs?: number;
 }
 
 /** A room with members, and how many across the cluster. */
@@ -66,4 +70,6 @@ export interface LocalNode {
   connections: () => number;
   /** Connected sockets per namespace on this node (namespaces with none left out). */
   namespaceSockets: () => Record<string, number>;
+  /** Whether the node is draining (SIGTERM), and its event-loop delay since the last heartbeat (ms). */
+  health: () => { draining: boolean; eventLoopLagMs: number };
 }

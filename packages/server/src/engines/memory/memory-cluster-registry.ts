@@ -49,8 +49,20 @@ export class MemoryRegistry implements ClusterRegistry {
 
   async nodes(): Promise<NodeRecord[]> {
     const now = Date.now();
-    const { id, url, startedAt, connections, namespaceSockets } = this.node;
-    return [{ id, url: url(), startedAt, connections: connections(), lastSeenAt: now, namespaces: namespaceSockets() }];
+    const { id, url, startedAt, connections, namespaceSockets, health } = this.node;
+    const { draining, eventLoopLagMs } = health();
+    return [
+      {
+        id,
+        url: url(),
+        startedAt,
+        connections: connections(),
+        lastSeenAt: now,
+        namespaces: namespaceSockets(),
+        draining,
+        eventLoopLagMs,
+      },
+    ];
   }
 
   async rooms(limit: number): Promise<RoomCount[]> {

@@ -196,6 +196,8 @@ export class RedisRegistry implements ClusterRegistry {
         connections: Number(info.connections),
         lastSeenAt: Number(info.lastSeenAt),
         namespaces: parseNamespaces(info.namespaces),
+        draining: info.draining === "1",
+        ...(info.eventLoopLagMs === undefined ? {} : { eventLoopLagMs: Number(info.eventLoopLagMs) }),
       }));
   }
 
@@ -241,6 +243,7 @@ export class RedisRegistry implements ClusterRegistry {
         infoTtlMs: nodeTimeoutMs * INFO_TTL_IN_TIMEOUTS,
         layout: LAYOUT_VERSION,
         namespaces: node.namespaceSockets(),
+        ...node.health(),
       });
       if (wasUnlisted === 1) this.needsRewrite = true;
       if (this.needsRewrite) {

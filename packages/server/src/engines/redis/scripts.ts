@@ -122,6 +122,8 @@ export interface HeartbeatArgs {
   layout: number;
   /** Connected sockets per namespace. */
   namespaces: Record<string, number>;
+  draining: boolean;
+  eventLoopLagMs: number;
 }
 
 export interface Membership {
@@ -143,9 +145,19 @@ export class Scripts {
   ) {}
 
   async heartbeat(args: HeartbeatArgs): Promise<number> {
-    const { nodeId, url, startedAt, connections, infoTtlMs, layout, namespaces } = args;
+    const { nodeId, url, startedAt, connections, infoTtlMs, layout, namespaces, draining, eventLoopLagMs } = args;
     const keys = [this.keys.nodes(), this.keys.nodeInfo(nodeId)];
-    const argv = [nodeId, url, startedAt, connections, infoTtlMs, layout, JSON.stringify(namespaces)];
+    const argv = [
+      nodeId,
+      url,
+      startedAt,
+      connections,
+      infoTtlMs,
+      layout,
+      JSON.stringify(namespaces),
+      draining ? "1" : "0",
+      eventLoopLagMs,
+    ];
     return decode.count(await this.run("heartbeat", keys, argv), "heartbeat");
   }
 
