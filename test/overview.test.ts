@@ -154,6 +154,7 @@ describe("the cluster as the dashboard reads it", () => {
     // Monitor on one namespace reads it, not the whole cluster.
     expect((await http(node, "GET", base, narrow)).status).toBe(200);
     expect(await http(node, "GET", "/v1/dashboard", narrow)).toMatchObject(forbidden);
+    expect(await http(node, "GET", "/v1/namespaces", narrow)).toMatchObject(forbidden);
     expect((await http(node, "GET", base, admin)).body).toMatchObject({ ready: 0, inflight: 1 });
 
     const socket = await connectSocket(node.url, "/orders", { auth: { token: monitor } });
