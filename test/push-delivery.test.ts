@@ -198,6 +198,39 @@ describe.each(SUITE_DEPLOYMENTS)("push delivery on Redis in %s mode", (kind) => 
     expect((await a.engine.receive(JOBS, 1, LONG_MS)).leases[0]).toMatchObject({ id: "m1", attempt: 1 });
   });
 
+  it.runIf(kind === "standalone")(
+    "answers a pull only once the node heard the push that came before it on its other connection",
+    async () => {
+      const { a, b, pushes } = await twoNodes();
+      expect((await b.engine.receive(JOBS, 10, LONG_MS, 0, 3)).leases).toEqual([]);
+      // The push reaches b's subscriber socket but is not read: as if it were still on its way.
+      const subscriberSocket = (b.connections.subscriber as Redis).stream;
+      subscriberSocket.pause();
+      await a.engine.send(JOBS, ["m1", "m2", "m3"].map(body));
+      await a.engine.send(JOBS, ["m4", "m5"].map(body));
+      let pushesHeardAtReply = -1;
+      const pulled = b.engine.receive(JOBS, 10, LONG_MS).then((result) => {
+        pushesHeardAtReply = pushes.length;
+        return result;
+      });
+      setTimeout(() => subscriberSocket.resume(), 200);
+      expect((await pulled).leases.map((lease) => lease.id)).toEqual(["m4", "m5"]);
+      expect(pushesHeardAtReply).toBe(1);
+      expect(pushes[0]?.leases.map((lease) => lease.id)).toEqual(["m1", "m2", "m3"]);
+    },
+  );
+
+  it.runIf(kind === "standalone")("answers a pull in the end when the push it waits for never comes", async () => {
+    const { a, b, pushes } = await twoNodes();
+    await b.engine.receive(JOBS, 10, LONG_MS, 0, 1);
+    const subscriberSocket = (b.connections.subscriber as Redis).stream;
+    subscriberSocket.pause();
+    onCleanup(() => subscriberSocket.resume());
+    await a.engine.send(JOBS, ["m1", "m2"].map(body));
+    expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["m2"]);
+    expect(pushes).toEqual([]);
+  });
+
   it("pushes no message bigger than a push may carry: it stays ready, and so does what follows it", async () => {
     const { a, b, pushes, wakeUps } = await twoNodes();
     await b.engine.receive(JOBS, 5, LONG_MS, 0, 5);

@@ -20,7 +20,9 @@
 --   long a standing credit lasts (ms) unless a receive renews it
 -- Returns { lease deadline (ms), how many stay ready that may be taken now (0 when only messages of groups
 --   out wait), how many expired messages were discarded, 1 when the
---   due index already covers the new leases (else 0: the caller marks the deadline), then three
+--   due index already covers the new leases (else 0: the caller marks the deadline), the last seq pushed
+--   to this node (queue-send.lua: "<node id>/pushed"; 0 = none): a push the node may not have heard yet,
+--   which goes before these leases, then three
 --   per message: id, receipt, and its stored entry as it is ("seq|attempt|maxAttempts|enqueuedAt|
 --   expiresAt|reason|" then the body: the node reads the fields it needs, so nothing is copied here) }
 local max = tonumber(ARGV[2])
@@ -35,12 +37,12 @@ local now = nowMs()
 local deadline = now + visibilityMs
 -- Formatted once: Redis would otherwise format the number again for every ZADD score.
 local deadlineText = string.format('%d', deadline)
-local result = { deadline, 0, 0, 0 }
+local result = { deadline, 0, 0, 0, 0 }
 local leased = 0
 local inflightArgs, expiredIds = {}, {}
 -- Whether the rotation had nothing more to give (messages of groups out may still wait).
 local exhausted = false
-local n = 4
+local n = 5
 local bytes = 0
 
 -- Leases one taken message (or discards it when its TTL has passed; a discarded group member frees its
@@ -116,6 +118,9 @@ if #expiredIds > 0 then
   result[3] = #expiredIds
 end
 flushReadyElsewhere()
+local standingNode = string.match(standingField, '^(.+)/%d+$')
+local pushedRecord = standingNode and redis.call('HGET', standingKey, standingNode .. '/pushed')
+if pushedRecord then result[5] = tonumber(string.match(pushedRecord, '^(%d+)')) or 0 end
 if exhausted then
   result[2] = 0
 elseif hasLevels() then

@@ -20,6 +20,10 @@
 -- A push is one message on the node's channel: "<visibility ms>\n", then per lease
 --   "<receipt length> <entry length>\n<receipt><stored entry>". A node that hears none (PUBLISH answers 0:
 --   it is gone) loses its standing, and its messages stay ready.
+-- Beside its credits, a node pushed to has the field "<node id>/pushed": "<last seq pushed>|<until ms>",
+--   which queue-receive.lua answers: a push and a later pull's reply travel on two connections, and the
+--   node waits for the push before it hands out what the pull leased (redis-queue-engine.ts). It goes at
+--   its credit's end (no push comes from that credit after it).
 -- Returns { wasEmpty (1 when the ready list went from empty to not, or a message joined a group or a lane
 --   above 0: the script published the wake-up), earliest new delay due (ms, 0 = none),
 --   earliest pushed lease deadline (ms, 0 = none), 1 when the due index already covers it (see
@@ -34,7 +38,7 @@ local now = nowMs()
 redis.call('ZREMRANGEBYSCORE', dedupKey, '-inf', '(' .. string.format('%d', now - dedupWindowMs))
 
 local result = { 0, 0, 0, 0 }
-local messageArgs, readyIds, entries = {}, {}, {}
+local messageArgs, readyIds, readySeqs, entries = {}, {}, {}, {}
 -- Whether a message joined a group or a lane above 0 (the queue then has levels: no push).
 local placedElsewhere = false
 local accepted = {}
@@ -74,6 +78,7 @@ for index = 0, count - 1 do
       placedElsewhere = true
     else
       readyIds[#readyIds + 1] = id
+      readySeqs[#readyIds] = seq
       entries[#readyIds] = entry
     end
   end
@@ -93,7 +98,9 @@ if #readyIds > 0 and redis.call('LLEN', readyKey) == 0 and not hasLevels() then
     local credit, untilMs = string.match(standing[index + 1], '^(%d+)|(%d+)$')
     local node, visibility = string.match(field, '^(.+)/(%d+)$')
     credit, untilMs = tonumber(credit), tonumber(untilMs)
-    if node and credit and credit > 0 and untilMs > now then
+    if string.sub(field, -7) == '/pushed' then
+      if untilMs and untilMs <= now then redis.call('HDEL', standingKey, field) end
+    elseif node and credit and credit > 0 and untilMs > now then
       takers[#takers + 1] = {
         field = field, node = node, visibility = tonumber(visibility), credit = credit, untilMs = untilMs
       }
@@ -139,10 +146,13 @@ for _, taker in ipairs(takers) do
   end
   if result[3] == 0 or deadline < result[3] then result[3] = deadline end
   local credit = taker.credit - #frames
+  local pushedRecord = string.format('%d|%d', readySeqs[pushed], taker.untilMs)
   if credit > 0 then
-    redis.call('HSET', standingKey, taker.field, string.format('%d|%d', credit, taker.untilMs))
+    redis.call('HSET', standingKey, taker.field, string.format('%d|%d', credit, taker.untilMs),
+      taker.node .. '/pushed', pushedRecord)
   else
     redis.call('HDEL', standingKey, taker.field)
+    redis.call('HSET', standingKey, taker.node .. '/pushed', pushedRecord)
   end
   if pushed == #readyIds then break end
 end

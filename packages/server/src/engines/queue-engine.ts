@@ -31,7 +31,9 @@
  *   have. The node gives back what none of its consumers will take (`giveBack`: no attempt counted)
  *   and withdraws the credit when those consumers go (`withdraw`). Credit never grows but by a receive, and
  *   a node that dies holds at most what it left standing, as with the deliveries it pulled. A lease carries
- *   its acceptance order (`seq`), by which a node merges what it pulls with what is pushed to it.
+ *   its acceptance order (`seq`), by which a node merges what it pulls with what is pushed to it; a
+ *   receive answers only once the node heard the pushes sent to it before the receive ran (they travel on
+ *   another connection), so a pull never overtakes a push.
  * What it does not do: know consumers, sockets or prefetch (consumer-dispatcher.ts does).
  */
 import type { DeadLetterReason, QueueStats } from "@mailroom/protocol";

@@ -57,6 +57,11 @@ const STANDING_LIFE_MS = 60_000;
 /** How long a push channel is still heard after its last handler stopped (see `hearPushes`). */
 const PUSH_LINGER_MS = 5000;
 /**
+ * How long a receive's reply waits for a push that Redis sent this node before the receive ran (see
+ * `pushesHeard`): a push whose connection broke never comes, and its leases then end at their deadline.
+ */
+const PUSH_CATCH_UP_MS = 1000;
+/**
  * The most bytes of stored messages one push carries: pub/sub is not for bulk (a node's subscriber
  * connection, shared with the Socket.IO adapter, is cut by Redis past its output buffer limit). A bigger
  * message stays ready for a pull, which has its own byte budget.
@@ -68,6 +73,10 @@ interface PushHearing {
   handlers: Set<(delivery: PushedLeases) => void>;
   stop: () => void;
   linger: NodeJS.Timeout | undefined;
+  /** The last acceptance seq heard on it; undefined until a push or a receive tells (see `pushesHeard`). */
+  heardThrough: number | undefined;
+  /** Receives waiting for a push through their seq. */
+  waiters: Set<{ seq: number; heard: () => void }>;
 }
 
 export interface RedisQueueEngineOptions {
@@ -166,6 +175,7 @@ export class RedisQueueEngine implements QueueEngine {
     const leases = reply.entries.map(({ id, receipt, entry }) => leaseOf(id, receipt, entry));
     // The leases' due mark goes out without holding the deliveries back; one that fails is retried.
     if (leases.length > 0 && !reply.dueCovered) this.scheduler.markDueSoon(address, reply.deadline);
+    await this.pushesHeard(address, reply.pushedThrough);
     return { leases, remaining: reply.remaining };
   }
 
@@ -285,7 +295,13 @@ export class RedisQueueEngine implements QueueEngine {
     const ref = queueRef(address.namespace, address.queue);
     let hearing = this.pushHearings.get(ref);
     if (!hearing) {
-      const created: PushHearing = { handlers: new Set(), stop: () => {}, linger: undefined };
+      const created: PushHearing = {
+        handlers: new Set(),
+        stop: () => {},
+        linger: undefined,
+        heardThrough: undefined,
+        waiters: new Set(),
+      };
       created.stop = connections.listen(keys.pushChannel(address.namespace, address.queue, nodeId), (message) => {
         if (message) this.heardPush(address, message, created);
       });
@@ -308,6 +324,39 @@ export class RedisQueueEngine implements QueueEngine {
     };
   }
 
+  /**
+   * Resolves once this node has heard the pushes of `address` through acceptance seq `seq` (at most
+   * PUSH_CATCH_UP_MS): a push travels on the subscriber connection and a receive's reply on the command
+   * connection, so the reply of a receive that ran after a push may come first. Waiting here, the push
+   * reaches the queue's feed while its pull is still running, and the feed merges both in acceptance order
+   * (queue-feed.ts). A hearing's first receive only sets where it stands: what was pushed before it began
+   * was not for it.
+   */
+  private async pushesHeard(address: QueueAddress, seq: number): Promise<void> {
+    const hearing = this.pushHearings.get(queueRef(address.namespace, address.queue));
+    if (!hearing) return;
+    if (hearing.heardThrough === undefined) {
+      hearing.heardThrough = seq;
+      return;
+    }
+    if (hearing.heardThrough >= seq) return;
+    await new Promise<void>((resolve) => {
+      const waiter = {
+        seq,
+        heard: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        hearing.waiters.delete(waiter);
+        this.options.logger.debug({ queue: address.queue, seq }, "a push this node was sent did not come");
+        resolve();
+      }, PUSH_CATCH_UP_MS);
+      hearing.waiters.add(waiter);
+    });
+  }
+
   private heardPush(address: QueueAddress, message: Buffer, hearing: PushHearing): void {
     let delivery: PushedLeases;
     try {
@@ -317,11 +366,16 @@ export class RedisQueueEngine implements QueueEngine {
       this.options.logger.error({ err: error, queue: address.queue }, "a push could not be read");
       return;
     }
+    const lastSeq = delivery.leases.at(-1)?.seq ?? 0;
+    hearing.heardThrough = Math.max(hearing.heardThrough ?? 0, lastSeq);
     const [handler] = hearing.handlers;
-    if (handler) {
-      handler(delivery);
-      return;
+    if (handler) handler(delivery);
+    for (const waiter of hearing.waiters) {
+      if (waiter.seq > hearing.heardThrough) continue;
+      hearing.waiters.delete(waiter);
+      waiter.heard();
     }
+    if (handler) return;
     const receipts = delivery.leases.map((lease) => lease.receipt);
     this.giveBack(address, delivery.visibilityMs, receipts).catch((error: unknown) => {
       this.options.logger.warn({ err: error, queue: address.queue }, "could not return a push no consumer took");

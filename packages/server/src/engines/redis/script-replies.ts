@@ -34,6 +34,8 @@ export interface ReceiveReply {
   expired: number;
   /** Whether the due index already has a due at or before the deadline: no mark is needed. */
   dueCovered: boolean;
+  /** The last acceptance seq pushed to this node (0 = none): its push may still be on its way. */
+  pushedThrough: number;
   entries: ReceivedEntry[];
 }
 
@@ -144,7 +146,7 @@ export const decode = {
   receive(reply: unknown): ReceiveReply {
     const items = list(reply, "queue-receive");
     const entries: ReceivedEntry[] = [];
-    for (let index = 4; index + 2 < items.length; index += 3) {
+    for (let index = 5; index + 2 < items.length; index += 3) {
       const entry = items[index + 2];
       if (!Buffer.isBuffer(entry)) throw malformed("queue-receive");
       entries.push({ id: String(items[index]), receipt: String(items[index + 1]), entry });
@@ -154,6 +156,7 @@ export const decode = {
       remaining: integer(items[1], "queue-receive"),
       expired: integer(items[2], "queue-receive"),
       dueCovered: items[3] === 1,
+      pushedThrough: integer(items[4], "queue-receive"),
       entries,
     };
   },
