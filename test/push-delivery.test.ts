@@ -225,7 +225,9 @@ describe.each(SUITE_DEPLOYMENTS)("push delivery on Redis in %s mode", (kind) => 
     await b.engine.receive(JOBS, 10, LONG_MS, 0, 1);
     const subscriberSocket = (b.connections.subscriber as Redis).stream;
     subscriberSocket.pause();
-    onCleanup(() => subscriberSocket.resume());
+    onCleanup(() => {
+      subscriberSocket.resume();
+    });
     await a.engine.send(JOBS, ["m1", "m2"].map(body));
     expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["m2"]);
     expect(pushes).toEqual([]);
