@@ -27,6 +27,8 @@ export interface NodeOptions {
   host?: string;
   env?: Record<string, string>;
   args?: string[];
+  /** The `mailroom` launcher to run (helpers/previous-release.ts: an earlier release's). @default this checkout's */
+  cli?: string;
   /** What `startNode` waits for: `/readyz` answering 200, or `/healthz` (the node listens). @default "ready" */
   until?: "ready" | "listening";
 }
@@ -50,7 +52,7 @@ export async function startNode(options: NodeOptions = {}): Promise<NodeHandle> 
   let output = "";
 
   const launch = async () => {
-    const args = [CLI, "serve", "--port", String(port), ...(options.args ?? [])];
+    const args = [options.cli ?? CLI, "serve", "--port", String(port), ...(options.args ?? [])];
     if (options.redisUrl) args.push("--redis", options.redisUrl);
     if (options.prefix) args.push("--redis-prefix", options.prefix);
     if (options.host) args.push("--host", options.host);
