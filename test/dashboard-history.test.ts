@@ -1,9 +1,12 @@
 /**
  * `GET /v1/dashboard/history` (docs/protocol.md §12), with real node processes and real HTTP: the cluster
  * samples its queues' running totals once per interval however many nodes run, on Redis as in memory, and
- * the samples add up to what was sent and acked; the route needs `monitor` or `admin` on `*`.
+ * the samples add up to what was sent and acked; the route needs `monitor` or `admin` on `*`, and a large
+ * answer is gzipped for a client that accepts it.
  * Nodes sample every few hundred ms here (`MAILROOM_DASHBOARD_SAMPLE_MS`) instead of 10 s.
  */
+import { get } from "node:http";
+import { gunzipSync } from "node:zlib";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { type NodeHandle, startCluster, startNode } from "./helpers/nodes.js";
@@ -148,15 +151,56 @@ describe("GET /v1/dashboard/history", () => {
     expect(new Set(slots).size).toBe(slots.length);
   });
 
+  it("gzips a large answer for a client that accepts gzip, and only for it", async () => {
+    const node = await startNode({ env: SAMPLING });
+    const queues = 400;
+    for (let first = 0; first < queues; first += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, offset) =>
+          http(node, "POST", `/v1/namespaces/_/queues/q-${first + offset}/messages`, undefined, { data: 1 }),
+        ),
+      );
+    }
+    await waitFor(async () => (await history(node)).totals?.queues.length === queues, {
+      ...SAMPLED_WITHIN,
+      what: `a sample of the ${queues} queues`,
+    });
+    const raw = (encoding: string | undefined) =>
+      new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+        const headers = encoding === undefined ? {} : { "accept-encoding": encoding };
+        get(`${node.url}/v1/dashboard/history`, { headers }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () => resolve({ headers: response.headers, body: Buffer.concat(chunks) }));
+        }).on("error", reject);
+      });
+    const zipped = await raw("gzip, deflate, br");
+    expect(zipped.headers["content-encoding"]).toBe("gzip");
+    expect(zipped.headers.vary).toContain("Accept-Encoding");
+    const unzipped = gunzipSync(zipped.body);
+    expect(unzipped.length).toBeGreaterThan(zipped.body.length * 5);
+    expect(JSON.parse(unzipped.toString()).totals.queues).toHaveLength(queues);
+    const plain = await raw(undefined);
+    expect(plain.headers["content-encoding"]).toBeUndefined();
+    expect(JSON.parse(plain.body.toString()).totals.queues).toHaveLength(queues);
+    const refused = await raw("gzip;q=0, identity");
+    expect(refused.headers["content-encoding"]).toBeUndefined();
+  });
+
   it("needs monitor or admin on *: another token is answered FORBIDDEN, none UNAUTHORIZED", async () => {
     const node = await startNode({ args: ["--jwt-secret", SECRET], env: SAMPLING });
-    for (const rights of [{ "*": ["monitor"] }, { "*": ["admin"] }]) {
+    const readers: Array<Record<string, string[]>> = [{ "*": ["monitor"] }, { "*": ["admin"] }];
+    for (const rights of readers) {
       const reply = await http(node, "GET", "/v1/dashboard/history", await token(rights));
       expect(reply.status, JSON.stringify(rights)).toBe(200);
       expect(reply.body.intervalMs).toBe(SAMPLE_MS);
     }
     const forbidden = { status: 403, body: { error: { code: "FORBIDDEN", message: expect.any(String) } } };
-    for (const rights of [{ "/orders": ["monitor"] }, { "*": ["send", "consume", "join", "publish"] }]) {
+    const others: Array<Record<string, string[]>> = [
+      { "/orders": ["monitor"] },
+      { "*": ["send", "consume", "join", "publish"] },
+    ];
+    for (const rights of others) {
       const reply = await http(node, "GET", "/v1/dashboard/history", await token(rights));
       expect(reply, JSON.stringify(rights)).toMatchObject(forbidden);
     }
