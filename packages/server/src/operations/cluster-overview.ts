@@ -2,7 +2,8 @@
  * What the dashboard and `GET /v1/namespaces` read (docs/protocol.md §12): the cluster in one snapshot,
  * taken from what the store and the registry already keep, never from other nodes directly. A snapshot is
  * bounded whatever the cluster holds (`MAX_QUEUES` queues, `MAX_ROOMS` rooms, each list saying when it was
- * cut), and the routes serve one snapshot per second however many dashboards poll.
+ * cut), and the routes serve one snapshot per second however many dashboards poll. The rate sampler
+ * (rate-sampler.ts) reads the queues' totals through the same listing (`queueTotals`).
  */
 import type { ClusterRegistry, NodeRecord, RoomCount } from "../engines/cluster-registry.js";
 import type { NodeStore } from "../engines/node-store.js";

@@ -4,7 +4,7 @@
  * registry. Warns at start when Redis may evict keys, since an evicting Redis can drop messages, watches
  * the cluster's epoch to notice a Redis that lost its data (`/readyz` then says so in `dataLoss`), reads
  * the data's layout version (layout.ts), and builds the queue registry once from the queues made before it
- * (queue-registry-migration.ts).
+ * (queue-registry-migration.ts). The dashboard's rate samples live there too (redis-rate-samples.ts).
  */
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import type { FastifyBaseLogger } from "fastify";

@@ -69,6 +69,9 @@ export async function overviewRoutes(app: FastifyInstance, sources: OverviewSour
     {
       config: { right: "monitor", rightsNamespace: "*" },
       onSend: gzipLargeAnswer,
+      // The schema documents and types the answer; JSON.stringify writes it: on tens of thousands of small
+      // objects (1,000 busy queues) it takes an eighth of the schema's serializer's time (5 MB: 16 ms, 130 ms).
+      serializerCompiler: () => (data) => JSON.stringify(data),
       schema: {
         tags: TAGS,
         summary:
