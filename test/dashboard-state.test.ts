@@ -1,14 +1,21 @@
 /**
  * What the dashboard computes from snapshots, without a browser (packages/dashboard/src/state/): rates from
- * running totals and the 15-minute window of samples, the queues worst first with dead-letter queues folded
- * into their queues, and the attention bar's items.
+ * running totals and the 15-minute window of samples, started with the node's rate history, the queues worst
+ * first with dead-letter queues folded into their queues, and the attention bar's items.
  */
 import { describe, expect, it } from "vitest";
+import type { HistorySample, RateHistory } from "../packages/dashboard/src/api/rate-history.js";
 import type { Snapshot, SnapshotQueue } from "../packages/dashboard/src/api/snapshot.js";
 import { attentionItems, LATE_HEARTBEAT_MS } from "../packages/dashboard/src/state/attention.js";
+import { seedHistory } from "../packages/dashboard/src/state/history-seed.js";
 import { queueKey } from "../packages/dashboard/src/state/queue-key.js";
 import { worstFirst } from "../packages/dashboard/src/state/queue-rows.js";
-import { CLUSTER_TOTAL, SampleHistory } from "../packages/dashboard/src/state/sample-history.js";
+import {
+  CLUSTER_TOTAL,
+  DEPTH_METRICS,
+  fromFirstValue,
+  SampleHistory,
+} from "../packages/dashboard/src/state/sample-history.js";
 
 const START = Date.UTC(2026, 11, 5, 12, 0, 0);
 
@@ -82,6 +89,129 @@ describe("the sample history", () => {
     history.add(snapshot(START, [queue("a", { sent: 10 })]));
     history.add(snapshot(START + 1000, [queue("a", { sent: 13 }), queue("b", { sent: 1_000_000 })]));
     expect(history.latestRates(CLUSTER_TOTAL).send).toBe(3);
+  });
+});
+
+/** A sample of the node's rate history, `seconds` after START: per queue [name, sent, acked] counts. */
+function pastSample(
+  seconds: number,
+  counts: { sent: number | null; acked: number | null },
+  queues: Array<[name: string, sent: number | null, acked: number | null]> = [],
+): HistorySample {
+  return {
+    at: START + seconds * 1000,
+    ...counts,
+    queues: queues.map(([name, sent, acked]) => ({ namespace: "/", name, sent, acked })),
+  };
+}
+
+/** The node's rate history: 10-second samples, totals at the newest one. */
+function rateHistory(
+  samples: HistorySample[],
+  totals: Array<[name: string, sent: number, acked: number]>,
+): RateHistory {
+  return {
+    intervalMs: 10_000,
+    samples,
+    totals: {
+      at: samples.at(-1)?.at ?? START,
+      queues: totals.map(([name, sent, acked]) => ({ namespace: "/", name, sent, acked })),
+    },
+  };
+}
+
+describe("the sample history started with the node's rate history", () => {
+  const jobs = queueKey("/", "jobs");
+  const idle = queueKey("/", "idle");
+
+  it("turns each sample's counts into rates over the time since the sample before, a queue it does not name at 0", () => {
+    const history = new SampleHistory();
+    seedHistory(
+      history,
+      rateHistory(
+        [
+          pastSample(0, { sent: null, acked: null }),
+          pastSample(10, { sent: 50, acked: 20 }, [["jobs", 50, 20]]),
+          // A sample missed: these counts span 20 s.
+          pastSample(30, { sent: 40, acked: 60 }, [["jobs", 40, 60]]),
+          pastSample(40, { sent: 0, acked: 0 }),
+        ],
+        [
+          ["jobs", 190, 180],
+          ["idle", 7, 7],
+        ],
+      ),
+    );
+    const series = history.series(jobs);
+    expect(series?.times).toEqual([0, 10, 30, 40].map((seconds) => (START + seconds * 1000) / 1000));
+    expect(series?.values.sendRate).toEqual([null, 5, 2, 0]);
+    expect(series?.values.ackRate).toEqual([null, 2, 3, 0]);
+    expect(series?.values.ready).toEqual([null, null, null, null]);
+    expect(history.series(idle)?.values.sendRate).toEqual([null, 0, 0, 0]);
+    expect(history.series(CLUSTER_TOTAL)?.values.sendRate).toEqual([null, 5, 2, 0]);
+    expect(history.spanSeconds()).toBe(40);
+  });
+
+  it("draws a gap, never a negative rate, for a null count or one below zero", () => {
+    const history = new SampleHistory();
+    seedHistory(
+      history,
+      rateHistory(
+        [
+          pastSample(0, { sent: 0, acked: 0 }),
+          pastSample(10, { sent: 10, acked: -5 }, [["jobs", null, -5]]),
+          pastSample(20, { sent: 30, acked: 0 }, [["jobs", 30, null]]),
+        ],
+        [["jobs", 100, 0]],
+      ),
+    );
+    const series = history.series(jobs);
+    expect(series?.values.sendRate).toEqual([0, null, 3]);
+    expect(series?.values.ackRate).toEqual([0, null, null]);
+    expect(history.series(CLUSTER_TOTAL)?.values.ackRate).toEqual([0, null, 0]);
+  });
+
+  it("counts the first snapshot's rates from the history's totals, and gives none when a total went down since", () => {
+    const history = new SampleHistory();
+    seedHistory(
+      history,
+      rateHistory(
+        [pastSample(0, { sent: 0, acked: 0 }), pastSample(10, { sent: 0, acked: 0 })],
+        [
+          ["jobs", 100, 90],
+          ["reset", 500, 500],
+        ],
+      ),
+    );
+    history.add(
+      snapshot(START + 12_000, [queue("jobs", { sent: 110, acked: 96 }), queue("reset", { sent: 3, acked: 1 })]),
+    );
+    expect(history.latestRates(jobs)).toEqual({ send: 5, ack: 3 });
+    expect(history.latestRates(queueKey("/", "reset"))).toEqual({ send: null, ack: null });
+    expect(history.latestRates(CLUSTER_TOTAL)).toEqual({ send: 5, ack: 3 });
+    history.add(snapshot(START + 13_000, [queue("reset", { sent: 5, acked: 1 })]));
+    expect(history.latestRates(queueKey("/", "reset"))).toEqual({ send: 2, ack: 0 });
+  });
+
+  it("leaves a history that already holds samples as it is", () => {
+    const history = new SampleHistory();
+    history.add(snapshot(START + 60_000, [queue("jobs", { sent: 1 })]));
+    seedHistory(history, rateHistory([pastSample(0, { sent: 5, acked: 5 }, [["jobs", 5, 5]])], [["jobs", 9, 9]]));
+    expect(history.series(jobs)?.times).toEqual([(START + 60_000) / 1000]);
+  });
+
+  it("shows the last 15 minutes only, and starts the depths where the page began", () => {
+    const history = new SampleHistory();
+    const samples = [pastSample(0, { sent: 0, acked: 0 })];
+    for (let seconds = 10; seconds <= 950; seconds += 10) samples.push(pastSample(seconds, { sent: 10, acked: 0 }));
+    seedHistory(history, rateHistory(samples, [["jobs", 1000, 0]]));
+    history.add(snapshot(START + 951_000, [queue("jobs", { sent: 1000, ready: 4 })]));
+    expect(history.spanSeconds()).toBe(891);
+    const series = history.series(jobs);
+    expect(series?.times[0]).toBe((START + 60_000) / 1000);
+    const depths = fromFirstValue(series as NonNullable<typeof series>, DEPTH_METRICS);
+    expect(depths.times).toEqual([(START + 951_000) / 1000]);
+    expect(depths.values.ready).toEqual([4]);
   });
 });
 

@@ -5,6 +5,7 @@
  *   missing is 503, saying how to make it), and the page makes no request to another origin and logs no
  *   console error (a CSP violation would be one).
  * - A queue's depth shows within seconds, and moves as messages are sent and acked.
+ * - A page opened after the traffic shows its rates at once, from the node's rate history.
  * - The redrive button moves a queue's dead letters back (the stats route confirms); a purge asks for the
  *   queue's name first.
  * - With auth on, the page asks for a token, keeps it in sessionStorage only, and works with one that has the
@@ -212,6 +213,38 @@ describe.skipIf(!CHROMIUM_FOUND)("the dashboard in Chromium", () => {
     expect(console()).toBe("");
   });
 
+  it("shows the rates of traffic from before it opened at once, from the node's rate history", async () => {
+    const node = await startNode({ env: { MAILROOM_DASHBOARD_SAMPLE_MS: "400" } });
+    type History = { totals?: { queues: Array<{ name: string; sent: number; acked: number }> } };
+    const sampled = (sent: number, acked: number) =>
+      waitFor(
+        async () => {
+          const history = await api<History>(node, "GET", "/v1/dashboard/history");
+          const queue = history.totals?.queues.find((one) => one.name === "earlier");
+          return queue?.sent === sent && queue.acked === acked;
+        },
+        { timeoutMs: SHOWN_WITHIN_MS, what: `a rate sample with ${sent} sent and ${acked} acked` },
+      );
+    // A sample knows the queue before the burst, so the burst is counted (a queue's first sample has no count).
+    await send(node, "earlier", 1);
+    await sampled(1, 0);
+    await send(node, "earlier", 200);
+    await api(node, "POST", `${queuePath("earlier")}/ack`, { receipts: await receive(node, "earlier", 100) });
+    await sampled(201, 100);
+
+    const openedAt = Date.now();
+    const { page, requests, console } = await openDashboard(browser, node);
+    const title = page.locator('tr[data-queue="earlier"] svg.sparkline title');
+    const peak = async () => Number(/up to (\d+)\/s/.exec((await title.textContent({ timeout: 3000 })) ?? "")?.[1]);
+    await waitFor(async () => (await peak()) >= 100, {
+      timeoutMs: 3000,
+      what: "the queue's sparkline to show the burst sent before the page opened",
+    });
+    expect(Date.now() - openedAt).toBeLessThan(5000);
+    expect(requests.filter((url) => url.endsWith("/v1/dashboard/history"))).toHaveLength(1);
+    expect(console()).toBe("");
+  });
+
   it("redrives a queue's dead letters from its page, and the stats confirm they are back", async () => {
     const node = await startNode();
     await deadLetter(node, "emails", 4);
@@ -251,7 +284,7 @@ describe.skipIf(!CHROMIUM_FOUND)("the dashboard in Chromium", () => {
   it("with auth on, asks for a token, keeps it in sessionStorage only, and shows the cluster with a monitor token", async () => {
     const node = await startNode({ args: ["--jwt-secret", SECRET] });
     await send(node, "secured", 3, await token({ "*": ["admin"] }));
-    const { page } = await openDashboard(browser, node);
+    const { page, requests } = await openDashboard(browser, node);
 
     await page.getByRole("heading", { name: "This node asks for a token" }).waitFor({ timeout: SHOWN_WITHIN_MS });
     const monitor = await token({ "*": ["monitor"] });
@@ -265,6 +298,8 @@ describe.skipIf(!CHROMIUM_FOUND)("the dashboard in Chromium", () => {
       cookies: document.cookie,
     }));
     expect(storage).toEqual({ session: [monitor], local: 0, cookies: "" });
+    // The rate history is asked for again once the token is given (the first ask was refused).
+    expect(requests.filter((url) => url.endsWith("/v1/dashboard/history"))).toHaveLength(2);
 
     // A monitor token reads but may not change: the queue's page says so instead of offering the actions.
     await page.locator('tr[data-queue="secured"] a').click();

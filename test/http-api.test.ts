@@ -501,6 +501,7 @@ describe("the OpenAPI document and its UI", () => {
         "GET /v1/namespaces/{ns}/queues/{queue}/messages",
         "GET /v1/namespaces",
         "GET /v1/dashboard",
+        "GET /v1/dashboard/history",
         "GET /v1/cluster",
         "GET /healthz",
         "GET /readyz",

@@ -1,7 +1,8 @@
 /**
  * The dashboard: a header, then the token prompt (auth on and no usable token), a refusal (the token lacks
  * the right), or the page the URL's fragment names (the overview or a queue), from the latest snapshot.
- * One sample history lives as long as the page, fed by the once-a-second snapshot loop.
+ * One sample history lives as long as the page, started with the node's rate history of the last 15 minutes
+ * and fed by the once-a-second snapshot loop.
  */
 import type { ApiError } from "./api/http.js";
 import type { Snapshot } from "./api/snapshot.js";
@@ -58,8 +59,8 @@ function Header({ snapshot, hasToken }: { snapshot: Snapshot | undefined; hasTok
       {snapshot && (
         <span class="top-facts">
           node <code>{snapshot.node}</code> · {snapshot.store.engine} · {snapshot.nodes.length}{" "}
-          {snapshot.nodes.length === 1 ? "node" : "nodes"} · updated {clock(snapshot.at)} · charts cover{" "}
-          {duration(history.spanSeconds() * 1000)} since this page opened
+          {snapshot.nodes.length === 1 ? "node" : "nodes"} · updated {clock(snapshot.at)} · charts cover the last{" "}
+          {duration(history.spanSeconds() * 1000)}
         </span>
       )}
       {hasToken && (

@@ -203,6 +203,49 @@ export const HttpNamespaces = Type.Object({
     }),
   ),
 });
+/** A count of the dashboard's history; null: none for that step. */
+const CountOrNone = (description: string) => Type.Union([Type.Integer(), Type.Null()], { description });
+
+/** `GET /v1/dashboard/history` (§12): the cluster's send and ack counts per sample, the last 15 minutes. */
+export const HttpDashboardHistory = Type.Object({
+  intervalMs: Type.Integer({ description: "How often the cluster takes a sample (ms)" }),
+  samples: Type.Array(
+    Type.Object({
+      at: Type.Integer({ description: "When the sample was taken (ms since the epoch, the store's clock)" }),
+      sent: CountOrNone("Messages sent to every queue listed since the previous sample; null in the first one"),
+      acked: CountOrNone("Messages acked from every queue listed since the previous sample; null in the first one"),
+      queues: Type.Array(
+        Type.Object({
+          namespace: Type.String(),
+          name: Type.String(),
+          sent: CountOrNone("Messages sent to the queue since the previous sample; null: no count for this step"),
+          acked: CountOrNone("Messages acked from the queue since the previous sample; null: no count for this step"),
+        }),
+        {
+          description:
+            "Only the queues whose running totals changed since the previous sample (the others had no traffic). " +
+            "null: a queue new to the samples, or a total that went down (a store that lost its data)",
+        },
+      ),
+    }),
+    { description: "Oldest first: one per interval for the whole cluster, the last 15 minutes" },
+  ),
+  totals: Type.Optional(
+    Type.Object(
+      {
+        at: Type.Integer({ description: "The newest sample's time" }),
+        sent: Type.Integer({ description: "The sum of the queues' running totals sent" }),
+        acked: Type.Integer({ description: "The sum of the queues' running totals acked" }),
+        queues: Type.Array(
+          Type.Object({ namespace: Type.String(), name: Type.String(), sent: Type.Integer(), acked: Type.Integer() }),
+        ),
+      },
+      { description: "The running totals at the newest sample, of every queue listed then; absent with no sample" },
+    ),
+  ),
+});
+export type HttpDashboardHistory = Static<typeof HttpDashboardHistory>;
+
 export const HttpAckResponse = Type.Object({ acked: Type.Integer(), stale: Type.Array(Type.String()) });
 export const HttpNackResponse = Type.Object({ deadLettered: Type.Boolean() });
 

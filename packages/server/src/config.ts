@@ -146,6 +146,12 @@ export interface NodeOptions {
    */
   adminUiMode?: AdminUiMode;
   /**
+   * How often the cluster samples the queues' running totals for the dashboard's rates of the last 15
+   * minutes (docs/protocol.md §12), in ms: one node takes each sample, whichever asks first. Every node of a
+   * cluster needs the same value. @default 10000
+   */
+  dashboardSampleMs?: number;
+  /**
    * Browser origins that may call the HTTP API and connect with Socket.IO (docs/protocol.md §16): `*`, or a
    * comma-separated list of origins as browsers send them (`https://app.example.com,http://localhost:5173`).
    * Unset, the HTTP API sends no CORS headers and Socket.IO answers every origin. Never with credentials
@@ -198,7 +204,11 @@ export const DEFAULTS = {
   roomRecoveryMax: 300,
   adminUi: false,
   adminUiMode: "production",
+  dashboardSampleMs: 10_000,
 } as const satisfies Partial<NodeOptions>;
+
+/** At 100 ms, 15 minutes of samples are 9,000 of them: fine for tests, the least worth allowing. */
+const MIN_DASHBOARD_SAMPLE_MS = 100;
 
 /** The drain delay leaves room for closing within the contract's 10 s. */
 export const MAX_DRAIN_DELAY_MS = 5000;
@@ -271,6 +281,7 @@ export function resolveConfig(options: NodeOptions = {}): NodeConfig {
   integerIn("roomHistorySize", merged.roomHistorySize, 0, 100_000);
   integerIn("roomHistoryTtlMs", merged.roomHistoryTtlMs, 1000, 30 * 24 * 3_600_000);
   integerIn("roomRecoveryMax", merged.roomRecoveryMax, 0, 100_000);
+  integerIn("dashboardSampleMs", merged.dashboardSampleMs, MIN_DASHBOARD_SAMPLE_MS, 60_000);
   if (merged.trustProxy !== undefined && !/^(true|[0-9A-Fa-f:./]+(,[0-9A-Fa-f:./]+)*)$/.test(merged.trustProxy)) {
     throw new ConfigError(
       "trustProxy",

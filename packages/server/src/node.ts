@@ -23,6 +23,7 @@ import { RoomFeeds } from "./delivery/room-feeds.js";
 import { Draining } from "./draining.js";
 import { createMemoryStore } from "./engines/memory/memory-store.js";
 import type { LocalNode, NodeStore } from "./engines/node-store.js";
+import { RATE_HISTORY_MS } from "./engines/rate-samples.js";
 import { createRedisStore } from "./engines/redis/redis-store.js";
 import { redisPasswords } from "./engines/redis/redis-url.js";
 import { nodeLoggerOptions } from "./log-redaction.js";
@@ -30,6 +31,8 @@ import { EventLoopLag } from "./metrics/event-loop-lag.js";
 import { LimitReporter } from "./metrics/limit-reporter.js";
 import { NodeMetrics } from "./metrics/node-metrics.js";
 import { observedEngine } from "./metrics/observed-engine.js";
+import { type OverviewSources, queueTotals } from "./operations/cluster-overview.js";
+import { RateSampler } from "./operations/rate-sampler.js";
 import type { MailroomServer } from "./socket-types.js";
 import { httpApi, httpApiServerOptions } from "./transports/http/api.js";
 import { browserClientRoutes } from "./transports/http/browser-client.js";
@@ -159,6 +162,21 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
         logger.child({ component: "rooms" }),
       )
     : undefined;
+  const overview: OverviewSources = {
+    nodeId: id,
+    store,
+    engine,
+    registry: store.registry,
+    eventLoopLagMs: () => eventLoopLag.read(),
+    rateSamples: store.rateSamples,
+    sampleIntervalMs: config.dashboardSampleMs,
+  };
+  const rateSampler = new RateSampler({
+    samples: store.rateSamples,
+    totals: () => queueTotals(overview),
+    intervalMs: config.dashboardSampleMs,
+    logger: logger.child({ component: "dashboard" }),
+  });
   const dispatcher = new ConsumerDispatcher(engine, store.registry, logger.child({ component: "consumers" }), {
     maxUnsentBytes: Math.max(config.maxMessageBytes * UNSENT_BYTES_PER_MAX_MESSAGE, MIN_UNSENT_BYTES),
     unsentBytes,
@@ -246,13 +264,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     reporter,
     adminUiNamespace: config.adminUi ? ADMIN_UI_NAMESPACE : undefined,
     history,
-    overview: {
-      nodeId: id,
-      store,
-      engine,
-      registry: store.registry,
-      eventLoopLagMs: () => eventLoopLag.read(),
-    },
+    overview,
   });
 
   // Closing the transports (not a Socket.IO disconnect) lets stock clients reconnect to another node.
@@ -266,6 +278,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     ["running commands", () => inFlight.close(IN_FLIGHT_GRACE_MS)],
     ["namespace reaper", () => reaper.close()],
     ["limit reporter", () => reporter.close()],
+    ["dashboard rate sampler", () => rateSampler.close()],
     ["cluster membership", () => store.registry.close()],
     ["HTTP", () => app.close()],
     ["Socket.IO", () => io.close()],
@@ -283,6 +296,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
     () => dispatcher.start(),
     () => reaper.start(),
     () => reporter.start(),
+    () => rateSampler.start(),
   ];
 
   const drainAndClose = async () => {
@@ -337,11 +351,13 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
 /** The node's store: Redis when a URL is configured (a cluster of nodes), else memory (one node). */
 function createStore(config: NodeConfig, node: LocalNode, logger: FastifyBaseLogger, metrics: NodeMetrics): NodeStore {
   const historySettings = { size: config.roomHistorySize, ttlMs: config.roomHistoryTtlMs };
+  const rateSampling = { intervalMs: config.dashboardSampleMs, keepMs: RATE_HISTORY_MS };
   if (config.redisUrl === undefined) {
     return createMemoryStore(node, {
       dedupWindowMs: config.dedupWindowMs,
       history: historySettings,
       outcomes: metrics,
+      rateSampling,
     });
   }
   return createRedisStore({
@@ -358,6 +374,7 @@ function createStore(config: NodeConfig, node: LocalNode, logger: FastifyBaseLog
     dedupWindowMs: config.dedupWindowMs,
     history: historySettings,
     node,
+    rateSampling,
     logger: logger.child({ component: "redis" }),
     outcomes: metrics,
     scriptTiming: (script, seconds) => metrics.redisCommand(script, seconds),

@@ -269,6 +269,13 @@ export const SERVE_SETTINGS: readonly ServeSetting[] = [
     help: "what --admin-ui tracks: production (stats) or development (also every socket and event: small deployments)",
   },
   {
+    key: "dashboardSampleMs",
+    flag: "--dashboard-sample-ms",
+    env: "MAILROOM_DASHBOARD_SAMPLE_MS",
+    kind: "integer",
+    help: "how often the cluster samples its queues' totals for the dashboard's rates of the last 15 minutes (same on every node)",
+  },
+  {
     key: "publicUrl",
     flag: "--public-url",
     env: "MAILROOM_PUBLIC_URL",

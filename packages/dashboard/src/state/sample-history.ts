@@ -1,24 +1,31 @@
 /**
- * What the charts draw: up to 15 minutes of one-second samples taken from the snapshots since the page opened
- * (it keeps nothing across loads, and the node keeps no history for it). Per queue it keeps its depths and
- * its send and ack rates; the rates come from the difference between two consecutive snapshots' running
- * totals over the time between them, and a total that went down (counters reset) gives no rate for that step.
+ * What the charts draw: the last 15 minutes of samples. Live samples are the snapshots, one a second since
+ * the page opened; past samples come before them, from the node's rate history (history-seed.ts), with
+ * rates only (the node keeps no depths). Per queue it keeps its depths and its send and ack rates; a live
+ * rate comes from the difference between two consecutive snapshots' running totals over the time between
+ * them, and a total that went down (counters reset) gives no rate for that step. The first snapshot's rates
+ * come from the totals the past samples ended with (`primeTotals`), so the charts run on without a gap.
  *
  * The cluster's series (CLUSTER_TOTAL) sums the queues' depths, and their rates where a queue has one, so a
- * queue that enters the snapshot with a large total adds no spike.
+ * queue that enters the snapshot with a large total adds no spike; a past sample brings its own.
  *
  * Storage is a ring of `capacity` slots shared by every series: a queue first seen has no value in the
  * slots before it, and a queue absent from the last full window is forgotten. Values are float32 columns,
- * NaN where there is none, so a thousand queues over 15 minutes stay within a few tens of megabytes.
+ * NaN where there is none, so a thousand queues over 15 minutes stay within a few tens of megabytes. The
+ * series hold the slots of the last 15 minutes only, whatever the ring still holds.
  */
 import type { Snapshot, SnapshotQueue } from "../api/snapshot.js";
 import { queueKey } from "./queue-key.js";
 
 /** 15 minutes at one sample a second. */
 export const HISTORY_SECONDS = 15 * 60;
+/** The series cover this much time before their newest sample. */
+const WINDOW_MS = HISTORY_SECONDS * 1000;
 
 export const METRICS = ["ready", "inflight", "delayed", "deadLettered", "sendRate", "ackRate"] as const;
 export type Metric = (typeof METRICS)[number];
+/** The metrics a past sample has no value for: the node keeps no history of depths. */
+export const DEPTH_METRICS = ["ready", "inflight", "delayed", "deadLettered"] as const satisfies readonly Metric[];
 
 /** A series for a chart: times in seconds (uPlot's unit) and each metric's values, null where none. */
 export interface ChartSeries {
@@ -30,6 +37,21 @@ export interface ChartSeries {
 export interface Rates {
   send: number | null;
   ack: number | null;
+}
+
+/** A queue's (or the cluster's) rates in a past sample, per second; null: none for that step. */
+export interface PastRates {
+  send: number | null;
+  ack: number | null;
+}
+
+/** A sample from before the page opened: rates only. A queue it does not name has no value in it. */
+export interface PastSample {
+  /** Epoch milliseconds. */
+  at: number;
+  /** By queue key. */
+  queues: Map<string, PastRates>;
+  cluster: PastRates;
 }
 
 interface Totals {
@@ -59,18 +81,22 @@ export class SampleHistory {
     this.times = new Float64Array(capacity);
   }
 
-  /** How many seconds the samples kept so far span. */
+  /** How many seconds the series span (at most 15 minutes). */
   spanSeconds(): number {
-    const kept = Math.min(this.added, this.capacity);
-    if (kept < 2) return 0;
+    if (this.added < 2) return 0;
     const newest = this.times[(this.added - 1) % this.capacity] as number;
-    const oldest = this.times[(this.added - kept) % this.capacity] as number;
+    const oldest = this.times[this.firstInWindow() % this.capacity] as number;
     return (newest - oldest) / 1000;
+  }
+
+  /** Whether no sample was added yet. */
+  isEmpty(): boolean {
+    return this.added === 0;
   }
 
   /** Adds the snapshot as the newest sample; one no newer than the newest (the node's cached one again) adds nothing. */
   add(snapshot: Snapshot): void {
-    if (this.added > 0 && snapshot.at <= (this.times[(this.added - 1) % this.capacity] as number)) return;
+    if (!this.isNewer(snapshot.at)) return;
     const slot = this.added % this.capacity;
     this.times[slot] = snapshot.at;
     const present = new Set<string>([CLUSTER_TOTAL]);
@@ -95,16 +121,28 @@ export class SampleHistory {
       total.metrics.ackRate[slot] = Number.NaN;
     }
     total.lastSeen = this.added;
-    for (const [key, columns] of this.columns) {
-      if (present.has(key)) continue;
-      if (this.added - columns.lastSeen >= this.capacity) {
-        this.columns.delete(key);
-        continue;
-      }
-      for (const metric of METRICS) columns.metrics[metric][slot] = Number.NaN;
-      columns.totals = undefined;
-    }
+    this.blankAbsent(slot, present);
     this.added++;
+  }
+
+  /** Adds a sample from before the page opened (rates only), as the newest; one no newer adds nothing. */
+  addPast(sample: PastSample): void {
+    if (!this.isNewer(sample.at)) return;
+    const slot = this.added % this.capacity;
+    this.times[slot] = sample.at;
+    const present = new Set<string>([CLUSTER_TOTAL]);
+    this.writeRates(this.columnsOf(CLUSTER_TOTAL), slot, sample.cluster);
+    for (const [key, rates] of sample.queues) {
+      present.add(key);
+      this.writeRates(this.columnsOf(key), slot, rates);
+    }
+    this.blankAbsent(slot, present);
+    this.added++;
+  }
+
+  /** The queue's running totals as of `at`: the next snapshot's rates are counted from them. */
+  primeTotals(key: string, totals: { sent: number; acked: number }, at: number): void {
+    this.columnsOf(key).totals = { sent: totals.sent, acked: totals.acked, at };
   }
 
   /**
@@ -114,13 +152,12 @@ export class SampleHistory {
   series(key: string, metrics: readonly Metric[] = METRICS): ChartSeries | undefined {
     const columns = this.columns.get(key);
     if (columns === undefined) return undefined;
-    const kept = Math.min(this.added, this.capacity);
     const times: number[] = [];
     const values = Object.fromEntries(METRICS.map((metric) => [metric, [] as Array<number | null>])) as Record<
       Metric,
       Array<number | null>
     >;
-    for (let index = this.added - kept; index < this.added; index++) {
+    for (let index = this.firstInWindow(); index < this.added; index++) {
       const slot = index % this.capacity;
       times.push((this.times[slot] as number) / 1000);
       for (const metric of metrics) {
@@ -141,6 +178,38 @@ export class SampleHistory {
       return Number.isNaN(number) ? null : number;
     };
     return { send: value("sendRate"), ack: value("ackRate") };
+  }
+
+  private isNewer(at: number): boolean {
+    return this.added === 0 || at > (this.times[(this.added - 1) % this.capacity] as number);
+  }
+
+  /** The index of the oldest sample kept that is within 15 minutes of the newest. */
+  private firstInWindow(): number {
+    const newest = this.times[(this.added - 1) % this.capacity] as number;
+    let index = Math.max(0, this.added - this.capacity);
+    while (index < this.added - 1 && (this.times[index % this.capacity] as number) < newest - WINDOW_MS) index++;
+    return index;
+  }
+
+  /** Leaves no value in the slot for the series absent from its sample; forgets those absent a whole window. */
+  private blankAbsent(slot: number, present: Set<string>): void {
+    for (const [key, columns] of this.columns) {
+      if (present.has(key)) continue;
+      if (this.added - columns.lastSeen >= this.capacity) {
+        this.columns.delete(key);
+        continue;
+      }
+      for (const metric of METRICS) columns.metrics[metric][slot] = Number.NaN;
+      columns.totals = undefined;
+    }
+  }
+
+  private writeRates(columns: Columns, slot: number, rates: PastRates): void {
+    for (const metric of METRICS) columns.metrics[metric][slot] = Number.NaN;
+    columns.metrics.sendRate[slot] = rates.send ?? Number.NaN;
+    columns.metrics.ackRate[slot] = rates.ack ?? Number.NaN;
+    columns.lastSeen = this.added;
   }
 
   private columnsOf(key: string): Columns {
@@ -170,6 +239,16 @@ export class SampleHistory {
     columns.totals = { sent: queue.sent, acked: queue.acked, at };
     columns.lastSeen = this.added;
   }
+}
+
+/** The series from its first slot where one of these metrics has a value: depths start with the page. */
+export function fromFirstValue(series: ChartSeries, metrics: readonly Metric[]): ChartSeries {
+  const first = series.times.findIndex((_time, index) =>
+    metrics.some((metric) => series.values[metric][index] !== null),
+  );
+  if (first <= 0) return series;
+  const values = Object.fromEntries(METRICS.map((metric) => [metric, series.values[metric].slice(first)]));
+  return { times: series.times.slice(first), values: values as ChartSeries["values"] };
 }
 
 /** Per second, from two running totals; NaN without a previous one, or if the total went down or time did not move. */

@@ -4,11 +4,16 @@
  * slow node gets fewer requests, not a pile of them. After a 401 or 403 the loop waits for another token
  * (asking again with the same one would only be refused again); after any other failure it keeps trying,
  * and the views keep the last snapshot with the error beside it.
+ * With the first snapshot (and the first after a token is given, while the history is still empty) it reads
+ * the node's rate history once and seeds the sample history with it first (history-seed.ts). A history
+ * route that fails otherwise is not asked again: the charts then start with the page, as on an older node.
  */
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api/http.js";
+import { fetchRateHistory, type RateHistory } from "../api/rate-history.js";
 import { fetchSnapshot, type Snapshot } from "../api/snapshot.js";
 import { onTokenChange } from "../api/token-store.js";
+import { seedHistory } from "./history-seed.js";
 import type { SampleHistory } from "./sample-history.js";
 
 /** One snapshot a second, as the contract asks (docs/protocol.md §12). */
@@ -27,13 +32,36 @@ export function useSnapshots(history: SampleHistory): Snapshots {
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let refused = false;
+    /** Until the history seeded the charts, or its route answered an error other than a refusal. */
+    let historyWanted = true;
+
+    /** The node's rate history; undefined when the route failed (never rejects). */
+    const readHistory = async (): Promise<RateHistory | undefined> => {
+      try {
+        return await fetchRateHistory();
+      } catch (error) {
+        const status = error instanceof ApiError ? error.status : 0;
+        if (status !== 0 && status !== 401 && status !== 403) historyWanted = false;
+        return undefined;
+      }
+    };
 
     const poll = async () => {
       timer = undefined;
       const began = performance.now();
+      const pastRead = historyWanted && history.isEmpty() ? readHistory() : Promise.resolve(undefined);
       try {
-        const snapshot = await fetchSnapshot();
+        // The history's answer is awaited even when the snapshot fails: its own 401 must not come after a
+        // token given meanwhile, or it would ask for one again.
+        const [snapshot, past] = await Promise.all([fetchSnapshot(), pastRead]).catch(async (error: unknown) => {
+          await pastRead;
+          throw error;
+        });
         if (stopped) return;
+        if (past !== undefined) {
+          seedHistory(history, past);
+          historyWanted = false;
+        }
         history.add(snapshot);
         setState({ latest: snapshot, error: undefined });
       } catch (error) {

@@ -18,7 +18,7 @@ export function Overview({ snapshot, history }: { snapshot: Snapshot; history: S
       {total && (
         <section class="panel">
           <TimeChart
-            title="Messages sent and acked per second, every queue listed, since this page opened (up to 15 minutes)"
+            title="Messages sent and acked per second, every queue listed, over the last 15 minutes"
             times={total.times}
             unit="/s"
             lines={[

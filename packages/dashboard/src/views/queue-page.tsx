@@ -1,5 +1,6 @@
 /**
- * One queue: its stats, its charts since the page opened, a peek at its messages and the admin actions.
+ * One queue: its stats, its charts (rates over the last 15 minutes, depths since the page opened), a peek at
+ * its messages and the admin actions.
  * Stats come from the overview's snapshot; a queue the snapshot leaves out (its list was truncated, or the
  * queue is idle) is asked for with the stats route at each snapshot instead.
  */
@@ -11,7 +12,7 @@ import type { Snapshot } from "../api/snapshot.js";
 import { qualifiedName } from "../state/attention.js";
 import { queueKey } from "../state/queue-key.js";
 import { OVERVIEW_HREF, queueHref } from "../state/routes.js";
-import type { SampleHistory } from "../state/sample-history.js";
+import { DEPTH_METRICS, fromFirstValue, type SampleHistory } from "../state/sample-history.js";
 import { DEPTH_COLORS, RATE_COLORS } from "./chart-colors.js";
 import { count, rate } from "./format.js";
 import { PeekPanel } from "./peek-panel.js";
@@ -30,6 +31,7 @@ export function QueuePage({ namespace, queue, snapshot, history }: QueuePageProp
   const { stats, error } = useQueueStats(namespace, queue, snapshot);
   const [generation, setGeneration] = useState(0);
   const series = history.series(key);
+  const depths = series && fromFirstValue(series, DEPTH_METRICS);
   const rates = history.latestRates(key);
 
   return (
@@ -61,11 +63,11 @@ export function QueuePage({ namespace, queue, snapshot, history }: QueuePageProp
           <Tile label="acked/s" value={rate(rates.ack)} />
         </section>
       )}
-      {series && (
+      {series && depths && (
         <div class="columns">
           <section class="panel">
             <TimeChart
-              title="Sent and acked per second, since this page opened"
+              title="Sent and acked per second, over the last 15 minutes"
               times={series.times}
               unit="/s"
               lines={[
@@ -77,12 +79,12 @@ export function QueuePage({ namespace, queue, snapshot, history }: QueuePageProp
           <section class="panel">
             <TimeChart
               title="Messages by state, since this page opened"
-              times={series.times}
+              times={depths.times}
               lines={[
-                { label: "ready", color: DEPTH_COLORS.ready, values: series.values.ready },
-                { label: "in flight", color: DEPTH_COLORS.inflight, values: series.values.inflight },
-                { label: "delayed", color: DEPTH_COLORS.delayed, values: series.values.delayed },
-                { label: "dead letters", color: DEPTH_COLORS.deadLettered, values: series.values.deadLettered },
+                { label: "ready", color: DEPTH_COLORS.ready, values: depths.values.ready },
+                { label: "in flight", color: DEPTH_COLORS.inflight, values: depths.values.inflight },
+                { label: "delayed", color: DEPTH_COLORS.delayed, values: depths.values.delayed },
+                { label: "dead letters", color: DEPTH_COLORS.deadLettered, values: depths.values.deadLettered },
               ]}
             />
           </section>

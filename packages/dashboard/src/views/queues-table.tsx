@@ -1,6 +1,6 @@
 /**
  * Every queue the snapshot lists, worst first (state/queue-rows.ts), with its counts, its rates at the last
- * snapshot and a sparkline of send and ack rates since the page opened. A queue's name opens its page.
+ * snapshot and a sparkline of send and ack rates over the last 15 minutes. A queue's name opens its page.
  * The first ROWS_SHOWN rows are drawn until "Show all" is pressed: the worst are at the top, and a thousand
  * rows of sparklines redrawn every second would cost the browser more than they tell.
  */
@@ -41,7 +41,7 @@ export function QueuesTable({ snapshot, history }: { snapshot: Snapshot; history
               <th class="number">sent/s</th>
               <th class="number">acked/s</th>
               <th>
-                <span class="legend-send">sent</span> / <span class="legend-ack">acked</span> since this page opened
+                <span class="legend-send">sent</span> / <span class="legend-ack">acked</span>, last 15 minutes
               </th>
             </tr>
           </thead>

@@ -1,5 +1,5 @@
 /**
- * A time chart drawn by uPlot on a canvas: one line per series over the samples kept since the page opened.
+ * A time chart drawn by uPlot on a canvas: one line per series over the samples kept (the last 15 minutes).
  * The chart is made once and given new data at each snapshot; it follows its container's width. uPlot sets
  * sizes through the CSSOM, which the page's CSP allows (it forbids style attributes and elements only).
  */

@@ -1,11 +1,13 @@
 /**
- * What a node takes from its store, as one bundle: the cluster registry, queues, rooms' histories, readiness, and the Socket.IO
+ * What a node takes from its store, as one bundle: the cluster registry, queues, rooms' histories, the
+ * dashboard's rate samples, readiness, and the Socket.IO
  * adapter that carries broadcasts between nodes. Two implementations: Redis (a cluster of nodes) and
  * memory (one node, nothing durable). Handlers see only the interfaces inside, never a Redis client.
  */
 import type { MailroomServer } from "../socket-types.js";
 import type { ClusterRegistry, LocalNode } from "./cluster-registry.js";
 import type { QueueEngine } from "./queue-engine.js";
+import type { RateSamples } from "./rate-samples.js";
 import type { RoomHistory } from "./room-history.js";
 
 /** Whether the store works end to end, for `/readyz`. */
@@ -31,6 +33,8 @@ export interface NodeStore {
   readonly queues: QueueEngine;
   /** Rooms' histories (docs/protocol.md §10), whether or not the node uses them. */
   readonly history: RoomHistory;
+  /** The samples of the queues' running totals behind the dashboard's rates (docs/protocol.md §12). */
+  readonly rateSamples: RateSamples;
   readonly readiness: Readiness;
   /** How often this node found that the store had lost its data (never, for memory: it starts empty). */
   dataLoss(): DataLossRecord;

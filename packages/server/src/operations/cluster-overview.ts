@@ -2,11 +2,13 @@
  * What the dashboard and `GET /v1/namespaces` read (docs/protocol.md §12): the cluster in one snapshot,
  * taken from what the store and the registry already keep, never from other nodes directly. A snapshot is
  * bounded whatever the cluster holds (`MAX_QUEUES` queues, `MAX_ROOMS` rooms, each list saying when it was
- * cut), and the routes serve one snapshot per second however many dashboards poll.
+ * cut), and the routes serve one snapshot per second however many dashboards poll. The rate sampler
+ * (rate-sampler.ts) reads the queues' totals through the same listing (`queueTotals`).
  */
 import type { ClusterRegistry, NodeRecord, RoomCount } from "../engines/cluster-registry.js";
 import type { NodeStore } from "../engines/node-store.js";
 import type { ListedQueue, QueueEngine } from "../engines/queue-engine.js";
+import type { QueueTotals, RateSamples } from "../engines/rate-samples.js";
 
 /** Queues a snapshot lists at most, the worst first (see `byAttention`). */
 export const MAX_QUEUES = 1000;
@@ -51,6 +53,9 @@ export interface DashboardSnapshot {
 
 export interface OverviewSources {
   nodeId: string;
+  /** The dashboard's rate samples, and how often the cluster takes one (ms): `GET /v1/dashboard/history`. */
+  rateSamples: Pick<RateSamples, "read">;
+  sampleIntervalMs: number;
   store: Pick<NodeStore, "engine" | "readiness" | "dataLoss" | "memoryUse">;
   engine: Pick<QueueEngine, "queueNamespaces" | "listQueues" | "peek">;
   registry: Pick<ClusterRegistry, "nodes" | "rooms" | "queueConsumerCounts">;
@@ -61,6 +66,17 @@ export interface OverviewSources {
 export async function namespaceSummaries(sources: OverviewSources): Promise<NamespaceSummary[]> {
   const [nodes, listed] = await Promise.all([sources.registry.nodes(), queuesByNamespace(sources)]);
   return summarize(nodes, listed);
+}
+
+/**
+ * Every listed queue's running totals, read as the snapshot reads them (the queue list of each namespace):
+ * what the dashboard's rate samples compare (rate-sampler.ts).
+ */
+export async function queueTotals(sources: OverviewSources): Promise<QueueTotals[]> {
+  const listed = await queuesByNamespace(sources);
+  return [...listed].flatMap(([namespace, listing]) =>
+    listing.queues.map(({ name, sent, acked }) => ({ namespace, queue: name, sent, acked })),
+  );
 }
 
 export async function dashboardSnapshot(sources: OverviewSources): Promise<DashboardSnapshot> {

@@ -149,6 +149,18 @@ export class RedisKeys {
     return `${this.prefix}:{cluster}:node:${nodeId}:queues`;
   }
 
+  /**
+   * The keys of the dashboard's rate samples (rate-samples.ts), in the order of the rate-sample scripts,
+   * one set for the cluster under the `{cluster}` tag:
+   * - claim: string, the start of the last slot a node claimed (ms, Redis time)
+   * - samples: list, the samples oldest first (rate-sample-append.lua writes their format)
+   * - totals: hash, '<namespace> <queue>' -> '<sent> <acked>', the queues' totals at the newest sample
+   */
+  rateSampleKeys(): [claim: string, samples: string, totals: string] {
+    const base = `${this.prefix}:{cluster}:rate-sample`;
+    return [`${base}-claim`, `${base}s`, `${base}-totals`];
+  }
+
   /** String: the version of the layout of Mailroom's data in Redis (layout.ts). */
   layout(): string {
     return `${this.prefix}:{cluster}:layout`;

@@ -4,7 +4,7 @@
  * registry. Warns at start when Redis may evict keys, since an evicting Redis can drop messages, watches
  * the cluster's epoch to notice a Redis that lost its data (`/readyz` then says so in `dataLoss`), reads
  * the data's layout version (layout.ts), and builds the queue registry once from the queues made before it
- * (queue-registry-migration.ts).
+ * (queue-registry-migration.ts). The dashboard's rate samples live there too (redis-rate-samples.ts).
  */
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import type { FastifyBaseLogger } from "fastify";
@@ -12,6 +12,7 @@ import type { AdapterKind, RedisMode } from "../../config.js";
 import type { MailroomServer } from "../../socket-types.js";
 import type { LocalNode, NodeStore } from "../node-store.js";
 import type { QueueOutcomes } from "../queue-engine.js";
+import { DEFAULT_RATE_SAMPLING, type RateSamplingSettings } from "../rate-samples.js";
 import type { RoomHistorySettings } from "../room-history.js";
 import { RedisConnections } from "./connections.js";
 import { RedisEpoch } from "./epoch.js";
@@ -21,6 +22,7 @@ import { QueueRegistryMigration } from "./queue-registry-migration.js";
 import { RedisRegistry } from "./redis-cluster-registry.js";
 import { RedisQueueEngine } from "./redis-queue-engine.js";
 import { RedisQueueRegistry } from "./redis-queue-registry.js";
+import { RedisRateSamples } from "./redis-rate-samples.js";
 import { RedisRoomHistory } from "./redis-room-history.js";
 import { ReplicaWait } from "./replica-wait.js";
 import { Scripts, type ScriptTiming } from "./scripts.js";
@@ -44,6 +46,8 @@ export interface RedisStoreOptions {
   dedupWindowMs: number;
   /** Rooms' histories: how many publications each keeps, and for how long. */
   history: RoomHistorySettings;
+  /** The dashboard's rate samples. @default DEFAULT_RATE_SAMPLING (10 s, kept 15 minutes) */
+  rateSampling?: RateSamplingSettings;
   node: LocalNode;
   logger: FastifyBaseLogger;
   /** Told of messages dead-lettered or expired by this node's calls. @default nobody */
@@ -130,6 +134,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     registry,
     queues,
     history,
+    rateSamples: new RedisRateSamples(scripts, options.rateSampling ?? DEFAULT_RATE_SAMPLING),
     readiness: {
       problem: async () => {
         const layoutProblem = layout.problem();

@@ -4,6 +4,7 @@
  * between a script and this module: it throws `INTERNAL` naming the script, never a wrong value.
  */
 import { MailroomError } from "@mailroom/protocol";
+import type { QueueGrowth, QueueTotals, RateSample, SampledHistory, SlotClaim } from "../rate-samples.js";
 
 export interface SendReply {
   /** The queue was empty before (the script published its wake-up itself). */
@@ -232,6 +233,34 @@ export const decode = {
     return { now: integer(items[0], "queue-registry-page"), queues };
   },
 
+  /** `{ slot start, now }`, or an empty array when another node claimed the slot (rate-sample-claim.lua). */
+  slotClaim(reply: unknown): SlotClaim | undefined {
+    const items = list(reply, "rate-sample-claim");
+    if (items.length === 0) return undefined;
+    return { slotStart: integer(items[0], "rate-sample-claim"), at: integer(items[1], "rate-sample-claim") };
+  },
+
+  /** The samples as rate-sample-append.lua writes them, and the totals hash (rate-samples-read.lua). */
+  rateSamples(reply: unknown): SampledHistory {
+    const [lines, flatTotals] = list(reply, "rate-samples-read");
+    const samples = list(lines, "rate-samples-read").map((line) => rateSample(String(line)));
+    const newest = samples.at(-1);
+    if (newest === undefined) return { samples, totals: undefined };
+    const queues: QueueTotals[] = [];
+    const flat = list(flatTotals, "rate-samples-read");
+    for (let index = 0; index + 1 < flat.length; index += 2) {
+      const [namespace, queue] = words(String(flat[index]), 2);
+      const [sent, acked] = words(String(flat[index + 1]), 2);
+      queues.push({
+        namespace,
+        queue,
+        sent: integer(sent, "rate-samples-read"),
+        acked: integer(acked, "rate-samples-read"),
+      });
+    }
+    return { samples, totals: { at: newest.at, queues } };
+  },
+
   /** Pairs of id and stored entry (queue-peek.lua), the entries as Buffers. */
   peek(reply: unknown): Array<{ id: string; entry: Buffer }> {
     const items = list(reply, "queue-peek");
@@ -254,6 +283,31 @@ export const decode = {
     return list(reply, script).map(String);
   },
 };
+
+/** One sample: '<time> <sent> <acked>' then '<namespace> <queue> <sent> <acked>' lines, '-' for no count. */
+function rateSample(text: string): RateSample {
+  const [head = "", ...entries] = text.split("\n");
+  const [at, sent, acked] = words(head, 3);
+  const queues: QueueGrowth[] = entries.map((entry) => {
+    const [namespace, queue, queueSent, queueAcked] = words(entry, 4);
+    return { namespace, queue, sent: countOrNone(queueSent), acked: countOrNone(queueAcked) };
+  });
+  return { at: integer(at, "rate-samples-read"), sent: countOrNone(sent), acked: countOrNone(acked), queues };
+}
+
+function countOrNone(word: string): number | undefined {
+  return word === "-" ? undefined : integer(word, "rate-samples-read");
+}
+
+/** Exactly `count` words separated by single spaces. */
+function words(text: string, count: 2): [string, string];
+function words(text: string, count: 3): [string, string, string];
+function words(text: string, count: 4): [string, string, string, string];
+function words(text: string, count: number): string[] {
+  const parts = text.split(" ");
+  if (parts.length !== count) throw malformed("rate-samples-read");
+  return parts;
+}
 
 function list(reply: unknown, script: string): unknown[] {
   if (!Array.isArray(reply)) throw malformed(script);

@@ -4,6 +4,7 @@
  * script runs by EVALSHA, falling back to EVAL after a Redis restart.
  */
 import { readFileSync } from "node:fs";
+import type { QueueTotals, SampledHistory, SlotClaim } from "../rate-samples.js";
 import { parseQueueRef } from "../refs.js";
 import type { RedisKeys } from "./keys.js";
 import { LuaScript, type ScriptArgument } from "./lua-script.js";
@@ -78,6 +79,11 @@ const SCRIPTS = {
   queueRegister: { numberOfKeys: 3, lua: lua("queue-register", "allow") },
   queueRegistryPage: { numberOfKeys: 2, lua: lua("queue-registry-page", "allow") },
   queueRegistryForget: { numberOfKeys: 3, lua: lua("queue-registry-forget", "allow") },
+  // The dashboard's rate samples: a claim is a small write that must go on when full (every node asks each
+  // interval, and a refusal would only be logged); a sample adds data, so a full Redis refuses it.
+  rateSampleClaim: { numberOfKeys: 1, lua: lua("rate-sample-claim", "allow") },
+  rateSampleAppend: { numberOfKeys: 2, lua: lua("rate-sample-append", "deny") },
+  rateSamplesRead: { numberOfKeys: 2, lua: lua("rate-samples-read", "allow") },
   // Two keys for a partition of the due index, three for layout 1's (with its one-level index). A fixed
   // number of keys: auto-pipelining on a cluster routes a call by its first argument, which must be a key.
   claimDueQueues: { numberOfKeys: 2, lua: lua("claim-due-queues", "allow") },
@@ -324,6 +330,29 @@ export class Scripts {
     const keys = this.keys.queueRegistryKeys(namespace);
     const reply = await this.run("queueRegistryForget", keys, [sentWindowMs, graceMs, ...queues]);
     return decode.count(reply, "queue-registry-forget");
+  }
+
+  /** Claims the current slot's rate sample (rate-sample-claim.lua); undefined when another node did. */
+  async rateSampleClaim(intervalMs: number, keepMs: number): Promise<SlotClaim | undefined> {
+    const [claim] = this.keys.rateSampleKeys();
+    return decode.slotClaim(await this.run("rateSampleClaim", [claim], [intervalMs, keepMs]));
+  }
+
+  /**
+   * Appends the sample taken at `at` from these totals, keeping `maxSamples` for `keepMs`; false when a sample
+   * as new was stored first (rate-sample-append.lua).
+   */
+  async rateSampleAppend(at: number, maxSamples: number, keepMs: number, totals: QueueTotals[]): Promise<boolean> {
+    const [, samples, totalsKey] = this.keys.rateSampleKeys();
+    const args: ScriptArgument[] = [at, maxSamples, keepMs];
+    for (const queue of totals) args.push(`${queue.namespace} ${queue.queue}`, queue.sent, queue.acked);
+    const reply = await this.run("rateSampleAppend", [samples, totalsKey], args);
+    return decode.count(reply, "rate-sample-append") === 1;
+  }
+
+  async rateSamplesRead(): Promise<SampledHistory> {
+    const [, samples, totals] = this.keys.rateSampleKeys();
+    return decode.rateSamples(await this.run("rateSamplesRead", [samples, totals], []));
   }
 
   /** The claimed queues of one partition of the due index, a share for each namespace with due work. */

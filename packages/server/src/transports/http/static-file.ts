@@ -11,6 +11,7 @@ import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { acceptsGzip } from "./accepts-gzip.js";
 
 /** Hex digits of the content's SHA-256 in its ETag: plenty to tell two builds apart. */
 const ETAG_HEX_DIGITS = 20;
@@ -42,12 +43,4 @@ function etagMatches(header: string | undefined, etag: string): boolean {
   if (header === undefined) return false;
   const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
   return header.split(",").some((tag) => tag.trim() === "*" || opaque(tag) === opaque(etag));
-}
-
-/** `Accept-Encoding` lists gzip (or `*`) without refusing it by `q=0`. */
-function acceptsGzip(header: string | undefined): boolean {
-  return (header ?? "").split(",").some((entry) => {
-    const [coding, ...parameters] = entry.split(";").map((part) => part.trim().toLowerCase());
-    return (coding === "gzip" || coding === "*") && !parameters.some((parameter) => /^q=0(\.0*)?$/.test(parameter));
-  });
 }
