@@ -27,6 +27,15 @@ local madeTakeable = false
 -- This script's change to `readyElsewhere`, written once (flushReadyElsewhere).
 local readyElsewhereChange = 0
 
+-- The levels of `levels`, highest first, as this script last read them (nil: not read). Every ZADD and
+-- ZREM of this script goes through here too, so the copy stays exact.
+local knownLevels = nil
+
+local function addLevel(priority)
+  redis.call('ZADD', levelsKey, priority, priority)
+  knownLevels = nil
+end
+
 local function laneKey(priority)
   if priority == 0 then return readyKey end
   return queueBase .. ':ready:' .. priority
@@ -49,7 +58,7 @@ end
 -- Puts a group that has no message out, and is in no rotation, in the rotation of its head's priority.
 local function enterRotation(group, head)
   local priority = string.sub(head, 1, 1)
-  if redis.call('RPUSH', turnsKey(priority), group) == 1 then redis.call('ZADD', levelsKey, priority, priority) end
+  if redis.call('RPUSH', turnsKey(priority), group) == 1 then addLevel(priority) end
   madeTakeable = true
 end
 
@@ -70,7 +79,7 @@ local function addReady(id, group, priority, atHead)
       enterRotation(group, priority .. id)
     end
   else
-    if redis.call(push, laneKey(priority), id) == 1 then redis.call('ZADD', levelsKey, priority, priority) end
+    if redis.call(push, laneKey(priority), id) == 1 then addLevel(priority) end
     madeTakeable = true
   end
 end
@@ -82,66 +91,181 @@ local function releaseGroup(group)
   if head then enterRotation(group, head) end
 end
 
+-- releaseGroup for many groups at once (an ack's): one read and one delete of `out`, and one push per
+-- rotation, in the order of `groups`.
+local function releaseGroups(groups)
+  if #groups == 0 then return end
+  local outs = redis.call('HMGET', outKey, unpack(groups))
+  local freed, seen = {}, {}
+  for index, group in ipairs(groups) do
+    if outs[index] and not seen[group] then
+      seen[group] = true
+      freed[#freed + 1] = group
+    end
+  end
+  if #freed == 0 then return end
+  redis.call('HDEL', outKey, unpack(freed))
+  local entering, priorities = {}, {}
+  for _, group in ipairs(freed) do
+    local head = redis.call('LINDEX', groupKey(group), 0)
+    if head then
+      local priority = string.sub(head, 1, 1)
+      local members = entering[priority]
+      if not members then
+        members = {}
+        entering[priority] = members
+        priorities[#priorities + 1] = priority
+      end
+      members[#members + 1] = group
+    end
+  end
+  for _, priority in ipairs(priorities) do
+    local members = entering[priority]
+    if redis.call('RPUSH', turnsKey(priority), unpack(members)) == #members then addLevel(priority) end
+    madeTakeable = true
+  end
+end
+
 -- One message of the group left the queue for good (acked, expired, dead-lettered, purged).
 local function countOutOfGroup(group)
   if redis.call('HINCRBY', groupsKey, group, -1) <= 0 then redis.call('HDEL', groupsKey, group) end
 end
 
--- Takes the next message that may leave a queue that has levels: returns its id, group (now out) and
--- priority, or nil. A plain queue is taken from in bulk by queue-receive.lua instead.
-local function takeReady()
-  while true do
-    local top = redis.call('ZREVRANGE', levelsKey, 0, 0)[1]
-    if not top then
-      local id = redis.call('LPOP', readyKey)
-      return id or nil, nil, 0
-    end
-    local priority = tonumber(top)
-    local turns, lane = turnsKey(priority), laneKey(priority)
-    if redis.call('LLEN', lane) > 0 and redis.call('LLEN', turns) > 0
-      and redis.call('HSETNX', laneTurnsKey, top, 1) == 1 then
-      redis.call('RPUSH', turns, LANE)
-    end
-    local member = redis.call('LPOP', turns)
-    while member do
-      if member == LANE then
-        redis.call('HDEL', laneTurnsKey, top)
-        local id = redis.call('LPOP', lane)
-        if id then
-          if redis.call('LLEN', lane) > 0 then
-            redis.call('RPUSH', turns, LANE)
-            redis.call('HSET', laneTurnsKey, top, 1)
-          end
-          if priority > 0 then readyElsewhereChange = readyElsewhereChange - 1 end
-          return id, nil, priority
-        end
+-- Whether the queue has any level (else it is plain: KEYS[1] alone).
+local function hasLevels()
+  if knownLevels then return #knownLevels > 0 end
+  if redis.call('EXISTS', levelsKey) == 1 then return true end
+  knownLevels = {}
+  return false
+end
+
+-- The batch takeBatch took last, entry by entry, for settleTaken: its id, its group (false when none), its
+-- group's item "<p><id>" (false when none), and the rotation member popped for it (its group, or LANE for
+-- the first message of a lane's turn; false when none was). One batch comes from one level: the rotation
+-- and the lane (or KEYS[1]) it popped from, and that level.
+local takenIds, takenGroups, takenItems, takenMembers = {}, {}, {}, {}
+local takenTurns, takenLane, takenLevel = nil, readyKey, 0
+
+local function addTaken(id, group, item, member)
+  local index = #takenIds + 1
+  takenIds[index], takenGroups[index], takenItems[index], takenMembers[index] = id, group, item, member
+end
+
+-- Takes the members popped from a rotation of level `top` in their order: a group's head, or one message
+-- of the lane. When the lane is the last member and the rotation is left empty, the lane's next turns
+-- (each alone in the rotation) are taken here too, up to `max` in all.
+local function takeMembers(members, max, top)
+  local groups = {}
+  for _, member in ipairs(members) do
+    if member ~= LANE then groups[#groups + 1] = member end
+  end
+  -- A group out has no turn (the invariant above): such an entry, or a repeat, is dropped as it stands.
+  local outs = #groups > 0 and redis.call('HMGET', outKey, unpack(groups)) or {}
+  local seen, groupIndex = {}, 0
+  for position, member in ipairs(members) do
+    if member == LANE then
+      local count = 1
+      if position == #members and #members < max then count = max - #takenIds end
+      local ids = redis.call('LPOP', takenLane, count)
+      if ids then
+        for index, id in ipairs(ids) do addTaken(id, false, false, index == 1 and LANE) end
       else
-        local head = redis.call('LPOP', groupKey(member))
-        if head then
-          local id = string.sub(head, 2)
-          if redis.call('HSETNX', outKey, member, id) == 1 then
-            readyElsewhereChange = readyElsewhereChange - 1
-            return id, member, tonumber(string.sub(head, 1, 1))
-          end
-          -- A group out has no turn (the invariant above): its head stays where it was.
-          redis.call('LPUSH', groupKey(member), head)
-        end
+        redis.call('HDEL', laneTurnsKey, top)
       end
-      member = redis.call('LPOP', turns)
+    else
+      groupIndex = groupIndex + 1
+      if not outs[groupIndex] and not seen[member] then
+        seen[member] = true
+        local item = redis.call('LPOP', groupKey(member))
+        if item then addTaken(string.sub(item, 2), member, item, member) end
+      end
     end
-    -- No rotation at this level: its lane alone.
-    local id = redis.call('LPOP', lane)
-    if id then
-      if priority > 0 then readyElsewhereChange = readyElsewhereChange - 1 end
-      return id, nil, priority
-    end
-    redis.call('ZREM', levelsKey, top)
   end
 end
 
--- Whether the queue has any level (else it is plain: KEYS[1] alone).
-local function hasLevels()
-  return redis.call('EXISTS', levelsKey) == 1
+-- Takes up to `max` messages of a queue that has levels, in the order one take after another would: by
+-- priority, and in turns across the groups and the lane of a level (one pass of its rotation). Returns the
+-- ids taken and their groups (false when none); nothing when nothing may go now. Only pops: the caller
+-- keeps the first of them and gives back the rest with settleTaken, before any other change to the
+-- queue. A plain queue is taken from in bulk by queue-receive.lua instead.
+local function takeBatch(max)
+  takenIds, takenGroups, takenItems, takenMembers = {}, {}, {}, {}
+  while true do
+    if not knownLevels then knownLevels = redis.call('ZREVRANGE', levelsKey, 0, -1) end
+    local top = knownLevels[1]
+    if not top then
+      takenTurns, takenLane, takenLevel = nil, readyKey, 0
+      for _, id in ipairs(redis.call('LPOP', readyKey, max) or {}) do addTaken(id, false, false, false) end
+      return takenIds, takenGroups
+    end
+    local priority = tonumber(top)
+    takenTurns, takenLane, takenLevel = turnsKey(priority), laneKey(priority), priority
+    if redis.call('LLEN', takenLane) > 0 and redis.call('LLEN', takenTurns) > 0
+      and redis.call('HSETNX', laneTurnsKey, top, 1) == 1 then
+      redis.call('RPUSH', takenTurns, LANE)
+    end
+    local members = redis.call('LPOP', takenTurns, max)
+    while members do
+      takeMembers(members, max, top)
+      if #takenIds > 0 then return takenIds, takenGroups end
+      members = redis.call('LPOP', takenTurns, max)
+    end
+    -- No rotation at this level: its lane alone.
+    for _, id in ipairs(redis.call('LPOP', takenLane, max) or {}) do addTaken(id, false, false, false) end
+    if #takenIds > 0 then return takenIds, takenGroups end
+    redis.call('ZREM', levelsKey, top)
+    table.remove(knownLevels, 1)
+  end
+end
+
+-- Settles the batch takeBatch took: its first `kept` messages are taken (their groups out), the rest go
+-- back where they were (rotation members back at the front of their rotation), as if never taken. With
+-- `endedLast`, the last kept one is a group's message that left the queue (expired, or gone): its group's
+-- next may go, and the caller takes a new batch before anything else.
+local function settleTaken(kept, endedLast)
+  local count = #takenIds
+  if kept < count then
+    local laneBack, membersBack = {}, {}
+    for index = count, kept + 1, -1 do
+      local group = takenGroups[index]
+      if group then
+        redis.call('LPUSH', groupKey(group), takenItems[index])
+      else
+        laneBack[#laneBack + 1] = takenIds[index]
+      end
+      if takenMembers[index] then membersBack[#membersBack + 1] = takenMembers[index] end
+    end
+    if #laneBack > 0 then redis.call('LPUSH', takenLane, unpack(laneBack)) end
+    if #membersBack > 0 then redis.call('LPUSH', takenTurns, unpack(membersBack)) end
+  end
+  local outFields, laneTurnTaken = {}, false
+  for index = 1, kept do
+    local group = takenGroups[index]
+    if group then
+      readyElsewhereChange = readyElsewhereChange - 1
+      if not (endedLast and index == kept) then
+        outFields[#outFields + 1] = group
+        outFields[#outFields + 1] = takenIds[index]
+      end
+    else
+      if takenLevel > 0 then readyElsewhereChange = readyElsewhereChange - 1 end
+      if takenMembers[index] == LANE then laneTurnTaken = true end
+    end
+  end
+  if #outFields > 0 then redis.call('HSET', outKey, unpack(outFields)) end
+  if laneTurnTaken then
+    -- The lane's turn is over: it comes again at the tail of the rotation while it holds messages.
+    if redis.call('LLEN', takenLane) > 0 then
+      redis.call('RPUSH', takenTurns, LANE)
+    else
+      redis.call('HDEL', laneTurnsKey, takenLevel)
+    end
+  end
+  if endedLast then
+    local group = takenGroups[kept]
+    local head = redis.call('LINDEX', groupKey(group), 0)
+    if head then enterRotation(group, head) end
+  end
 end
 
 -- Ready messages in all: the plain lane and the rest.
