@@ -75,8 +75,9 @@ local function addReady(id, group, priority, atHead)
   readyElsewhereChange = readyElsewhereChange + 1
   if group then
     -- A group with ready messages before is in a rotation already, or out.
-    if redis.call(push, groupKey(group), priority .. id) == 1 and redis.call('HEXISTS', outKey, group) == 0 then
-      enterRotation(group, priority .. id)
+    local item = PRIORITY_TEXT[priority] .. id
+    if redis.call(push, groupKey(group), item) == 1 and redis.call('HEXISTS', outKey, group) == 0 then
+      enterRotation(group, item)
     end
   else
     if redis.call(push, laneKey(priority), id) == 1 then addLevel(priority) end
@@ -107,7 +108,7 @@ local function releaseGroups(groups)
   redis.call('HDEL', outKey, unpack(freed))
   local entering, priorities = {}, {}
   for _, group in ipairs(freed) do
-    local head = redis.call('LINDEX', groupKey(group), 0)
+    local head = redis.call('LINDEX', groupKey(group), '0')
     if head then
       local priority = string.sub(head, 1, 1)
       local members = entering[priority]
@@ -128,7 +129,7 @@ end
 
 -- One message of the group left the queue for good (acked, expired, dead-lettered, purged).
 local function countOutOfGroup(group)
-  if redis.call('HINCRBY', groupsKey, group, -1) <= 0 then redis.call('HDEL', groupsKey, group) end
+  if redis.call('HINCRBY', groupsKey, group, '-1') <= 0 then redis.call('HDEL', groupsKey, group) end
 end
 
 -- Whether the queue has any level (else it is plain: KEYS[1] alone).
