@@ -8,7 +8,8 @@
 --   levels       sorted set: the levels that may have a lane above 0 or a rotation (score = member = p); a
 --                level found empty is dropped when a take meets it
 --   lane-turns   hash: p -> 1 while the rotation of p holds the lane's ''
---   out          hash: group -> the id of its message out (leased, or delayed by a nack)
+--   out          hash: group -> the id of its message out (leased, or delayed by a nack); and the field ''
+--                (no group's name) -> OUT_FILLER, which keeps the hash a hash table (below)
 --   groups       hash: group -> how many of its messages the queue holds (ready, out, delayed)
 --   counters field `readyElsewhere`: how many ready messages are in lanes above 0 and in groups (each
 --                script adds up its changes and writes them once: flushReadyElsewhere)
@@ -21,6 +22,13 @@ local laneTurnsKey = queueBase .. ':lane-turns'
 local outKey = queueBase .. ':out'
 local groupsKey = queueBase .. ':groups'
 local LANE = ''
+-- A value longer than Redis's default hash-max-listpack-value (64 bytes), written with every take: the
+-- hash `out` is then a hash table from its first take on and never empties (Redis deletes an empty hash,
+-- and keeps a small one as a listpack, whose every lookup is a scan). Takes and acks set, read and delete
+-- a field per message by the hundred, which in a listpack cost a scan each; as the receipts keep the
+-- inflight set a skiplist (redis-queue-engine.ts: RECEIPT_TOKEN_BYTES).
+local OUT_FILLER_FIELD = ''
+local OUT_FILLER = string.rep('-', 65)
 -- Set once this script made a message takeable that may not have been (a group back in its rotation, a
 -- message in a lane): the caller then wakes the queue's consumers, who may have found nothing to take.
 local madeTakeable = false
@@ -239,7 +247,7 @@ local function settleTaken(kept, endedLast)
     if #laneBack > 0 then redis.call('LPUSH', takenLane, unpack(laneBack)) end
     if #membersBack > 0 then redis.call('LPUSH', takenTurns, unpack(membersBack)) end
   end
-  local outFields, laneTurnTaken = {}, false
+  local outFields, laneTurnTaken = { OUT_FILLER_FIELD, OUT_FILLER }, false
   for index = 1, kept do
     local group = takenGroups[index]
     if group then
@@ -253,7 +261,7 @@ local function settleTaken(kept, endedLast)
       if takenMembers[index] == LANE then laneTurnTaken = true end
     end
   end
-  if #outFields > 0 then redis.call('HSET', outKey, unpack(outFields)) end
+  if #outFields > 2 then redis.call('HSET', outKey, unpack(outFields)) end
   if laneTurnTaken then
     -- The lane's turn is over: it comes again at the tail of the rotation while it holds messages.
     if redis.call('LLEN', takenLane) > 0 then
