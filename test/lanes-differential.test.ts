@@ -1,12 +1,13 @@
 /**
  * The Redis engine's groups and priorities (queue-lanes.lua, which takes a pass of a rotation at a time) and
  * the memory engine's (structures/fair-lanes.ts, one take at a time) give the same answers: random runs
- * of sends (groups, priorities, ungrouped messages), receives (with and without a byte budget), acks,
- * releases, nacks and dead-letterings, on both engines side by side, with fast-check on a fixed seed.
+ * of sends (groups, priorities, ungrouped messages, some delayed past the run), receives (with and without
+ * a byte budget), acks, releases, nacks, dead-letterings, purges and redrives, on both engines side by
+ * side, with fast-check on a fixed seed.
  * Every receive must lease the same messages in the same order, at the same attempt, and the counts must
  * agree after every step. Of time, only TTLs: some messages are sent with one that has passed by the next
  * step, so receives meet expired heads of groups and lanes; no delay or lease runs out during a run (the
- * conformance suite holds both engines to those).
+ * conformance suite holds both engines to those), and a delayed message leaves only by a purge.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import fc from "fast-check";
@@ -27,7 +28,17 @@ const PASSING_TTL_MS = 2;
 const GROUPS = ["A", "B", "C", "D", "E"];
 
 type Step =
-  | { kind: "send"; messages: Array<{ group: string | undefined; priority: number; bytes: number; expires: boolean }> }
+  | {
+      kind: "send";
+      messages: Array<{
+        group: string | undefined;
+        priority: number;
+        bytes: number;
+        expires: boolean;
+        delayed: boolean;
+      }>;
+    }
+  | { kind: "purge" | "redrive" }
   | { kind: "receive"; max: number; byteBudget: number }
   | { kind: "ack" | "release"; pick: number[] }
   | { kind: "nack"; pick: number; requeue: boolean };
@@ -40,6 +51,7 @@ const sendStep = fc.record({
       priority: fc.constantFrom(0, 0, 0, 0, 1, 2, 9),
       bytes: fc.integer({ min: 1, max: 60 }),
       expires: fc.constantFrom(false, false, false, false, false, true),
+      delayed: fc.constantFrom(false, false, false, false, false, false, false, true),
     }),
     { minLength: 1, maxLength: 8 },
   ),
@@ -54,10 +66,20 @@ const settleStep = fc.record({
   pick: fc.array(fc.nat(), { maxLength: 6 }),
 });
 const nackStep = fc.record({ kind: fc.constant("nack" as const), pick: fc.nat(), requeue: fc.boolean() });
-const steps = fc.array(fc.oneof(sendStep, receiveStep, receiveStep, settleStep, nackStep), {
-  minLength: 5,
-  maxLength: 40,
-});
+const queueStep = fc.record({ kind: fc.constantFrom("purge" as const, "redrive" as const) });
+const steps = fc.array(
+  fc.oneof(
+    { arbitrary: sendStep, weight: 4 },
+    { arbitrary: receiveStep, weight: 8 },
+    { arbitrary: settleStep, weight: 4 },
+    { arbitrary: nackStep, weight: 2 },
+    { arbitrary: queueStep, weight: 1 },
+  ),
+  {
+    minLength: 5,
+    maxLength: 40,
+  },
+);
 
 /** One engine's side of a run: its leases out, by message id. */
 class Side {
@@ -87,13 +109,13 @@ async function run(memory: Side, redis: Side, address: QueueAddress, plan: Step[
   for (const [index, step] of plan.entries()) {
     const where = `step ${index} (${step.kind})`;
     if (step.kind === "send") {
-      const messages: NewMessage[] = step.messages.map(({ group, priority, bytes, expires }) => {
+      const messages: NewMessage[] = step.messages.map(({ group, priority, bytes, expires, delayed }) => {
         next += 1;
         return {
           id: `m${next}`,
           chosenByProducer: false,
           body: Buffer.alloc(bytes, 120),
-          delayMs: 0,
+          delayMs: delayed ? LONG_MS : 0,
           ttlMs: expires ? PASSING_TTL_MS : 0,
           maxAttempts: 3,
           group,
@@ -102,6 +124,9 @@ async function run(memory: Side, redis: Side, address: QueueAddress, plan: Step[
       });
       for (const side of both) await side.engine.send(address, messages);
       if (step.messages.some((each) => each.expires)) await sleep(PASSING_TTL_MS * 2);
+    } else if (step.kind === "purge" || step.kind === "redrive") {
+      const [fromMemory, fromRedis] = await Promise.all(both.map((side) => side.engine[step.kind](address)));
+      expect(fromRedis, where).toBe(fromMemory);
     } else if (step.kind === "receive") {
       const [fromMemory, fromRedis] = await Promise.all(
         both.map((side) => side.engine.receive(address, step.max, LONG_MS, step.byteBudget)),

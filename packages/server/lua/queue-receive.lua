@@ -43,9 +43,8 @@ local exhausted = false
 local n = 4
 local bytes = 0
 
--- Leases one taken message, or discards it when its TTL has passed (a discarded group member leaves its
--- group's count; the caller frees the group). `index` makes its receipt unique within this call. Returns
--- whether it was leased.
+-- Leases one taken message, or discards it when its TTL has passed (the caller frees a discarded
+-- message's group). `index` makes its receipt unique within this call. Returns whether it was leased.
 local function leaseTaken(index, id, group, text)
   if not text then return false end
   -- Only the expiry and where the fields end are read here (see decodeMessage for the layout).
@@ -53,7 +52,6 @@ local function leaseTaken(index, id, group, text)
   local expiresAt = tonumber(expiresText)
   if expiresAt > 0 and expiresAt <= now then
     expiredIds[#expiredIds + 1] = id
-    if group then countOutOfGroup(group) end
     return false
   end
   local receipt = receiptOf(token, index, id, group)

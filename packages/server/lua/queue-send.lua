@@ -64,10 +64,10 @@ for index = 0, count - 1 do
     messageArgs[#messageArgs + 1] = id
     messageArgs[#messageArgs + 1] = entry
     if chosen then redis.call('ZADD', dedupKey, 'NX', now, id) end
-    if group then redis.call('HINCRBY', groupsKey, group, '1') end
     if delayMs > 0 then
       local due = now + delayMs
       redis.call('ZADD', delayedKey, due, id)
+      if group then delayInGroup(group) end
       if result[2] == 0 or due < result[2] then result[2] = due end
     elseif group or priority > 0 then
       addReady(id, group, priority, false)

@@ -10,7 +10,11 @@
 --   lane-turns   hash: p -> 1 while the rotation of p holds the lane's ''
 --   out          hash: group -> the id of its message out (leased, or delayed by a nack); and the field ''
 --                (no group's name) -> OUT_FILLER, which keeps the hash a hash table (below)
---   groups       hash: group -> how many of its messages the queue holds (ready, out, delayed)
+--   groups       hash: group -> '1' while the queue holds a message of it (ready, out or delayed): written
+--                when a group starts and when it ends, not per message (its ready list and `out` say
+--                the rest)
+--   group-delays hash: group -> how many of its messages wait out the delay they were sent with (neither
+--                ready nor out: the one thing that keeps a group without a ready list or a message out)
 --   counters field `readyElsewhere`: how many ready messages are in lanes above 0 and in groups (each
 --                script adds up its changes and writes them once: flushReadyElsewhere)
 -- Invariant: a group is in a rotation exactly when it has no message out and a ready one, once, at the
@@ -21,6 +25,7 @@ local levelsKey = queueBase .. ':levels'
 local laneTurnsKey = queueBase .. ':lane-turns'
 local outKey = queueBase .. ':out'
 local groupsKey = queueBase .. ':groups'
+local groupDelaysKey = queueBase .. ':group-delays'
 local LANE = ''
 -- A value longer than Redis's default hash-max-listpack-value (64 bytes), written with every take: the
 -- hash `out` is then a hash table from its first take on and never empties (Redis deletes an empty hash,
@@ -86,6 +91,8 @@ local function addReady(id, group, priority, atHead)
     local item = PRIORITY_TEXT[priority] .. id
     if redis.call(push, groupKey(group), item) == 1 and redis.call('HEXISTS', outKey, group) == 0 then
       enterRotation(group, item)
+      -- It may start here (a group out, or with a delayed message, has started already).
+      redis.call('HSET', groupsKey, group, '1')
     end
   else
     if redis.call(push, laneKey(priority), id) == 1 then addLevel(priority) end
@@ -93,15 +100,25 @@ local function addReady(id, group, priority, atHead)
   end
 end
 
--- The group's message out is settled or back in it: the group's next may go.
-local function releaseGroup(group)
-  if redis.call('HDEL', outKey, group) == 0 then return end
-  local head = redis.call('LINDEX', groupKey(group), 0)
-  if head then enterRotation(group, head) end
+-- A group with no ready message and none out: it ends, unless a message of it waits out a delay.
+local function groupMayEnd(group)
+  if redis.call('HEXISTS', groupDelaysKey, group) == 0 then redis.call('HDEL', groupsKey, group) end
 end
 
--- releaseGroup for many groups at once (an ack's): one read and one delete of `out`, and one push per
--- rotation, in the order of `groups`.
+-- The group's message out is settled (acked, dead-lettered, gone) or back in it: the group's next may go,
+-- or the group ends.
+local function releaseGroup(group)
+  if redis.call('HDEL', outKey, group) == 0 then return end
+  local head = redis.call('LINDEX', groupKey(group), '0')
+  if head then
+    enterRotation(group, head)
+  else
+    groupMayEnd(group)
+  end
+end
+
+-- releaseGroup for many groups at once (an ack's): one read and one delete of `out`, one push per
+-- rotation, in the order of `groups`, and one look at the delays of the groups that may end.
 local function releaseGroups(groups)
   if #groups == 0 then return end
   local outs = redis.call('HMGET', outKey, unpack(groups))
@@ -114,7 +131,7 @@ local function releaseGroups(groups)
   end
   if #freed == 0 then return end
   redis.call('HDEL', outKey, unpack(freed))
-  local entering, priorities = {}, {}
+  local entering, priorities, ending = {}, {}, {}
   for _, group in ipairs(freed) do
     local head = redis.call('LINDEX', groupKey(group), '0')
     if head then
@@ -126,6 +143,8 @@ local function releaseGroups(groups)
         priorities[#priorities + 1] = priority
       end
       members[#members + 1] = group
+    else
+      ending[#ending + 1] = group
     end
   end
   for _, priority in ipairs(priorities) do
@@ -133,11 +152,25 @@ local function releaseGroups(groups)
     if redis.call('RPUSH', turnsKey(priority), unpack(members)) == #members then addLevel(priority) end
     madeTakeable = true
   end
+  if #ending > 0 then
+    local delays = redis.call('HMGET', groupDelaysKey, unpack(ending))
+    local ended = {}
+    for index, group in ipairs(ending) do
+      if not delays[index] then ended[#ended + 1] = group end
+    end
+    if #ended > 0 then redis.call('HDEL', groupsKey, unpack(ended)) end
+  end
 end
 
--- One message of the group left the queue for good (acked, expired, dead-lettered, purged).
-local function countOutOfGroup(group)
-  if redis.call('HINCRBY', groupsKey, group, '-1') <= 0 then redis.call('HDEL', groupsKey, group) end
+-- A message of the group is sent or redriven with a delay: the group has started, and waits for it.
+local function delayInGroup(group)
+  redis.call('HINCRBY', groupDelaysKey, group, '1')
+  redis.call('HSET', groupsKey, group, '1')
+end
+
+-- A message of the group that was sent with a delay is due (it joins the group's ready list next).
+local function delayEndsInGroup(group)
+  if redis.call('HINCRBY', groupDelaysKey, group, '-1') <= 0 then redis.call('HDEL', groupDelaysKey, group) end
 end
 
 -- Whether the queue has any level (else it is plain: KEYS[1] alone).
@@ -230,7 +263,7 @@ end
 -- Settles the batch takeBatch took: its first `kept` messages are taken (their groups out), the rest go
 -- back where they were (rotation members back at the front of their rotation), as if never taken. With
 -- `endedLast`, the last kept one is a group's message that left the queue (expired, or gone): its group's
--- next may go, and the caller takes a new batch before anything else.
+-- next may go (or the group ends), and the caller takes a new batch before anything else.
 local function settleTaken(kept, endedLast)
   local count = #takenIds
   if kept < count then
@@ -272,8 +305,12 @@ local function settleTaken(kept, endedLast)
   end
   if endedLast then
     local group = takenGroups[kept]
-    local head = redis.call('LINDEX', groupKey(group), 0)
-    if head then enterRotation(group, head) end
+    local head = redis.call('LINDEX', groupKey(group), '0')
+    if head then
+      enterRotation(group, head)
+    else
+      groupMayEnd(group)
+    end
   end
 end
 
