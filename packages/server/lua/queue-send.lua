@@ -70,7 +70,7 @@ for index = 0, count - 1 do
       if group then delayInGroup(group) end
       if result[2] == 0 or due < result[2] then result[2] = due end
     elseif group or priority > 0 then
-      addReady(id, group, priority, false)
+      addSent(id, group, priority)
       placedElsewhere = true
     else
       readyIds[#readyIds + 1] = id
@@ -78,6 +78,7 @@ for index = 0, count - 1 do
     end
   end
 end
+addSentToGroups()
 if #messageArgs > 0 then
   redis.call('HSET', messagesKey, unpack(messageArgs))
   -- Running totals, cluster-wide: the dashboard's rates (docs/protocol.md §12).

@@ -117,6 +117,27 @@ local function releaseGroup(group)
   end
 end
 
+-- enterRotation for many groups at once (none out, none in a rotation), `heads` their heads: one push
+-- per rotation, in the order of `groups`.
+local function enterRotations(groups, heads)
+  local entering, priorities = {}, {}
+  for index, group in ipairs(groups) do
+    local priority = string.sub(heads[index], 1, 1)
+    local members = entering[priority]
+    if not members then
+      members = {}
+      entering[priority] = members
+      priorities[#priorities + 1] = priority
+    end
+    members[#members + 1] = group
+  end
+  for _, priority in ipairs(priorities) do
+    local members = entering[priority]
+    if redis.call('RPUSH', turnsKey(priority), unpack(members)) == #members then addLevel(priority) end
+    madeTakeable = true
+  end
+end
+
 -- releaseGroup for many groups at once (an ack's): one read and one delete of `out`, one push per
 -- rotation, in the order of `groups`, and one look at the delays of the groups that may end.
 local function releaseGroups(groups)
@@ -131,27 +152,17 @@ local function releaseGroups(groups)
   end
   if #freed == 0 then return end
   redis.call('HDEL', outKey, unpack(freed))
-  local entering, priorities, ending = {}, {}, {}
+  local entering, heads, ending = {}, {}, {}
   for _, group in ipairs(freed) do
     local head = redis.call('LINDEX', groupKey(group), '0')
     if head then
-      local priority = string.sub(head, 1, 1)
-      local members = entering[priority]
-      if not members then
-        members = {}
-        entering[priority] = members
-        priorities[#priorities + 1] = priority
-      end
-      members[#members + 1] = group
+      entering[#entering + 1] = group
+      heads[#heads + 1] = head
     else
       ending[#ending + 1] = group
     end
   end
-  for _, priority in ipairs(priorities) do
-    local members = entering[priority]
-    if redis.call('RPUSH', turnsKey(priority), unpack(members)) == #members then addLevel(priority) end
-    madeTakeable = true
-  end
+  enterRotations(entering, heads)
   if #ending > 0 then
     local delays = redis.call('HMGET', groupDelaysKey, unpack(ending))
     local ended = {}
@@ -160,6 +171,42 @@ local function releaseGroups(groups)
     end
     if #ended > 0 then redis.call('HDEL', groupsKey, unpack(ended)) end
   end
+end
+
+-- The groups that sent messages started (their ready lists were empty), with those messages' items.
+local startedGroups, startedItems = {}, {}
+
+-- A sent message that may go now joins the tail of its group or lane, as addReady; a group it starts is
+-- looked at with the batch's others by addSentToGroups.
+local function addSent(id, group, priority)
+  if not group then return addReady(id, group, priority, false) end
+  readyElsewhereChange = readyElsewhereChange + 1
+  local item = PRIORITY_TEXT[priority] .. id
+  if redis.call('RPUSH', groupKey(group), item) == 1 then
+    startedGroups[#startedGroups + 1] = group
+    startedItems[#startedItems + 1] = item
+  end
+end
+
+-- The groups that addSent started since the last call: those with no message out enter their rotations
+-- and start (one read of out, one push per rotation, one write of groups); the others are out, and so have
+-- started already. Call before anything else reads the rotations.
+local function addSentToGroups()
+  if #startedGroups == 0 then return end
+  local outs = redis.call('HMGET', outKey, unpack(startedGroups))
+  local entering, heads, present = {}, {}, {}
+  for index, group in ipairs(startedGroups) do
+    if not outs[index] then
+      entering[#entering + 1] = group
+      heads[#heads + 1] = startedItems[index]
+      present[#present + 1] = group
+      present[#present + 1] = '1'
+    end
+  end
+  startedGroups, startedItems = {}, {}
+  if #entering == 0 then return end
+  enterRotations(entering, heads)
+  redis.call('HSET', groupsKey, unpack(present))
 end
 
 -- A message of the group is sent or redriven with a delay: the group has started, and waits for it.
