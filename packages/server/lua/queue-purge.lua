@@ -10,7 +10,7 @@ for priority = 1, 9 do
 end
 for priority = 0, 9 do dropped[#dropped + 1] = turnsKey(priority) end
 -- Ready messages of groups.
-local groups = redis.call('HKEYS', groupsKey)
+local groups = groupNames()
 for _, group in ipairs(groups) do
   for _, item in ipairs(redis.call('LRANGE', groupKey(group), 0, -1)) do ids[#ids + 1] = string.sub(item, 2) end
   dropped[#dropped + 1] = groupKey(group)

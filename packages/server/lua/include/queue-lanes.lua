@@ -8,11 +8,10 @@
 --   levels       sorted set: the levels that may have a lane above 0 or a rotation (score = member = p); a
 --                level found empty is dropped when a take meets it
 --   lane-turns   hash: p -> 1 while the rotation of p holds the lane's ''
---   out          hash: group -> the id of its message out (leased, or delayed by a nack); and the field ''
---                (no group's name) -> OUT_FILLER, which keeps the hash a hash table (below)
+--   out          hash: group -> the id of its message out (leased, or delayed by a nack); and FILLER
 --   groups       hash: group -> '1' while the queue holds a message of it (ready, out or delayed): written
 --                when a group starts and when it ends, not per message (its ready list and `out` say
---                the rest)
+--                the rest); and FILLER
 --   group-delays hash: group -> how many of its messages wait out the delay they were sent with (neither
 --                ready nor out: the one thing that keeps a group without a ready list or a message out)
 --   counters field `readyElsewhere`: how many ready messages are in lanes above 0 and in groups (each
@@ -27,13 +26,14 @@ local outKey = queueBase .. ':out'
 local groupsKey = queueBase .. ':groups'
 local groupDelaysKey = queueBase .. ':group-delays'
 local LANE = ''
--- A value longer than Redis's default hash-max-listpack-value (64 bytes), written with every take: the
--- hash `out` is then a hash table from its first take on and never empties (Redis deletes an empty hash,
--- and keeps a small one as a listpack, whose every lookup is a scan). Takes and acks set, read and delete
--- a field per message by the hundred, which in a listpack cost a scan each; as the receipts keep the
--- inflight set a skiplist (redis-queue-engine.ts: RECEIPT_TOKEN_BYTES).
-local OUT_FILLER_FIELD = ''
-local OUT_FILLER = string.rep('-', 65)
+-- FILLER: the field '' (no group is named so) with a value longer than Redis's default
+-- hash-max-listpack-value (64 bytes), written with every write of `out` and `groups`: each is then a hash
+-- table from its first write on, and never empties (Redis deletes an empty hash, and keeps a small one as
+-- a listpack, whose every lookup is a scan). Takes, acks and sends set, read and delete their fields by
+-- the hundred, which in a listpack cost a scan each; as the receipts keep the inflight set a skiplist
+-- (redis-queue-engine.ts: RECEIPT_TOKEN_BYTES). Readers of `groups` leave the filler out.
+local FILLER_FIELD = ''
+local FILLER = string.rep('-', 65)
 -- Set once this script made a message takeable that may not have been (a group back in its rotation, a
 -- message in a lane): the caller then wakes the queue's consumers, who may have found nothing to take.
 local madeTakeable = false
@@ -92,7 +92,7 @@ local function addReady(id, group, priority, atHead)
     if redis.call(push, groupKey(group), item) == 1 and redis.call('HEXISTS', outKey, group) == 0 then
       enterRotation(group, item)
       -- It may start here (a group out, or with a delayed message, has started already).
-      redis.call('HSET', groupsKey, group, '1')
+      redis.call('HSET', groupsKey, group, '1', FILLER_FIELD, FILLER)
     end
   else
     if redis.call(push, laneKey(priority), id) == 1 then addLevel(priority) end
@@ -194,7 +194,7 @@ end
 local function addSentToGroups()
   if #startedGroups == 0 then return end
   local outs = redis.call('HMGET', outKey, unpack(startedGroups))
-  local entering, heads, present = {}, {}, {}
+  local entering, heads, present = {}, {}, { FILLER_FIELD, FILLER }
   for index, group in ipairs(startedGroups) do
     if not outs[index] then
       entering[#entering + 1] = group
@@ -212,7 +212,7 @@ end
 -- A message of the group is sent or redriven with a delay: the group has started, and waits for it.
 local function delayInGroup(group)
   redis.call('HINCRBY', groupDelaysKey, group, '1')
-  redis.call('HSET', groupsKey, group, '1')
+  redis.call('HSET', groupsKey, group, '1', FILLER_FIELD, FILLER)
 end
 
 -- A message of the group that was sent with a delay is due (it joins the group's ready list next).
@@ -327,7 +327,7 @@ local function settleTaken(kept, endedLast)
     if #laneBack > 0 then redis.call('LPUSH', takenLane, unpack(laneBack)) end
     if #membersBack > 0 then redis.call('LPUSH', takenTurns, unpack(membersBack)) end
   end
-  local outFields, laneTurnTaken = { OUT_FILLER_FIELD, OUT_FILLER }, false
+  local outFields, laneTurnTaken = { FILLER_FIELD, FILLER }, false
   for index = 1, kept do
     local group = takenGroups[index]
     if group then
@@ -359,6 +359,18 @@ local function settleTaken(kept, endedLast)
       groupMayEnd(group)
     end
   end
+end
+
+-- The groups that have messages (`groups` less its filler).
+local function groupNames()
+  local names = redis.call('HKEYS', groupsKey)
+  for index, name in ipairs(names) do
+    if name == FILLER_FIELD then
+      table.remove(names, index)
+      break
+    end
+  end
+  return names
 end
 
 -- Ready messages in all: the plain lane and the rest.
