@@ -2,7 +2,7 @@
  * The Redis engine's groups and priorities (queue-lanes.lua, which takes a pass of a rotation at a time) and
  * the memory engine's (structures/fair-lanes.ts, one take at a time) give the same answers: random runs
  * of sends (groups, priorities, ungrouped messages, some delayed past the run), receives (with and without
- * a byte budget), acks, releases, nacks, dead-letterings, purges and redrives, on both engines side by
+ * a byte budget), acks, releases, nacks, dead-letterings, peeks, purges and redrives, on both engines side by
  * side, with fast-check on a fixed seed.
  * Every receive must lease the same messages in the same order, at the same attempt, and the counts must
  * agree after every step. Of time, only TTLs: some messages are sent with one that has passed by the next
@@ -38,7 +38,7 @@ type Step =
         delayed: boolean;
       }>;
     }
-  | { kind: "purge" | "redrive" }
+  | { kind: "purge" | "redrive" | "peek" }
   | { kind: "receive"; max: number; byteBudget: number }
   | { kind: "ack" | "release"; pick: number[] }
   | { kind: "nack"; pick: number; requeue: boolean };
@@ -66,7 +66,7 @@ const settleStep = fc.record({
   pick: fc.array(fc.nat(), { maxLength: 6 }),
 });
 const nackStep = fc.record({ kind: fc.constant("nack" as const), pick: fc.nat(), requeue: fc.boolean() });
-const queueStep = fc.record({ kind: fc.constantFrom("purge" as const, "redrive" as const) });
+const queueStep = fc.record({ kind: fc.constantFrom("purge" as const, "redrive" as const, "peek" as const) });
 const steps = fc.array(
   fc.oneof(
     { arbitrary: sendStep, weight: 4 },
@@ -124,6 +124,12 @@ async function run(memory: Side, redis: Side, address: QueueAddress, plan: Step[
       });
       for (const side of both) await side.engine.send(address, messages);
       if (step.messages.some((each) => each.expires)) await sleep(PASSING_TTL_MS * 2);
+    } else if (step.kind === "peek") {
+      const [fromMemory, fromRedis] = await Promise.all(both.map((side) => side.engine.peek(address, "ready", 20)));
+      expect(
+        fromRedis!.map((message) => message.id),
+        where,
+      ).toEqual(fromMemory!.map((message) => message.id));
     } else if (step.kind === "purge" || step.kind === "redrive") {
       const [fromMemory, fromRedis] = await Promise.all(both.map((side) => side.engine[step.kind](address)));
       expect(fromRedis, where).toBe(fromMemory);
