@@ -220,12 +220,15 @@ local function delayEndsInGroup(group)
   if redis.call('HINCRBY', groupDelaysKey, group, '-1') <= 0 then redis.call('HDEL', groupDelaysKey, group) end
 end
 
+-- The queue's levels, highest first, read once per script unless a level starts.
+local function levels()
+  if not knownLevels then knownLevels = redis.call('ZREVRANGE', levelsKey, 0, -1) end
+  return knownLevels
+end
+
 -- Whether the queue has any level (else it is plain: KEYS[1] alone).
 local function hasLevels()
-  if knownLevels then return #knownLevels > 0 end
-  if redis.call('EXISTS', levelsKey) == 1 then return true end
-  knownLevels = {}
-  return false
+  return #levels() > 0
 end
 
 -- The batch takeBatch took last, entry by entry, for settleTaken: its id, its group (false when none), its
@@ -280,8 +283,7 @@ end
 local function takeBatch(max)
   takenIds, takenGroups, takenItems, takenMembers = {}, {}, {}, {}
   while true do
-    if not knownLevels then knownLevels = redis.call('ZREVRANGE', levelsKey, 0, -1) end
-    local top = knownLevels[1]
+    local top = levels()[1]
     if not top then
       takenTurns, takenLane, takenLevel = nil, readyKey, 0
       for _, id in ipairs(redis.call('LPOP', readyKey, max) or {}) do addTaken(id, false, false, false) end
