@@ -1,6 +1,8 @@
 -- The ready messages of a queue with groups and priorities (docs/protocol.md §11), as structures/
--- fair-lanes.ts keeps them in memory, step for step. Needs include/queue-keys.lua first. Every key is the
--- queue's own, named from its ready list's (same hash tag, so one slot):
+-- fair-lanes.ts keeps them in memory: the same structure, and the same order of takes (a receive here takes
+-- a pass of a rotation at a time where fair-lanes.ts takes one message at a time; test/lanes-differential
+-- holds the two to the same answers). Needs include/queue-keys.lua first. Every key is the queue's own,
+-- named from its ready list's (same hash tag, so one slot):
 --   ready:<p>    list: the ungrouped messages of priority p (1-9); priority 0's is KEYS[1] itself
 --   group:<g>    list: the ready messages of group g in order, each "<priority digit><id>"
 --   turns:<p>    list: the rotation of priority p: groups whose head has priority p and that have no message
@@ -209,7 +211,7 @@ local function addSentToGroups()
   redis.call('HSET', groupsKey, unpack(present))
 end
 
--- A message of the group is sent or redriven with a delay: the group has started, and waits for it.
+-- A message of the group is sent with a delay: the group has started, and waits for it.
 local function delayInGroup(group)
   redis.call('HINCRBY', groupDelaysKey, group, '1')
   redis.call('HSET', groupsKey, group, '1', FILLER_FIELD, FILLER)
@@ -292,7 +294,7 @@ local function takeBatch(max)
     local priority = tonumber(top)
     takenTurns, takenLane, takenLevel = turnsKey(priority), laneKey(priority), priority
     if redis.call('LLEN', takenLane) > 0 and redis.call('LLEN', takenTurns) > 0
-      and redis.call('HSETNX', laneTurnsKey, top, 1) == 1 then
+      and redis.call('HSETNX', laneTurnsKey, top, '1') == 1 then
       redis.call('RPUSH', takenTurns, LANE)
     end
     local members = redis.call('LPOP', takenTurns, max)
