@@ -29,6 +29,8 @@ dropped[#dropped + 1] = groupDelaysKey
 for _, group in ipairs(groups) do
   if redis.call('HEXISTS', outKey, group) == 0 then redis.call('HDEL', groupsKey, group) end
 end
+dropIfFillerAlone(outKey)
+dropIfFillerAlone(groupsKey)
 for start = 1, #ids, 1000 do
   local chunk = { unpack(ids, start, math.min(start + 999, #ids)) }
   redis.call('HDEL', messagesKey, unpack(chunk))

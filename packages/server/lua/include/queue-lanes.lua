@@ -30,10 +30,11 @@ local groupDelaysKey = queueBase .. ':group-delays'
 local LANE = ''
 -- FILLER: the field '' (no group is named so) with a value longer than Redis's default
 -- hash-max-listpack-value (64 bytes), written with every write of `out` and `groups`: each is then a hash
--- table from its first write on, and never empties (Redis deletes an empty hash, and keeps a small one as
--- a listpack, whose every lookup is a scan). Takes, acks and sends set, read and delete their fields by
--- the hundred, which in a listpack cost a scan each; as the receipts keep the inflight set a skiplist
--- (redis-queue-engine.ts: RECEIPT_TOKEN_BYTES). Readers of `groups` leave the filler out.
+-- table from its first write on (Redis keeps a small hash as a listpack, whose every lookup is a scan).
+-- Takes, acks and sends set, read and delete their fields by the hundred, which in a listpack cost a scan
+-- each; as the receipts keep the inflight set a skiplist (redis-queue-engine.ts: RECEIPT_TOKEN_BYTES). A
+-- hash left with the filler alone is deleted (dropIfFillerAlone), as Redis deletes an empty one. Readers
+-- of `groups` leave the filler out.
 local FILLER_FIELD = ''
 local FILLER = string.rep('-', 65)
 -- Set once this script made a message takeable that may not have been (a group back in its rotation, a
@@ -49,6 +50,11 @@ local knownLevels = nil
 local function addLevel(priority)
   redis.call('ZADD', levelsKey, priority, priority)
   knownLevels = nil
+end
+
+-- Deletes the hash `key` (out or groups) once it holds nothing but FILLER.
+local function dropIfFillerAlone(key)
+  if redis.call('HLEN', key) == 1 and redis.call('HEXISTS', key, FILLER_FIELD) == 1 then redis.call('DEL', key) end
 end
 
 local function laneKey(priority)
@@ -104,13 +110,16 @@ end
 
 -- A group with no ready message and none out: it ends, unless a message of it waits out a delay.
 local function groupMayEnd(group)
-  if redis.call('HEXISTS', groupDelaysKey, group) == 0 then redis.call('HDEL', groupsKey, group) end
+  if redis.call('HEXISTS', groupDelaysKey, group) == 1 then return end
+  redis.call('HDEL', groupsKey, group)
+  dropIfFillerAlone(groupsKey)
 end
 
 -- The group's message out is settled (acked, dead-lettered, gone) or back in it: the group's next may go,
 -- or the group ends.
 local function releaseGroup(group)
   if redis.call('HDEL', outKey, group) == 0 then return end
+  dropIfFillerAlone(outKey)
   local head = redis.call('LINDEX', groupKey(group), '0')
   if head then
     enterRotation(group, head)
@@ -154,6 +163,7 @@ local function releaseGroups(groups)
   end
   if #freed == 0 then return end
   redis.call('HDEL', outKey, unpack(freed))
+  dropIfFillerAlone(outKey)
   local entering, heads, ending = {}, {}, {}
   for _, group in ipairs(freed) do
     local head = redis.call('LINDEX', groupKey(group), '0')
@@ -171,7 +181,10 @@ local function releaseGroups(groups)
     for index, group in ipairs(ending) do
       if not delays[index] then ended[#ended + 1] = group end
     end
-    if #ended > 0 then redis.call('HDEL', groupsKey, unpack(ended)) end
+    if #ended > 0 then
+      redis.call('HDEL', groupsKey, unpack(ended))
+      dropIfFillerAlone(groupsKey)
+    end
   end
 end
 
