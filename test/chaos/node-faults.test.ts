@@ -122,7 +122,7 @@ describe("chaos: nodes and consumers", () => {
     const client = new Redis(redis.url);
     const [readyKey, , , , , countersKey] = new RedisKeys(prefix).queueScriptKeys("/", queue) as string[];
     const base = (readyKey as string).slice(0, -":ready".length);
-    expect(await client.exists(`${base}:groups`, `${base}:out`, `${base}:in-turns`)).toBe(0);
+    expect(await client.exists(`${base}:groups`, `${base}:out`, `${base}:group-delays`, `${base}:in-turns`)).toBe(0);
     expect(Number((await client.hget(countersKey as string, "readyElsewhere")) ?? 0)).toBe(0);
     client.disconnect();
   });

@@ -874,6 +874,26 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
         expect([given.id, given.attempt]).toEqual(["a1", 2]);
       });
 
+      it("counts a group while it has a message ready, out or delayed, and no longer once its last is gone", async () => {
+        const { engine, receive, eventually } = await setup();
+        await engine.send(JOBS, [
+          grouped("a1", "A", 0, { delayMs: SHORT_MS }),
+          grouped("b1", "B"),
+          grouped("c1", "C", 0, { delayMs: LONG_MS }),
+        ]);
+        expect((await engine.stats(JOBS)).groups).toBe(3);
+        const b1 = only(await receive());
+        expect((await engine.stats(JOBS)).groups).toBe(3);
+        await engine.ack(JOBS, [b1.receipt]);
+        expect((await engine.stats(JOBS)).groups).toBe(2);
+        const a1 = await eventually(async () => (await receive())[0], "the delayed message to be due");
+        expect(a1.id).toBe("a1");
+        await engine.ack(JOBS, [a1.receipt]);
+        expect((await engine.stats(JOBS)).groups).toBe(1);
+        expect(await engine.purge(JOBS)).toBe(1);
+        expect((await engine.stats(JOBS)).groups).toBe(0);
+      });
+
       it("discards an expired head of a group and delivers the next in the same receive", async () => {
         const { engine, receive, advancePast } = await setup();
         await engine.send(JOBS, [grouped("old", "A", 0, { ttlMs: SHORT_MS })]);

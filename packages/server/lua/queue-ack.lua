@@ -26,10 +26,7 @@ if #ids > 0 then
   redis.call('ZREM', inflightKey, unpack(receipts))
   redis.call('HDEL', messagesKey, unpack(ids))
   redis.call('HINCRBY', countersKey, 'acked', #ids)
-  for _, group in ipairs(groups) do
-    countOutOfGroup(group)
-    releaseGroup(group)
-  end
+  releaseGroups(groups)
 end
 result[1] = #ids
 result[2] = madeTakeable and 1 or 0

@@ -13,7 +13,7 @@ if which == 'ready' then
   for priority = 1, 9 do
     for _, id in ipairs(redis.call('LRANGE', laneKey(priority), 0, limit - 1)) do ids[#ids + 1] = id end
   end
-  for _, group in ipairs(redis.call('HKEYS', groupsKey)) do
+  for _, group in ipairs(groupNames()) do
     for _, item in ipairs(redis.call('LRANGE', groupKey(group), 0, limit - 1)) do
       ids[#ids + 1] = string.sub(item, 2)
     end

@@ -9,25 +9,28 @@ for priority = 1, 9 do
   dropped[#dropped + 1] = laneKey(priority)
 end
 for priority = 0, 9 do dropped[#dropped + 1] = turnsKey(priority) end
--- Ready messages of groups: each leaves its group's count.
-for _, group in ipairs(redis.call('HKEYS', groupsKey)) do
-  local items = redis.call('LRANGE', groupKey(group), 0, -1)
-  for _, item in ipairs(items) do
-    ids[#ids + 1] = string.sub(item, 2)
-    countOutOfGroup(group)
-  end
+-- Ready messages of groups.
+local groups = groupNames()
+for _, group in ipairs(groups) do
+  for _, item in ipairs(redis.call('LRANGE', groupKey(group), 0, -1)) do ids[#ids + 1] = string.sub(item, 2) end
   dropped[#dropped + 1] = groupKey(group)
 end
--- Delayed ones: a grouped one leaves its count, and frees its group when a nack's delay held it out.
+-- Delayed ones: a grouped one that a nack's delay held out frees its group.
 for _, id in ipairs(redis.call('ZRANGE', delayedKey, 0, -1)) do
   ids[#ids + 1] = id
   local text = redis.call('HGET', messagesKey, id)
   local _, group = messagePlacement(text or '')
-  if group and not isDeadLetterQueue then
-    countOutOfGroup(group)
-    if redis.call('HGET', outKey, group) == id then redis.call('HDEL', outKey, group) end
+  if group and not isDeadLetterQueue and redis.call('HGET', outKey, group) == id then
+    redis.call('HDEL', outKey, group)
   end
 end
+dropped[#dropped + 1] = groupDelaysKey
+-- All a group may have left is its message in flight: the others end.
+for _, group in ipairs(groups) do
+  if redis.call('HEXISTS', outKey, group) == 0 then redis.call('HDEL', groupsKey, group) end
+end
+dropIfFillerAlone(outKey)
+dropIfFillerAlone(groupsKey)
 for start = 1, #ids, 1000 do
   local chunk = { unpack(ids, start, math.min(start + 999, #ids)) }
   redis.call('HDEL', messagesKey, unpack(chunk))

@@ -45,23 +45,16 @@ local exhausted = false
 local n = 5
 local bytes = 0
 
--- Leases one taken message (or discards it when its TTL has passed; a discarded group member frees its
--- group). `index` makes its receipt unique within this call.
+-- Leases one taken message, or discards it when its TTL has passed (the caller frees a discarded
+-- message's group). `index` makes its receipt unique within this call. Returns whether it was leased.
 local function leaseTaken(index, id, group, text)
-  if not text then
-    if group then releaseGroup(group) end
-    return
-  end
+  if not text then return false end
   -- Only the expiry and where the fields end are read here (see decodeMessage for the layout).
   local expiresText, bodyStart = string.match(text, '^%d+|%d+|%d+|%d+|(%d+)|[^|]*|()')
   local expiresAt = tonumber(expiresText)
   if expiresAt > 0 and expiresAt <= now then
     expiredIds[#expiredIds + 1] = id
-    if group then
-      countOutOfGroup(group)
-      releaseGroup(group)
-    end
-    return
+    return false
   end
   local receipt = receiptOf(token, index, id, group)
   inflightArgs[#inflightArgs + 1] = deadlineText
@@ -72,6 +65,7 @@ local function leaseTaken(index, id, group, text)
   n = n + 3
   leased = leased + 1
   bytes = bytes + #text - bodyStart + 1
+  return true
 end
 
 if not hasLevels() then
@@ -90,16 +84,32 @@ if not hasLevels() then
     end
   end
 else
-  -- Groups or priorities: one at a time, by priority and in turns (queue-lanes.lua).
-  for index = 1, max do
-    if byteBudget > 0 and bytes >= byteBudget then break end
-    local id, group = takeReady()
-    if not id then
+  -- Groups or priorities: by priority and in turns, a pass of a rotation at a time (queue-lanes.lua). A
+  -- batch is cut where the byte budget runs out, and after a group's message that left the queue (its
+  -- group may go again: the next batch sees it).
+  local takes = 0
+  while takes < max and not (byteBudget > 0 and bytes >= byteBudget) do
+    local ids, groups = takeBatch(max - takes)
+    if #ids == 0 then
       -- What stays ready waits for groups out: nothing more to take now.
       exhausted = true
       break
     end
-    leaseTaken(index, id, group, redis.call('HGET', messagesKey, id))
+    local texts = redis.call('HMGET', messagesKey, unpack(ids))
+    local kept, endedLast = #ids, false
+    for index, id in ipairs(ids) do
+      if byteBudget > 0 and bytes >= byteBudget then
+        kept = index - 1
+        break
+      end
+      takes = takes + 1
+      local group = groups[index] or nil
+      if not leaseTaken(takes, id, group, texts[index]) and group then
+        kept, endedLast = index, true
+        break
+      end
+    end
+    settleTaken(kept, endedLast)
   end
 end
 if #inflightArgs > 0 then

@@ -28,7 +28,6 @@ local movedCount = 0
 local function place(id, group, priority)
   movedCount = movedCount + 1
   if group or priority > 0 then
-    if group then redis.call('HINCRBY', groupsKey, group, 1) end
     addReady(id, group, priority, false)
   else
     moved[#moved + 1] = id

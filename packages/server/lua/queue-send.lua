@@ -68,13 +68,13 @@ for index = 0, count - 1 do
     messageArgs[#messageArgs + 1] = id
     messageArgs[#messageArgs + 1] = entry
     if chosen then redis.call('ZADD', dedupKey, 'NX', now, id) end
-    if group then redis.call('HINCRBY', groupsKey, group, 1) end
     if delayMs > 0 then
       local due = now + delayMs
       redis.call('ZADD', delayedKey, due, id)
+      if group then delayInGroup(group) end
       if result[2] == 0 or due < result[2] then result[2] = due end
     elseif group or priority > 0 then
-      addReady(id, group, priority, false)
+      addSent(id, group, priority)
       placedElsewhere = true
     else
       readyIds[#readyIds + 1] = id
@@ -83,6 +83,7 @@ for index = 0, count - 1 do
     end
   end
 end
+addSentToGroups()
 if #messageArgs > 0 then
   redis.call('HSET', messagesKey, unpack(messageArgs))
   -- Running totals, cluster-wide: the dashboard's rates (docs/protocol.md §12).

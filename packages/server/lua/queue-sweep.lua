@@ -21,7 +21,8 @@ end
 requeueAtHead(requeued)
 
 -- Due messages join the tail in acceptance order (equal due times would otherwise sort by id); one that
--- a nack delayed while holding its group out goes back to the head of its group instead.
+-- a nack delayed while holding its group out goes back to the head of its group instead (any other
+-- grouped one was sent with its delay: see group-delays).
 local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'LIMIT', 0, limit)
 if #due > 0 then
   redis.call('ZREM', delayedKey, unpack(due))
@@ -42,6 +43,7 @@ if #due > 0 then
       addReady(id, group, priority, true)
       releaseGroup(group)
     elseif group or priority > 0 then
+      if group then delayEndsInGroup(group) end
       addReady(id, group, priority, false)
     else
       plain[#plain + 1] = id

@@ -3,14 +3,11 @@
 
 -- Moves a message to "<queue>.dlq" (attempt starts again there, group and priority kept as facts), or
 -- discards it when this queue is itself a dead-letter queue. A grouped message was its group's one out:
--- the group's next may go. Returns 1 when dead-lettered, 0 when discarded.
+-- the group's next may go (or the group ends). Returns 1 when dead-lettered, 0 when discarded.
 local function deadLetter(id, meta, body, reason)
   redis.call('HDEL', messagesKey, id)
   local group = placementOf(meta)
-  if group then
-    countOutOfGroup(group)
-    releaseGroup(group)
-  end
+  if group then releaseGroup(group) end
   if isDeadLetterQueue or redis.call('HEXISTS', dlqMessagesKey, id) == 1 then
     redis.call('HINCRBY', countersKey, 'discarded', 1)
     return 0

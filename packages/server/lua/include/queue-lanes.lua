@@ -1,6 +1,8 @@
 -- The ready messages of a queue with groups and priorities (docs/protocol.md §11), as structures/
--- fair-lanes.ts keeps them in memory, step for step. Needs include/queue-keys.lua first. Every key is the
--- queue's own, named from its ready list's (same hash tag, so one slot):
+-- fair-lanes.ts keeps them in memory: the same structure, and the same order of takes (a receive here takes
+-- a pass of a rotation at a time where fair-lanes.ts takes one message at a time; test/lanes-differential
+-- holds the two to the same answers). Needs include/queue-keys.lua first. Every key is the queue's own,
+-- named from its ready list's (same hash tag, so one slot):
 --   ready:<p>    list: the ungrouped messages of priority p (1-9); priority 0's is KEYS[1] itself
 --   group:<g>    list: the ready messages of group g in order, each "<priority digit><id>"
 --   turns:<p>    list: the rotation of priority p: groups whose head has priority p and that have no message
@@ -8,8 +10,12 @@
 --   levels       sorted set: the levels that may have a lane above 0 or a rotation (score = member = p); a
 --                level found empty is dropped when a take meets it
 --   lane-turns   hash: p -> 1 while the rotation of p holds the lane's ''
---   out          hash: group -> the id of its message out (leased, or delayed by a nack)
---   groups       hash: group -> how many of its messages the queue holds (ready, out, delayed)
+--   out          hash: group -> the id of its message out (leased, or delayed by a nack); and FILLER
+--   groups       hash: group -> '1' while the queue holds a message of it (ready, out or delayed): written
+--                when a group starts and when it ends, not per message (its ready list and `out` say
+--                the rest); and FILLER
+--   group-delays hash: group -> how many of its messages wait out the delay they were sent with (neither
+--                ready nor out: the one thing that keeps a group without a ready list or a message out)
 --   counters field `readyElsewhere`: how many ready messages are in lanes above 0 and in groups (each
 --                script adds up its changes and writes them once: flushReadyElsewhere)
 -- Invariant: a group is in a rotation exactly when it has no message out and a ready one, once, at the
@@ -20,12 +26,36 @@ local levelsKey = queueBase .. ':levels'
 local laneTurnsKey = queueBase .. ':lane-turns'
 local outKey = queueBase .. ':out'
 local groupsKey = queueBase .. ':groups'
+local groupDelaysKey = queueBase .. ':group-delays'
 local LANE = ''
+-- FILLER: the field '' (no group is named so) with a value longer than Redis's default
+-- hash-max-listpack-value (64 bytes), written with every write of `out` and `groups`: each is then a hash
+-- table from its first write on (Redis keeps a small hash as a listpack, whose every lookup is a scan).
+-- Takes, acks and sends set, read and delete their fields by the hundred, which in a listpack cost a scan
+-- each; as the receipts keep the inflight set a skiplist (redis-queue-engine.ts: RECEIPT_TOKEN_BYTES). A
+-- hash left with the filler alone is deleted (dropIfFillerAlone), as Redis deletes an empty one. Readers
+-- of `groups` leave the filler out.
+local FILLER_FIELD = ''
+local FILLER = string.rep('-', 65)
 -- Set once this script made a message takeable that may not have been (a group back in its rotation, a
 -- message in a lane): the caller then wakes the queue's consumers, who may have found nothing to take.
 local madeTakeable = false
 -- This script's change to `readyElsewhere`, written once (flushReadyElsewhere).
 local readyElsewhereChange = 0
+
+-- The levels of `levels`, highest first, as this script last read them (nil: not read). Every ZADD and
+-- ZREM of this script goes through here too, so the copy stays exact.
+local knownLevels = nil
+
+local function addLevel(priority)
+  redis.call('ZADD', levelsKey, priority, priority)
+  knownLevels = nil
+end
+
+-- Deletes the hash `key` (out or groups) once it holds nothing but FILLER.
+local function dropIfFillerAlone(key)
+  if redis.call('HLEN', key) == 1 and redis.call('HEXISTS', key, FILLER_FIELD) == 1 then redis.call('DEL', key) end
+end
 
 local function laneKey(priority)
   if priority == 0 then return readyKey end
@@ -49,7 +79,7 @@ end
 -- Puts a group that has no message out, and is in no rotation, in the rotation of its head's priority.
 local function enterRotation(group, head)
   local priority = string.sub(head, 1, 1)
-  if redis.call('RPUSH', turnsKey(priority), group) == 1 then redis.call('ZADD', levelsKey, priority, priority) end
+  if redis.call('RPUSH', turnsKey(priority), group) == 1 then addLevel(priority) end
   madeTakeable = true
 end
 
@@ -66,82 +96,298 @@ local function addReady(id, group, priority, atHead)
   readyElsewhereChange = readyElsewhereChange + 1
   if group then
     -- A group with ready messages before is in a rotation already, or out.
-    if redis.call(push, groupKey(group), priority .. id) == 1 and redis.call('HEXISTS', outKey, group) == 0 then
-      enterRotation(group, priority .. id)
+    local item = PRIORITY_TEXT[priority] .. id
+    if redis.call(push, groupKey(group), item) == 1 and redis.call('HEXISTS', outKey, group) == 0 then
+      enterRotation(group, item)
+      -- It may start here (a group out, or with a delayed message, has started already).
+      redis.call('HSET', groupsKey, group, '1', FILLER_FIELD, FILLER)
     end
   else
-    if redis.call(push, laneKey(priority), id) == 1 then redis.call('ZADD', levelsKey, priority, priority) end
+    if redis.call(push, laneKey(priority), id) == 1 then addLevel(priority) end
     madeTakeable = true
   end
 end
 
--- The group's message out is settled or back in it: the group's next may go.
+-- A group with no ready message and none out: it ends, unless a message of it waits out a delay.
+local function groupMayEnd(group)
+  if redis.call('HEXISTS', groupDelaysKey, group) == 1 then return end
+  redis.call('HDEL', groupsKey, group)
+  dropIfFillerAlone(groupsKey)
+end
+
+-- The group's message out is settled (acked, dead-lettered, gone) or back in it: the group's next may go,
+-- or the group ends.
 local function releaseGroup(group)
   if redis.call('HDEL', outKey, group) == 0 then return end
-  local head = redis.call('LINDEX', groupKey(group), 0)
-  if head then enterRotation(group, head) end
-end
-
--- One message of the group left the queue for good (acked, expired, dead-lettered, purged).
-local function countOutOfGroup(group)
-  if redis.call('HINCRBY', groupsKey, group, -1) <= 0 then redis.call('HDEL', groupsKey, group) end
-end
-
--- Takes the next message that may leave a queue that has levels: returns its id, group (now out) and
--- priority, or nil. A plain queue is taken from in bulk by queue-receive.lua instead.
-local function takeReady()
-  while true do
-    local top = redis.call('ZREVRANGE', levelsKey, 0, 0)[1]
-    if not top then
-      local id = redis.call('LPOP', readyKey)
-      return id or nil, nil, 0
-    end
-    local priority = tonumber(top)
-    local turns, lane = turnsKey(priority), laneKey(priority)
-    if redis.call('LLEN', lane) > 0 and redis.call('LLEN', turns) > 0
-      and redis.call('HSETNX', laneTurnsKey, top, 1) == 1 then
-      redis.call('RPUSH', turns, LANE)
-    end
-    local member = redis.call('LPOP', turns)
-    while member do
-      if member == LANE then
-        redis.call('HDEL', laneTurnsKey, top)
-        local id = redis.call('LPOP', lane)
-        if id then
-          if redis.call('LLEN', lane) > 0 then
-            redis.call('RPUSH', turns, LANE)
-            redis.call('HSET', laneTurnsKey, top, 1)
-          end
-          if priority > 0 then readyElsewhereChange = readyElsewhereChange - 1 end
-          return id, nil, priority
-        end
-      else
-        local head = redis.call('LPOP', groupKey(member))
-        if head then
-          local id = string.sub(head, 2)
-          if redis.call('HSETNX', outKey, member, id) == 1 then
-            readyElsewhereChange = readyElsewhereChange - 1
-            return id, member, tonumber(string.sub(head, 1, 1))
-          end
-          -- A group out has no turn (the invariant above): its head stays where it was.
-          redis.call('LPUSH', groupKey(member), head)
-        end
-      end
-      member = redis.call('LPOP', turns)
-    end
-    -- No rotation at this level: its lane alone.
-    local id = redis.call('LPOP', lane)
-    if id then
-      if priority > 0 then readyElsewhereChange = readyElsewhereChange - 1 end
-      return id, nil, priority
-    end
-    redis.call('ZREM', levelsKey, top)
+  dropIfFillerAlone(outKey)
+  local head = redis.call('LINDEX', groupKey(group), '0')
+  if head then
+    enterRotation(group, head)
+  else
+    groupMayEnd(group)
   end
+end
+
+-- enterRotation for many groups at once (none out, none in a rotation), `heads` their heads: one push
+-- per rotation, in the order of `groups`.
+local function enterRotations(groups, heads)
+  local entering, priorities = {}, {}
+  for index, group in ipairs(groups) do
+    local priority = string.sub(heads[index], 1, 1)
+    local members = entering[priority]
+    if not members then
+      members = {}
+      entering[priority] = members
+      priorities[#priorities + 1] = priority
+    end
+    members[#members + 1] = group
+  end
+  for _, priority in ipairs(priorities) do
+    local members = entering[priority]
+    if redis.call('RPUSH', turnsKey(priority), unpack(members)) == #members then addLevel(priority) end
+    madeTakeable = true
+  end
+end
+
+-- releaseGroup for many groups at once (an ack's): one read and one delete of `out`, one push per
+-- rotation, in the order of `groups`, and one look at the delays of the groups that may end.
+local function releaseGroups(groups)
+  if #groups == 0 then return end
+  local outs = redis.call('HMGET', outKey, unpack(groups))
+  local freed, seen = {}, {}
+  for index, group in ipairs(groups) do
+    if outs[index] and not seen[group] then
+      seen[group] = true
+      freed[#freed + 1] = group
+    end
+  end
+  if #freed == 0 then return end
+  redis.call('HDEL', outKey, unpack(freed))
+  dropIfFillerAlone(outKey)
+  local entering, heads, ending = {}, {}, {}
+  for _, group in ipairs(freed) do
+    local head = redis.call('LINDEX', groupKey(group), '0')
+    if head then
+      entering[#entering + 1] = group
+      heads[#heads + 1] = head
+    else
+      ending[#ending + 1] = group
+    end
+  end
+  enterRotations(entering, heads)
+  if #ending > 0 then
+    local delays = redis.call('HMGET', groupDelaysKey, unpack(ending))
+    local ended = {}
+    for index, group in ipairs(ending) do
+      if not delays[index] then ended[#ended + 1] = group end
+    end
+    if #ended > 0 then
+      redis.call('HDEL', groupsKey, unpack(ended))
+      dropIfFillerAlone(groupsKey)
+    end
+  end
+end
+
+-- The groups that sent messages started (their ready lists were empty), with those messages' items.
+local startedGroups, startedItems = {}, {}
+
+-- A sent message that may go now joins the tail of its group or lane, as addReady; a group it starts is
+-- looked at with the batch's others by addSentToGroups.
+local function addSent(id, group, priority)
+  if not group then return addReady(id, group, priority, false) end
+  readyElsewhereChange = readyElsewhereChange + 1
+  local item = PRIORITY_TEXT[priority] .. id
+  if redis.call('RPUSH', groupKey(group), item) == 1 then
+    startedGroups[#startedGroups + 1] = group
+    startedItems[#startedItems + 1] = item
+  end
+end
+
+-- The groups that addSent started since the last call: those with no message out enter their rotations
+-- and start (one read of out, one push per rotation, one write of groups); the others are out, and so have
+-- started already. Call before anything else reads the rotations.
+local function addSentToGroups()
+  if #startedGroups == 0 then return end
+  local outs = redis.call('HMGET', outKey, unpack(startedGroups))
+  local entering, heads, present = {}, {}, { FILLER_FIELD, FILLER }
+  for index, group in ipairs(startedGroups) do
+    if not outs[index] then
+      entering[#entering + 1] = group
+      heads[#heads + 1] = startedItems[index]
+      present[#present + 1] = group
+      present[#present + 1] = '1'
+    end
+  end
+  startedGroups, startedItems = {}, {}
+  if #entering == 0 then return end
+  enterRotations(entering, heads)
+  redis.call('HSET', groupsKey, unpack(present))
+end
+
+-- A message of the group is sent with a delay: the group has started, and waits for it.
+local function delayInGroup(group)
+  redis.call('HINCRBY', groupDelaysKey, group, '1')
+  redis.call('HSET', groupsKey, group, '1', FILLER_FIELD, FILLER)
+end
+
+-- A message of the group that was sent with a delay is due (it joins the group's ready list next).
+local function delayEndsInGroup(group)
+  if redis.call('HINCRBY', groupDelaysKey, group, '-1') <= 0 then redis.call('HDEL', groupDelaysKey, group) end
+end
+
+-- The queue's levels, highest first, read once per script unless a level starts.
+local function levels()
+  if not knownLevels then knownLevels = redis.call('ZREVRANGE', levelsKey, 0, -1) end
+  return knownLevels
 end
 
 -- Whether the queue has any level (else it is plain: KEYS[1] alone).
 local function hasLevels()
-  return redis.call('EXISTS', levelsKey) == 1
+  return #levels() > 0
+end
+
+-- The batch takeBatch took last, entry by entry, for settleTaken: its id, its group (false when none), its
+-- group's item "<p><id>" (false when none), and the rotation member popped for it (its group, or LANE for
+-- the first message of a lane's turn; false when none was). One batch comes from one level: the rotation
+-- and the lane (or KEYS[1]) it popped from, and that level.
+local takenIds, takenGroups, takenItems, takenMembers = {}, {}, {}, {}
+local takenTurns, takenLane, takenLevel = nil, readyKey, 0
+
+local function addTaken(id, group, item, member)
+  local index = #takenIds + 1
+  takenIds[index], takenGroups[index], takenItems[index], takenMembers[index] = id, group, item, member
+end
+
+-- Takes the members popped from a rotation of level `top` in their order: a group's head, or one message
+-- of the lane. When the lane is the last member and the rotation is left empty, the lane's next turns
+-- (each alone in the rotation) are taken here too, up to `max` in all.
+local function takeMembers(members, max, top)
+  local groups = {}
+  for _, member in ipairs(members) do
+    if member ~= LANE then groups[#groups + 1] = member end
+  end
+  -- A group out has no turn (the invariant above): such an entry, or a repeat, is dropped as it stands.
+  local outs = #groups > 0 and redis.call('HMGET', outKey, unpack(groups)) or {}
+  local seen, groupIndex = {}, 0
+  for position, member in ipairs(members) do
+    if member == LANE then
+      local count = 1
+      if position == #members and #members < max then count = max - #takenIds end
+      local ids = redis.call('LPOP', takenLane, count)
+      if ids then
+        for index, id in ipairs(ids) do addTaken(id, false, false, index == 1 and LANE) end
+      else
+        redis.call('HDEL', laneTurnsKey, top)
+      end
+    else
+      groupIndex = groupIndex + 1
+      if not outs[groupIndex] and not seen[member] then
+        seen[member] = true
+        local item = redis.call('LPOP', groupKey(member))
+        if item then addTaken(string.sub(item, 2), member, item, member) end
+      end
+    end
+  end
+end
+
+-- Takes up to `max` messages of a queue that has levels, in the order one take after another would: by
+-- priority, and in turns across the groups and the lane of a level (one pass of its rotation). Returns the
+-- ids taken and their groups (false when none); nothing when nothing may go now. Only pops: the caller
+-- keeps the first of them and gives back the rest with settleTaken, before any other change to the
+-- queue. A plain queue is taken from in bulk by queue-receive.lua instead.
+local function takeBatch(max)
+  takenIds, takenGroups, takenItems, takenMembers = {}, {}, {}, {}
+  while true do
+    local top = levels()[1]
+    if not top then
+      takenTurns, takenLane, takenLevel = nil, readyKey, 0
+      for _, id in ipairs(redis.call('LPOP', readyKey, max) or {}) do addTaken(id, false, false, false) end
+      return takenIds, takenGroups
+    end
+    local priority = tonumber(top)
+    takenTurns, takenLane, takenLevel = turnsKey(priority), laneKey(priority), priority
+    if redis.call('LLEN', takenLane) > 0 and redis.call('LLEN', takenTurns) > 0
+      and redis.call('HSETNX', laneTurnsKey, top, '1') == 1 then
+      redis.call('RPUSH', takenTurns, LANE)
+    end
+    local members = redis.call('LPOP', takenTurns, max)
+    while members do
+      takeMembers(members, max, top)
+      if #takenIds > 0 then return takenIds, takenGroups end
+      members = redis.call('LPOP', takenTurns, max)
+    end
+    -- No rotation at this level: its lane alone.
+    for _, id in ipairs(redis.call('LPOP', takenLane, max) or {}) do addTaken(id, false, false, false) end
+    if #takenIds > 0 then return takenIds, takenGroups end
+    redis.call('ZREM', levelsKey, top)
+    table.remove(knownLevels, 1)
+  end
+end
+
+-- Settles the batch takeBatch took: its first `kept` messages are taken (their groups out), the rest go
+-- back where they were (rotation members back at the front of their rotation), as if never taken. With
+-- `endedLast`, the last kept one is a group's message that left the queue (expired, or gone): its group's
+-- next may go (or the group ends), and the caller takes a new batch before anything else.
+local function settleTaken(kept, endedLast)
+  local count = #takenIds
+  if kept < count then
+    local laneBack, membersBack = {}, {}
+    for index = count, kept + 1, -1 do
+      local group = takenGroups[index]
+      if group then
+        redis.call('LPUSH', groupKey(group), takenItems[index])
+      else
+        laneBack[#laneBack + 1] = takenIds[index]
+      end
+      if takenMembers[index] then membersBack[#membersBack + 1] = takenMembers[index] end
+    end
+    if #laneBack > 0 then redis.call('LPUSH', takenLane, unpack(laneBack)) end
+    if #membersBack > 0 then redis.call('LPUSH', takenTurns, unpack(membersBack)) end
+  end
+  local outFields, laneTurnTaken = { FILLER_FIELD, FILLER }, false
+  for index = 1, kept do
+    local group = takenGroups[index]
+    if group then
+      readyElsewhereChange = readyElsewhereChange - 1
+      if not (endedLast and index == kept) then
+        outFields[#outFields + 1] = group
+        outFields[#outFields + 1] = takenIds[index]
+      end
+    else
+      if takenLevel > 0 then readyElsewhereChange = readyElsewhereChange - 1 end
+      if takenMembers[index] == LANE then laneTurnTaken = true end
+    end
+  end
+  if #outFields > 2 then redis.call('HSET', outKey, unpack(outFields)) end
+  if laneTurnTaken then
+    -- The lane's turn is over: it comes again at the tail of the rotation while it holds messages.
+    if redis.call('LLEN', takenLane) > 0 then
+      redis.call('RPUSH', takenTurns, LANE)
+    else
+      redis.call('HDEL', laneTurnsKey, takenLevel)
+    end
+  end
+  if endedLast then
+    local group = takenGroups[kept]
+    local head = redis.call('LINDEX', groupKey(group), '0')
+    if head then
+      enterRotation(group, head)
+    else
+      groupMayEnd(group)
+    end
+  end
+end
+
+-- The groups that have messages (`groups` less its filler).
+local function groupNames()
+  local names = redis.call('HKEYS', groupsKey)
+  for index, name in ipairs(names) do
+    if name == FILLER_FIELD then
+      table.remove(names, index)
+      break
+    end
+  end
+  return names
 end
 
 -- Ready messages in all: the plain lane and the rest.

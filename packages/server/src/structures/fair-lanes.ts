@@ -1,7 +1,7 @@
 /**
  * The ready messages of one queue with groups and priorities (docs/protocol.md §11), in the order they
- * may leave: the memory engine's ready line. queue-lanes.lua keeps the same structure in Redis, step for
- * step.
+ * may leave: the memory engine's ready line. queue-lanes.lua keeps the same structure in Redis and takes in
+ * the same order, a pass of a rotation at a time (test/lanes-differential.test.ts holds them to it).
  *
  * - Per priority level (0–9, higher first, strictly): one lane of ungrouped messages, and a rotation of
  *   the groups whose head has that priority and that have no message out.
