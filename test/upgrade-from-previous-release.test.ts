@@ -12,7 +12,7 @@ import { describe, expect, it } from "vitest";
 import { RedisKeys } from "../packages/server/src/engines/redis/keys.js";
 import { onCleanup } from "./helpers/cleanup.js";
 import { type NodeHandle, startNode } from "./helpers/nodes.js";
-import { previousReleaseCli } from "./helpers/previous-release.js";
+import { LAYOUT_2_RELEASE, previousReleaseCli } from "./helpers/previous-release.js";
 import { freshPrefix, startRedis } from "./helpers/redis.js";
 import { type ClientSocket, command, connectSocket } from "./helpers/sockets.js";
 import { waitFor } from "./helpers/wait.js";
@@ -73,7 +73,7 @@ describe("a rolling upgrade from the previous release", () => {
     const keys = new RedisKeys(prefix);
     const client = new Redis(redis.url);
     onCleanup(() => client.disconnect());
-    const cli = await previousReleaseCli();
+    const cli = await previousReleaseCli(LAYOUT_2_RELEASE);
     const [old1, old2] = (await Promise.all([
       startNode({ redisUrl: redis.url, prefix, cli }),
       startNode({ redisUrl: redis.url, prefix, cli }),

@@ -11,12 +11,14 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 /** The release before layout 3 (groups and priorities): its Redis layout is 2. */
-export const PREVIOUS_RELEASE = "1fefdf9";
+export const LAYOUT_2_RELEASE = "1fefdf9";
+/** The first release with groups (layout 3), before their bookkeeping was batched. */
+export const FIRST_GROUPS_RELEASE = "b8c1136";
 
 const TEST_DIR = fileURLToPath(new URL("..", import.meta.url));
 
 /** The path of the `mailroom` launcher of `commit`'s release, extracted when first asked for. */
-export async function previousReleaseCli(commit = PREVIOUS_RELEASE): Promise<string> {
+export async function previousReleaseCli(commit: string): Promise<string> {
   const root = `${TEST_DIR}.previous-release/${commit}`;
   const cli = `${root}/node_modules/@mailroom/cli/bin/mailroom.js`;
   if (existsSync(cli)) return cli;
