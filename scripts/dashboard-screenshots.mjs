@@ -3,7 +3,8 @@
 // from a scene of its own: a redis-server on a free port (no persistence, a 256 MiB maxmemory so the page
 // shows Redis's memory use), two nodes on it, a producer and a consumer on `orders`, dead letters in
 // `emails`, a backlog with no consumer in `reports`, delayed messages in `/shop invoices`, and sockets in
-// two rooms. It waits long enough for the rate charts to fill, then shoots both pages in Chromium.
+// two rooms. The nodes sample the rates every 5 s; the page is opened only after the traffic ran, so its
+// charts show the history the cluster kept (GET /v1/dashboard/history), then both pages are shot in Chromium.
 // Not a test (test/dashboard.test.ts tests the page): run it by hand after npm run build, when the page
 // changes. Needs redis-server on the PATH and Chromium at /usr/bin/chromium.
 // Usage: node scripts/dashboard-screenshots.mjs [seconds of traffic before the pictures, default 45]
@@ -67,7 +68,18 @@ try {
   const nodes = [];
   for (let index = 0; index < 2; index++) {
     const port = await freePort();
-    start(process.execPath, [CLI, "serve", "--port", String(port), "--redis", redisUrl, "--log-level", "warn"]);
+    start(process.execPath, [
+      CLI,
+      "serve",
+      "--port",
+      String(port),
+      "--redis",
+      redisUrl,
+      "--log-level",
+      "warn",
+      "--dashboard-sample-ms",
+      "5000",
+    ]);
     nodes.push(`http://127.0.0.1:${port}`);
   }
   await Promise.all(nodes.map(waitUntilReady));
@@ -123,10 +135,11 @@ try {
 
   const browser = await chromium.launch({ executablePath: "/usr/bin/chromium" });
   const page = await browser.newPage({ viewport: VIEWPORT });
-  await page.goto(`${first}/admin`);
   await sleep(TRAFFIC_SECONDS * 1000);
+  await page.goto(`${first}/admin`);
+  await sleep(5000);
   await page.screenshot({ path: `${DOCS}dashboard-overview.png`, fullPage: true });
-  // The queue's page in the same tab, so its charts have the samples taken so far.
+  // The queue's page in the same tab.
   await page.locator('tr[data-queue="emails"] a').click();
   await page.getByRole("tab", { name: /Dead-lettered/ }).click();
   await page.locator("table.messages").waitFor();
