@@ -23,7 +23,11 @@ const COMMAND_TIMEOUT_MS = 500;
 rateSamplesSuite("memory", async (settings) => new MemoryRateSamples(settings));
 
 /** Rate samples on their own connection to the Redis at `url`, under a fresh prefix. */
-async function redisRateSamples(settings: RateSamplingSettings, url: string): Promise<RateSamples> {
+async function redisRateSamples(
+  settings: RateSamplingSettings,
+  url: string,
+  prefix = freshPrefix(),
+): Promise<RateSamples> {
   const connections = new RedisConnections({
     mode: "standalone",
     url,
@@ -35,10 +39,37 @@ async function redisRateSamples(settings: RateSamplingSettings, url: string): Pr
   connections.connect();
   await ready;
   onCleanup(() => connections.close());
-  return new RedisRateSamples(new Scripts(connections.command, new RedisKeys(freshPrefix())), settings);
+  return new RedisRateSamples(new Scripts(connections.command, new RedisKeys(prefix)), settings);
 }
 
 rateSamplesSuite("redis", async (settings) => redisRateSamples(settings, (await startRedis()).url));
+
+describe("the queues a Redis sample reads", () => {
+  it("are those any node sent to or acked from since the last sample, each once, whichever node claims", async () => {
+    const { url } = await startRedis();
+    const prefix = freshPrefix();
+    const settings = { intervalMs: 100, keepMs: 60_000 };
+    const [nodeA, nodeB] = await Promise.all([
+      redisRateSamples(settings, url, prefix),
+      redisRateSamples(settings, url, prefix),
+    ]);
+    nodeA.noteActive({ namespace: "/", queue: "orders" });
+    nodeA.noteActive({ namespace: "/", queue: "orders" });
+    nodeB.noteActive({ namespace: "/shop", queue: "invoices" });
+    nodeB.noteActive({ namespace: "/", queue: "orders" });
+    // Each node tells the cluster what it noted at its claim, whether it gets the slot or not.
+    await Promise.all([nodeA.claimSlot(), nodeB.claimSlot()]);
+    const taken = await nodeB.takeActive();
+    expect(taken?.map(({ namespace, queue }) => `${namespace} ${queue}`).sort()).toEqual([
+      "/ orders",
+      "/shop invoices",
+    ]);
+    expect(await nodeA.takeActive()).toEqual([]);
+    // Nothing noted since: an idle cluster adds nothing at its claims.
+    await Promise.all([nodeA.claimSlot(), nodeB.claimSlot()]);
+    expect(await nodeA.takeActive()).toEqual([]);
+  });
+});
 
 function quietLogger() {
   return { warn: vi.fn(), info: vi.fn(), debug: vi.fn() };
@@ -71,6 +102,7 @@ describe("the rate sampler", () => {
       samples: {
         claimSlot: () => (failing ? Promise.reject(new Error("store away")) : samples.claimSlot()),
         append: (claim, totals) => samples.append(claim, totals),
+        takeActive: () => samples.takeActive(),
       },
       totals: async () => [],
       intervalMs: 100,

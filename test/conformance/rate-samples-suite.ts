@@ -37,6 +37,18 @@ export function rateSamplesSuite(name: string, factory: RateSamplesFactory): voi
   }
 
   describe(`rate samples (${name})`, () => {
+    it("keeps the totals of the queues a partial sample leaves out, and counts their growth when listed again", async () => {
+      const samples = await factory(SETTINGS);
+      await sample(samples, totals(["a", 1, 0], ["b", 1, 0]));
+      expect(await samples.append(await nextClaim(samples), totals(["a", 3, 1]), true)).toBe(true);
+      expect(await samples.append(await nextClaim(samples), totals(["b", 4, 0]), true)).toBe(true);
+      const { samples: taken } = await samples.read();
+      expect(taken.slice(1).map(({ sent, acked, queues }) => ({ sent, acked, queues }))).toEqual([
+        { sent: 2, acked: 1, queues: [{ namespace: "/", queue: "a", sent: 2, acked: 1 }] },
+        { sent: 3, acked: 0, queues: [{ namespace: "/", queue: "b", sent: 3, acked: 0 }] },
+      ]);
+    });
+
     it("gives a slot to one caller only, however many ask at once", async () => {
       const samples = await factory(SETTINGS);
       await nextClaim(samples);

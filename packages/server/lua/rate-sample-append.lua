@@ -5,7 +5,8 @@
 -- ARGV[1] the sample's time (ms since the epoch, Redis time: its slot's claim)
 -- ARGV[2] how many samples to keep at most
 -- ARGV[3] how long the samples and totals live after this sample (ms)
--- ARGV[4...] per queue listed now: '<namespace> <queue>', its total sent, its total acked
+-- ARGV[4] '1': a partial sample (the queues active since the last one only): the others keep their totals
+-- ARGV[5...] per queue listed now: '<namespace> <queue>', its total sent, its total acked
 -- A sample is lines joined by '\n': first '<time> <sent> <acked>', the messages sent and acked by every
 -- queue since the previous sample; then '<namespace> <queue> <sent> <acked>' for each queue whose totals
 -- changed since then, with how much each grew. '-' is no count: in the first sample, for a queue new to the
@@ -16,6 +17,7 @@ local samplesKey, totalsKey = KEYS[1], KEYS[2]
 local at = tonumber(ARGV[1])
 local maxSamples = tonumber(ARGV[2])
 local keepMs = tonumber(ARGV[3])
+local partial = ARGV[4] == '1'
 
 local newest = redis.call('LINDEX', samplesKey, -1)
 if newest and tonumber(string.match(newest, '^(%d+)')) >= at then return 0 end
@@ -36,7 +38,7 @@ end
 
 local lines = { '' }
 local sentSum, ackedSum = 0, 0
-for index = 4, #ARGV, 3 do
+for index = 5, #ARGV, 3 do
   local queue, sent, acked = ARGV[index], tonumber(ARGV[index + 1]), tonumber(ARGV[index + 2])
   local totals = ARGV[index + 1] .. ' ' .. ARGV[index + 2]
   local before = previous[queue]
@@ -55,7 +57,9 @@ for index = 4, #ARGV, 3 do
   end
 end
 -- Queues no longer listed leave the totals: listed again, they are new.
-for queue in pairs(previous) do redis.call('HDEL', totalsKey, queue) end
+if not partial then
+  for queue in pairs(previous) do redis.call('HDEL', totalsKey, queue) end
+end
 
 if first then
   lines[1] = string.format('%d', at) .. ' - -'

@@ -173,7 +173,7 @@ export function createNode(options: NodeOptions = {}): MailroomNode {
   };
   const rateSampler = new RateSampler({
     samples: store.rateSamples,
-    totals: () => queueTotals(overview),
+    totals: (only) => queueTotals(overview, only),
     intervalMs: config.dashboardSampleMs,
     logger: logger.child({ component: "dashboard" }),
   });

@@ -15,9 +15,14 @@
  * - At most `keepMs / intervalMs` samples are kept, the oldest dropped first; the last totals are kept for
  *   the queues of the last sample only. All of it is forgotten `keepMs` after the last sample, so a cluster
  *   that stops sampling leaves nothing behind.
+ * - Which queues to read (`noteActive`, `takeActive`): a store whose reads cost (Redis) collects, across
+ *   the cluster, the queues that were sent to or acked from since the last sample, and the sample reads
+ *   those only (`partial`): an idle queue costs nothing, however many there are. A queue left out of a
+ *   partial sample keeps its totals. The memory engine reads every queue (`takeActive` is undefined).
  * What it does not do: read the totals (operations/rate-sampler.ts does, from the queue list), or time the
  * samples.
  */
+import type { QueueAddress } from "./queue-engine.js";
 
 /** A queue's running totals, as the queue list reads them. */
 export interface QueueTotals {
@@ -84,9 +89,17 @@ export interface RateSamples {
   /** The current slot, if no caller claimed it before; undefined otherwise. */
   claimSlot(): Promise<SlotClaim | undefined>;
   /**
-   * Stores the sample of a claimed slot from these totals (every queue listed now); returns whether it was
-   * stored (not when a later slot's sample was stored first: a slow sampler's turn passed).
+   * Stores the sample of a claimed slot from these totals (every queue listed now, or with `partial` those of
+   * `takeActive` only); returns whether it was stored (not when a later slot's sample was stored first: a
+   * slow sampler's turn passed).
    */
-  append(claim: SlotClaim, totals: QueueTotals[]): Promise<boolean>;
+  append(claim: SlotClaim, totals: QueueTotals[], partial?: boolean): Promise<boolean>;
+  /** Notes that this node sent to or acked from the queue: told to the cluster at this node's next claim. */
+  noteActive(address: QueueAddress): void;
+  /**
+   * The queues noted active across the cluster since the last call, each once (for the claimer of a slot);
+   * undefined: read every queue.
+   */
+  takeActive(): Promise<QueueAddress[] | undefined>;
   read(): Promise<SampledHistory>;
 }

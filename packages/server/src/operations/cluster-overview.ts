@@ -7,7 +7,7 @@
  */
 import type { ClusterRegistry, NodeRecord, RoomCount } from "../engines/cluster-registry.js";
 import type { NodeStore } from "../engines/node-store.js";
-import type { ListedQueue, QueueEngine } from "../engines/queue-engine.js";
+import type { ListedQueue, QueueAddress, QueueEngine } from "../engines/queue-engine.js";
 import type { QueueTotals, RateSamples } from "../engines/rate-samples.js";
 
 /** Queues a snapshot lists at most, the worst first (see `byAttention`). */
@@ -57,7 +57,7 @@ export interface OverviewSources {
   rateSamples: Pick<RateSamples, "read">;
   sampleIntervalMs: number;
   store: Pick<NodeStore, "engine" | "readiness" | "dataLoss" | "memoryUse">;
-  engine: Pick<QueueEngine, "queueNamespaces" | "listQueues" | "peek">;
+  engine: Pick<QueueEngine, "queueNamespaces" | "listQueues" | "peek" | "stats">;
   registry: Pick<ClusterRegistry, "nodes" | "rooms" | "queueConsumerCounts">;
   eventLoopLagMs: () => number;
 }
@@ -69,10 +69,18 @@ export async function namespaceSummaries(sources: OverviewSources): Promise<Name
 }
 
 /**
- * Every listed queue's running totals, read as the snapshot reads them (the queue list of each namespace):
- * what the dashboard's rate samples compare (rate-sampler.ts).
+ * The running totals of the queues `only` names, or of every listed queue, read as the snapshot reads them
+ * (the queue list of each namespace): what the dashboard's rate samples compare (rate-sampler.ts).
  */
-export async function queueTotals(sources: OverviewSources): Promise<QueueTotals[]> {
+export async function queueTotals(sources: OverviewSources, only?: QueueAddress[]): Promise<QueueTotals[]> {
+  if (only) {
+    return Promise.all(
+      only.map(async (address) => {
+        const { sent, acked } = await sources.engine.stats(address);
+        return { ...address, sent, acked };
+      }),
+    );
+  }
   const listed = await queuesByNamespace(sources);
   return [...listed].flatMap(([namespace, listing]) =>
     listing.queues.map(({ name, sent, acked }) => ({ namespace, queue: name, sent, acked })),

@@ -1,21 +1,23 @@
 /**
  * Takes the dashboard's rate samples (engines/rate-samples.ts): every node asks for the current slot once
  * per interval, halfway through the slot by its own clock (so a clock a little off Redis's still asks once
- * per slot), and only the node that gets the slot reads the queues' totals (the queue list, as the
- * snapshot reads it) and stores the sample. So the cluster reads its totals once per interval, however
- * many nodes run, and an idle cluster's sample is a few bytes.
+ * per slot), and only the node that gets the slot reads the queues' totals and stores the sample: those of
+ * the queues sent to or acked from since the last sample, where the store collects them (Redis), else every
+ * queue of the list, as the snapshot reads it. So the cluster reads its totals once per interval, however
+ * many nodes run, an idle queue costs no read, and an idle cluster's sample is a few bytes.
  *
  * It never throws and never stops: a failure (the store away, a slow read) is logged, a warning for the
  * first of a run and a debug line for the others, and the next interval tries again. One sample runs at a
  * time: a tick that finds the previous one still running is skipped.
  */
 import type { FastifyBaseLogger } from "fastify";
+import type { QueueAddress } from "../engines/queue-engine.js";
 import type { QueueTotals, RateSamples } from "../engines/rate-samples.js";
 
 export interface RateSamplerOptions {
-  samples: Pick<RateSamples, "claimSlot" | "append">;
-  /** Reads every listed queue's running totals. */
-  totals: () => Promise<QueueTotals[]>;
+  samples: Pick<RateSamples, "claimSlot" | "append" | "takeActive">;
+  /** Reads the running totals of these queues, or of every listed queue. */
+  totals: (only?: QueueAddress[]) => Promise<QueueTotals[]>;
   /** How often the cluster takes a sample (ms). */
   intervalMs: number;
   logger: Pick<FastifyBaseLogger, "warn" | "info" | "debug">;
@@ -64,7 +66,10 @@ export class RateSampler {
     const { samples, totals, logger } = this.options;
     try {
       const claim = await samples.claimSlot();
-      if (claim !== undefined) await samples.append(claim, await totals());
+      if (claim !== undefined) {
+        const active = await samples.takeActive();
+        await samples.append(claim, await totals(active), active !== undefined);
+      }
       if (this.failing) logger.info("dashboard rate samples: taken again");
       this.failing = false;
     } catch (error) {

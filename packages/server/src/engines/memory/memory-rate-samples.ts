@@ -36,12 +36,20 @@ export class MemoryRateSamples implements RateSamples {
     return { slotStart, at };
   }
 
-  async append(claim: SlotClaim, totals: QueueTotals[]): Promise<boolean> {
+  /** Reads cost nothing here: every queue is read. */
+  noteActive(): void {}
+
+  async takeActive(): Promise<undefined> {
+    return undefined;
+  }
+
+  async append(claim: SlotClaim, totals: QueueTotals[], partial = false): Promise<boolean> {
     this.forgetIfStale();
     const newest = this.samples.at(-1);
     if (newest !== undefined && claim.at <= newest.at) return false;
     const first = newest === undefined;
-    const next = new Map<string, QueueTotals>();
+    // A partial sample leaves the totals of the queues it does not list as they were.
+    const next = partial ? new Map(this.totals) : new Map<string, QueueTotals>();
     const queues: QueueGrowth[] = [];
     let sent = 0;
     let acked = 0;

@@ -161,6 +161,14 @@ export class RedisKeys {
     return [`${base}-claim`, `${base}s`, `${base}-totals`];
   }
 
+  /**
+   * Set: the queues sent to or acked from since the last rate sample, '<namespace> <queue>', added by each
+   * node at its claims and popped by the claimer (redis-rate-samples.ts).
+   */
+  rateSampleActive(): string {
+    return `${this.prefix}:{cluster}:rate-sample-active`;
+  }
+
   /** String: the version of the layout of Mailroom's data in Redis (layout.ts). */
   layout(): string {
     return `${this.prefix}:{cluster}:layout`;

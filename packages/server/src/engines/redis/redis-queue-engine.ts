@@ -97,6 +97,8 @@ export interface RedisQueueEngineOptions {
   legacyDueIndex: () => boolean;
   /** Whether groups and priorities may be stored: every node reads layout 3 (layout.ts). @default always */
   allowsGroups?: () => boolean;
+  /** Told of each queue this node sends to or acks from (the dashboard's rate samples). @default nobody */
+  active?: (address: QueueAddress) => void;
 }
 
 export class RedisQueueEngine implements QueueEngine {
@@ -388,6 +390,7 @@ export class RedisQueueEngine implements QueueEngine {
     const { scripts, dedupWindowMs } = this.options;
     const reply = await scripts.queueSend(target(address), dedupWindowMs, { token, maxBytes: PUSH_MAX_BYTES }, items);
     const { earliestDue, duplicates, pushedDeadline, pushedDueCovered } = reply;
+    this.options.active?.(address);
     // The script itself publishes the wake-up when the queue was empty, and the pushes.
     if (pushedDeadline && !pushedDueCovered) this.scheduler.markDueSoon(address, pushedDeadline);
     await this.replicasHold(address);
@@ -398,6 +401,7 @@ export class RedisQueueEngine implements QueueEngine {
   private async flushAcks(ref: string, receipts: string[]): Promise<boolean[]> {
     const address = parseQueueRef(ref);
     const { current, wake } = await this.options.scripts.queueAck(target(address), receipts);
+    this.options.active?.(address);
     // A group's next message may go now: consumers that found nothing to take look again.
     if (wake) this.wake(address);
     await this.replicasHold(address);

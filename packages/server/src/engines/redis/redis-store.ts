@@ -80,6 +80,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
   });
 
   const queueRegistry = new RedisQueueRegistry(scripts, connections.command, keys);
+  const rateSamples = new RedisRateSamples(scripts, options.rateSampling ?? DEFAULT_RATE_SAMPLING);
   const queues = new RedisQueueEngine({
     nodeId: node.id,
     connections,
@@ -92,6 +93,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     replicaWait: new ReplicaWait(connections.command, options.waitReplicas, commandTimeoutMs),
     legacyDueIndex: () => layout.legacyDueIndex(),
     allowsGroups: () => layout.allowsGroups(),
+    active: (address) => rateSamples.noteActive(address),
   });
   const history = new RedisRoomHistory({
     connections,
@@ -134,7 +136,7 @@ export function createRedisStore(options: RedisStoreOptions): NodeStore {
     registry,
     queues,
     history,
-    rateSamples: new RedisRateSamples(scripts, options.rateSampling ?? DEFAULT_RATE_SAMPLING),
+    rateSamples,
     readiness: {
       problem: async () => {
         const layoutProblem = layout.problem();

@@ -342,12 +342,30 @@ export class Scripts {
    * Appends the sample taken at `at` from these totals, keeping `maxSamples` for `keepMs`; false when a sample
    * as new was stored first (rate-sample-append.lua).
    */
-  async rateSampleAppend(at: number, maxSamples: number, keepMs: number, totals: QueueTotals[]): Promise<boolean> {
+  async rateSampleAppend(
+    at: number,
+    maxSamples: number,
+    keepMs: number,
+    totals: QueueTotals[],
+    partial: boolean,
+  ): Promise<boolean> {
     const [, samples, totalsKey] = this.keys.rateSampleKeys();
-    const args: ScriptArgument[] = [at, maxSamples, keepMs];
+    const args: ScriptArgument[] = [at, maxSamples, keepMs, partial ? 1 : 0];
     for (const queue of totals) args.push(`${queue.namespace} ${queue.queue}`, queue.sent, queue.acked);
     const reply = await this.run("rateSampleAppend", [samples, totalsKey], args);
     return decode.count(reply, "rate-sample-append") === 1;
+  }
+
+  /** Adds queues ('<namespace> <queue>') to the set of those active since the last sample, for `keepMs`. */
+  async rateSampleNoteActive(queues: string[], keepMs: number): Promise<void> {
+    const key = this.keys.rateSampleActive();
+    await this.client.sadd(key, ...queues);
+    await this.client.pexpire(key, keepMs);
+  }
+
+  /** Takes (removes and answers) up to `max` of the queues active since the last sample. */
+  async rateSampleTakeActive(max: number): Promise<string[]> {
+    return (await this.client.spop(this.keys.rateSampleActive(), max)) as string[];
   }
 
   async rateSamplesRead(): Promise<SampledHistory> {
