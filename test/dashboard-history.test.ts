@@ -7,13 +7,12 @@
  */
 import { get } from "node:http";
 import { gunzipSync } from "node:zlib";
-import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { http, TEST_JWT_SECRET, token } from "./helpers/monitor-access.js";
 import { type NodeHandle, startCluster, startNode } from "./helpers/nodes.js";
 import { freshPrefix, startRedis } from "./helpers/redis.js";
 import { waitFor } from "./helpers/wait.js";
 
-const SECRET = "a-test-secret-of-enough-length-for-hs256";
 const SAMPLE_MS = 400;
 const SAMPLING = { MAILROOM_DASHBOARD_SAMPLE_MS: String(SAMPLE_MS) };
 /** Long enough for a few samples on a busy machine. */
@@ -30,27 +29,6 @@ interface History {
   intervalMs: number;
   samples: Array<{ at: number; sent: number | null; acked: number | null; queues: QueueCounts[] }>;
   totals?: { at: number; sent: number; acked: number; queues: Array<QueueCounts & { sent: number; acked: number }> };
-}
-
-function token(rights: Record<string, string[]>): Promise<string> {
-  return new SignJWT({ mailroom: rights })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject("watcher")
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 60)
-    .sign(new TextEncoder().encode(SECRET));
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: replies are checked by the tests
-async function http(node: NodeHandle, method: string, path: string, bearer?: string, json?: unknown): Promise<any> {
-  const headers: Record<string, string> = {};
-  if (bearer) headers.authorization = `Bearer ${bearer}`;
-  if (json !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(`${node.url}${path}`, {
-    method,
-    headers,
-    body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  return { status: response.status, body: await response.json() };
 }
 
 const jobs = "/v1/namespaces/orders/queues/jobs";
@@ -188,7 +166,7 @@ describe("GET /v1/dashboard/history", () => {
   });
 
   it("needs monitor or admin on *: another token is answered FORBIDDEN, none UNAUTHORIZED", async () => {
-    const node = await startNode({ args: ["--jwt-secret", SECRET], env: SAMPLING });
+    const node = await startNode({ args: ["--jwt-secret", TEST_JWT_SECRET], env: SAMPLING });
     const readers: Array<Record<string, string[]>> = [{ "*": ["monitor"] }, { "*": ["admin"] }];
     for (const rights of readers) {
       const reply = await http(node, "GET", "/v1/dashboard/history", await token(rights));

@@ -5,35 +5,12 @@
  * and in-flight messages and leases nothing; and the `monitor` right reads everything and changes nothing,
  * over HTTP and Socket.IO.
  */
-import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { type NodeHandle, startCluster, startNode } from "./helpers/nodes.js";
+import { http, TEST_JWT_SECRET, token } from "./helpers/monitor-access.js";
+import { startCluster, startNode } from "./helpers/nodes.js";
 import { freshPrefix, startRedis } from "./helpers/redis.js";
 import { command, connectSocket } from "./helpers/sockets.js";
 import { waitFor } from "./helpers/wait.js";
-
-const SECRET = "a-test-secret-of-enough-length-for-hs256";
-
-function token(rights: Record<string, string[]>): Promise<string> {
-  return new SignJWT({ mailroom: rights })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject("watcher")
-    .setExpirationTime(Math.floor(Date.now() / 1000) + 60)
-    .sign(new TextEncoder().encode(SECRET));
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: replies are checked by the tests
-async function http(node: NodeHandle, method: string, path: string, bearer?: string, json?: unknown): Promise<any> {
-  const headers: Record<string, string> = {};
-  if (bearer) headers.authorization = `Bearer ${bearer}`;
-  if (json !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(`${node.url}${path}`, {
-    method,
-    headers,
-    body: json === undefined ? undefined : JSON.stringify(json),
-  });
-  return { status: response.status, body: await response.json() };
-}
 
 describe("the cluster as the dashboard reads it", () => {
   it("lists both nodes, their sockets per namespace, queues with totals and rooms with members", async () => {
@@ -121,7 +98,7 @@ describe("the cluster as the dashboard reads it", () => {
   });
 
   it("lets a monitor token read every route and change nothing, over HTTP and Socket.IO", async () => {
-    const node = await startNode({ args: ["--jwt-secret", SECRET] });
+    const node = await startNode({ args: ["--jwt-secret", TEST_JWT_SECRET] });
     const admin = await token({ "*": ["admin"] });
     const monitor = await token({ "*": ["monitor"] });
     const narrow = await token({ "/orders": ["monitor"] });

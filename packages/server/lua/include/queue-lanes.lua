@@ -115,17 +115,22 @@ local function groupMayEnd(group)
   dropIfFillerAlone(groupsKey)
 end
 
--- The group's message out is settled (acked, dead-lettered, gone) or back in it: the group's next may go,
--- or the group ends.
-local function releaseGroup(group)
-  if redis.call('HDEL', outKey, group) == 0 then return end
-  dropIfFillerAlone(outKey)
+-- A group with none out: its head enters its rotation, or, with no message ready, the group may end.
+local function nextOrEnd(group)
   local head = redis.call('LINDEX', groupKey(group), '0')
   if head then
     enterRotation(group, head)
   else
     groupMayEnd(group)
   end
+end
+
+-- The group's message out is settled (acked, dead-lettered, gone) or back in it: the group's next may go,
+-- or the group ends.
+local function releaseGroup(group)
+  if redis.call('HDEL', outKey, group) == 0 then return end
+  dropIfFillerAlone(outKey)
+  nextOrEnd(group)
 end
 
 -- enterRotation for many groups at once (none out, none in a rotation), `heads` their heads: one push
@@ -367,15 +372,7 @@ local function settleTaken(kept, endedLast)
       redis.call('HDEL', laneTurnsKey, takenLevel)
     end
   end
-  if endedLast then
-    local group = takenGroups[kept]
-    local head = redis.call('LINDEX', groupKey(group), '0')
-    if head then
-      enterRotation(group, head)
-    else
-      groupMayEnd(group)
-    end
-  end
+  if endedLast then nextOrEnd(takenGroups[kept]) end
 end
 
 -- The groups that have messages (`groups` less its filler).
