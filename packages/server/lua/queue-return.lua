@@ -4,10 +4,14 @@
 --!include queue-keys
 --!include queue-lanes
 --!include lease-end
--- ARGV[2] the standing field to withdraw ("<node id>/<visibility ms>"; empty: none)
+-- ARGV[2] the standing field to withdraw ("<node id>/<visibility ms>"; empty: none), with the node's record
+--   of the last seq pushed to it (queue-send.lua): the node heard that push, as it gives it back
 -- ARGV[3..] receipts
 -- Returns { how many leases ended, 1 when the ready list was empty before }
-if ARGV[2] ~= '' then redis.call('HDEL', standingKey, ARGV[2]) end
+if ARGV[2] ~= '' then
+  local node = string.match(ARGV[2], '^(.+)/%d+$')
+  redis.call('HDEL', standingKey, ARGV[2], node and node .. '/pushed' or ARGV[2])
+end
 local requeued = {}
 for index = 3, #ARGV do
   local receipt = ARGV[index]
