@@ -2,7 +2,8 @@
  * Requests from the page to the node that served it (same origin: the CSP's connect-src is 'self'), with
  * the stored token as `Authorization: Bearer`. Every failure becomes an `ApiError` carrying the contract's
  * `{ error: { code, message } }`, or code `UNREACHABLE` when no answer came, so views can say plainly what
- * went wrong. A 401 is also reported to the listeners of `onUnauthorized`, which ask for a token.
+ * went wrong. A 401 is also reported to the listeners of `onUnauthorized`, which ask for a token, unless the
+ * token was replaced while the request ran.
  */
 import { storedToken } from "./token-store.js";
 
@@ -53,7 +54,8 @@ export async function requestJson<T>(path: string, options: RequestOptions = {})
   const body = await response.json().catch(() => undefined);
   if (response.ok) return body as T;
   const error = errorOf(response, body);
-  if (error.status === 401) for (const listener of unauthorizedListeners) listener(error);
+  // A 401 for a token replaced while the request ran says nothing about the token now stored.
+  if (error.status === 401 && storedToken() === token) for (const listener of unauthorizedListeners) listener(error);
   throw error;
 }
 

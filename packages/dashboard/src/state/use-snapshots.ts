@@ -32,6 +32,9 @@ export function useSnapshots(history: SampleHistory): Snapshots {
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let refused = false;
+    /** A poll is running; a token given meanwhile makes a refused poll ask again at once. */
+    let polling = false;
+    let tokenGivenWhilePolling = false;
     /** Until the history seeded the charts, or its route answered an error other than a refusal. */
     let historyWanted = true;
 
@@ -48,6 +51,8 @@ export function useSnapshots(history: SampleHistory): Snapshots {
 
     const poll = async () => {
       timer = undefined;
+      polling = true;
+      tokenGivenWhilePolling = false;
       const began = performance.now();
       const pastRead = historyWanted && history.isEmpty() ? readHistory() : Promise.resolve(undefined);
       try {
@@ -69,12 +74,25 @@ export function useSnapshots(history: SampleHistory): Snapshots {
         const failure = error instanceof ApiError ? error : new ApiError(0, "UNREACHABLE", String(error));
         setState((previous) => ({ latest: previous.latest, error: failure }));
         refused = failure.status === 401 || failure.status === 403;
-        if (refused) return;
+        if (refused) {
+          // Refused with the token of before: a token given while the poll ran is tried at once.
+          if (tokenGivenWhilePolling) {
+            refused = false;
+            timer = setTimeout(poll, 0);
+          }
+          return;
+        }
+      } finally {
+        polling = false;
       }
       timer = setTimeout(poll, Math.max(0, REFRESH_INTERVAL_MS - (performance.now() - began)));
     };
 
     const stopListening = onTokenChange(() => {
+      if (polling) {
+        tokenGivenWhilePolling = true;
+        return;
+      }
       if (!refused) return;
       refused = false;
       void poll();
