@@ -41,8 +41,12 @@ export class RedisRegistry implements ClusterRegistry {
   private readonly pendingLeaves = new Map<string, Membership>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
-  /** Redis lost this node's entries and they are not all written again yet. */
-  private needsRewrite = false;
+  /**
+   * Heartbeats that are still to write this node's entries again, after Redis lost them (0: none). Two: a
+   * live node that had found this one dead may still be removing its entries while the first rewrite lands
+   * (its removal is several calls), and the second puts back what that removal took.
+   */
+  private rewritesLeft = 0;
   /** When the last heartbeat landed (this process's monotonic clock, ms); 0 before the first. */
   private lastHeartbeatAt = 0;
 
@@ -245,11 +249,11 @@ export class RedisRegistry implements ClusterRegistry {
         namespaces: node.namespaceSockets(),
         ...node.health(),
       });
-      if (wasUnlisted === 1) this.needsRewrite = true;
-      if (this.needsRewrite) {
+      if (wasUnlisted === 1) this.rewritesLeft = REWRITES_AFTER_UNLISTED;
+      if (this.rewritesLeft > 0) {
         await this.rewriteMemberships();
         for (const ref of this.consumerCounts.keys()) this.pendingCounts.add(ref);
-        this.needsRewrite = false;
+        this.rewritesLeft -= 1;
       }
       for (const ref of [...this.pendingCounts]) await this.writeConsumerCount(ref);
       this.lastHeartbeatAt = performance.now();
@@ -305,6 +309,9 @@ export class RedisRegistry implements ClusterRegistry {
     logger.info({ node: deadId, rooms: rooms.length }, "removed a dead node's room memberships");
   }
 }
+
+/** See `rewritesLeft`. */
+const REWRITES_AFTER_UNLISTED = 2;
 
 function pendingKey({ namespace, room, socket }: Membership): string {
   return `${namespace}\n${room}\n${socket}`;
