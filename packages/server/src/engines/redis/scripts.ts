@@ -359,8 +359,8 @@ export class Scripts {
   /** Adds queues ('<namespace> <queue>') to the set of those active since the last sample, for `keepMs`. */
   async rateSampleNoteActive(queues: string[], keepMs: number): Promise<void> {
     const key = this.keys.rateSampleActive();
-    await this.client.sadd(key, ...queues);
-    await this.client.pexpire(key, keepMs);
+    // Sent together (one round trip); on one connection, in this order.
+    await Promise.all([this.client.sadd(key, ...queues), this.client.pexpire(key, keepMs)]);
   }
 
   /** Takes (removes and answers) up to `max` of the queues active since the last sample. */
