@@ -242,6 +242,69 @@ describe.each(SUITE_DEPLOYMENTS)("push delivery on Redis in %s mode", (kind) => 
     expect(pushes[0]?.leases.map((lease) => lease.id)).toEqual(["m1"]);
     expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["big", "m2"]);
   });
+
+  it("pushes the head of an idle group with its group out: the group's next waits for the ack", async () => {
+    const { a, b, pushes } = await twoNodes();
+    await b.engine.receive(JOBS, 5, LONG_MS, 0, 5);
+    await a.engine.send(JOBS, [
+      { ...body("m1"), group: "g1" },
+      { ...body("m2"), group: "g1" },
+      { ...body("m3"), group: "g2" },
+      body("m4"),
+    ]);
+    await waitFor(() => pushes.length === 1, { what: "the push" });
+    const pushed = pushes[0]?.leases ?? [];
+    expect(pushed.map((lease) => [lease.id, lease.group, lease.attempt])).toEqual([
+      ["m1", "g1", 1],
+      ["m3", "g2", 1],
+      ["m4", undefined, 1],
+    ]);
+    expect(await a.engine.stats(JOBS)).toMatchObject({ ready: 1, inflight: 3, groups: 2 });
+    // g1 is out: its next goes only once m1 is settled, whoever pulls.
+    expect((await a.engine.receive(JOBS, 10, LONG_MS)).leases).toEqual([]);
+    expect(await b.engine.ack(JOBS, [pushed[0]?.receipt ?? ""])).toEqual({ acked: 1, stale: [] });
+    expect((await a.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => [lease.id, lease.group])).toEqual([
+      ["m2", "g1"],
+    ]);
+    expect(await b.engine.ack(JOBS, [pushed[1]?.receipt ?? "", pushed[2]?.receipt ?? ""])).toEqual({
+      acked: 2,
+      stale: [],
+    });
+    expect(await a.engine.stats(JOBS)).toMatchObject({ ready: 0, inflight: 1, groups: 1 });
+  });
+
+  it("takes back a pushed group's head at the head of its group, and frees the group", async () => {
+    const { a, b, pushes } = await twoNodes();
+    await b.engine.receive(JOBS, 1, LONG_MS, 0, 1);
+    await a.engine.send(JOBS, [{ ...body("m1"), group: "g1" }]);
+    await waitFor(() => pushes.length === 1, { what: "the push" });
+    await a.engine.send(JOBS, [{ ...body("m2"), group: "g1" }]);
+    await b.engine.giveBack(JOBS, LONG_MS, pushes[0]?.leases.map((lease) => lease.receipt) ?? []);
+    const again = await b.engine.receive(JOBS, 10, LONG_MS);
+    expect(again.leases.map((lease) => [lease.id, lease.attempt])).toEqual([["m1", 1]]);
+    const receipts = again.leases.map((lease) => lease.receipt);
+    expect(await b.engine.ack(JOBS, receipts)).toEqual({ acked: 1, stale: [] });
+    expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["m2"]);
+  });
+
+  it("pushes no grouped message while messages are ready, nor any message of a batch with a priority", async () => {
+    const { a, b, pushes } = await twoNodes();
+    await b.engine.receive(JOBS, 5, LONG_MS, 0, 5);
+    await a.engine.send(JOBS, [{ ...body("m1"), group: "g1" }, { ...body("m2"), priority: 3 }, body("m3")]);
+    expect(pushes).toEqual([]);
+    expect(await a.engine.stats(JOBS)).toMatchObject({ ready: 3, inflight: 0 });
+    // m1's group waits in the rotation: a later send to an idle group goes behind it, not around it.
+    await b.engine.receive(JOBS, 0, LONG_MS, 0, 5);
+    await a.engine.send(JOBS, [{ ...body("m4"), group: "g2" }]);
+    expect(pushes).toEqual([]);
+    // Priority first, then a turn of the rotation: g1, g2, and the lane of plain messages.
+    expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual([
+      "m2",
+      "m1",
+      "m4",
+      "m3",
+    ]);
+  });
 });
 
 /** Receive scripts Redis has run: each pops the ready list once (LPOP, counted inside scripts too). */

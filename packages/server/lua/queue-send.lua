@@ -15,8 +15,10 @@
 -- ARGV[7] how many messages follow; then eight ARGV per message:
 --   id, '1' when the producer chose the id (deduplicated) else '0', delay (ms), ttl (ms, 0 = none),
 --   maxAttempts, group ('' = none), priority (0-9), body
--- A message with a group or a priority joins its group or lane (queue-lanes.lua) and is never pushed:
--- pushes are for queues whose every ready message is plain.
+-- A message with a priority above 0 joins its lane (queue-lanes.lua), and so does every message of a batch
+-- that holds one: none of them is pushed. A grouped message is pushed as its group's head when its group
+-- has none out and the batch none before it (an idle group): its group is then out, as a take leaves it;
+-- any other joins its group. Pushes only go to a queue that has no ready message at all.
 -- A push is one message on the node's channel: "<visibility ms>\n", then per lease
 --   "<receipt length> <entry length>\n<receipt><stored entry>". A node that hears none (PUBLISH answers 0:
 --   it is gone) loses its standing, and its messages stay ready.
@@ -38,7 +40,13 @@ local now = nowMs()
 redis.call('ZREMRANGEBYSCORE', dedupKey, '-inf', '(' .. string.format('%d', now - dedupWindowMs))
 
 local result = { 0, 0, 0, 0 }
-local messageArgs, readyIds, readySeqs, entries = {}, {}, {}, {}
+-- Ready now and maybe pushed: ids, seqs, stored entries and groups (false when none), in acceptance order.
+local messageArgs, readyIds, readySeqs, entries, readyGroups = {}, {}, {}, {}, {}
+-- Whether grouped messages may be pushed: the batch has no priority above 0 (see the header).
+local pushesGroups = not isDeadLetterQueue
+for index = 0, count - 1 do
+  if ARGV[14 + index * 8] ~= '0' then pushesGroups = false end
+end
 -- Whether a message joined a group or a lane above 0 (the queue then has levels: no push).
 local placedElsewhere = false
 local accepted = {}
@@ -73,17 +81,17 @@ for index = 0, count - 1 do
       redis.call('ZADD', delayedKey, due, id)
       if group then delayInGroup(group) end
       if result[2] == 0 or due < result[2] then result[2] = due end
-    elseif group or priority > 0 then
+    elseif priority > 0 or (group and not pushesGroups) then
       addSent(id, group, priority)
       placedElsewhere = true
     else
       readyIds[#readyIds + 1] = id
       readySeqs[#readyIds] = seq
       entries[#readyIds] = entry
+      readyGroups[#readyIds] = group or false
     end
   end
 end
-addSentToGroups()
 if #messageArgs > 0 then
   redis.call('HSET', messagesKey, unpack(messageArgs))
   -- Running totals, cluster-wide: the dashboard's rates (docs/protocol.md §12).
@@ -92,7 +100,7 @@ end
 
 -- The consumers standing for this queue, when it has no ready message to hand out first (order).
 local takers = {}
-if #readyIds > 0 and redis.call('LLEN', readyKey) == 0 and not hasLevels() then
+if #readyIds > 0 and redis.call('LLEN', readyKey) == 0 and (not hasLevels() or readyCount() == 0) then
   local standing = redis.call('HGETALL', standingKey)
   for index = 1, #standing, 2 do
     local field = standing[index]
@@ -111,25 +119,54 @@ if #readyIds > 0 and redis.call('LLEN', readyKey) == 0 and not hasLevels() then
   end
 end
 
--- Takers in turn, the most credit first, each a run of messages in acceptance order as far as its credit
--- and the push's byte bound go. A run is published before the next is built: the first run that no
--- subscriber hears (its node is gone) stays ready with everything after it, so what is pushed always
--- comes before what stays ready.
+-- What may be pushed, in acceptance order (indexes into readyIds): the plain messages, and the heads of
+-- idle groups (a later message of such a group follows its head into the group, as does every message of
+-- a group out).
+local pushable = {}
+if #takers > 0 then
+  local groupsAsked, asked = {}, {}
+  for index = 1, #readyIds do
+    local group = readyGroups[index]
+    if group and not asked[group] then
+      asked[group] = true
+      groupsAsked[#groupsAsked + 1] = group
+    end
+  end
+  local idle = {}
+  if #groupsAsked > 0 then
+    local outs = redis.call('HMGET', outKey, unpack(groupsAsked))
+    for index, group in ipairs(groupsAsked) do idle[group] = not outs[index] end
+  end
+  for index = 1, #readyIds do
+    local group = readyGroups[index]
+    if not group then
+      pushable[#pushable + 1] = index
+    elseif idle[group] then
+      idle[group] = false
+      pushable[#pushable + 1] = index
+    end
+  end
+end
+
+-- Takers in turn, the most credit first, each a run of `pushable` in order as far as its credit and the
+-- push's byte bound go. A run is published before the next is built: the first run that no subscriber
+-- hears (its node is gone) stays ready with everything after it, so what is pushed always comes before
+-- what stays ready.
 table.sort(takers, function(a, b) return a.credit > b.credit end)
 local earliestLease = #takers > 0 and redis.call('ZRANGE', inflightKey, 0, 0, 'WITHSCORES')[2]
 local inflightArgs = {}
 local pushed = 0
 for _, taker in ipairs(takers) do
   local frames, receipts, bytes, first = {}, {}, 0, pushed + 1
-  while pushed < #readyIds and #frames < taker.credit do
-    local index = pushed + 1
-    local receipt = token .. index .. ':' .. readyIds[index]
+  while pushed < #pushable and #frames < taker.credit do
+    local index = pushable[pushed + 1]
+    local receipt = receiptOf(token, pushed + 1, readyIds[index], readyGroups[index] or nil)
     local entry = entries[index]
     if bytes + #entry > pushMaxBytes then break end
     frames[#frames + 1] = string.format('%d %d\n', #receipt, #entry) .. receipt .. entry
     receipts[#receipts + 1] = receipt
     bytes = bytes + #entry
-    pushed = index
+    pushed = pushed + 1
   end
   if #frames == 0 then break end
   local heard = redis.call(publishCommand, wakeChannel .. '/' .. taker.node,
@@ -147,7 +184,7 @@ for _, taker in ipairs(takers) do
   end
   if result[3] == 0 or deadline < result[3] then result[3] = deadline end
   local credit = taker.credit - #frames
-  local pushedRecord = string.format('%d|%d', readySeqs[pushed], taker.untilMs)
+  local pushedRecord = string.format('%d|%d', readySeqs[pushable[pushed]], taker.untilMs)
   if credit > 0 then
     redis.call('HSET', standingKey, taker.field, string.format('%d|%d', credit, taker.untilMs),
       taker.node .. '/pushed', pushedRecord)
@@ -155,7 +192,7 @@ for _, taker in ipairs(takers) do
     redis.call('HDEL', standingKey, taker.field)
     redis.call('HSET', standingKey, taker.node .. '/pushed', pushedRecord)
   end
-  if pushed == #readyIds then break end
+  if pushed == #pushable then break end
 end
 if #inflightArgs > 0 then
   redis.call('ZADD', inflightKey, unpack(inflightArgs))
@@ -165,9 +202,37 @@ if #inflightArgs > 0 then
   if earliest and earliest > now and earliest <= result[3] then result[4] = 1 end
 end
 
--- What no live taker took is ready, in acceptance order.
+-- The groups of the heads pushed are out, as a take leaves them; what no live taker took is ready, in
+-- acceptance order: a plain message in the list, a grouped one in its group.
+local wasPushed, outFields, presentFields = {}, { FILLER_FIELD, FILLER }, { FILLER_FIELD, FILLER }
+for position = 1, pushed do
+  local index = pushable[position]
+  wasPushed[index] = true
+  local group = readyGroups[index]
+  if group then
+    outFields[#outFields + 1] = group
+    outFields[#outFields + 1] = readyIds[index]
+    presentFields[#presentFields + 1] = group
+    presentFields[#presentFields + 1] = '1'
+  end
+end
+if #outFields > 2 then
+  redis.call('HSET', outKey, unpack(outFields))
+  redis.call('HSET', groupsKey, unpack(presentFields))
+end
 local stillReady = {}
-for index = pushed + 1, #readyIds do stillReady[#stillReady + 1] = readyIds[index] end
+for index = 1, #readyIds do
+  if not wasPushed[index] then
+    local group = readyGroups[index]
+    if group then
+      addSent(readyIds[index], group, 0)
+      placedElsewhere = true
+    else
+      stillReady[#stillReady + 1] = readyIds[index]
+    end
+  end
+end
+addSentToGroups()
 if #stillReady > 0 then
   if redis.call('RPUSH', readyKey, unpack(stillReady)) == #stillReady then
     result[1] = 1

@@ -7,11 +7,13 @@
  * Redis's time, and the consumer's check of the groups' promises (measure/group-order.ts): each group's
  * first deliveries in send order, and no group's next message arriving before its previous one's ack
  * left the consumer. Does not fail on a broken order: the targets table says NO.
+ * Then the same two at the latency run's steady rate (2,000 msg/s, open loop), once each: what a grouped
+ * message costs where consumers keep up, as at everyday loads (no target; the notes give the ratio).
  */
 import { randomBytes } from "node:crypto";
 import type { GroupOrderSummary } from "../measure/group-order.js";
 import type { RedisUsage } from "../measure/redis-usage.js";
-import type { ScenarioResult } from "../result.js";
+import { perSecond, type ScenarioResult } from "../result.js";
 import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
 import { describeCpu, type QueueRunResult, runFigures, runQueue } from "./queue-run.js";
 import { bestOfRounds } from "./rounds.js";
@@ -20,6 +22,9 @@ export const QUEUE_GROUPS_SCENARIO = "queue-groups";
 /** The system column of the scenario's two rows. */
 export const UNGROUPED = "ungrouped";
 export const GROUPED = "grouped";
+/** The system column of the steady-rate rows. */
+const UNGROUPED_STEADY = "ungrouped, steady";
+const GROUPED_STEADY = "grouped, steady";
 
 export interface QueueGroupsDetails {
   /** 0 in the ungrouped run. */
@@ -48,8 +53,48 @@ export const queueGroups: Scenario = {
     const grouped = best.find((result) => result.system === GROUPED);
     if (ungrouped && grouped) compareWithUngrouped(grouped, ungrouped);
     for (const result of best) context.report(result);
+    const steadyUngrouped = await steadyRun(context, 0);
+    const steadyGrouped = await steadyRun(context, messageGroups);
+    compareWithUngrouped(steadyGrouped, steadyUngrouped);
+    context.report(steadyUngrouped);
+    context.report(steadyGrouped);
   },
 };
+
+/** One run at the latency run's steady rate, with or without groups. */
+async function steadyRun(context: BenchContext, groups: number): Promise<ScenarioResult> {
+  const { latencyRate, latencySeconds, latencyWarmupSeconds } = context.sizes;
+  const messages = Math.round(latencyRate * latencySeconds);
+  const label = groups > 0 ? `${groups} groups` : "no groups";
+  context.progress(`${QUEUE_GROUPS_SCENARIO}: ${label}, ${latencyRate} msg/s for ${latencySeconds} s`);
+  const system = groups > 0 ? GROUPED_STEADY : UNGROUPED_STEADY;
+  const run = await runQueue(context, {
+    system: "mailroom",
+    queues: [`bench-groups-steady-${groups}-${context.runId}-${randomBytes(2).toString("hex")}`],
+    mode: "steady",
+    messages,
+    ratePerSecond: latencyRate,
+    warmup: Math.round(latencyRate * latencyWarmupSeconds),
+    groups,
+    consumeOn: "both nodes",
+  });
+  return {
+    name: QUEUE_GROUPS_SCENARIO,
+    system,
+    msgsPerSec: perSecond(messages, run.elapsedMs),
+    p50Ms: run.consumer.latency.p50Ms,
+    p99Ms: run.consumer.latency.p99Ms,
+    redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
+    cpuUsPerMsg: run.cpuUsPerMsg,
+    notes: [
+      `${label}, open loop ${latencyRate} msg/s for ${latencySeconds} s`,
+      ...(groups > 0 ? [describeOrder(run.consumer.groupOrder)] : []),
+      describeRedis(run),
+      `CPU cores: ${describeCpu(run.cpu.cores)}`,
+    ].join("; "),
+    details: { groups, messages, groupOrder: run.consumer.groupOrder, redis: run.redis },
+  };
+}
 
 async function groupsRun(context: BenchContext, messages: number, groups: number): Promise<ScenarioResult> {
   const label = groups > 0 ? `${groups} groups` : "no groups";

@@ -75,11 +75,18 @@ local function messageSeq(text)
 end
 
 -- A receipt's message id, and its group when it names one: "<hex token>:<id>" (the id may itself hold
--- ':'), or "<hex token>/<group>/<id>" for a grouped message.
+-- ':'), or "<hex token>/<group>/<id>" for a grouped message (ids and groups hold no '/', names.ts): the
+-- first of ':' and '/' says which. Only receipts read from inflight come here. Plain searches, not patterns:
+-- an ack parses one per message, and a pattern's backtracking costs several times more.
 local function receiptParts(receipt)
-  local group, id = string.match(receipt, '^%x+/([^/]+)/(.+)$')
-  if group then return id, group end
-  return string.match(receipt, '^%x+:(.+)$'), nil
+  local colon = string.find(receipt, ':', 1, true)
+  local slash = string.find(receipt, '/', 1, true)
+  if slash and not (colon and colon < slash) then
+    local second = string.find(receipt, '/', slash + 1, true)
+    return string.sub(receipt, second + 1), string.sub(receipt, slash + 1, second - 1)
+  end
+  if not colon then return nil, nil end
+  return string.sub(receipt, colon + 1), nil
 end
 
 local function receiptId(receipt)

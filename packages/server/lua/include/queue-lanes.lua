@@ -170,8 +170,13 @@ local function releaseGroups(groups)
   redis.call('HDEL', outKey, unpack(freed))
   dropIfFillerAlone(outKey)
   local entering, heads, ending = {}, {}, {}
-  for _, group in ipairs(freed) do
-    local head = redis.call('LINDEX', groupKey(group), '0')
+  -- One look first at whether any of their lists holds a message: a group's next waits in its list, or
+  -- it may end, and at everyday rates none has one (its message went out as it came), so no list is read.
+  local listKeys = {}
+  for index, group in ipairs(freed) do listKeys[index] = groupKey(group) end
+  local anyList = redis.call('EXISTS', unpack(listKeys)) > 0
+  for index, group in ipairs(freed) do
+    local head = anyList and redis.call('LINDEX', listKeys[index], '0')
     if head then
       entering[#entering + 1] = group
       heads[#heads + 1] = head

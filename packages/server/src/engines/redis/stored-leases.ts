@@ -52,9 +52,15 @@ function digits(message: Buffer, start: number, end: number): number | undefined
   return /^\d{1,15}$/.test(text) ? Number(text) : undefined;
 }
 
-/** A receipt is "<hex token><index>:<id>" (queue-keys.lua: receiptId). */
+/**
+ * A receipt is "<hex token><index>:<id>", or "<hex token><index>/<group>/<id>" for a grouped message: the
+ * first of ":" and "/" says which (queue-keys.lua: receiptParts).
+ */
 function receiptId(receipt: string): string {
-  return receipt.slice(receipt.indexOf(":") + 1);
+  const colon = receipt.indexOf(":");
+  const slash = receipt.indexOf("/");
+  if (slash >= 0 && !(colon >= 0 && colon < slash)) return receipt.slice(receipt.indexOf("/", slash + 1) + 1);
+  return receipt.slice(colon + 1);
 }
 
 /** The leases of one push; throws on a message that is not one. */
