@@ -287,6 +287,21 @@ describe.each(SUITE_DEPLOYMENTS)("push delivery on Redis in %s mode", (kind) => 
     expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["m2"]);
   });
 
+  it("pushes grouped messages only to nodes that mark they read them, as the previous release does not", async () => {
+    const { a, b, pushes } = await twoNodes();
+    // b's credit as a node of the previous release leaves it: no "<node>/groups" beside it.
+    const [, , , , , , , , , , standingKey] = b.keys.queueScriptKeys(JOBS.namespace, JOBS.queue);
+    await b.connections.command.hset(
+      standingKey ?? "",
+      b.keys.standingField("b", LONG_MS),
+      `5|${Date.now() + LONG_MS}`,
+    );
+    await a.engine.send(JOBS, [{ ...body("m1"), group: "g1" }, body("m2")]);
+    await waitFor(() => pushes.length === 1, { what: "the push" });
+    expect(pushes[0]?.leases.map((lease) => lease.id)).toEqual(["m2"]);
+    expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["m1"]);
+  });
+
   it("pushes no grouped message while messages are ready, nor any message of a batch with a priority", async () => {
     const { a, b, pushes } = await twoNodes();
     await b.engine.receive(JOBS, 5, LONG_MS, 0, 5);

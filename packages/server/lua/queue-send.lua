@@ -18,7 +18,8 @@
 -- A message with a priority above 0 joins its lane (queue-lanes.lua), and so does every message of a batch
 -- that holds one: none of them is pushed. A grouped message is pushed as its group's head when its group
 -- has none out and the batch none before it (an idle group): its group is then out, as a take leaves it;
--- any other joins its group. Pushes only go to a queue that has no ready message at all.
+-- any other joins its group. Pushes only go to a queue that has no ready message at all, and grouped
+-- ones only when every taker's node marks that it reads them ("<node id>/groups": queue-receive.lua).
 -- A push is one message on the node's channel: "<visibility ms>\n", then per lease
 --   "<receipt length> <entry length>\n<receipt><stored entry>". A node that hears none (PUBLISH answers 0:
 --   it is gone) loses its standing, and its messages stay ready.
@@ -98,8 +99,9 @@ if #messageArgs > 0 then
   redis.call('HINCRBY', countersKey, 'sent', #messageArgs / 2)
 end
 
--- The consumers standing for this queue, when it has no ready message to hand out first (order).
-local takers = {}
+-- The consumers standing for this queue, when it has no ready message to hand out first (order), and the
+-- nodes that read grouped pushes.
+local takers, readsGroups = {}, {}
 if #readyIds > 0 and redis.call('LLEN', readyKey) == 0 and (not hasLevels() or readyCount() == 0) then
   local standing = redis.call('HGETALL', standingKey)
   for index = 1, #standing, 2 do
@@ -109,6 +111,13 @@ if #readyIds > 0 and redis.call('LLEN', readyKey) == 0 and (not hasLevels() or r
     credit, untilMs = tonumber(credit), tonumber(untilMs)
     if string.sub(field, -7) == '/pushed' then
       if untilMs and untilMs <= now then redis.call('HDEL', standingKey, field) end
+    elseif string.sub(field, -7) == '/groups' then
+      local groupsUntil = tonumber(standing[index + 1])
+      if groupsUntil and groupsUntil > now then
+        readsGroups[string.sub(field, 1, -8)] = true
+      else
+        redis.call('HDEL', standingKey, field)
+      end
     elseif node and credit and credit > 0 and untilMs > now then
       takers[#takers + 1] = {
         field = field, node = node, visibility = tonumber(visibility), credit = credit, untilMs = untilMs
@@ -123,10 +132,13 @@ end
 -- idle groups (a later message of such a group follows its head into the group, as does every message of
 -- a group out).
 local pushable = {}
+for _, taker in ipairs(takers) do
+  if not readsGroups[taker.node] then pushesGroups = false end
+end
 if #takers > 0 then
   local groupsAsked, asked = {}, {}
   for index = 1, #readyIds do
-    local group = readyGroups[index]
+    local group = pushesGroups and readyGroups[index]
     if group and not asked[group] then
       asked[group] = true
       groupsAsked[#groupsAsked + 1] = group
@@ -141,7 +153,7 @@ if #takers > 0 then
     local group = readyGroups[index]
     if not group then
       pushable[#pushable + 1] = index
-    elseif idle[group] then
+    elseif idle[group] and pushesGroups then
       idle[group] = false
       pushable[#pushable + 1] = index
     end
@@ -172,7 +184,8 @@ for _, taker in ipairs(takers) do
   local heard = redis.call(publishCommand, wakeChannel .. '/' .. taker.node,
     taker.visibility .. '\n' .. table.concat(frames))
   if heard == 0 then
-    redis.call('HDEL', standingKey, taker.field)
+    -- Its node is gone: nothing of it stays.
+    redis.call('HDEL', standingKey, taker.field, taker.node .. '/groups')
     pushed = first - 1
     break
   end
