@@ -144,7 +144,7 @@ describe("npm run bench", () => {
       maxBuffer: 16 * 1024 * 1024,
     });
     const lines = jsonLines(stdout) as Array<BenchLine & { details?: GroupsDetails }>;
-    expect(lines.map((line) => line.system)).toEqual(["ungrouped", "grouped"]);
+    expect(lines.map((line) => line.system)).toEqual(["ungrouped", "grouped", "ungrouped, steady", "grouped, steady"]);
     for (const line of lines) {
       expect(line.notes, line.system).not.toMatch(/^failed/);
       expect(line.msgsPerSec, line.system).toBeGreaterThan(0);
@@ -162,6 +162,14 @@ describe("npm run bench", () => {
       wrongGroup: 0,
     });
     expect(grouped?.vsUngrouped?.redisCpuUsPerMsg).toBeGreaterThan(0);
+    // At the steady rate too: every message, in each group's order.
+    const steadyGrouped = lines[3]?.details;
+    expect(steadyGrouped?.groupOrder).toMatchObject({
+      firstDeliveries: steadyGrouped?.messages,
+      orderViolations: 0,
+      overlaps: 0,
+      wrongGroup: 0,
+    });
   });
 
   it("runs as `mailroom bench`, which refuses an unknown scenario naming the known ones, and exits 1", async () => {

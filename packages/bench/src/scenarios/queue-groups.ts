@@ -92,7 +92,13 @@ async function steadyRun(context: BenchContext, groups: number): Promise<Scenari
       describeRedis(run),
       `CPU cores: ${describeCpu(run.cpu.cores)}`,
     ].join("; "),
-    details: { groups, messages, groupOrder: run.consumer.groupOrder, redis: run.redis },
+    details: {
+      groups,
+      messages,
+      received: run.consumer.received,
+      groupOrder: run.consumer.groupOrder,
+      redis: run.redis,
+    },
   };
 }
 
