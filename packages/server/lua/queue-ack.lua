@@ -26,7 +26,7 @@ if #ids > 0 then
   redis.call('ZREM', inflightKey, unpack(receipts))
   redis.call('HDEL', messagesKey, unpack(ids))
   redis.call('HINCRBY', countersKey, 'acked', #ids)
-  releaseGroups(groups)
+  if #groups > 0 then lanes().releaseGroups(groups) end
 end
 result[1] = #ids
 result[2] = madeTakeable and 1 or 0

@@ -19,7 +19,7 @@ if not requeue then
   local id, group = receiptParts(receipt)
   local text = redis.call('HGET', messagesKey, id)
   if not text then
-    if group then releaseGroup(group) end
+    if group then lanes().releaseGroup(group) end
     return { 1, 0, 0, 0 }
   end
   local meta, body = decodeMessage(text)

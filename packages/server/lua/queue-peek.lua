@@ -11,10 +11,10 @@ if which == 'ready' then
   -- The oldest of each list are the candidates; the oldest of them all are the answer.
   for _, id in ipairs(redis.call('LRANGE', readyKey, 0, limit - 1)) do ids[#ids + 1] = id end
   for priority = 1, 9 do
-    for _, id in ipairs(redis.call('LRANGE', laneKey(priority), 0, limit - 1)) do ids[#ids + 1] = id end
+    for _, id in ipairs(redis.call('LRANGE', lanes().laneKey(priority), 0, limit - 1)) do ids[#ids + 1] = id end
   end
-  for _, group in ipairs(groupNames()) do
-    for _, item in ipairs(redis.call('LRANGE', groupKey(group), 0, limit - 1)) do
+  for _, group in ipairs(lanes().groupNames()) do
+    for _, item in ipairs(redis.call('LRANGE', lanes().groupKey(group), 0, limit - 1)) do
       ids[#ids + 1] = string.sub(item, 2)
     end
   end

@@ -1,6 +1,9 @@
 -- Drops a queue's ready and delayed messages; messages in flight stay leased (and their groups out).
 --!include queue-keys
 --!include queue-lanes
+local L = lanes()
+local laneKey, groupKey, turnsKey, groupNames = L.laneKey, L.groupKey, L.turnsKey, L.groupNames
+local outKey, groupsKey, groupDelaysKey, laneTurnsKey = L.outKey, L.groupsKey, L.groupDelaysKey, L.laneTurnsKey
 -- Returns how many messages were dropped.
 local ids = redis.call('LRANGE', readyKey, 0, -1)
 local dropped = { readyKey, delayedKey, levelsKey, laneTurnsKey }
@@ -29,8 +32,8 @@ dropped[#dropped + 1] = groupDelaysKey
 for _, group in ipairs(groups) do
   if redis.call('HEXISTS', outKey, group) == 0 then redis.call('HDEL', groupsKey, group) end
 end
-dropIfFillerAlone(outKey)
-dropIfFillerAlone(groupsKey)
+L.dropIfFillerAlone(outKey)
+L.dropIfFillerAlone(groupsKey)
 for start = 1, #ids, 1000 do
   local chunk = { unpack(ids, start, math.min(start + 999, #ids)) }
   redis.call('HDEL', messagesKey, unpack(chunk))

@@ -92,7 +92,7 @@ else
   -- group may go again: the next batch sees it).
   local takes = 0
   while takes < max and not (byteBudget > 0 and bytes >= byteBudget) do
-    local ids, groups = takeBatch(max - takes)
+    local ids, groups = lanes().takeBatch(max - takes)
     if #ids == 0 then
       -- What stays ready waits for groups out: nothing more to take now.
       exhausted = true
@@ -112,7 +112,7 @@ else
         break
       end
     end
-    settleTaken(kept, endedLast)
+    lanes().settleTaken(kept, endedLast)
   end
 end
 if #inflightArgs > 0 then

@@ -28,7 +28,7 @@ local movedCount = 0
 local function place(id, group, priority)
   movedCount = movedCount + 1
   if group or priority > 0 then
-    addReady(id, group, priority, false)
+    lanes().addReady(id, group, priority, false)
   else
     moved[#moved + 1] = id
   end

@@ -21,7 +21,7 @@ for index = 3, #ARGV do
     if text then
       requeued[#requeued + 1] = requeueEntry(id, (decodeMessage(text)))
     elseif group then
-      releaseGroup(group)
+      lanes().releaseGroup(group)
     end
   end
 end

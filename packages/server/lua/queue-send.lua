@@ -80,10 +80,10 @@ for index = 0, count - 1 do
     if delayMs > 0 then
       local due = now + delayMs
       redis.call('ZADD', delayedKey, due, id)
-      if group then delayInGroup(group) end
+      if group then lanes().delayInGroup(group) end
       if result[2] == 0 or due < result[2] then result[2] = due end
     elseif priority > 0 or (group and not pushesGroups) then
-      addSent(id, group, priority)
+      lanes().addSent(id, group, priority)
       placedElsewhere = true
     else
       readyIds[#readyIds + 1] = id
@@ -146,7 +146,7 @@ if #takers > 0 then
   end
   local idle = {}
   if #groupsAsked > 0 then
-    local outs = redis.call('HMGET', outKey, unpack(groupsAsked))
+    local outs = redis.call('HMGET', lanes().outKey, unpack(groupsAsked))
     for index, group in ipairs(groupsAsked) do idle[group] = not outs[index] end
   end
   for index = 1, #readyIds do
@@ -217,7 +217,7 @@ end
 
 -- The groups of the heads pushed are out, as a take leaves them; what no live taker took is ready, in
 -- acceptance order: a plain message in the list, a grouped one in its group.
-local wasPushed, outFields, presentFields = {}, { FILLER_FIELD, FILLER }, { FILLER_FIELD, FILLER }
+local wasPushed, outFields, presentFields = {}, {}, {}
 for position = 1, pushed do
   local index = pushable[position]
   wasPushed[index] = true
@@ -229,23 +229,25 @@ for position = 1, pushed do
     presentFields[#presentFields + 1] = '1'
   end
 end
-if #outFields > 2 then
-  redis.call('HSET', outKey, unpack(outFields))
-  redis.call('HSET', groupsKey, unpack(presentFields))
+if #outFields > 0 then
+  local L = lanes()
+  redis.call('HSET', L.outKey, L.FILLER_FIELD, L.FILLER, unpack(outFields))
+  redis.call('HSET', L.groupsKey, L.FILLER_FIELD, L.FILLER, unpack(presentFields))
 end
 local stillReady = {}
 for index = 1, #readyIds do
   if not wasPushed[index] then
     local group = readyGroups[index]
     if group then
-      addSent(readyIds[index], group, 0)
+      lanes().addSent(readyIds[index], group, 0)
       placedElsewhere = true
     else
       stillReady[#stillReady + 1] = readyIds[index]
     end
   end
 end
-addSentToGroups()
+-- Only a script that placed a grouped message built the lanes.
+if lanesBuilt then lanesBuilt.addSentToGroups() end
 if #stillReady > 0 then
   if redis.call('RPUSH', readyKey, unpack(stillReady)) == #stillReady then
     result[1] = 1

@@ -39,12 +39,12 @@ if #due > 0 then
   local plain = {}
   for _, entry in ipairs(entries) do
     local id, _, group, priority = entry[1], entry[2], entry[3], entry[4]
-    if group and redis.call('HGET', outKey, group) == id then
-      addReady(id, group, priority, true)
-      releaseGroup(group)
+    if group and redis.call('HGET', lanes().outKey, group) == id then
+      lanes().addReady(id, group, priority, true)
+      lanes().releaseGroup(group)
     elseif group or priority > 0 then
-      if group then delayEndsInGroup(group) end
-      addReady(id, group, priority, false)
+      if group then lanes().delayEndsInGroup(group) end
+      lanes().addReady(id, group, priority, false)
     else
       plain[#plain + 1] = id
     end

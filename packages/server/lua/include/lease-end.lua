@@ -7,7 +7,7 @@
 local function deadLetter(id, meta, body, reason)
   redis.call('HDEL', messagesKey, id)
   local group = placementOf(meta)
-  if group then releaseGroup(group) end
+  if group then lanes().releaseGroup(group) end
   if isDeadLetterQueue or redis.call('HEXISTS', dlqMessagesKey, id) == 1 then
     redis.call('HINCRBY', countersKey, 'discarded', 1)
     return 0
@@ -30,7 +30,7 @@ local function endLease(receipt)
   local id, group = receiptParts(receipt)
   local text = redis.call('HGET', messagesKey, id)
   if not text then
-    if group then releaseGroup(group) end
+    if group then lanes().releaseGroup(group) end
     return nil, nil, 0
   end
   local meta, body = decodeMessage(text)

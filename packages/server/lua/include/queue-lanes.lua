@@ -23,20 +23,7 @@
 -- its receives take from it in bulk, as before groups.
 local queueBase = string.sub(readyKey, 1, -7)
 local levelsKey = queueBase .. ':levels'
-local laneTurnsKey = queueBase .. ':lane-turns'
-local outKey = queueBase .. ':out'
-local groupsKey = queueBase .. ':groups'
-local groupDelaysKey = queueBase .. ':group-delays'
 local LANE = ''
--- FILLER: the field '' (no group is named so) with a value longer than Redis's default
--- hash-max-listpack-value (64 bytes), written with every write of `out` and `groups`: each is then a hash
--- table from its first write on (Redis keeps a small hash as a listpack, whose every lookup is a scan).
--- Takes, acks and sends set, read and delete their fields by the hundred, which in a listpack cost a scan
--- each; as the receipts keep the inflight set a skiplist (redis-queue-engine.ts: RECEIPT_TOKEN_BYTES). A
--- hash left with the filler alone is deleted (dropIfFillerAlone), as Redis deletes an empty one. Readers
--- of `groups` leave the filler out.
-local FILLER_FIELD = ''
-local FILLER = string.rep('-', 65)
 -- Set once this script made a message takeable that may not have been (a group back in its rotation, a
 -- message in a lane): the caller then wakes the queue's consumers, who may have found nothing to take.
 local madeTakeable = false
@@ -47,202 +34,16 @@ local readyElsewhereChange = 0
 -- ZREM of this script goes through here too, so the copy stays exact.
 local knownLevels = nil
 
-local function addLevel(priority)
-  redis.call('ZADD', levelsKey, priority, priority)
-  knownLevels = nil
-end
-
--- Deletes the hash `key` (out or groups) once it holds nothing but FILLER.
-local function dropIfFillerAlone(key)
-  if redis.call('HLEN', key) == 1 and redis.call('HEXISTS', key, FILLER_FIELD) == 1 then redis.call('DEL', key) end
-end
-
-local function laneKey(priority)
-  if priority == 0 then return readyKey end
-  return queueBase .. ':ready:' .. priority
-end
-
-local function groupKey(group)
-  return queueBase .. ':group:' .. group
-end
-
-local function turnsKey(priority)
-  return queueBase .. ':turns:' .. priority
-end
-
 -- Where a message waits in this queue: its group and priority, or plain order in a dead-letter queue.
 local function placementOf(meta)
   if isDeadLetterQueue then return nil, 0 end
   return meta.group, meta.priority
 end
 
--- Puts a group that has no message out, and is in no rotation, in the rotation of its head's priority.
-local function enterRotation(group, head)
-  local priority = string.sub(head, 1, 1)
-  if redis.call('RPUSH', turnsKey(priority), group) == 1 then addLevel(priority) end
-  madeTakeable = true
-end
-
 -- Writes this script's change to the count of ready messages outside KEYS[1]; call before returning.
 local function flushReadyElsewhere()
   if readyElsewhereChange ~= 0 then redis.call('HINCRBY', countersKey, 'readyElsewhere', readyElsewhereChange) end
   readyElsewhereChange = 0
-end
-
--- A ready message joins the tail of its group or lane (atHead: the head). Plain messages of priority 0
--- are pushed by the callers themselves, in bulk, onto KEYS[1].
-local function addReady(id, group, priority, atHead)
-  local push = atHead and 'LPUSH' or 'RPUSH'
-  readyElsewhereChange = readyElsewhereChange + 1
-  if group then
-    -- A group with ready messages before is in a rotation already, or out.
-    local item = PRIORITY_TEXT[priority] .. id
-    if redis.call(push, groupKey(group), item) == 1 and redis.call('HEXISTS', outKey, group) == 0 then
-      enterRotation(group, item)
-      -- It may start here (a group out, or with a delayed message, has started already).
-      redis.call('HSET', groupsKey, group, '1', FILLER_FIELD, FILLER)
-    end
-  else
-    if redis.call(push, laneKey(priority), id) == 1 then addLevel(priority) end
-    madeTakeable = true
-  end
-end
-
--- A group with no ready message and none out: it ends, unless a message of it waits out a delay.
-local function groupMayEnd(group)
-  if redis.call('HEXISTS', groupDelaysKey, group) == 1 then return end
-  redis.call('HDEL', groupsKey, group)
-  dropIfFillerAlone(groupsKey)
-end
-
--- A group with none out: its head enters its rotation, or, with no message ready, the group may end.
-local function nextOrEnd(group)
-  local head = redis.call('LINDEX', groupKey(group), '0')
-  if head then
-    enterRotation(group, head)
-  else
-    groupMayEnd(group)
-  end
-end
-
--- The group's message out is settled (acked, dead-lettered, gone) or back in it: the group's next may go,
--- or the group ends.
-local function releaseGroup(group)
-  if redis.call('HDEL', outKey, group) == 0 then return end
-  dropIfFillerAlone(outKey)
-  nextOrEnd(group)
-end
-
--- enterRotation for many groups at once (none out, none in a rotation), `heads` their heads: one push
--- per rotation, in the order of `groups`.
-local function enterRotations(groups, heads)
-  local entering, priorities = {}, {}
-  for index, group in ipairs(groups) do
-    local priority = string.sub(heads[index], 1, 1)
-    local members = entering[priority]
-    if not members then
-      members = {}
-      entering[priority] = members
-      priorities[#priorities + 1] = priority
-    end
-    members[#members + 1] = group
-  end
-  for _, priority in ipairs(priorities) do
-    local members = entering[priority]
-    if redis.call('RPUSH', turnsKey(priority), unpack(members)) == #members then addLevel(priority) end
-    madeTakeable = true
-  end
-end
-
--- releaseGroup for many groups at once (an ack's): one read and one delete of `out`, one push per
--- rotation, in the order of `groups`, and one look at the delays of the groups that may end.
-local function releaseGroups(groups)
-  if #groups == 0 then return end
-  local outs = redis.call('HMGET', outKey, unpack(groups))
-  local freed, seen = {}, {}
-  for index, group in ipairs(groups) do
-    if outs[index] and not seen[group] then
-      seen[group] = true
-      freed[#freed + 1] = group
-    end
-  end
-  if #freed == 0 then return end
-  redis.call('HDEL', outKey, unpack(freed))
-  dropIfFillerAlone(outKey)
-  local entering, heads, ending = {}, {}, {}
-  -- One look first at whether any of their lists holds a message: a group's next waits in its list, or
-  -- it may end, and at everyday rates none has one (its message went out as it came), so no list is read.
-  local listKeys = {}
-  for index, group in ipairs(freed) do listKeys[index] = groupKey(group) end
-  local anyList = redis.call('EXISTS', unpack(listKeys)) > 0
-  for index, group in ipairs(freed) do
-    local head = anyList and redis.call('LINDEX', listKeys[index], '0')
-    if head then
-      entering[#entering + 1] = group
-      heads[#heads + 1] = head
-    else
-      ending[#ending + 1] = group
-    end
-  end
-  enterRotations(entering, heads)
-  if #ending > 0 then
-    local delays = redis.call('HMGET', groupDelaysKey, unpack(ending))
-    local ended = {}
-    for index, group in ipairs(ending) do
-      if not delays[index] then ended[#ended + 1] = group end
-    end
-    if #ended > 0 then
-      redis.call('HDEL', groupsKey, unpack(ended))
-      dropIfFillerAlone(groupsKey)
-    end
-  end
-end
-
--- The groups that sent messages started (their ready lists were empty), with those messages' items.
-local startedGroups, startedItems = {}, {}
-
--- A sent message that may go now joins the tail of its group or lane, as addReady; a group it starts is
--- looked at with the batch's others by addSentToGroups.
-local function addSent(id, group, priority)
-  if not group then return addReady(id, group, priority, false) end
-  readyElsewhereChange = readyElsewhereChange + 1
-  local item = PRIORITY_TEXT[priority] .. id
-  if redis.call('RPUSH', groupKey(group), item) == 1 then
-    startedGroups[#startedGroups + 1] = group
-    startedItems[#startedItems + 1] = item
-  end
-end
-
--- The groups that addSent started since the last call: those with no message out enter their rotations
--- and start (one read of out, one push per rotation, one write of groups); the others are out, and so have
--- started already. Call before anything else reads the rotations.
-local function addSentToGroups()
-  if #startedGroups == 0 then return end
-  local outs = redis.call('HMGET', outKey, unpack(startedGroups))
-  local entering, heads, present = {}, {}, { FILLER_FIELD, FILLER }
-  for index, group in ipairs(startedGroups) do
-    if not outs[index] then
-      entering[#entering + 1] = group
-      heads[#heads + 1] = startedItems[index]
-      present[#present + 1] = group
-      present[#present + 1] = '1'
-    end
-  end
-  startedGroups, startedItems = {}, {}
-  if #entering == 0 then return end
-  enterRotations(entering, heads)
-  redis.call('HSET', groupsKey, unpack(present))
-end
-
--- A message of the group is sent with a delay: the group has started, and waits for it.
-local function delayInGroup(group)
-  redis.call('HINCRBY', groupDelaysKey, group, '1')
-  redis.call('HSET', groupsKey, group, '1', FILLER_FIELD, FILLER)
-end
-
--- A message of the group that was sent with a delay is due (it joins the group's ready list next).
-local function delayEndsInGroup(group)
-  if redis.call('HINCRBY', groupDelaysKey, group, '-1') <= 0 then redis.call('HDEL', groupDelaysKey, group) end
 end
 
 -- The queue's levels, highest first, read once per script unless a level starts.
@@ -256,146 +57,377 @@ local function hasLevels()
   return #levels() > 0
 end
 
--- The batch takeBatch took last, entry by entry, for settleTaken: its id, its group (false when none), its
--- group's item "<p><id>" (false when none), and the rotation member popped for it (its group, or LANE for
--- the first message of a lane's turn; false when none was). One batch comes from one level: the rotation
--- and the lane (or KEYS[1]) it popped from, and that level.
-local takenIds, takenGroups, takenItems, takenMembers = {}, {}, {}, {}
-local takenTurns, takenLane, takenLevel = nil, readyKey, 0
-
-local function addTaken(id, group, item, member)
-  local index = #takenIds + 1
-  takenIds[index], takenGroups[index], takenItems[index], takenMembers[index] = id, group, item, member
-end
-
--- Takes the members popped from a rotation of level `top` in their order: a group's head, or one message
--- of the lane. When the lane is the last member and the rotation is left empty, the lane's next turns
--- (each alone in the rotation) are taken here too, up to `max` in all.
-local function takeMembers(members, max, top)
-  local groups = {}
-  for _, member in ipairs(members) do
-    if member ~= LANE then groups[#groups + 1] = member end
-  end
-  -- A group out has no turn (the invariant above): such an entry, or a repeat, is dropped as it stands.
-  local outs = #groups > 0 and redis.call('HMGET', outKey, unpack(groups)) or {}
-  local seen, groupIndex = {}, 0
-  for position, member in ipairs(members) do
-    if member == LANE then
-      local count = 1
-      if position == #members and #members < max then count = max - #takenIds end
-      local ids = redis.call('LPOP', takenLane, count)
-      if ids then
-        for index, id in ipairs(ids) do addTaken(id, false, false, index == 1 and LANE) end
-      else
-        redis.call('HDEL', laneTurnsKey, top)
-      end
-    else
-      groupIndex = groupIndex + 1
-      if not outs[groupIndex] and not seen[member] then
-        seen[member] = true
-        local item = redis.call('LPOP', groupKey(member))
-        if item then addTaken(string.sub(item, 2), member, item, member) end
-      end
-    end
-  end
-end
-
--- Takes up to `max` messages of a queue that has levels, in the order one take after another would: by
--- priority, and in turns across the groups and the lane of a level (one pass of its rotation). Returns the
--- ids taken and their groups (false when none); nothing when nothing may go now. Only pops: the caller
--- keeps the first of them and gives back the rest with settleTaken, before any other change to the
--- queue. A plain queue is taken from in bulk by queue-receive.lua instead.
-local function takeBatch(max)
-  takenIds, takenGroups, takenItems, takenMembers = {}, {}, {}, {}
-  while true do
-    local top = levels()[1]
-    if not top then
-      takenTurns, takenLane, takenLevel = nil, readyKey, 0
-      for _, id in ipairs(redis.call('LPOP', readyKey, max) or {}) do addTaken(id, false, false, false) end
-      return takenIds, takenGroups
-    end
-    local priority = tonumber(top)
-    takenTurns, takenLane, takenLevel = turnsKey(priority), laneKey(priority), priority
-    if redis.call('LLEN', takenLane) > 0 and redis.call('LLEN', takenTurns) > 0
-      and redis.call('HSETNX', laneTurnsKey, top, '1') == 1 then
-      redis.call('RPUSH', takenTurns, LANE)
-    end
-    local members = redis.call('LPOP', takenTurns, max)
-    while members do
-      takeMembers(members, max, top)
-      if #takenIds > 0 then return takenIds, takenGroups end
-      members = redis.call('LPOP', takenTurns, max)
-    end
-    -- No rotation at this level: its lane alone.
-    for _, id in ipairs(redis.call('LPOP', takenLane, max) or {}) do addTaken(id, false, false, false) end
-    if #takenIds > 0 then return takenIds, takenGroups end
-    redis.call('ZREM', levelsKey, top)
-    table.remove(knownLevels, 1)
-  end
-end
-
--- Settles the batch takeBatch took: its first `kept` messages are taken (their groups out), the rest go
--- back where they were (rotation members back at the front of their rotation), as if never taken. With
--- `endedLast`, the last kept one is a group's message that left the queue (expired, or gone): its group's
--- next may go (or the group ends), and the caller takes a new batch before anything else.
-local function settleTaken(kept, endedLast)
-  local count = #takenIds
-  if kept < count then
-    local laneBack, membersBack = {}, {}
-    for index = count, kept + 1, -1 do
-      local group = takenGroups[index]
-      if group then
-        redis.call('LPUSH', groupKey(group), takenItems[index])
-      else
-        laneBack[#laneBack + 1] = takenIds[index]
-      end
-      if takenMembers[index] then membersBack[#membersBack + 1] = takenMembers[index] end
-    end
-    if #laneBack > 0 then redis.call('LPUSH', takenLane, unpack(laneBack)) end
-    if #membersBack > 0 then redis.call('LPUSH', takenTurns, unpack(membersBack)) end
-  end
-  local outFields, laneTurnTaken = { FILLER_FIELD, FILLER }, false
-  for index = 1, kept do
-    local group = takenGroups[index]
-    if group then
-      readyElsewhereChange = readyElsewhereChange - 1
-      if not (endedLast and index == kept) then
-        outFields[#outFields + 1] = group
-        outFields[#outFields + 1] = takenIds[index]
-      end
-    else
-      if takenLevel > 0 then readyElsewhereChange = readyElsewhereChange - 1 end
-      if takenMembers[index] == LANE then laneTurnTaken = true end
-    end
-  end
-  if #outFields > 2 then redis.call('HSET', outKey, unpack(outFields)) end
-  if laneTurnTaken then
-    -- The lane's turn is over: it comes again at the tail of the rotation while it holds messages.
-    if redis.call('LLEN', takenLane) > 0 then
-      redis.call('RPUSH', takenTurns, LANE)
-    else
-      redis.call('HDEL', laneTurnsKey, takenLevel)
-    end
-  end
-  if endedLast then nextOrEnd(takenGroups[kept]) end
-end
-
--- The groups that have messages (`groups` less its filler).
-local function groupNames()
-  local names = redis.call('HKEYS', groupsKey)
-  for index, name in ipairs(names) do
-    if name == FILLER_FIELD then
-      table.remove(names, index)
-      break
-    end
-  end
-  return names
-end
-
 -- Ready messages in all: the plain lane and the rest.
 local function readyCount()
   local elsewhere = tonumber(redis.call('HGET', countersKey, 'readyElsewhere') or '0') + readyElsewhereChange
   return redis.call('LLEN', readyKey) + elsewhere
+end
+
+-- The groups' and lanes' machinery, built the first time a script needs it: a plain queue's scripts never
+-- do, and building it (some 20 closures) costs Redis more than a plain ack's own work. Its state (the
+-- batch taken, the groups a send started) lives in it for the rest of the script.
+local lanesBuilt = nil
+local function lanes()
+  if lanesBuilt then return lanesBuilt end
+  local laneTurnsKey = queueBase .. ':lane-turns'
+  local outKey = queueBase .. ':out'
+  local groupsKey = queueBase .. ':groups'
+  local groupDelaysKey = queueBase .. ':group-delays'
+  -- FILLER: the field '' (no group is named so) with a value longer than Redis's default
+  -- hash-max-listpack-value (64 bytes), written with every write of `out` and `groups`: each is then a hash
+  -- table from its first write on (Redis keeps a small hash as a listpack, whose every lookup is a scan).
+  -- Takes, acks and sends set, read and delete their fields by the hundred, which in a listpack cost a scan
+  -- each; as the receipts keep the inflight set a skiplist (redis-queue-engine.ts: RECEIPT_TOKEN_BYTES). A
+  -- hash left with the filler alone is deleted (dropIfFillerAlone), as Redis deletes an empty one. Readers
+  -- of `groups` leave the filler out.
+  local FILLER_FIELD = ''
+  local FILLER = string.rep('-', 65)
+
+  -- Deletes the hash `key` (out or groups) once it holds nothing but FILLER.
+  local function dropIfFillerAlone(key)
+    if redis.call('HLEN', key) == 1 and redis.call('HEXISTS', key, FILLER_FIELD) == 1 then redis.call('DEL', key) end
+  end
+
+  local function addLevel(priority)
+    redis.call('ZADD', levelsKey, priority, priority)
+    knownLevels = nil
+  end
+
+  local function laneKey(priority)
+    if priority == 0 then return readyKey end
+    return queueBase .. ':ready:' .. priority
+  end
+
+  local function groupKey(group)
+    return queueBase .. ':group:' .. group
+  end
+
+  local function turnsKey(priority)
+    return queueBase .. ':turns:' .. priority
+  end
+
+  -- Puts a group that has no message out, and is in no rotation, in the rotation of its head's priority.
+  local function enterRotation(group, head)
+    local priority = string.sub(head, 1, 1)
+    if redis.call('RPUSH', turnsKey(priority), group) == 1 then addLevel(priority) end
+    madeTakeable = true
+  end
+
+  -- A ready message joins the tail of its group or lane (atHead: the head). Plain messages of priority 0
+  -- are pushed by the callers themselves, in bulk, onto KEYS[1].
+  local function addReady(id, group, priority, atHead)
+    local push = atHead and 'LPUSH' or 'RPUSH'
+    readyElsewhereChange = readyElsewhereChange + 1
+    if group then
+      -- A group with ready messages before is in a rotation already, or out.
+      local item = PRIORITY_TEXT[priority] .. id
+      if redis.call(push, groupKey(group), item) == 1 and redis.call('HEXISTS', outKey, group) == 0 then
+        enterRotation(group, item)
+        -- It may start here (a group out, or with a delayed message, has started already).
+        redis.call('HSET', groupsKey, group, '1', FILLER_FIELD, FILLER)
+      end
+    else
+      if redis.call(push, laneKey(priority), id) == 1 then addLevel(priority) end
+      madeTakeable = true
+    end
+  end
+
+  -- A group with no ready message and none out: it ends, unless a message of it waits out a delay.
+  local function groupMayEnd(group)
+    if redis.call('HEXISTS', groupDelaysKey, group) == 1 then return end
+    redis.call('HDEL', groupsKey, group)
+    dropIfFillerAlone(groupsKey)
+  end
+
+  -- A group with none out: its head enters its rotation, or, with no message ready, the group may end.
+  local function nextOrEnd(group)
+    local head = redis.call('LINDEX', groupKey(group), '0')
+    if head then
+      enterRotation(group, head)
+    else
+      groupMayEnd(group)
+    end
+  end
+
+  -- The group's message out is settled (acked, dead-lettered, gone) or back in it: the group's next may go,
+  -- or the group ends.
+  local function releaseGroup(group)
+    if redis.call('HDEL', outKey, group) == 0 then return end
+    dropIfFillerAlone(outKey)
+    nextOrEnd(group)
+  end
+
+  -- enterRotation for many groups at once (none out, none in a rotation), `heads` their heads: one push
+  -- per rotation, in the order of `groups`.
+  local function enterRotations(groups, heads)
+    local entering, priorities = {}, {}
+    for index, group in ipairs(groups) do
+      local priority = string.sub(heads[index], 1, 1)
+      local members = entering[priority]
+      if not members then
+        members = {}
+        entering[priority] = members
+        priorities[#priorities + 1] = priority
+      end
+      members[#members + 1] = group
+    end
+    for _, priority in ipairs(priorities) do
+      local members = entering[priority]
+      if redis.call('RPUSH', turnsKey(priority), unpack(members)) == #members then addLevel(priority) end
+      madeTakeable = true
+    end
+  end
+
+  -- releaseGroup for many groups at once (an ack's): one read and one delete of `out`, one push per
+  -- rotation, in the order of `groups`, and one look at the delays of the groups that may end.
+  local function releaseGroups(groups)
+    if #groups == 0 then return end
+    local outs = redis.call('HMGET', outKey, unpack(groups))
+    local freed, seen = {}, {}
+    for index, group in ipairs(groups) do
+      if outs[index] and not seen[group] then
+        seen[group] = true
+        freed[#freed + 1] = group
+      end
+    end
+    if #freed == 0 then return end
+    redis.call('HDEL', outKey, unpack(freed))
+    dropIfFillerAlone(outKey)
+    local entering, heads, ending = {}, {}, {}
+    -- One look first at whether any of their lists holds a message: a group's next waits in its list, or
+    -- it may end, and at everyday rates none has one (its message went out as it came), so no list is read.
+    local listKeys = {}
+    for index, group in ipairs(freed) do listKeys[index] = groupKey(group) end
+    local anyList = redis.call('EXISTS', unpack(listKeys)) > 0
+    for index, group in ipairs(freed) do
+      local head = anyList and redis.call('LINDEX', listKeys[index], '0')
+      if head then
+        entering[#entering + 1] = group
+        heads[#heads + 1] = head
+      else
+        ending[#ending + 1] = group
+      end
+    end
+    enterRotations(entering, heads)
+    if #ending > 0 then
+      local delays = redis.call('HMGET', groupDelaysKey, unpack(ending))
+      local ended = {}
+      for index, group in ipairs(ending) do
+        if not delays[index] then ended[#ended + 1] = group end
+      end
+      if #ended > 0 then
+        redis.call('HDEL', groupsKey, unpack(ended))
+        dropIfFillerAlone(groupsKey)
+      end
+    end
+  end
+
+  -- The groups that sent messages started (their ready lists were empty), with those messages' items.
+  local startedGroups, startedItems = {}, {}
+
+  -- A sent message that may go now joins the tail of its group or lane, as addReady; a group it starts is
+  -- looked at with the batch's others by addSentToGroups.
+  local function addSent(id, group, priority)
+    if not group then return addReady(id, group, priority, false) end
+    readyElsewhereChange = readyElsewhereChange + 1
+    local item = PRIORITY_TEXT[priority] .. id
+    if redis.call('RPUSH', groupKey(group), item) == 1 then
+      startedGroups[#startedGroups + 1] = group
+      startedItems[#startedItems + 1] = item
+    end
+  end
+
+  -- The groups that addSent started since the last call: those with no message out enter their rotations
+  -- and start (one read of out, one push per rotation, one write of groups); the others are out, and so have
+  -- started already. Call before anything else reads the rotations.
+  local function addSentToGroups()
+    if #startedGroups == 0 then return end
+    local outs = redis.call('HMGET', outKey, unpack(startedGroups))
+    local entering, heads, present = {}, {}, { FILLER_FIELD, FILLER }
+    for index, group in ipairs(startedGroups) do
+      if not outs[index] then
+        entering[#entering + 1] = group
+        heads[#heads + 1] = startedItems[index]
+        present[#present + 1] = group
+        present[#present + 1] = '1'
+      end
+    end
+    startedGroups, startedItems = {}, {}
+    if #entering == 0 then return end
+    enterRotations(entering, heads)
+    redis.call('HSET', groupsKey, unpack(present))
+  end
+
+  -- A message of the group is sent with a delay: the group has started, and waits for it.
+  local function delayInGroup(group)
+    redis.call('HINCRBY', groupDelaysKey, group, '1')
+    redis.call('HSET', groupsKey, group, '1', FILLER_FIELD, FILLER)
+  end
+
+  -- A message of the group that was sent with a delay is due (it joins the group's ready list next).
+  local function delayEndsInGroup(group)
+    if redis.call('HINCRBY', groupDelaysKey, group, '-1') <= 0 then redis.call('HDEL', groupDelaysKey, group) end
+  end
+
+  -- The batch takeBatch took last, entry by entry, for settleTaken: its id, its group (false when none), its
+  -- group's item "<p><id>" (false when none), and the rotation member popped for it (its group, or LANE for
+  -- the first message of a lane's turn; false when none was). One batch comes from one level: the rotation
+  -- and the lane (or KEYS[1]) it popped from, and that level.
+  local takenIds, takenGroups, takenItems, takenMembers = {}, {}, {}, {}
+  local takenTurns, takenLane, takenLevel = nil, readyKey, 0
+
+  local function addTaken(id, group, item, member)
+    local index = #takenIds + 1
+    takenIds[index], takenGroups[index], takenItems[index], takenMembers[index] = id, group, item, member
+  end
+
+  -- Takes the members popped from a rotation of level `top` in their order: a group's head, or one message
+  -- of the lane. When the lane is the last member and the rotation is left empty, the lane's next turns
+  -- (each alone in the rotation) are taken here too, up to `max` in all.
+  local function takeMembers(members, max, top)
+    local groups = {}
+    for _, member in ipairs(members) do
+      if member ~= LANE then groups[#groups + 1] = member end
+    end
+    -- A group out has no turn (the invariant above): such an entry, or a repeat, is dropped as it stands.
+    local outs = #groups > 0 and redis.call('HMGET', outKey, unpack(groups)) or {}
+    local seen, groupIndex = {}, 0
+    for position, member in ipairs(members) do
+      if member == LANE then
+        local count = 1
+        if position == #members and #members < max then count = max - #takenIds end
+        local ids = redis.call('LPOP', takenLane, count)
+        if ids then
+          for index, id in ipairs(ids) do addTaken(id, false, false, index == 1 and LANE) end
+        else
+          redis.call('HDEL', laneTurnsKey, top)
+        end
+      else
+        groupIndex = groupIndex + 1
+        if not outs[groupIndex] and not seen[member] then
+          seen[member] = true
+          local item = redis.call('LPOP', groupKey(member))
+          if item then addTaken(string.sub(item, 2), member, item, member) end
+        end
+      end
+    end
+  end
+
+  -- Takes up to `max` messages of a queue that has levels, in the order one take after another would: by
+  -- priority, and in turns across the groups and the lane of a level (one pass of its rotation). Returns the
+  -- ids taken and their groups (false when none); nothing when nothing may go now. Only pops: the caller
+  -- keeps the first of them and gives back the rest with settleTaken, before any other change to the
+  -- queue. A plain queue is taken from in bulk by queue-receive.lua instead.
+  local function takeBatch(max)
+    takenIds, takenGroups, takenItems, takenMembers = {}, {}, {}, {}
+    while true do
+      local top = levels()[1]
+      if not top then
+        takenTurns, takenLane, takenLevel = nil, readyKey, 0
+        for _, id in ipairs(redis.call('LPOP', readyKey, max) or {}) do addTaken(id, false, false, false) end
+        return takenIds, takenGroups
+      end
+      local priority = tonumber(top)
+      takenTurns, takenLane, takenLevel = turnsKey(priority), laneKey(priority), priority
+      if redis.call('LLEN', takenLane) > 0 and redis.call('LLEN', takenTurns) > 0
+        and redis.call('HSETNX', laneTurnsKey, top, '1') == 1 then
+        redis.call('RPUSH', takenTurns, LANE)
+      end
+      local members = redis.call('LPOP', takenTurns, max)
+      while members do
+        takeMembers(members, max, top)
+        if #takenIds > 0 then return takenIds, takenGroups end
+        members = redis.call('LPOP', takenTurns, max)
+      end
+      -- No rotation at this level: its lane alone.
+      for _, id in ipairs(redis.call('LPOP', takenLane, max) or {}) do addTaken(id, false, false, false) end
+      if #takenIds > 0 then return takenIds, takenGroups end
+      redis.call('ZREM', levelsKey, top)
+      table.remove(knownLevels, 1)
+    end
+  end
+
+  -- Settles the batch takeBatch took: its first `kept` messages are taken (their groups out), the rest go
+  -- back where they were (rotation members back at the front of their rotation), as if never taken. With
+  -- `endedLast`, the last kept one is a group's message that left the queue (expired, or gone): its group's
+  -- next may go (or the group ends), and the caller takes a new batch before anything else.
+  local function settleTaken(kept, endedLast)
+    local count = #takenIds
+    if kept < count then
+      local laneBack, membersBack = {}, {}
+      for index = count, kept + 1, -1 do
+        local group = takenGroups[index]
+        if group then
+          redis.call('LPUSH', groupKey(group), takenItems[index])
+        else
+          laneBack[#laneBack + 1] = takenIds[index]
+        end
+        if takenMembers[index] then membersBack[#membersBack + 1] = takenMembers[index] end
+      end
+      if #laneBack > 0 then redis.call('LPUSH', takenLane, unpack(laneBack)) end
+      if #membersBack > 0 then redis.call('LPUSH', takenTurns, unpack(membersBack)) end
+    end
+    local outFields, laneTurnTaken = { FILLER_FIELD, FILLER }, false
+    for index = 1, kept do
+      local group = takenGroups[index]
+      if group then
+        readyElsewhereChange = readyElsewhereChange - 1
+        if not (endedLast and index == kept) then
+          outFields[#outFields + 1] = group
+          outFields[#outFields + 1] = takenIds[index]
+        end
+      else
+        if takenLevel > 0 then readyElsewhereChange = readyElsewhereChange - 1 end
+        if takenMembers[index] == LANE then laneTurnTaken = true end
+      end
+    end
+    if #outFields > 2 then redis.call('HSET', outKey, unpack(outFields)) end
+    if laneTurnTaken then
+      -- The lane's turn is over: it comes again at the tail of the rotation while it holds messages.
+      if redis.call('LLEN', takenLane) > 0 then
+        redis.call('RPUSH', takenTurns, LANE)
+      else
+        redis.call('HDEL', laneTurnsKey, takenLevel)
+      end
+    end
+    if endedLast then nextOrEnd(takenGroups[kept]) end
+  end
+
+  -- The groups that have messages (`groups` less its filler).
+  local function groupNames()
+    local names = redis.call('HKEYS', groupsKey)
+    for index, name in ipairs(names) do
+      if name == FILLER_FIELD then
+        table.remove(names, index)
+        break
+      end
+    end
+    return names
+  end
+
+  lanesBuilt = {
+    laneTurnsKey = laneTurnsKey,
+    outKey = outKey,
+    groupsKey = groupsKey,
+    groupDelaysKey = groupDelaysKey,
+    FILLER_FIELD = FILLER_FIELD,
+    FILLER = FILLER,
+    dropIfFillerAlone = dropIfFillerAlone,
+    addReady = addReady,
+    releaseGroup = releaseGroup,
+    releaseGroups = releaseGroups,
+    addSent = addSent,
+    addSentToGroups = addSentToGroups,
+    delayInGroup = delayInGroup,
+    delayEndsInGroup = delayEndsInGroup,
+    takeBatch = takeBatch,
+    settleTaken = settleTaken,
+    groupNames = groupNames,
+    laneKey = laneKey,
+    groupKey = groupKey,
+    turnsKey = turnsKey,
+  }
+  return lanesBuilt
 end
 
 -- Puts ended leases back at the head of their group or lane, keeping their acceptance order among
@@ -410,8 +442,8 @@ local function requeueAtHead(entries)
   for _, entry in ipairs(entries) do
     local id, _, group, priority = entry[1], entry[2], entry[3], entry[4]
     if group or priority > 0 then
-      addReady(id, group, priority, true)
-      if group then releaseGroup(group) end
+      lanes().addReady(id, group, priority, true)
+      if group then lanes().releaseGroup(group) end
     else
       plain[#plain + 1] = id
     end
