@@ -287,9 +287,9 @@ describe.each(SUITE_DEPLOYMENTS)("push delivery on Redis in %s mode", (kind) => 
     expect((await b.engine.receive(JOBS, 10, LONG_MS)).leases.map((lease) => lease.id)).toEqual(["m2"]);
   });
 
-  it("pushes grouped messages only to nodes that mark they read them, as the previous release does not", async () => {
+  it("pushes grouped messages only to nodes whose credit says they read them, as the previous release's does not", async () => {
     const { a, b, pushes } = await twoNodes();
-    // b's credit as a node of the previous release leaves it: no "<node>/groups" beside it.
+    // b's credit as a node of the previous release writes it: no "|g" after it.
     const [, , , , , , , , , , standingKey] = b.keys.queueScriptKeys(JOBS.namespace, JOBS.queue);
     await b.connections.command.hset(
       standingKey ?? "",
@@ -343,8 +343,19 @@ describe("push delivery between two nodes", () => {
     onCleanup(() => void admin.disconnect());
     // One at a time: each send finds the queue empty while the consumer has room, so it is pushed: no
     // receive (the only script that pops the ready list) runs for them.
+    // The consumer pulls when it starts and again when its subscriptions are in place: wait until it is done.
     await waitFor(async () => (await receives(admin)) > 0, { what: "the consumer's first pull" });
-    const receivesBefore = await receives(admin);
+    let receivesBefore = await receives(admin);
+    await waitFor(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const now = await receives(admin);
+        const settled = now === receivesBefore;
+        receivesBefore = now;
+        return settled;
+      },
+      { what: "the consumer's pulls at start to be over" },
+    );
     for (let index = 0; index < 3; index += 1) {
       expect(await command(producer, "queue:send", { queue: "pushed", data: index })).toMatchObject({ ok: true });
       await waitFor(() => deliveries.length === index + 1, { what: `delivery ${index}` });

@@ -17,10 +17,10 @@
 --   later sends (KEYS[11]); 0 = none. A receive that leaves messages ready withdraws the node's credit:
 --   its consumers pull.
 -- ARGV[7] the node's field in KEYS[11] for consumers of this visibility (keys.ts: standingField), ARGV[8] how
---   long a standing credit lasts (ms) unless a receive renews it. The credit comes with the field
---   "<node id>/groups" (until the same time): the node reads grouped pushes. A node of the release before
---   them writes none, and its sends delete it (a field they do not know): groups are pushed only to nodes
---   that all have it.
+--   long a standing credit lasts (ms) unless a receive renews it. The credit is written
+--   "<credit>|<until ms>|g": the "|g" says the node reads grouped pushes. A node of the release before them
+--   writes none, and its sends delete a credit so written (a form they do not read): groups are pushed
+--   only to nodes whose credits all have it.
 -- Returns { lease deadline (ms), how many stay ready that may be taken now (0 when only messages of groups
 --   out wait), how many expired messages were discarded, 1 when the
 --   due index already covers the new leases (else 0: the caller marks the deadline), the last seq pushed
@@ -144,9 +144,8 @@ else
 end
 local credit = standingCredit - leased
 if result[2] == 0 and credit > 0 then
-  -- Beside the credit, "<node id>/groups": this node reads pushed grouped messages (queue-send.lua).
-  local untilText = string.format('%d', now + standingLifeMs)
-  redis.call('HSET', standingKey, standingField, credit .. '|' .. untilText, standingNode .. '/groups', untilText)
+  -- "|g": this node reads pushed grouped messages (queue-send.lua).
+  redis.call('HSET', standingKey, standingField, string.format('%d|%d|g', credit, now + standingLifeMs))
   -- The hash goes with its last credit: nodes that died leave nothing behind for long.
   redis.call('PEXPIRE', standingKey, standingLifeMs)
 elseif standingCredit > 0 then

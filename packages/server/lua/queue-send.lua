@@ -19,7 +19,7 @@
 -- that holds one: none of them is pushed. A grouped message is pushed as its group's head when its group
 -- has none out and the batch none before it (an idle group): its group is then out, as a take leaves it;
 -- any other joins its group. Pushes only go to a queue that has no ready message at all, and grouped
--- ones only when every taker's node marks that it reads them ("<node id>/groups": queue-receive.lua).
+-- ones only when every taker's credit is marked "|g": its node reads them (queue-receive.lua).
 -- A push is one message on the node's channel: "<visibility ms>\n", then per lease
 --   "<receipt length> <entry length>\n<receipt><stored entry>". A node that hears none (PUBLISH answers 0:
 --   it is gone) loses its standing, and its messages stay ready.
@@ -99,28 +99,21 @@ if #messageArgs > 0 then
   redis.call('HINCRBY', countersKey, 'sent', #messageArgs / 2)
 end
 
--- The consumers standing for this queue, when it has no ready message to hand out first (order), and the
--- nodes that read grouped pushes.
-local takers, readsGroups = {}, {}
+-- The consumers standing for this queue, when it has no ready message to hand out first (order).
+local takers = {}
 if #readyIds > 0 and redis.call('LLEN', readyKey) == 0 and (not hasLevels() or readyCount() == 0) then
   local standing = redis.call('HGETALL', standingKey)
   for index = 1, #standing, 2 do
     local field = standing[index]
-    local credit, untilMs = string.match(standing[index + 1], '^(%d+)|(%d+)$')
+    local credit, untilMs, mark = string.match(standing[index + 1], '^(%d+)|(%d+)(|?g?)$')
     local node, visibility = string.match(field, '^(.+)/(%d+)$')
     credit, untilMs = tonumber(credit), tonumber(untilMs)
     if string.sub(field, -7) == '/pushed' then
       if untilMs and untilMs <= now then redis.call('HDEL', standingKey, field) end
-    elseif string.sub(field, -7) == '/groups' then
-      local groupsUntil = tonumber(standing[index + 1])
-      if groupsUntil and groupsUntil > now then
-        readsGroups[string.sub(field, 1, -8)] = true
-      else
-        redis.call('HDEL', standingKey, field)
-      end
     elseif node and credit and credit > 0 and untilMs > now then
       takers[#takers + 1] = {
-        field = field, node = node, visibility = tonumber(visibility), credit = credit, untilMs = untilMs
+        field = field, node = node, visibility = tonumber(visibility), credit = credit, untilMs = untilMs,
+        mark = mark
       }
     else
       redis.call('HDEL', standingKey, field)
@@ -133,7 +126,7 @@ end
 -- a group out).
 local pushable = {}
 for _, taker in ipairs(takers) do
-  if not readsGroups[taker.node] then pushesGroups = false end
+  if taker.mark ~= '|g' then pushesGroups = false end
 end
 if #takers > 0 then
   local groupsAsked, asked = {}, {}
@@ -184,8 +177,7 @@ for _, taker in ipairs(takers) do
   local heard = redis.call(publishCommand, wakeChannel .. '/' .. taker.node,
     taker.visibility .. '\n' .. table.concat(frames))
   if heard == 0 then
-    -- Its node is gone: nothing of it stays.
-    redis.call('HDEL', standingKey, taker.field, taker.node .. '/groups')
+    redis.call('HDEL', standingKey, taker.field)
     pushed = first - 1
     break
   end
@@ -199,7 +191,7 @@ for _, taker in ipairs(takers) do
   local credit = taker.credit - #frames
   local pushedRecord = string.format('%d|%d', readySeqs[pushable[pushed]], taker.untilMs)
   if credit > 0 then
-    redis.call('HSET', standingKey, taker.field, string.format('%d|%d', credit, taker.untilMs),
+    redis.call('HSET', standingKey, taker.field, string.format('%d|%d%s', credit, taker.untilMs, taker.mark),
       taker.node .. '/pushed', pushedRecord)
   else
     redis.call('HDEL', standingKey, taker.field)

@@ -17,7 +17,8 @@
 -- KEYS[7]  seq: string, the sequence shared by a queue and its dead-letter queue (acceptance order)
 -- KEYS[8] dead-letter ready, KEYS[9] dead-letter messages, KEYS[10] dead-letter delayed: the same keys
 --   of "<queue>.dlq"
--- KEYS[11] standing: hash, "<node id>/<visibility ms>" -> "<credit>|<until ms>": consumers of one node
+-- KEYS[11] standing: hash, "<node id>/<visibility ms>" -> "<credit>|<until ms>|g" ("|g": the node reads
+--          grouped pushes; a node of an earlier release leaves it out): consumers of one node
 --          (those with that visibility) whose last pull left the queue empty, and how many messages they
 --          take now; a send leases that many straight to them (queue-send.lua: push delivery). Stale after
 --          `until` (a node that died holds no more than the credit it left, as a pull would have).
