@@ -15,10 +15,10 @@
 -- ARGV[7] how many messages follow; then eight ARGV per message:
 --   id, '1' when the producer chose the id (deduplicated) else '0', delay (ms), ttl (ms, 0 = none),
 --   maxAttempts, group ('' = none), priority (0-9), body
--- A message with a priority above 0 joins its lane (queue-lanes.lua), and so does every message of a batch
--- that holds one: none of them is pushed. A grouped message is pushed as its group's head when its group
--- has none out and the batch none before it (an idle group): its group is then out, as a take leaves it;
--- any other joins its group. Pushes only go to a queue that has no ready message at all, and grouped
+-- A message with a priority above 0 joins its lane (queue-lanes.lua) and is not pushed; nor is a grouped
+-- message of a batch that holds one. A grouped message is pushed as its group's head when its group has
+-- none out, no ready message, and the batch none before it (an idle group): its group is then out, as a
+-- take leaves it; any other joins its group. Pushes only go to a queue that has no ready message at all, and grouped
 -- ones only when every taker's credit is marked "|g": its node reads them (queue-receive.lua).
 -- A push is one message on the node's channel: "<visibility ms>\n", then per lease
 --   "<receipt length> <entry length>\n<receipt><stored entry>". A node that hears none (PUBLISH answers 0:
@@ -140,7 +140,14 @@ if #takers > 0 then
   local idle = {}
   if #groupsAsked > 0 then
     local outs = redis.call('HMGET', lanes().outKey, unpack(groupsAsked))
-    for index, group in ipairs(groupsAsked) do idle[group] = not outs[index] end
+    local lists = {}
+    for index, group in ipairs(groupsAsked) do
+      idle[group] = not outs[index]
+      lists[index] = lanes().groupKey(group)
+    end
+    -- A group with none out and no ready message has no list (the invariant, and the ready count read
+    -- above, say so): one look makes sure, and any list found keeps this batch's groups from pushes.
+    if redis.call('EXISTS', unpack(lists)) > 0 then idle = {} end
   end
   for index = 1, #readyIds do
     local group = readyGroups[index]

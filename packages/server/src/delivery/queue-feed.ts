@@ -34,8 +34,8 @@ export class QueueFeed {
   private held: PushedLeases[] = [];
   /**
    * Leases not handed out yet, pulled or pushed, in acceptance order (ConsumerDispatcher.handOutWaiting):
-   * a push and a pull that cross are merged by `seq`, so neither overtakes the other. What waits is older
-   * than anything still ready, so the feed pulls only once nothing waits.
+   * a push and a pull that cross are merged by `seq` (each keeping its own order), so neither overtakes the
+   * other. What waits is older than anything still ready, so the feed pulls only once nothing waits.
    */
   readonly waiting: WaitingLease[] = [];
   private takerTurn = 0;
@@ -69,14 +69,19 @@ export class QueueFeed {
 
   /**
    * Leases join the waiting line. One batch keeps the store's order (which puts priorities and groups'
-   * turns before acceptance, docs/protocol.md §11); batches that meet in line (a push that crossed a pull:
-   * plain queues only, as only they get pushes) are merged in acceptance order.
+   * turns before acceptance, docs/protocol.md §11); batches that meet in line (a push that crossed a pull)
+   * are merged in acceptance order, each keeping its own order: a pull's batch by priority stays so.
    */
   admit(leases: Lease[], visibilityMs: number): void {
     const arrivedAt = performance.now();
-    const merging = this.waiting.length > 0;
-    for (const lease of leases) this.waiting.push({ lease, visibilityMs, arrivedAt });
-    if (merging) this.waiting.sort((first, second) => first.lease.seq - second.lease.seq);
+    const arriving = leases.map((lease) => ({ lease, visibilityMs, arrivedAt }));
+    if (this.waiting.length === 0) {
+      this.waiting.push(...arriving);
+      return;
+    }
+    const merged = mergedBySeq(this.waiting, arriving);
+    this.waiting.length = 0;
+    this.waiting.push(...merged);
   }
 
   /**
@@ -145,4 +150,23 @@ export class QueueFeed {
     for (const delivery of this.held) this.admit(delivery.leases, delivery.visibilityMs);
     this.held = [];
   }
+}
+
+/** Two lines merged by acceptance seq, each keeping its own order (a stable merge, not a sort). */
+function mergedBySeq(first: WaitingLease[], second: WaitingLease[]): WaitingLease[] {
+  const merged: WaitingLease[] = [];
+  let a = 0;
+  let b = 0;
+  while (a < first.length && b < second.length) {
+    const fromFirst = first[a] as WaitingLease;
+    const fromSecond = second[b] as WaitingLease;
+    if (fromFirst.lease.seq <= fromSecond.lease.seq) {
+      merged.push(fromFirst);
+      a += 1;
+    } else {
+      merged.push(fromSecond);
+      b += 1;
+    }
+  }
+  return merged.concat(first.slice(a), second.slice(b));
 }
