@@ -10,7 +10,8 @@
  *   npm run bench -- --only queue-throughput,queue-latency --json
  *   npm run bench -- --only queue-profile   CPU profile of both nodes + Redis commandstats
  *   npm run bench -- --only cluster-masters Redis Cluster of 1, 2, 3 masters: rate and each master's share
- *   npm run bench -- --only queue-groups    1,000 message groups beside no groups; each group's order checked
+ *   npm run bench -- --only queue-groups    1,000 message groups beside no groups, at saturation and at a
+ *                                           steady 2,000 msg/s; each group's order checked
  */
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";

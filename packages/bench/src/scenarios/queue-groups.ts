@@ -40,7 +40,8 @@ export interface QueueGroupsDetails {
 
 export const queueGroups: Scenario = {
   name: QUEUE_GROUPS_SCENARIO,
-  about: "1,000 message groups vs no groups: msgs/s and Redis µs/msg, consumers on both nodes; order checked",
+  about:
+    "1,000 message groups vs no groups, at saturation and at 2,000 msg/s: msgs/s and Redis µs/msg, consumers on both nodes; order checked",
   async run(context: BenchContext) {
     if (!runsSystem(context, "mailroom")) return;
     const { throughputMessages: messages, messageGroups } = context.sizes;
