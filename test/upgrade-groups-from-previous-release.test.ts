@@ -1,14 +1,17 @@
 /**
- * Grouped messages through a rolling upgrade from the first release with groups (helpers/previous-release.ts:
- * FIRST_GROUPS_RELEASE, layout 3), whose scripts kept the groups' bookkeeping one message at a time; this
- * checkout batches it and keeps the `groups` hash as a set. Nodes of both releases send, deliver and ack
- * the same grouped queue at once; an old node is killed holding leases. What is proved: nothing accepted is
- * lost, each group's first deliveries come in send order, no two messages of a group are out at once, and
- * once everything is acked the queue holds nothing and counts no group.
+ * Grouped messages through a rolling upgrade from an earlier release with groups (helpers/previous-release.ts):
+ * the first one (FIRST_GROUPS_RELEASE, layout 3), whose scripts kept the groups' bookkeeping one message at
+ * a time where this checkout batches it and keeps the `groups` hash as a set; and the last one before
+ * grouped messages were pushed (UNPUSHED_GROUPS_RELEASE), whose nodes must never be pushed one (this
+ * checkout's nodes push them only to credits marked "|g", docs/protocol.md §15). Nodes of both releases
+ * send, deliver and ack the same grouped queue at once; an old node is killed holding leases; the last
+ * messages flow through this checkout's nodes alone. What is proved: nothing accepted is lost, each group's
+ * first deliveries come in send order, no two messages of a group are out at once, and once everything is
+ * acked the queue holds nothing and counts no group.
  */
 import { describe, expect, it } from "vitest";
 import { type NodeHandle, startNode } from "./helpers/nodes.js";
-import { FIRST_GROUPS_RELEASE, previousReleaseCli } from "./helpers/previous-release.js";
+import { FIRST_GROUPS_RELEASE, previousReleaseCli, UNPUSHED_GROUPS_RELEASE } from "./helpers/previous-release.js";
 import { freshPrefix, startRedis } from "./helpers/redis.js";
 import { type ClientSocket, command, connectSocket } from "./helpers/sockets.js";
 import { waitFor } from "./helpers/wait.js";
@@ -103,54 +106,75 @@ async function consume(
   return socket;
 }
 
-describe("grouped messages through a rolling upgrade from the first release with groups", () => {
-  it("keeps each group's order and one message out, and loses nothing, while both releases serve the queue", async () => {
-    const redis = await startRedis();
-    const prefix = freshPrefix();
-    const cli = await previousReleaseCli(FIRST_GROUPS_RELEASE);
-    const [old1, old2] = (await Promise.all([
-      startNode({ redisUrl: redis.url, prefix, cli }),
-      startNode({ redisUrl: redis.url, prefix, cli }),
-    ])) as [NodeHandle, NodeHandle];
-    const checker = new GroupChecker();
-    const accepted = new Set<string>();
+describe.each([FIRST_GROUPS_RELEASE, UNPUSHED_GROUPS_RELEASE])(
+  "grouped messages through a rolling upgrade from release %s",
+  (release) => {
+    it("keeps each group's order and one message out, and loses nothing, while both releases serve the queue", async () => {
+      const redis = await startRedis();
+      const prefix = freshPrefix();
+      const cli = await previousReleaseCli(release);
+      const [old1, old2] = (await Promise.all([
+        startNode({ redisUrl: redis.url, prefix, cli }),
+        startNode({ redisUrl: redis.url, prefix, cli }),
+      ])) as [NodeHandle, NodeHandle];
+      const checker = new GroupChecker();
+      const accepted = new Set<string>();
 
-    // The old release alone: a backlog, then a consumer that keeps the first lease of every 9th message.
-    const oldProducer = await connectSocket(old1.url);
-    await produce(oldProducer, 20, 0, accepted);
-    await consume(old2, checker, (n) => n % 9 === 4);
-    await waitFor(() => checker.delivered.size >= 60, { what: "the old release to deliver" });
+      // The old release alone: a backlog, then a consumer that keeps the first lease of every 9th message.
+      const oldProducer = await connectSocket(old1.url);
+      await produce(oldProducer, 20, 0, accepted);
+      await consume(old2, checker, (n) => n % 9 === 4);
+      await waitFor(() => checker.delivered.size >= 60, { what: "the old release to deliver" });
 
-    // Both releases at once: sends through either, consumers on either.
-    const [new1, new2] = (await Promise.all([
-      startNode({ redisUrl: redis.url, prefix }),
-      startNode({ redisUrl: redis.url, prefix }),
-    ])) as [NodeHandle, NodeHandle];
-    const newProducer = await connectSocket(new1.url);
-    const newConsumer = await consume(new2, checker);
-    const even = (group: number) => group % 2 === 0;
-    const odd = (group: number) => group % 2 === 1;
-    await Promise.all([produce(oldProducer, 20, 100, accepted, even), produce(newProducer, 20, 200, accepted, odd)]);
-    await Promise.all([produce(oldProducer, 10, 300, accepted, odd), produce(newProducer, 10, 400, accepted, even)]);
+      // Both releases at once: sends through either, consumers on either.
+      const [new1, new2] = (await Promise.all([
+        startNode({ redisUrl: redis.url, prefix }),
+        startNode({ redisUrl: redis.url, prefix }),
+      ])) as [NodeHandle, NodeHandle];
+      const newProducer = await connectSocket(new1.url);
+      // The old consumer alone drains the queue and stands for more: a send through a new node to its idle
+      // groups then finds only the old node's credit, which must not be pushed a grouped message (it would
+      // misread its receipt): it pulls them.
+      await waitFor(() => [...accepted].every((id) => checker.delivered.has(id)), {
+        what: "the old release to deliver its backlog",
+        timeoutMs: 20_000,
+      });
+      await waitFor(
+        async () => {
+          const stats = await command(newProducer, "queue:stats", { queue: QUEUE });
+          return stats.ready === 0 && stats.inflight === 0 && stats.delayed === 0;
+        },
+        { what: "the queue to be empty" },
+      );
+      await produce(newProducer, 1, 50, accepted);
+      await waitFor(() => [...accepted].every((id) => checker.delivered.has(id)), {
+        what: "the old consumer to get the new node's sends",
+      });
+      const newConsumer = await consume(new2, checker);
+      const even = (group: number) => group % 2 === 0;
+      const odd = (group: number) => group % 2 === 1;
+      await Promise.all([produce(oldProducer, 20, 100, accepted, even), produce(newProducer, 20, 200, accepted, odd)]);
+      await Promise.all([produce(oldProducer, 10, 300, accepted, odd), produce(newProducer, 10, 400, accepted, even)]);
 
-    // The old consumer's node dies holding leases; then the old release is gone.
-    await old2.kill();
-    await old1.stop();
-    await produce(newProducer, 10, 500, accepted);
+      // The old consumer's node dies holding leases; then the old release is gone.
+      await old2.kill();
+      await old1.stop();
+      await produce(newProducer, 10, 500, accepted);
 
-    await waitFor(() => [...accepted].every((id) => checker.delivered.has(id)), {
-      what: "every accepted message to be delivered",
-      timeoutMs: 20_000,
+      await waitFor(() => [...accepted].every((id) => checker.delivered.has(id)), {
+        what: "every accepted message to be delivered",
+        timeoutMs: 20_000,
+      });
+      await waitFor(
+        async () => {
+          const stats = await command(newConsumer, "queue:stats", { queue: QUEUE });
+          return stats.ready === 0 && stats.inflight === 0 && stats.delayed === 0 ? stats : undefined;
+        },
+        { what: "the queue to be empty" },
+      );
+      expect(checker.violations).toEqual([]);
+      expect(accepted.size).toBe(GROUPS * 61);
+      expect(await command(newConsumer, "queue:stats", { queue: QUEUE })).toMatchObject({ groups: 0, deadLettered: 0 });
     });
-    await waitFor(
-      async () => {
-        const stats = await command(newConsumer, "queue:stats", { queue: QUEUE });
-        return stats.ready === 0 && stats.inflight === 0 && stats.delayed === 0 ? stats : undefined;
-      },
-      { what: "the queue to be empty" },
-    );
-    expect(checker.violations).toEqual([]);
-    expect(accepted.size).toBe(GROUPS * 60);
-    expect(await command(newConsumer, "queue:stats", { queue: QUEUE })).toMatchObject({ groups: 0, deadLettered: 0 });
-  });
-});
+  },
+);

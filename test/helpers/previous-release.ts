@@ -14,6 +14,8 @@ import { promisify } from "node:util";
 export const LAYOUT_2_RELEASE = "1fefdf9";
 /** The first release with groups (layout 3), before their bookkeeping was batched. */
 export const FIRST_GROUPS_RELEASE = "b8c1136";
+/** The last release before grouped messages were pushed (its nodes pull them, and read no pushed one). */
+export const UNPUSHED_GROUPS_RELEASE = "777615a";
 
 const TEST_DIR = fileURLToPath(new URL("..", import.meta.url));
 
