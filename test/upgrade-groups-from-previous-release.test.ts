@@ -106,6 +106,22 @@ async function consume(
   return socket;
 }
 
+/** Waits until every accepted message has been delivered at least once. */
+function everyAcceptedDelivered(accepted: Set<string>, checker: GroupChecker, what: string): Promise<boolean> {
+  return waitFor(() => [...accepted].every((id) => checker.delivered.has(id)), { what, timeoutMs: 20_000 });
+}
+
+/** Waits until the queue holds nothing ready, in flight or delayed. */
+function queueEmpty(socket: ClientSocket): Promise<boolean> {
+  return waitFor(
+    async () => {
+      const stats = await command(socket, "queue:stats", { queue: QUEUE });
+      return stats.ready === 0 && stats.inflight === 0 && stats.delayed === 0;
+    },
+    { what: "the queue to be empty" },
+  );
+}
+
 describe.each([FIRST_GROUPS_RELEASE, UNPUSHED_GROUPS_RELEASE])(
   "grouped messages through a rolling upgrade from release %s",
   (release) => {
@@ -135,21 +151,10 @@ describe.each([FIRST_GROUPS_RELEASE, UNPUSHED_GROUPS_RELEASE])(
       // The old consumer alone drains the queue and stands for more: a send through a new node to its idle
       // groups then finds only the old node's credit, which must not be pushed a grouped message (it would
       // misread its receipt): it pulls them.
-      await waitFor(() => [...accepted].every((id) => checker.delivered.has(id)), {
-        what: "the old release to deliver its backlog",
-        timeoutMs: 20_000,
-      });
-      await waitFor(
-        async () => {
-          const stats = await command(newProducer, "queue:stats", { queue: QUEUE });
-          return stats.ready === 0 && stats.inflight === 0 && stats.delayed === 0;
-        },
-        { what: "the queue to be empty" },
-      );
+      await everyAcceptedDelivered(accepted, checker, "the old release to deliver its backlog");
+      await queueEmpty(newProducer);
       await produce(newProducer, 1, 50, accepted);
-      await waitFor(() => [...accepted].every((id) => checker.delivered.has(id)), {
-        what: "the old consumer to get the new node's sends",
-      });
+      await everyAcceptedDelivered(accepted, checker, "the old consumer to get the new node's sends");
       const newConsumer = await consume(new2, checker);
       const even = (group: number) => group % 2 === 0;
       const odd = (group: number) => group % 2 === 1;
@@ -161,17 +166,8 @@ describe.each([FIRST_GROUPS_RELEASE, UNPUSHED_GROUPS_RELEASE])(
       await old1.stop();
       await produce(newProducer, 10, 500, accepted);
 
-      await waitFor(() => [...accepted].every((id) => checker.delivered.has(id)), {
-        what: "every accepted message to be delivered",
-        timeoutMs: 20_000,
-      });
-      await waitFor(
-        async () => {
-          const stats = await command(newConsumer, "queue:stats", { queue: QUEUE });
-          return stats.ready === 0 && stats.inflight === 0 && stats.delayed === 0 ? stats : undefined;
-        },
-        { what: "the queue to be empty" },
-      );
+      await everyAcceptedDelivered(accepted, checker, "every accepted message to be delivered");
+      await queueEmpty(newConsumer);
       expect(checker.violations).toEqual([]);
       expect(accepted.size).toBe(GROUPS * 61);
       expect(await command(newConsumer, "queue:stats", { queue: QUEUE })).toMatchObject({ groups: 0, deadLettered: 0 });

@@ -48,7 +48,7 @@ local pushesGroups = not isDeadLetterQueue
 for index = 0, count - 1 do
   if ARGV[14 + index * 8] ~= '0' then pushesGroups = false end
 end
--- Whether a message joined a group or a lane above 0 (the queue then has levels: no push).
+-- Whether a message joined a group or a lane above 0: the script then publishes the wake-up.
 local placedElsewhere = false
 local accepted = {}
 -- Reserve the batch's sequence numbers at once; a duplicate leaves a harmless gap.
@@ -129,31 +129,23 @@ for _, taker in ipairs(takers) do
   if taker.mark ~= '|g' then pushesGroups = false end
 end
 if #takers > 0 then
-  local groupsAsked, asked = {}, {}
-  for index = 1, #readyIds do
-    local group = pushesGroups and readyGroups[index]
-    if group and not asked[group] then
-      asked[group] = true
-      groupsAsked[#groupsAsked + 1] = group
-    end
-  end
   local idle = {}
-  if #groupsAsked > 0 then
-    local outs = redis.call('HMGET', lanes().outKey, unpack(groupsAsked))
-    local lists = {}
-    for index, group in ipairs(groupsAsked) do
-      idle[group] = not outs[index]
-      lists[index] = lanes().groupKey(group)
+  if pushesGroups then
+    local groups, asked = {}, {}
+    for index = 1, #readyIds do
+      local group = readyGroups[index]
+      if group and not asked[group] then
+        asked[group] = true
+        groups[#groups + 1] = group
+      end
     end
-    -- A group with none out and no ready message has no list (the invariant, and the ready count read
-    -- above, say so): one look makes sure, and any list found keeps this batch's groups from pushes.
-    if redis.call('EXISTS', unpack(lists)) > 0 then idle = {} end
+    idle = lanes().idleGroups(groups)
   end
   for index = 1, #readyIds do
     local group = readyGroups[index]
     if not group then
       pushable[#pushable + 1] = index
-    elseif idle[group] and pushesGroups then
+    elseif idle[group] then
       idle[group] = false
       pushable[#pushable + 1] = index
     end
@@ -216,23 +208,16 @@ end
 
 -- The groups of the heads pushed are out, as a take leaves them; what no live taker took is ready, in
 -- acceptance order: a plain message in the list, a grouped one in its group.
-local wasPushed, outFields, presentFields = {}, {}, {}
+local wasPushed, groupsOut, idsOut = {}, {}, {}
 for position = 1, pushed do
   local index = pushable[position]
   wasPushed[index] = true
-  local group = readyGroups[index]
-  if group then
-    outFields[#outFields + 1] = group
-    outFields[#outFields + 1] = readyIds[index]
-    presentFields[#presentFields + 1] = group
-    presentFields[#presentFields + 1] = '1'
+  if readyGroups[index] then
+    groupsOut[#groupsOut + 1] = readyGroups[index]
+    idsOut[#idsOut + 1] = readyIds[index]
   end
 end
-if #outFields > 0 then
-  local L = lanes()
-  redis.call('HSET', L.outKey, L.FILLER_FIELD, L.FILLER, unpack(outFields))
-  redis.call('HSET', L.groupsKey, L.FILLER_FIELD, L.FILLER, unpack(presentFields))
-end
+if #groupsOut > 0 then lanes().startOut(groupsOut, idsOut) end
 local stillReady = {}
 for index = 1, #readyIds do
   if not wasPushed[index] then

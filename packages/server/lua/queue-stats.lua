@@ -10,7 +10,7 @@ return {
   redis.call('HLEN', dlqMessagesKey),
   tonumber(redis.call('HGET', countersKey, 'expired') or '0'),
   tonumber(redis.call('HGET', countersKey, 'discarded') or '0'),
-  redis.call('HLEN', lanes().groupsKey) - redis.call('HEXISTS', lanes().groupsKey, lanes().FILLER_FIELD),
+  lanes().groupCount(),
   tonumber(redis.call('HGET', countersKey, 'sent') or '0'),
   tonumber(redis.call('HGET', countersKey, 'acked') or '0')
 }

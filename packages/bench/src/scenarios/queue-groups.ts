@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import type { GroupOrderSummary } from "../measure/group-order.js";
 import type { RedisUsage } from "../measure/redis-usage.js";
-import { perSecond, type ScenarioResult } from "../result.js";
+import type { ScenarioResult } from "../result.js";
 import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
 import { describeCpu, type QueueRunResult, runFigures, runQueue } from "./queue-run.js";
 import { bestOfRounds } from "./rounds.js";
@@ -44,76 +44,43 @@ export const queueGroups: Scenario = {
     "1,000 message groups vs no groups, at saturation and at 2,000 msg/s: msgs/s and Redis µs/msg, consumers on both nodes; order checked",
   async run(context: BenchContext) {
     if (!runsSystem(context, "mailroom")) return;
-    const { throughputMessages: messages, messageGroups } = context.sizes;
+    const { messageGroups } = context.sizes;
     const best: ScenarioResult[] = [];
     await bestOfRounds({ ...context, report: (result) => best.push(result) }, [
-      { system: UNGROUPED, run: () => groupsRun(context, messages, 0) },
-      { system: GROUPED, run: () => groupsRun(context, messages, messageGroups) },
+      { system: UNGROUPED, run: () => groupsRun(context, 0, "saturation") },
+      { system: GROUPED, run: () => groupsRun(context, messageGroups, "saturation") },
     ]);
     const ungrouped = best.find((result) => result.system === UNGROUPED);
     const grouped = best.find((result) => result.system === GROUPED);
     if (ungrouped && grouped) compareWithUngrouped(grouped, ungrouped);
     for (const result of best) context.report(result);
-    const steadyUngrouped = await steadyRun(context, 0);
-    const steadyGrouped = await steadyRun(context, messageGroups);
+    const steadyUngrouped = await groupsRun(context, 0, "steady");
+    const steadyGrouped = await groupsRun(context, messageGroups, "steady");
     compareWithUngrouped(steadyGrouped, steadyUngrouped);
     context.report(steadyUngrouped);
     context.report(steadyGrouped);
   },
 };
 
-/** One run at the latency run's steady rate, with or without groups. */
-async function steadyRun(context: BenchContext, groups: number): Promise<ScenarioResult> {
-  const { latencyRate, latencySeconds, latencyWarmupSeconds } = context.sizes;
-  const messages = Math.round(latencyRate * latencySeconds);
-  const label = groups > 0 ? `${groups} groups` : "no groups";
-  context.progress(`${QUEUE_GROUPS_SCENARIO}: ${label}, ${latencyRate} msg/s for ${latencySeconds} s`);
-  const system = groups > 0 ? GROUPED_STEADY : UNGROUPED_STEADY;
-  const run = await runQueue(context, {
-    system: "mailroom",
-    queues: [`bench-groups-steady-${groups}-${context.runId}-${randomBytes(2).toString("hex")}`],
-    mode: "steady",
-    messages,
-    ratePerSecond: latencyRate,
-    warmup: Math.round(latencyRate * latencyWarmupSeconds),
-    groups,
-    consumeOn: "both nodes",
-  });
-  return {
-    name: QUEUE_GROUPS_SCENARIO,
-    system,
-    msgsPerSec: perSecond(messages, run.elapsedMs),
-    p50Ms: run.consumer.latency.p50Ms,
-    p99Ms: run.consumer.latency.p99Ms,
-    redisCpuUsPerMsg: run.redis?.cpuUsPerMsg ?? null,
-    cpuUsPerMsg: run.cpuUsPerMsg,
-    notes: [
-      `${label}, open loop ${latencyRate} msg/s for ${latencySeconds} s`,
-      ...(groups > 0 ? [describeOrder(run.consumer.groupOrder)] : []),
-      describeRedis(run),
-      `CPU cores: ${describeCpu(run.cpu.cores)}`,
-    ].join("; "),
-    details: {
-      groups,
-      messages,
-      received: run.consumer.received,
-      groupOrder: run.consumer.groupOrder,
-      redis: run.redis,
-    },
-  };
-}
+/** The two loads each of grouped and ungrouped runs at: as fast as it goes, and the latency run's steady rate. */
+type GroupsLoad = "saturation" | "steady";
 
-async function groupsRun(context: BenchContext, messages: number, groups: number): Promise<ScenarioResult> {
+/** One run with `groups` (0: none) at `load`. */
+async function groupsRun(context: BenchContext, groups: number, load: GroupsLoad): Promise<ScenarioResult> {
+  const { throughputMessages, latencyRate, latencySeconds, latencyWarmupSeconds } = context.sizes;
+  const steady = load === "steady";
+  const messages = steady ? Math.round(latencyRate * latencySeconds) : throughputMessages;
   const label = groups > 0 ? `${groups} groups` : "no groups";
-  context.progress(`${QUEUE_GROUPS_SCENARIO}: ${label}, ${messages} messages, consumers on both nodes`);
-  const system = groups > 0 ? GROUPED : UNGROUPED;
+  const how = steady ? `open loop ${latencyRate} msg/s for ${latencySeconds} s` : `${messages} msgs`;
+  context.progress(`${QUEUE_GROUPS_SCENARIO}: ${label}, ${how}, consumers on both nodes`);
+  const system = steady ? (groups > 0 ? GROUPED_STEADY : UNGROUPED_STEADY) : groups > 0 ? GROUPED : UNGROUPED;
   const run = await runQueue(context, {
     system: "mailroom",
-    queues: [`bench-groups-${system}-${context.runId}-${randomBytes(2).toString("hex")}`],
-    mode: "burst",
+    queues: [`bench-groups-${load}-${groups}-${context.runId}-${randomBytes(2).toString("hex")}`],
+    mode: steady ? "steady" : "burst",
     messages,
-    ratePerSecond: 0,
-    warmup: 0,
+    ratePerSecond: steady ? latencyRate : 0,
+    warmup: steady ? Math.round(latencyRate * latencyWarmupSeconds) : 0,
     groups,
     consumeOn: "both nodes",
   });
@@ -130,7 +97,7 @@ async function groupsRun(context: BenchContext, messages: number, groups: number
     system,
     ...runFigures(run, messages),
     notes: [
-      `${label}, ${messages} msgs in ${(run.elapsedMs / 1000).toFixed(1)} s`,
+      steady ? `${label}, ${how}` : `${label}, ${messages} msgs in ${(run.elapsedMs / 1000).toFixed(1)} s`,
       ...(groups > 0 ? [describeOrder(run.consumer.groupOrder)] : []),
       describeRedis(run),
       `CPU cores: ${describeCpu(run.cpu.cores)}`,

@@ -258,6 +258,36 @@ local function lanes()
     redis.call('HSET', groupsKey, unpack(present))
   end
 
+  -- Of `groups` (distinct), those idle: none out and no ready message, so a message sent to one may go
+  -- out at once as its head (queue-send.lua: push). The invariant says a group with none out has no list
+  -- when the queue holds nothing takeable; one EXISTS makes sure, and any list found answers none.
+  local function idleGroups(groups)
+    local idle = {}
+    if #groups == 0 then return idle end
+    local outs = redis.call('HMGET', outKey, unpack(groups))
+    local lists = {}
+    for index, group in ipairs(groups) do
+      idle[group] = not outs[index]
+      lists[index] = groupKey(group)
+    end
+    if redis.call('EXISTS', unpack(lists)) > 0 then return {} end
+    return idle
+  end
+
+  -- Idle groups whose heads `ids` went out without a take (pushed): they start, with that message out.
+  local function startOut(groups, ids)
+    if #groups == 0 then return end
+    local outFields, present = { FILLER_FIELD, FILLER }, { FILLER_FIELD, FILLER }
+    for index, group in ipairs(groups) do
+      outFields[#outFields + 1] = group
+      outFields[#outFields + 1] = ids[index]
+      present[#present + 1] = group
+      present[#present + 1] = '1'
+    end
+    redis.call('HSET', outKey, unpack(outFields))
+    redis.call('HSET', groupsKey, unpack(present))
+  end
+
   -- A message of the group is sent with a delay: the group has started, and waits for it.
   local function delayInGroup(group)
     redis.call('HINCRBY', groupDelaysKey, group, '1')
@@ -405,24 +435,30 @@ local function lanes()
     return names
   end
 
+  -- How many groups have messages (`groups` less its filler).
+  local function groupCount()
+    return redis.call('HLEN', groupsKey) - redis.call('HEXISTS', groupsKey, FILLER_FIELD)
+  end
+
   lanesBuilt = {
     laneTurnsKey = laneTurnsKey,
     outKey = outKey,
     groupsKey = groupsKey,
     groupDelaysKey = groupDelaysKey,
-    FILLER_FIELD = FILLER_FIELD,
-    FILLER = FILLER,
     dropIfFillerAlone = dropIfFillerAlone,
     addReady = addReady,
     releaseGroup = releaseGroup,
     releaseGroups = releaseGroups,
     addSent = addSent,
     addSentToGroups = addSentToGroups,
+    idleGroups = idleGroups,
+    startOut = startOut,
     delayInGroup = delayInGroup,
     delayEndsInGroup = delayEndsInGroup,
     takeBatch = takeBatch,
     settleTaken = settleTaken,
     groupNames = groupNames,
+    groupCount = groupCount,
     laneKey = laneKey,
     groupKey = groupKey,
     turnsKey = turnsKey,
