@@ -6,8 +6,8 @@
 --!include queue-lanes
 -- ARGV[2] max: how many messages at most
 -- ARGV[3] visibility (ms): the lease lasts this long from now (Redis time)
--- ARGV[4] receipt token: hex of a fixed length, unique per call; each receipt is
---   "<token><index>:<id>" ("<token><index>/<group>/<id>" for a grouped message), the index in decimal (see RECEIPT_TOKEN_BYTES in redis-queue-engine.ts)
+-- ARGV[4] receipt token: hex of a fixed length, unique per call; each receipt is "<token>:<id>"
+--   ("<token>/<group>/<id>" for a grouped message; see RECEIPT_TOKEN_BYTES in redis-queue-engine.ts)
 -- ARGV[5] byte budget: once the bodies leased add up to this many bytes, no more are leased (the first
 --   always is; 0 = no budget). A body is the message's encoded data and headers (queue-engine.ts:
 --   NewMessage.body); the entry's meta fields do not count. The ids popped beyond it go back to the head, in
@@ -49,8 +49,8 @@ local n = 5
 local bytes = 0
 
 -- Leases one taken message, or discards it when its TTL has passed (the caller frees a discarded
--- message's group). `index` makes its receipt unique within this call. Returns whether it was leased.
-local function leaseTaken(index, id, group, text)
+-- message's group). Returns whether it was leased.
+local function leaseTaken(id, group, text)
   if not text then return false end
   -- Only the expiry and where the fields end are read here (see decodeMessage for the layout).
   local expiresText, bodyStart = string.match(text, '^%d+|%d+|%d+|%d+|(%d+)|[^|]*|()')
@@ -59,7 +59,7 @@ local function leaseTaken(index, id, group, text)
     expiredIds[#expiredIds + 1] = id
     return false
   end
-  local receipt = receiptOf(token, index, id, group)
+  local receipt = receiptOf(token, id, group)
   inflightArgs[#inflightArgs + 1] = deadlineText
   inflightArgs[#inflightArgs + 1] = receipt
   result[n + 1] = id
@@ -83,7 +83,7 @@ if not hasLevels() then
         redis.call('LPUSH', readyKey, unpack(unleased))
         break
       end
-      leaseTaken(index, id, nil, texts[index])
+      leaseTaken(id, nil, texts[index])
     end
   end
 else
@@ -107,7 +107,7 @@ else
       end
       takes = takes + 1
       local group = groups[index] or nil
-      if not leaseTaken(takes, id, group, texts[index]) and group then
+      if not leaseTaken(id, group, texts[index]) and group then
         kept, endedLast = index, true
         break
       end

@@ -164,7 +164,7 @@ for _, taker in ipairs(takers) do
   local frames, receipts, bytes, first = {}, {}, 0, pushed + 1
   while pushed < #pushable and #frames < taker.credit do
     local index = pushable[pushed + 1]
-    local receipt = receiptOf(token, pushed + 1, readyIds[index], readyGroups[index] or nil)
+    local receipt = receiptOf(token, readyIds[index], readyGroups[index] or nil)
     local entry = entries[index]
     if bytes + #entry > pushMaxBytes then break end
     frames[#frames + 1] = string.format('%d %d\n', #receipt, #entry) .. receipt .. entry

@@ -16,6 +16,12 @@
 --                the rest); and FILLER
 --   group-delays hash: group -> how many of its messages wait out the delay they were sent with (neither
 --                ready nor out: the one thing that keeps a group without a ready list or a message out)
+--   group-priorities  string: '1' once a message with a priority above 0 joined a group, until the queue
+--                has no group left (`groups` is deleted). While it is absent every group's head has
+--                priority 0, so an ack frees its groups into turns:0 without reading their heads
+--                (releaseGroups). A node of an earlier release neither writes nor reads it: a grouped
+--                message with a priority that such a node sent may have its group put in turns:0, and a
+--                take that meets it there moves the group to the rotation of its head (takeMembers).
 --   counters field `readyElsewhere`: how many ready messages are in lanes above 0 and in groups (each
 --                script adds up its changes and writes them once: flushReadyElsewhere)
 -- Invariant: a group is in a rotation exactly when it has no message out and a ready one, once, at the
@@ -73,6 +79,7 @@ local function lanes()
   local outKey = queueBase .. ':out'
   local groupsKey = queueBase .. ':groups'
   local groupDelaysKey = queueBase .. ':group-delays'
+  local groupPrioritiesKey = queueBase .. ':group-priorities'
   -- FILLER: the field '' (no group is named so) with a value longer than Redis's default
   -- hash-max-listpack-value (64 bytes), written with every write of `out` and `groups`: each is then a hash
   -- table from its first write on (Redis keeps a small hash as a listpack, whose every lookup is a scan).
@@ -83,9 +90,27 @@ local function lanes()
   local FILLER_FIELD = ''
   local FILLER = string.rep('-', 65)
 
-  -- Deletes the hash `key` (out or groups) once it holds nothing but FILLER.
+  -- Deletes the hash `key` (out or groups) once it holds nothing but FILLER. A queue left with no group
+  -- has no grouped message with a priority either.
   local function dropIfFillerAlone(key)
-    if redis.call('HLEN', key) == 1 and redis.call('HEXISTS', key, FILLER_FIELD) == 1 then redis.call('DEL', key) end
+    if redis.call('HLEN', key) == 1 and redis.call('HEXISTS', key, FILLER_FIELD) == 1 then
+      if key == groupsKey then
+        redis.call('DEL', key, groupPrioritiesKey)
+      else
+        redis.call('DEL', key)
+      end
+    end
+  end
+
+  -- Whether this script wrote `group-priorities` already.
+  local groupPrioritiesNoted = false
+
+  -- A message with this priority joins a group: above 0, the queue's groups may have heads above 0.
+  local function noteGroupPriority(priority)
+    if priority > 0 and not groupPrioritiesNoted then
+      redis.call('SET', groupPrioritiesKey, '1')
+      groupPrioritiesNoted = true
+    end
   end
 
   local function addLevel(priority)
@@ -119,6 +144,7 @@ local function lanes()
     local push = atHead and 'LPUSH' or 'RPUSH'
     readyElsewhereChange = readyElsewhereChange + 1
     if group then
+      noteGroupPriority(priority)
       -- A group with ready messages before is in a rotation already, or out.
       local item = PRIORITY_TEXT[priority] .. id
       if redis.call(push, groupKey(group), item) == 1 and redis.call('HEXISTS', outKey, group) == 0 then
@@ -178,29 +204,25 @@ local function lanes()
     end
   end
 
-  -- releaseGroup for many groups at once (an ack's): one read and one delete of `out`, one push per
-  -- rotation, in the order of `groups`, and one look at the delays of the groups that may end.
+  -- releaseGroup for many groups at once (an ack's): `groups` are out (a current receipt names its group's
+  -- message out), each once (one named twice would enter its rotation twice, and takes drop the repeat:
+  -- takeMembers). One delete of `out`, one look at whether their lists hold messages, one push
+  -- per rotation in the order of `groups`, and one look at the delays of the groups that may end. A
+  -- group's next message enters the rotation of its priority, so each list's head is read; unless every
+  -- freed group has a list and no group holds a message above priority 0 (group-priorities): then all
+  -- enter turns:0 unread, as under a backlog at saturation. At everyday rates no freed group has a list
+  -- (its message went out as it came), and none is read either.
   local function releaseGroups(groups)
     if #groups == 0 then return end
-    local outs = redis.call('HMGET', outKey, unpack(groups))
-    local freed, seen = {}, {}
-    for index, group in ipairs(groups) do
-      if outs[index] and not seen[group] then
-        seen[group] = true
-        freed[#freed + 1] = group
-      end
-    end
-    if #freed == 0 then return end
-    redis.call('HDEL', outKey, unpack(freed))
+    redis.call('HDEL', outKey, unpack(groups))
     dropIfFillerAlone(outKey)
     local entering, heads, ending = {}, {}, {}
-    -- One look first at whether any of their lists holds a message: a group's next waits in its list, or
-    -- it may end, and at everyday rates none has one (its message went out as it came), so no list is read.
     local listKeys = {}
-    for index, group in ipairs(freed) do listKeys[index] = groupKey(group) end
-    local anyList = redis.call('EXISTS', unpack(listKeys)) > 0
-    for index, group in ipairs(freed) do
-      local head = anyList and redis.call('LINDEX', listKeys[index], '0')
+    for index, group in ipairs(groups) do listKeys[index] = groupKey(group) end
+    local withLists = redis.call('EXISTS', unpack(listKeys))
+    local headsAtZero = withLists == #groups and redis.call('EXISTS', groupPrioritiesKey) == 0
+    for index, group in ipairs(groups) do
+      local head = withLists > 0 and (headsAtZero and '0' or redis.call('LINDEX', listKeys[index], '0'))
       if head then
         entering[#entering + 1] = group
         heads[#heads + 1] = head
@@ -230,6 +252,7 @@ local function lanes()
   local function addSent(id, group, priority)
     if not group then return addReady(id, group, priority, false) end
     readyElsewhereChange = readyElsewhereChange + 1
+    noteGroupPriority(priority)
     local item = PRIORITY_TEXT[priority] .. id
     if redis.call('RPUSH', groupKey(group), item) == 1 then
       startedGroups[#startedGroups + 1] = group
@@ -313,8 +336,11 @@ local function lanes()
 
   -- Takes the members popped from a rotation of level `top` in their order: a group's head, or one message
   -- of the lane. When the lane is the last member and the rotation is left empty, the lane's next turns
-  -- (each alone in the rotation) are taken here too, up to `max` in all.
+  -- (each alone in the rotation) are taken here too, up to `max` in all. A group whose head has another
+  -- priority than `top` (only a node of an earlier release leaves one so: see group-priorities) is not
+  -- taken here: it moves to the rotation of its head.
   local function takeMembers(members, max, top)
+    local topByte = string.byte(top)
     local groups = {}
     for _, member in ipairs(members) do
       if member ~= LANE then groups[#groups + 1] = member end
@@ -336,8 +362,14 @@ local function lanes()
         groupIndex = groupIndex + 1
         if not outs[groupIndex] and not seen[member] then
           seen[member] = true
-          local item = redis.call('LPOP', groupKey(member))
-          if item then addTaken(string.sub(item, 2), member, item, member) end
+          local key = groupKey(member)
+          local item = redis.call('LPOP', key)
+          if item and string.byte(item) ~= topByte then
+            redis.call('LPUSH', key, item)
+            enterRotation(member, item)
+          elseif item then
+            addTaken(string.sub(item, 2), member, item, member)
+          end
         end
       end
     end
@@ -373,7 +405,8 @@ local function lanes()
       for _, id in ipairs(redis.call('LPOP', takenLane, max) or {}) do addTaken(id, false, false, false) end
       if #takenIds > 0 then return takenIds, takenGroups end
       redis.call('ZREM', levelsKey, top)
-      table.remove(knownLevels, 1)
+      -- (A group moved to another rotation above read the levels anew.)
+      if knownLevels then table.remove(knownLevels, 1) end
     end
   end
 

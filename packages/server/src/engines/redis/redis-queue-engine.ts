@@ -44,7 +44,7 @@ import { TickBatcher } from "./tick-batcher.js";
 const MAX_COALESCED = 1000;
 /**
  * Random bytes of the token that starts every receipt of one receive (unique per delivery). 128 bits; and
- * with a generated id the receipt (32 hex digits + index + ":" + id) is longer than Redis's default
+ * with a generated id the receipt (32 hex digits + ":" + id) is longer than Redis's default
  * zset-max-listpack-value (64), so the inflight set, keyed by receipt, is a skiplist: batched ZADD,
  * ZMSCORE and ZREM then cost O(log n) per receipt instead of a scan of a listpack.
  */

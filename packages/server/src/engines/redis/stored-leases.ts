@@ -53,8 +53,9 @@ function digits(message: Buffer, start: number, end: number): number | undefined
 }
 
 /**
- * A receipt is "<hex token><index>:<id>", or "<hex token><index>/<group>/<id>" for a grouped message: the
- * first of ":" and "/" says which (queue-keys.lua: receiptParts).
+ * A receipt is "<hex token>:<id>", or "<hex token>/<group>/<id>" for a grouped message: the first of ":"
+ * and "/" says which (queue-keys.lua: receiptParts). Receipts of earlier releases have an index after the
+ * token, which reads the same way.
  */
 function receiptId(receipt: string): string {
   const colon = receipt.indexOf(":");
