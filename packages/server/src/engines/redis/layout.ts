@@ -12,7 +12,9 @@
  *   ack). So nodes of layout 3 write their layout into their node record at each heartbeat, Redis moves
  *   from 2 to 3 only once every live node reads 3 (layout-upgrade.lua), and until then groups and
  *   priorities are refused `UNAVAILABLE` (`allowsGroups`). A node of layout 2 started after that finds a
- *   newer layout and is not ready.
+ *   newer layout and is not ready. Later releases added to layout 3 what earlier nodes of it can ignore:
+ *   the "|g" mark of standing credits (grouped pushes) and a queue's `group-priorities` key (queue-lanes.lua;
+ *   how a rolling upgrade meets each is in docs/deployment.md).
  * A node writes its version when it finds none. While layout 1's due index holds entries (a
  * node of the previous release may still mark it during the upgrade), nodes sweep it too: `legacyDueIndex`.
  * A node that finds a layout newer than its own is not ready (its `problem`) and says so in the log: it
