@@ -4,8 +4,10 @@
  * a time where this checkout batches it and keeps the `groups` hash as a set; and the last one before
  * grouped messages were pushed (UNPUSHED_GROUPS_RELEASE), whose nodes must never be pushed one (this
  * checkout's nodes push them only to credits marked "|g", docs/protocol.md §15). Nodes of both releases
- * send, deliver and ack the same grouped queue at once; an old node is killed holding leases; the last
- * messages flow through this checkout's nodes alone. What is proved: nothing accepted is lost, each group's
+ * send, deliver and ack the same grouped queue at once, the old ones some messages with a priority (which
+ * they note nowhere, so this checkout's acks may put such a group among priority 0's turns, and its takes
+ * move it: queue-lanes.lua, group-priorities); an old node is killed holding leases; the last messages flow
+ * through this checkout's nodes alone. What is proved: nothing accepted is lost, each group's
  * first deliveries come in send order, no two messages of a group are out at once, and once everything is
  * acked the queue holds nothing and counts no group.
  */
@@ -64,8 +66,9 @@ class GroupChecker {
 }
 
 /**
- * Sends `perGroup` messages to each group that `which` picks through `socket`, one group's in order; the ids
- * accepted go to `accepted`. Only one producer at a time sends to a group, so `n` grows in send order.
+ * Sends `perGroup` messages to each group that `which` picks through `socket`, one group's in order, each
+ * with the priority `priorityOf` gives it; the ids accepted go to `accepted`. Only one producer at a time
+ * sends to a group, so `n` grows in send order (which a priority never changes within a group, §11).
  */
 async function produce(
   socket: ClientSocket,
@@ -73,6 +76,7 @@ async function produce(
   from: number,
   accepted: Set<string>,
   which: (group: number) => boolean = () => true,
+  priorityOf: (n: number) => number = () => 0,
 ): Promise<void> {
   const groups = Array.from({ length: GROUPS }, (_unused, group) => group).filter(which);
   await Promise.all(
@@ -80,7 +84,14 @@ async function produce(
       for (let index = 0; index < perGroup; index += 1) {
         const n = from + index;
         const delayMs = isDelayed(n) ? 200 : 0;
-        const reply = await command(socket, "queue:send", { queue: QUEUE, data: { n }, group: `g${group}`, delayMs });
+        const priority = priorityOf(n);
+        const reply = await command(socket, "queue:send", {
+          queue: QUEUE,
+          data: { n },
+          group: `g${group}`,
+          delayMs,
+          ...(priority > 0 ? { priority } : {}),
+        });
         expect(reply).toMatchObject({ ok: true });
         accepted.add(reply.id);
       }
@@ -158,7 +169,11 @@ describe.each([FIRST_GROUPS_RELEASE, UNPUSHED_GROUPS_RELEASE])(
       const newConsumer = await consume(new2, checker);
       const even = (group: number) => group % 2 === 0;
       const odd = (group: number) => group % 2 === 1;
-      await Promise.all([produce(oldProducer, 20, 100, accepted, even), produce(newProducer, 20, 200, accepted, odd)]);
+      const someWithPriority = (n: number) => (n % 4 === 1 ? 5 : 0);
+      await Promise.all([
+        produce(oldProducer, 20, 100, accepted, even, someWithPriority),
+        produce(newProducer, 20, 200, accepted, odd),
+      ]);
       await Promise.all([produce(oldProducer, 10, 300, accepted, odd), produce(newProducer, 10, 400, accepted, even)]);
 
       // The old consumer's node dies holding leases; then the old release is gone.
