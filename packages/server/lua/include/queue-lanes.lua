@@ -322,6 +322,26 @@ local function lanes()
     if redis.call('HINCRBY', groupDelaysKey, group, '-1') <= 0 then redis.call('HDEL', groupDelaysKey, group) end
   end
 
+  -- The queue holds no delayed message any more, so `group-delays` should be empty. What is left was left
+  -- by a node of the first release with groups (it counted delays in `groups` and made such a message
+  -- ready without counting it out here): it goes, and a group it kept from ending (no message ready or
+  -- out) ends now.
+  local function forgetStaleDelays()
+    local stale = redis.call('HKEYS', groupDelaysKey)
+    if #stale == 0 then return end
+    redis.call('DEL', groupDelaysKey)
+    local ended = {}
+    for _, group in ipairs(stale) do
+      if redis.call('HEXISTS', outKey, group) == 0 and redis.call('EXISTS', groupKey(group)) == 0 then
+        ended[#ended + 1] = group
+      end
+    end
+    if #ended > 0 then
+      redis.call('HDEL', groupsKey, unpack(ended))
+      dropIfFillerAlone(groupsKey)
+    end
+  end
+
   -- The batch takeBatch took last, entry by entry, for settleTaken: its id, its group (false when none), its
   -- group's item "<p><id>" (false when none), and the rotation member popped for it (its group, or LANE for
   -- the first message of a lane's turn; false when none was). One batch comes from one level: the rotation
@@ -488,6 +508,7 @@ local function lanes()
     startOut = startOut,
     delayInGroup = delayInGroup,
     delayEndsInGroup = delayEndsInGroup,
+    forgetStaleDelays = forgetStaleDelays,
     takeBatch = takeBatch,
     settleTaken = settleTaken,
     groupNames = groupNames,
