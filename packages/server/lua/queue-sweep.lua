@@ -56,7 +56,7 @@ local nextDue = 0
 local firstLease = redis.call('ZRANGE', inflightKey, 0, 0, 'WITHSCORES')
 local firstDelay = redis.call('ZRANGE', delayedKey, 0, 0, 'WITHSCORES')
 -- This sweep took the last delayed message: no group waits for a delay any more.
-if #due > 0 and not firstDelay[2] and redis.call('EXISTS', queueBase .. ':group-delays') == 1 then
+if #due > 0 and not firstDelay[2] and redis.call('EXISTS', groupDelaysKey) == 1 then
   lanes().forgetStaleDelays()
 end
 if firstLease[2] then nextDue = tonumber(firstLease[2]) end

@@ -29,6 +29,8 @@
 -- its receives take from it in bulk, as before groups.
 local queueBase = string.sub(readyKey, 1, -7)
 local levelsKey = queueBase .. ':levels'
+-- group-delays (above): named here too, so that queue-sweep.lua can look at it without building lanes().
+local groupDelaysKey = queueBase .. ':group-delays'
 local LANE = ''
 -- Set once this script made a message takeable that may not have been (a group back in its rotation, a
 -- message in a lane): the caller then wakes the queue's consumers, who may have found nothing to take.
@@ -78,7 +80,6 @@ local function lanes()
   local laneTurnsKey = queueBase .. ':lane-turns'
   local outKey = queueBase .. ':out'
   local groupsKey = queueBase .. ':groups'
-  local groupDelaysKey = queueBase .. ':group-delays'
   local groupPrioritiesKey = queueBase .. ':group-priorities'
   -- FILLER: the field '' (no group is named so) with a value longer than Redis's default
   -- hash-max-listpack-value (64 bytes), written with every write of `out` and `groups`: each is then a hash
@@ -159,10 +160,16 @@ local function lanes()
   end
 
   -- A group with no ready message and none out: it ends, unless a message of it waits out a delay.
+  -- Groups that hold no message any more (none ready, out or delayed) end.
+  local function endGroups(ended)
+    if #ended == 0 then return end
+    redis.call('HDEL', groupsKey, unpack(ended))
+    dropIfFillerAlone(groupsKey)
+  end
+
   local function groupMayEnd(group)
     if redis.call('HEXISTS', groupDelaysKey, group) == 1 then return end
-    redis.call('HDEL', groupsKey, group)
-    dropIfFillerAlone(groupsKey)
+    endGroups({ group })
   end
 
   -- A group with none out: its head enters its rotation, or, with no message ready, the group may end.
@@ -237,10 +244,7 @@ local function lanes()
       for index, group in ipairs(ending) do
         if not delays[index] then ended[#ended + 1] = group end
       end
-      if #ended > 0 then
-        redis.call('HDEL', groupsKey, unpack(ended))
-        dropIfFillerAlone(groupsKey)
-      end
+      endGroups(ended)
     end
   end
 
@@ -336,10 +340,7 @@ local function lanes()
         ended[#ended + 1] = group
       end
     end
-    if #ended > 0 then
-      redis.call('HDEL', groupsKey, unpack(ended))
-      dropIfFillerAlone(groupsKey)
-    end
+    endGroups(ended)
   end
 
   -- The batch takeBatch took last, entry by entry, for settleTaken: its id, its group (false when none), its
