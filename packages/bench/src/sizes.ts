@@ -23,6 +23,12 @@ export interface Sizes {
    * 1,000; the smoke run takes fewer, so that each group still gets several messages to order).
    */
   messageGroups: number;
+  /**
+   * queue-groups: rounds of the ungrouped and grouped runs side by side at saturation. The cost ratio is the
+   * median of the rounds' own ratios: one run's Redis µs per message moves by a tenth from run to run on
+   * a shared machine, and a pair of runs next to each other shares most of that.
+   */
+  groupRounds: number;
   /** Mailroom prefetch and RabbitMQ prefetch; BullMQ worker concurrency and raw-list workers. */
   prefetch: number;
   workerConcurrency: number;
@@ -59,6 +65,7 @@ const FULL: Sizes = {
   sendWindow: 4,
   singleSendWindow: 64,
   messageGroups: 1000,
+  groupRounds: 5,
   prefetch: 100,
   workerConcurrency: 50,
   latencyRate: 2000,
@@ -83,6 +90,7 @@ export const SIZES: Record<Mode, Sizes> = {
   quick: {
     ...FULL,
     rounds: 1,
+    groupRounds: 1,
     throughputMessages: 10_000,
     latencySeconds: 2.5,
     latencyWarmupSeconds: 0.5,
@@ -96,6 +104,7 @@ export const SIZES: Record<Mode, Sizes> = {
   smoke: {
     ...FULL,
     rounds: 1,
+    groupRounds: 1,
     throughputMessages: 300,
     messageGroups: 20,
     latencyRate: 400,

@@ -27,8 +27,8 @@
 --   which queue-receive.lua answers: a push and a later pull's reply travel on two connections, and the
 --   node waits for the push before it hands out what the pull leased (redis-queue-engine.ts). It goes at
 --   its credit's end (no push comes from that credit after it).
--- Returns { wasEmpty (1 when the ready list went from empty to not, or a message joined a group or a lane
---   above 0: the script published the wake-up), earliest new delay due (ms, 0 = none),
+-- Returns { wasEmpty (1 when the ready list went from empty to not, or a message joined a lane above 0, or
+--   a group entered its rotation: the script published the wake-up), earliest new delay due (ms, 0 = none),
 --   earliest pushed lease deadline (ms, 0 = none), 1 when the due index already covers it (see
 --   queue-receive.lua), then one flag per message: 1 = duplicate, 0 = stored }
 local dedupWindowMs = tonumber(ARGV[2])
@@ -48,8 +48,9 @@ local pushesGroups = not isDeadLetterQueue
 for index = 0, count - 1 do
   if ARGV[14 + index * 8] ~= '0' then pushesGroups = false end
 end
--- Whether a message joined a group or a lane above 0: the script then publishes the wake-up.
-local placedElsewhere = false
+-- Whether the queue holds a ready message already: then nothing of this batch is pushed (order), and its
+-- grouped messages join their groups as they come.
+local queueHadReady = redis.call('LLEN', readyKey) > 0 or (hasLevels() and readyCount() > 0)
 local accepted = {}
 -- An entry's fields between its seq and its reason ("|0|<maxAttempts>|<enqueuedAt>|<expiresAt>|"), formatted
 -- once for the messages of a batch that share them: Lua formats numbers with sprintf, which cost Redis
@@ -94,9 +95,8 @@ for index = 0, count - 1 do
       redis.call('ZADD', delayedKey, due, id)
       if group then lanes().delayInGroup(group) end
       if result[2] == 0 or due < result[2] then result[2] = due end
-    elseif priority > 0 or (group and not pushesGroups) then
+    elseif priority > 0 or (group and (queueHadReady or not pushesGroups)) then
       lanes().addSent(id, group, priority)
-      placedElsewhere = true
     else
       readyIds[#readyIds + 1] = id
       readySeqs[#readyIds] = seq
@@ -113,7 +113,8 @@ end
 
 -- The consumers standing for this queue, when it has no ready message to hand out first (order).
 local takers = {}
-if #readyIds > 0 and redis.call('LLEN', readyKey) == 0 and (not hasLevels() or readyCount() == 0) then
+if #readyIds > 0 and not queueHadReady and redis.call('LLEN', readyKey) == 0
+  and (not hasLevels() or readyCount() == 0) then
   local standing = redis.call('HGETALL', standingKey)
   for index = 1, #standing, 2 do
     local field = standing[index]
@@ -236,7 +237,6 @@ for index = 1, #readyIds do
     local group = readyGroups[index]
     if group then
       lanes().addSent(readyIds[index], group, 0)
-      placedElsewhere = true
     else
       stillReady[#stillReady + 1] = readyIds[index]
     end
@@ -250,7 +250,9 @@ if #stillReady > 0 then
     redis.call(publishCommand, wakeChannel, '1')
   end
 end
-if placedElsewhere and result[1] == 0 then
+-- A message that joined a lane above 0, or a group that entered its rotation, may be taken now: the consumers
+-- that found nothing to take are woken. One that joined a group out, or in its rotation already, is not news.
+if madeTakeable and result[1] == 0 then
   result[1] = 1
   redis.call(publishCommand, wakeChannel, '1')
 end

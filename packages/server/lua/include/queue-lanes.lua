@@ -124,8 +124,11 @@ local function lanes()
     return queueBase .. ':ready:' .. priority
   end
 
+  -- Group keys are made inline on the paths that run per message (a function call per key costs Redis more
+  -- than the concatenation): groupPrefix .. group.
+  local groupPrefix = queueBase .. ':group:'
   local function groupKey(group)
-    return queueBase .. ':group:' .. group
+    return groupPrefix .. group
   end
 
   local function turnsKey(priority)
@@ -220,16 +223,22 @@ local function lanes()
   -- enter turns:0 unread, as under a backlog at saturation. At everyday rates no freed group has a list
   -- (its message went out as it came), and none is read either.
   local function releaseGroups(groups)
-    if #groups == 0 then return end
+    local count = #groups
+    if count == 0 then return end
     redis.call('HDEL', outKey, unpack(groups))
     dropIfFillerAlone(outKey)
-    local entering, heads, ending = {}, {}, {}
     local listKeys = {}
-    for index, group in ipairs(groups) do listKeys[index] = groupKey(group) end
+    for index = 1, count do listKeys[index] = groupPrefix .. groups[index] end
     local withLists = redis.call('EXISTS', unpack(listKeys))
-    local headsAtZero = withLists == #groups and redis.call('EXISTS', groupPrioritiesKey) == 0
+    if withLists == count and redis.call('EXISTS', groupPrioritiesKey) == 0 then
+      -- Every head has priority 0: all enter turns:0 as they are.
+      if redis.call('RPUSH', turnsKey('0'), unpack(groups)) == count then addLevel('0') end
+      madeTakeable = true
+      return
+    end
+    local entering, heads, ending = {}, {}, {}
     for index, group in ipairs(groups) do
-      local head = withLists > 0 and (headsAtZero and '0' or redis.call('LINDEX', listKeys[index], '0'))
+      local head = withLists > 0 and redis.call('LINDEX', listKeys[index], '0')
       if head then
         entering[#entering + 1] = group
         heads[#heads + 1] = head
@@ -256,9 +265,9 @@ local function lanes()
   local function addSent(id, group, priority)
     if not group then return addReady(id, group, priority, false) end
     readyElsewhereChange = readyElsewhereChange + 1
-    noteGroupPriority(priority)
+    if priority > 0 then noteGroupPriority(priority) end
     local item = PRIORITY_TEXT[priority] .. id
-    if redis.call('RPUSH', groupKey(group), item) == 1 then
+    if redis.call('RPUSH', groupPrefix .. group, item) == 1 then
       startedGroups[#startedGroups + 1] = group
       startedItems[#startedItems + 1] = item
     end
@@ -362,20 +371,27 @@ local function lanes()
   -- taken here: it moves to the rotation of its head.
   local function takeMembers(members, max, top)
     local topByte = string.byte(top)
-    local groups = {}
+    local groups, groupCount = {}, 0
     for _, member in ipairs(members) do
-      if member ~= LANE then groups[#groups + 1] = member end
+      if member ~= LANE then
+        groupCount = groupCount + 1
+        groups[groupCount] = member
+      end
     end
     -- A group out has no turn (the invariant above): such an entry, or a repeat, is dropped as it stands.
-    local outs = #groups > 0 and redis.call('HMGET', outKey, unpack(groups)) or {}
-    local seen, groupIndex = {}, 0
+    local outs = groupCount > 0 and redis.call('HMGET', outKey, unpack(groups)) or {}
+    local seen, groupIndex, taken = {}, 0, #takenIds
     for position, member in ipairs(members) do
       if member == LANE then
         local count = 1
-        if position == #members and #members < max then count = max - #takenIds end
+        if position == #members and #members < max then count = max - taken end
         local ids = redis.call('LPOP', takenLane, count)
         if ids then
-          for index, id in ipairs(ids) do addTaken(id, false, false, index == 1 and LANE) end
+          for index, id in ipairs(ids) do
+            taken = taken + 1
+            takenIds[taken], takenGroups[taken], takenItems[taken] = id, false, false
+            takenMembers[taken] = index == 1 and LANE
+          end
         else
           redis.call('HDEL', laneTurnsKey, top)
         end
@@ -383,13 +399,15 @@ local function lanes()
         groupIndex = groupIndex + 1
         if not outs[groupIndex] and not seen[member] then
           seen[member] = true
-          local key = groupKey(member)
+          local key = groupPrefix .. member
           local item = redis.call('LPOP', key)
           if item and string.byte(item) ~= topByte then
             redis.call('LPUSH', key, item)
             enterRotation(member, item)
           elseif item then
-            addTaken(string.sub(item, 2), member, item, member)
+            taken = taken + 1
+            takenIds[taken], takenGroups[taken], takenItems[taken] = string.sub(item, 2), member, item
+            takenMembers[taken] = member
           end
         end
       end
@@ -451,21 +469,21 @@ local function lanes()
       if #laneBack > 0 then redis.call('LPUSH', takenLane, unpack(laneBack)) end
       if #membersBack > 0 then redis.call('LPUSH', takenTurns, unpack(membersBack)) end
     end
-    local outFields, laneTurnTaken = { FILLER_FIELD, FILLER }, false
+    local outFields, outCount, laneTurnTaken = { FILLER_FIELD, FILLER }, 2, false
     for index = 1, kept do
       local group = takenGroups[index]
       if group then
         readyElsewhereChange = readyElsewhereChange - 1
         if not (endedLast and index == kept) then
-          outFields[#outFields + 1] = group
-          outFields[#outFields + 1] = takenIds[index]
+          outFields[outCount + 1], outFields[outCount + 2] = group, takenIds[index]
+          outCount = outCount + 2
         end
       else
         if takenLevel > 0 then readyElsewhereChange = readyElsewhereChange - 1 end
         if takenMembers[index] == LANE then laneTurnTaken = true end
       end
     end
-    if #outFields > 2 then redis.call('HSET', outKey, unpack(outFields)) end
+    if outCount > 2 then redis.call('HSET', outKey, unpack(outFields)) end
     if laneTurnTaken then
       -- The lane's turn is over: it comes again at the tail of the rotation while it holds messages.
       if redis.call('LLEN', takenLane) > 0 then
