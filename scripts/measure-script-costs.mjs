@@ -1,17 +1,29 @@
 #!/usr/bin/env node
+import { execFileSync } from "node:child_process";
 // What each queue script costs Redis per message, plain and grouped, without the bench's nodes and clients:
 // the Redis engine itself (packages/server/dist, in this process) on a redis-server of its own, started and
 // read as the bench does (packages/bench/dist: infra/redis-server.js, measure/redis-scripts.js). Each round
 // sends MESSAGES messages of 200 bytes in batches of 170 (to 1,000 groups in turn, or to none), then
-// receives 100 at a time and acks each batch; Redis's slow log at 0 µs gives each script call's time.
-// Prints the lowest of the rounds per script, in µs per message. Quieter than the bench (one process, no
-// network between nodes), so it shows a change to a script that the bench's noise hides; BENCHMARKS.md,
-// "Acks that free groups without reading them", used it. Alternate the two sides of a change (the Lua is
-// read at start from packages/server/lua) and compare the lows.
+// receives 100 at a time and acks each batch. Quieter than the bench (one process, no network between
+// nodes), so it shows a change to a script that the bench's noise hides. Alternate the two sides of a
+// change (the Lua is read at start from packages/server/lua) and compare.
+// Two measures:
+// - by default, Redis's slow log at 0 µs gives each script call's time; prints the lowest of the rounds per
+//   script, in µs per message (BENCHMARKS.md, "Acks that free groups without reading them"). Time moves with
+//   the machine by a tenth or more.
+// - with --instructions, redis-server runs under valgrind's callgrind, and each phase (the sends, the
+//   receives, the acks) is the count of instructions Redis executed for it, per message: the same from run
+//   to run within a few tenths of a percent, whatever else the machine does, so a change of 1% shows
+//   (BENCHMARKS.md, "Grouped paths counted in instructions"). Needs valgrind (apt-get install valgrind);
+//   about a minute per round of 5,000 messages, and one unmeasured round of each kind first (script loads).
 // Not a test: run it by hand after npm run build (the bench's build too). Needs redis-server on the PATH.
-// Usage: node scripts/measure-script-costs.mjs [rounds, default 3] [messages per round, default 30000]
+// Usage: node scripts/measure-script-costs.mjs [--instructions] [rounds, default 3] [messages per round,
+//   default 30000, or 5000 with --instructions]
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pino } from "pino";
 import { RedisServer } from "../packages/bench/dist/infra/redis-server.js";
 import { ScriptCostMeter } from "../packages/bench/dist/measure/redis-scripts.js";
@@ -22,8 +34,10 @@ import { RedisQueueRegistry } from "../packages/server/dist/engines/redis/redis-
 import { ReplicaWait } from "../packages/server/dist/engines/redis/replica-wait.js";
 import { Scripts } from "../packages/server/dist/engines/redis/scripts.js";
 
-const ROUNDS = Number(process.argv[2] ?? 3);
-const MESSAGES = Number(process.argv[3] ?? 30_000);
+const INSTRUCTIONS = process.argv.includes("--instructions");
+const [roundsArg, messagesArg] = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
+const ROUNDS = Number(roundsArg ?? 3);
+const MESSAGES = Number(messagesArg ?? (INSTRUCTIONS ? 5000 : 30_000));
 const GROUPS = 1000;
 const SEND_BATCH = 170;
 const RECEIVE_MAX = 100;
@@ -54,10 +68,40 @@ async function startEngine(url) {
   return { engine, connections };
 }
 
-/** One round on a fresh queue: µs per message of each script (the bench's slow-log meter). */
-async function round(redisServer, { engine }, groups) {
+/**
+ * Instructions Redis executed, read from callgrind: each `since()` dumps the counts (callgrind_control)
+ * and gives what ran since the last one.
+ */
+class InstructionMeter {
+  constructor(pid, folder) {
+    this.pid = pid;
+    this.folder = folder;
+  }
+
+  since() {
+    const dumps = () => readdirSync(this.folder).filter((name) => /^cg\.\d+\.\d+$/.test(name));
+    for (const name of dumps()) rmSync(join(this.folder, name));
+    execFileSync("callgrind_control", ["--dump", String(this.pid)], { stdio: "ignore" });
+    const [dump] = dumps();
+    if (!dump) throw new Error("callgrind wrote no dump");
+    const text = readFileSync(join(this.folder, dump), "utf8");
+    return Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1]);
+  }
+}
+
+/**
+ * Per message of one round: µs of each script (slow log), or with `instructions` (an InstructionMeter) the
+ * instructions of the sends, the receives and the acks.
+ */
+async function round(redisServer, { engine }, groups, instructions) {
   const address = { namespace: "/", queue: `costs-${randomUUID().slice(0, 6)}` };
-  const meter = await ScriptCostMeter.begin(redisServer);
+  const meter = instructions ? undefined : await ScriptCostMeter.begin(redisServer);
+  const counted = { send: 0, receive: 0, ack: 0 };
+  const count = (phase) => {
+    if (instructions) counted[phase] += instructions.since();
+  };
+  count("send");
+  counted.send = 0;
   for (let start = 0; start < MESSAGES; start += SEND_BATCH) {
     const batch = [];
     for (let n = start; n < Math.min(MESSAGES, start + SEND_BATCH); n += 1) {
@@ -74,15 +118,19 @@ async function round(redisServer, { engine }, groups) {
     }
     await engine.send(address, batch);
   }
+  count("send");
   for (let received = 0; received < MESSAGES; ) {
     const { leases } = await engine.receive(address, RECEIVE_MAX, LEASE_MS);
+    count("receive");
     if (leases.length === 0) throw new Error(`nothing to receive after ${received} of ${MESSAGES}`);
     received += leases.length;
     await engine.ack(
       address,
       leases.map((lease) => lease.receipt),
     );
+    count("ack");
   }
+  if (instructions) return Object.fromEntries(Object.entries(counted).map(([phase, n]) => [phase, n / MESSAGES]));
   const costs = Object.fromEntries(COSTED.map((name) => [name, 0]));
   for (const { name, usecPerMsg } of await meter.end(MESSAGES)) {
     if (name in costs) costs[name] = usecPerMsg;
@@ -90,29 +138,49 @@ async function round(redisServer, { engine }, groups) {
   return costs;
 }
 
-const redisServer = await RedisServer.start();
+const callgrindFolder = INSTRUCTIONS ? mkdtempSync(join(tmpdir(), "mailroom-callgrind-")) : undefined;
+const redisServer = await RedisServer.start(
+  INSTRUCTIONS
+    ? {
+        launcher: [
+          "valgrind",
+          "--tool=callgrind",
+          `--callgrind-out-file=${join(callgrindFolder, "cg.%p")}`,
+          "--dump-instr=no",
+          "--collect-jumps=no",
+        ],
+      }
+    : {},
+);
 try {
   const store = await startEngine(redisServer.url);
+  const instructions = INSTRUCTIONS ? new InstructionMeter(redisServer.pid, callgrindFolder) : undefined;
+  if (instructions) {
+    await round(redisServer, store, 0, instructions);
+    await round(redisServer, store, GROUPS, instructions);
+  }
   const lows = { plain: {}, grouped: {} };
   for (let index = 0; index < ROUNDS; index += 1) {
     for (const [kind, groups] of [
       ["plain", 0],
       ["grouped", GROUPS],
     ]) {
-      const costs = await round(redisServer, store, groups);
+      const costs = await round(redisServer, store, groups, instructions);
       for (const [name, cost] of Object.entries({ ...costs, total: Object.values(costs).reduce((a, b) => a + b) })) {
         lows[kind][name] = Math.min(lows[kind][name] ?? Number.POSITIVE_INFINITY, cost);
       }
     }
   }
-  console.log(`lowest of ${ROUNDS} rounds of ${MESSAGES} messages, µs of Redis per message (slow log):`);
+  const unit = instructions ? "instructions of Redis per message (callgrind)" : "µs of Redis per message (slow log)";
+  console.log(`lowest of ${ROUNDS} rounds of ${MESSAGES} messages, ${unit}:`);
   for (const [kind, costs] of Object.entries(lows)) {
-    const figures = Object.entries(costs).map(([name, cost]) => `${name} ${cost.toFixed(2)}`);
+    const figures = Object.entries(costs).map(([name, cost]) => `${name} ${cost.toFixed(instructions ? 0 : 2)}`);
     console.log(`${kind.padEnd(8)} ${figures.join("  ")}`);
   }
-  console.log(`grouped ÷ plain: ${(lows.grouped.total / lows.plain.total).toFixed(2)}`);
+  console.log(`grouped ÷ plain: ${(lows.grouped.total / lows.plain.total).toFixed(instructions ? 3 : 2)}`);
   await store.engine.close();
   await store.connections.close();
 } finally {
   await redisServer.stop();
+  if (callgrindFolder) rmSync(callgrindFolder, { recursive: true, force: true });
 }

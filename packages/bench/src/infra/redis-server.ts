@@ -34,13 +34,17 @@ export class RedisServer {
 
   /**
    * Starts a server on `port` (a free one when not given), with `extraArgs` after the bench's own
-   * (e.g. the cluster settings of infra/redis-cluster.ts).
+   * (e.g. the cluster settings of infra/redis-cluster.ts). `launcher` runs it under another program
+   * (e.g. valgrind, for scripts/measure-script-costs.mjs --instructions): its command and arguments go before
+   * `redis-server`, and it must exec the server in the same process.
    */
-  static async start(options: { port?: number; extraArgs?: string[] } = {}): Promise<RedisServer> {
+  static async start(options: { port?: number; extraArgs?: string[]; launcher?: string[] } = {}): Promise<RedisServer> {
     const port = options.port ?? (await freePort());
+    const [command = "redis-server", ...launcherArgs] = [...(options.launcher ?? []), "redis-server"];
     const child = spawn(
-      "redis-server",
+      command,
       [
+        ...launcherArgs,
         "--port",
         String(port),
         "--bind",
