@@ -113,8 +113,8 @@ end
 
 -- The consumers standing for this queue, when it has no ready message to hand out first (order).
 local takers = {}
-if #readyIds > 0 and not queueHadReady and redis.call('LLEN', readyKey) == 0
-  and (not hasLevels() or readyCount() == 0) then
+-- (KEYS[1] is still empty when it was: only the end of this script pushes to it.)
+if #readyIds > 0 and not queueHadReady and (not hasLevels() or readyCount() == 0) then
   local standing = redis.call('HGETALL', standingKey)
   for index = 1, #standing, 2 do
     local field = standing[index]
