@@ -1,0 +1,116 @@
+/**
+ * When a grouped send wakes the queue's consumers on Redis (queue-send.lua): only when one of its messages
+ * became takeable, that is when its group entered its rotation. A message that joins a group with a message
+ * out, or a group already in its rotation, changes nothing a waiting consumer could take, and publishes
+ * nothing. Each check publishes a marker of its own on the wake-up channel after the send and counts the
+ * wake-ups heard before the marker: Redis runs the send's script before the marker's PUBLISH, and a
+ * subscriber hears a channel's messages in the order they were published.
+ */
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { describe, expect, it } from "vitest";
+import type { NewMessage, QueueAddress } from "../packages/server/src/engines/queue-engine.js";
+import { onCleanup } from "./helpers/cleanup.js";
+import { startDeployment } from "./helpers/redis-deployments.js";
+import { startRedisEngine } from "./helpers/redis-engine.js";
+
+const LONG_MS = 600_000;
+
+function message(body: string, group: string): NewMessage {
+  return {
+    id: randomUUID(),
+    chosenByProducer: false,
+    body: Buffer.from(body),
+    delayMs: 0,
+    ttlMs: 0,
+    maxAttempts: 5,
+    group,
+  };
+}
+
+/** What the wake-up channel of `channel` carried since the last call, up to a marker published now. */
+class WakeUpListener {
+  private heard: string[] = [];
+  private markers = 0;
+
+  private constructor(
+    private readonly subscriber: Redis,
+    private readonly publisher: Redis,
+    private readonly channel: string,
+  ) {
+    subscriber.on("message", (from: string, text: string) => {
+      if (from === channel) this.heard.push(text);
+    });
+  }
+
+  static async start(url: string, channel: string): Promise<WakeUpListener> {
+    const subscriber = new Redis(url);
+    const publisher = new Redis(url);
+    onCleanup(async () => {
+      subscriber.disconnect();
+      publisher.disconnect();
+    });
+    await subscriber.subscribe(channel);
+    return new WakeUpListener(subscriber, publisher, channel);
+  }
+
+  /** How many wake-ups were published since the last call. */
+  async wakeUpsSinceLastLook(): Promise<number> {
+    this.markers += 1;
+    const marker = `marker-${this.markers}`;
+    const heard = new Promise<void>((resolve) => {
+      const onMessage = (from: string, text: string) => {
+        if (from === this.channel && text === marker) {
+          this.subscriber.off("message", onMessage);
+          resolve();
+        }
+      };
+      this.subscriber.on("message", onMessage);
+    });
+    await this.publisher.publish(this.channel, marker);
+    await heard;
+    const wakeUps = this.heard.filter((text) => !text.startsWith("marker-")).length;
+    this.heard = [];
+    return wakeUps;
+  }
+}
+
+describe("a grouped send on Redis", () => {
+  it("wakes the consumers when its group enters its rotation, and not when the group is out or already in it", async () => {
+    const deployment = await startDeployment("standalone");
+    const redis = await startRedisEngine(deployment, { dedupWindowMs: LONG_MS });
+    onCleanup(() => redis.close());
+    const address: QueueAddress = { namespace: "/", queue: `wake-ups-${randomUUID().slice(0, 8)}` };
+    const listener = await WakeUpListener.start(
+      deployment.url,
+      redis.keys.wakeChannel(address.namespace, address.queue),
+    );
+
+    await redis.engine.send(address, [message("a1", "A")]);
+    expect(await listener.wakeUpsSinceLastLook()).toBe(1);
+    const { leases } = await redis.engine.receive(address, 10, LONG_MS);
+    expect(leases.map((lease) => lease.body.toString())).toEqual(["a1"]);
+
+    // A is out: a2 waits behind a1's lease.
+    await redis.engine.send(address, [message("a2", "A")]);
+    expect(await listener.wakeUpsSinceLastLook()).toBe(0);
+
+    // B starts: it enters its rotation.
+    await redis.engine.send(address, [message("b1", "B")]);
+    expect(await listener.wakeUpsSinceLastLook()).toBe(1);
+
+    // B is in its rotation already.
+    await redis.engine.send(address, [message("b2", "B")]);
+    expect(await listener.wakeUpsSinceLastLook()).toBe(0);
+
+    // Nothing was lost: b1 now, then a2 once a1 is acked, then b2 once b1 is.
+    const next = await redis.engine.receive(address, 10, LONG_MS);
+    expect(next.leases.map((lease) => lease.body.toString())).toEqual(["b1"]);
+    await redis.engine.ack(
+      address,
+      [...leases, ...next.leases].map((lease) => lease.receipt),
+    );
+    const last = await redis.engine.receive(address, 10, LONG_MS);
+    expect(last.leases.map((lease) => lease.body.toString()).sort()).toEqual(["a2", "b2"]);
+  });
+});
