@@ -13,8 +13,8 @@ import { execFileSync } from "node:child_process";
 //   the machine by a tenth or more.
 // - with --instructions, redis-server runs under valgrind's callgrind, and each phase (the sends, the
 //   receives, the acks) is the count of instructions Redis executed for it, per message: the same from run
-//   to run within a few tenths of a percent, whatever else the machine does, so a change of 1% shows
-//   (BENCHMARKS.md, "Grouped paths counted in instructions"). Needs valgrind (apt-get install valgrind);
+//   to run within about 1% in total and 3% per phase, whatever else the machine does, so a change of a few
+//   percent shows (BENCHMARKS.md, "Grouped paths counted in instructions"). Needs valgrind (apt-get install valgrind);
 //   about a minute per round of 5,000 messages, and one unmeasured round of each kind first (script loads).
 // Not a test: run it by hand after npm run build (the bench's build too). Needs redis-server on the PATH.
 // Usage: node scripts/measure-script-costs.mjs [--instructions] [rounds, default 3] [messages per round,
