@@ -5,31 +5,20 @@
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { NewMessage, QueueAddress } from "../packages/server/src/engines/queue-engine.js";
-import { onCleanup } from "./helpers/cleanup.js";
-import { startDeployment } from "./helpers/redis-deployments.js";
-import { startRedisEngine } from "./helpers/redis-engine.js";
+import type { QueueAddress } from "../packages/server/src/engines/queue-engine.js";
+import { newMessage } from "./helpers/new-message.js";
+import { queueSiblingKey, startEngineOnOwnRedis } from "./helpers/redis-engine.js";
 
 const LONG_MS = 600_000;
 
-function message(body: string): NewMessage {
-  return {
-    id: randomUUID(),
-    chosenByProducer: false,
-    body: Buffer.from(body),
-    delayMs: 0,
-    ttlMs: 0,
-    maxAttempts: 5,
-  };
-}
-
 describe("an ack on Redis", () => {
   it("acks all-current batches and mixed ones alike, and leaves no key of its check behind", async () => {
-    const deployment = await startDeployment("standalone");
-    const redis = await startRedisEngine(deployment, { dedupWindowMs: LONG_MS });
-    onCleanup(() => redis.close());
+    const redis = await startEngineOnOwnRedis({ dedupWindowMs: LONG_MS });
     const address: QueueAddress = { namespace: "/", queue: `ack-check-${randomUUID().slice(0, 8)}` };
-    await redis.engine.send(address, ["m1", "m2", "m3", "m4"].map(message));
+    await redis.engine.send(
+      address,
+      ["m1", "m2", "m3", "m4"].map((body) => newMessage(body)),
+    );
     const { leases } = await redis.engine.receive(address, 4, LONG_MS);
     const [first, second, third, fourth] = leases.map((lease) => lease.receipt);
     if (!first || !second || !third || !fourth) throw new Error("four leases expected");
@@ -42,8 +31,7 @@ describe("an ack on Redis", () => {
       stale: [second, "no-such-receipt"],
     });
 
-    const [readyKey = ""] = redis.keys.queueScriptKeys(address.namespace, address.queue);
-    const probes = await redis.connections.command.keys(`${readyKey.replace(/:ready$/, "")}:ack-probe*`);
+    const probes = await redis.connections.command.keys(`${queueSiblingKey(redis.keys, address, "ack-probe")}*`);
     expect(probes).toEqual([]);
     const stats = await redis.engine.stats(address);
     expect(stats).toMatchObject({ ready: 0, inflight: 0 });

@@ -7,34 +7,22 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { NewMessage } from "../packages/server/src/engines/queue-engine.js";
-import { onCleanup } from "./helpers/cleanup.js";
-import { startDeployment } from "./helpers/redis-deployments.js";
-import { startRedisEngine } from "./helpers/redis-engine.js";
+import { newMessage } from "./helpers/new-message.js";
+import { queueSiblingKey, startEngineOnOwnRedis } from "./helpers/redis-engine.js";
 import { waitFor } from "./helpers/wait.js";
 
 const LONG_MS = 600_000;
 
 function message(group: string, delayMs = 0): NewMessage {
-  return {
-    id: randomUUID(),
-    chosenByProducer: false,
-    body: Buffer.from(group),
-    delayMs,
-    ttlMs: 0,
-    maxAttempts: 5,
-    group,
-  };
+  return newMessage(group, { group, delayMs });
 }
 
 describe("a delay count that no delayed message backs", () => {
   it("is forgotten by the sweep that takes the queue's last delayed message, and its group ends", async () => {
-    const deployment = await startDeployment("standalone");
-    const redis = await startRedisEngine(deployment, { dedupWindowMs: LONG_MS });
-    onCleanup(() => redis.close());
+    const redis = await startEngineOnOwnRedis({ dedupWindowMs: LONG_MS });
     const { engine } = redis;
     const address = { namespace: "/", queue: `delays-heal-${randomUUID().slice(0, 8)}` };
-    const [readyKey] = redis.keys.queueScriptKeys(address.namespace, address.queue);
-    const groupDelaysKey = `${readyKey?.replace(/:ready$/, "")}:group-delays`;
+    const groupDelaysKey = queueSiblingKey(redis.keys, address, "group-delays");
 
     // Group B's one message goes out and is acked, with a count left behind as the old release leaves one:
     // the group cannot end.

@@ -8,36 +8,22 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { NewMessage, QueueAddress } from "../packages/server/src/engines/queue-engine.js";
-import { onCleanup } from "./helpers/cleanup.js";
-import { startDeployment } from "./helpers/redis-deployments.js";
-import { type EngineOnRedis, startRedisEngine } from "./helpers/redis-engine.js";
+import { newMessage } from "./helpers/new-message.js";
+import { type EngineOnRedis, queueSiblingKey, startEngineOnOwnRedis } from "./helpers/redis-engine.js";
 
 const LONG_MS = 600_000;
 
 function message(body: string, group: string, priority = 0): NewMessage {
-  return {
-    id: randomUUID(),
-    chosenByProducer: false,
-    body: Buffer.from(body),
-    delayMs: 0,
-    ttlMs: 0,
-    maxAttempts: 5,
-    group,
-    priority,
-  };
+  return newMessage(body, { group, priority });
 }
 
-async function startEngine(): Promise<EngineOnRedis> {
-  const deployment = await startDeployment("standalone");
-  const redis = await startRedisEngine(deployment, { dedupWindowMs: LONG_MS });
-  onCleanup(() => redis.close());
-  return redis;
+function startEngine(): Promise<EngineOnRedis> {
+  return startEngineOnOwnRedis({ dedupWindowMs: LONG_MS });
 }
 
 /** The queue's `group-priorities` key (beside its ready list). */
 function groupPrioritiesKey(redis: EngineOnRedis, address: QueueAddress): string {
-  const [readyKey] = redis.keys.queueScriptKeys(address.namespace, address.queue);
-  return `${readyKey?.replace(/:ready$/, "")}:group-priorities`;
+  return queueSiblingKey(redis.keys, address, "group-priorities");
 }
 
 /** Receives up to `max` and answers their bodies in order, with their receipts. */

@@ -11,21 +11,13 @@ import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import type { NewMessage, QueueAddress } from "../packages/server/src/engines/queue-engine.js";
 import { onCleanup } from "./helpers/cleanup.js";
-import { startDeployment } from "./helpers/redis-deployments.js";
-import { startRedisEngine } from "./helpers/redis-engine.js";
+import { newMessage } from "./helpers/new-message.js";
+import { startEngineOnOwnRedis } from "./helpers/redis-engine.js";
 
 const LONG_MS = 600_000;
 
 function message(body: string, group: string): NewMessage {
-  return {
-    id: randomUUID(),
-    chosenByProducer: false,
-    body: Buffer.from(body),
-    delayMs: 0,
-    ttlMs: 0,
-    maxAttempts: 5,
-    group,
-  };
+  return newMessage(body, { group });
 }
 
 /** What the wake-up channel of `channel` carried since the last call, up to a marker published now. */
@@ -77,14 +69,9 @@ class WakeUpListener {
 
 describe("a grouped send on Redis", () => {
   it("wakes the consumers when its group enters its rotation, and not when the group is out or already in it", async () => {
-    const deployment = await startDeployment("standalone");
-    const redis = await startRedisEngine(deployment, { dedupWindowMs: LONG_MS });
-    onCleanup(() => redis.close());
+    const redis = await startEngineOnOwnRedis({ dedupWindowMs: LONG_MS });
     const address: QueueAddress = { namespace: "/", queue: `wake-ups-${randomUUID().slice(0, 8)}` };
-    const listener = await WakeUpListener.start(
-      deployment.url,
-      redis.keys.wakeChannel(address.namespace, address.queue),
-    );
+    const listener = await WakeUpListener.start(redis.url, redis.keys.wakeChannel(address.namespace, address.queue));
 
     await redis.engine.send(address, [message("a1", "A")]);
     expect(await listener.wakeUpsSinceLastLook()).toBe(1);

@@ -5,14 +5,16 @@
  */
 import { once } from "node:events";
 import { pino } from "pino";
+import type { QueueAddress } from "../../packages/server/src/engines/queue-engine.js";
 import { RedisConnections } from "../../packages/server/src/engines/redis/connections.js";
 import { RedisKeys } from "../../packages/server/src/engines/redis/keys.js";
 import { RedisQueueEngine } from "../../packages/server/src/engines/redis/redis-queue-engine.js";
 import { RedisQueueRegistry } from "../../packages/server/src/engines/redis/redis-queue-registry.js";
 import { ReplicaWait } from "../../packages/server/src/engines/redis/replica-wait.js";
 import { Scripts } from "../../packages/server/src/engines/redis/scripts.js";
+import { onCleanup } from "./cleanup.js";
 import { freshPrefix } from "./redis.js";
-import type { RedisDeployment } from "./redis-deployments.js";
+import { type RedisDeployment, startDeployment } from "./redis-deployments.js";
 
 const COMMAND_TIMEOUT_MS = 2000;
 
@@ -69,4 +71,21 @@ export async function startRedisEngine(deployment: RedisDeployment, options: Eng
       await connections.close();
     },
   };
+}
+
+/** An engine on a single Redis of the test's own, closed when the test ends; `url` reaches that Redis. */
+export async function startEngineOnOwnRedis(options: EngineOptions): Promise<EngineOnRedis & { url: string }> {
+  const deployment = await startDeployment("standalone");
+  const redis = await startRedisEngine(deployment, options);
+  onCleanup(() => redis.close());
+  return { ...redis, url: deployment.url };
+}
+
+/**
+ * A key of the queue's own beside its ready list, e.g. "group-priorities" (queue-lanes.lua names them so):
+ * for tests that look at what the scripts keep.
+ */
+export function queueSiblingKey(keys: RedisKeys, address: QueueAddress, name: string): string {
+  const [readyKey = ""] = keys.queueScriptKeys(address.namespace, address.queue);
+  return `${readyKey.replace(/:ready$/, "")}:${name}`;
 }

@@ -14,7 +14,7 @@ if #ARGV < 2 then return result end
 -- "Acks counted without formatting deadlines"). The set lives only inside this call (deleted first, should
 -- an earlier call have failed between its two writes, and last) and is neither replicated nor written to
 -- the AOF.
-local probeKey = string.sub(readyKey, 1, -7) .. ':ack-probe'
+local probeKey = queueBase .. ':ack-probe'
 redis.set_repl(redis.REPL_NONE)
 redis.call('DEL', probeKey)
 local unique = redis.call('SADD', probeKey, unpack(ARGV, 2))

@@ -102,7 +102,7 @@ function groupedDetails(result: ScenarioResult): QueueGroupsDetails {
 }
 
 /** Whether a grouped run delivered every message first in its group's order, one of a group out at a time. */
-function orderKept(result: ScenarioResult): boolean {
+export function orderKept(result: ScenarioResult): boolean {
   const { groupOrder, messages } = groupedDetails(result);
   const broken = groupOrder.orderViolations + groupOrder.overlaps + groupOrder.wrongGroup;
   return broken === 0 && groupOrder.firstDeliveries === messages;
@@ -192,5 +192,5 @@ export function groupedRun(
 ): { result: ScenarioResult; details: QueueGroupsDetails } | undefined {
   const result = results.find((each) => each.name === QUEUE_GROUPS_SCENARIO && each.system === GROUPED);
   if (!result?.details?.groupOrder) return undefined;
-  return { result, details: result.details as unknown as QueueGroupsDetails };
+  return { result, details: groupedDetails(result) };
 }
