@@ -4,7 +4,8 @@ import { execFileSync } from "node:child_process";
 // the Redis engine itself (packages/server/dist, in this process) on a redis-server of its own, started and
 // read as the bench does (packages/bench/dist: infra/redis-server.js, measure/redis-scripts.js). Each round
 // sends MESSAGES messages of 200 bytes in batches of 170 (to 1,000 groups in turn, or to none), then
-// receives 100 at a time and acks each batch. Quieter than the bench (one process, no network between
+// receives 100 at a time and acks each batch; with --batch=N, N per send, receive and ack, every receive
+// before the acks (--batch=1 is the shape of everyday rates: a script call per message per phase). Quieter than the bench (one process, no network between
 // nodes), so it shows a change to a script that the bench's noise hides. Alternate the two sides of a
 // change (the Lua is read at start from packages/server/lua) and compare.
 // Two measures:
@@ -17,8 +18,8 @@ import { execFileSync } from "node:child_process";
 //   percent shows (BENCHMARKS.md, "Grouped paths counted in instructions"). Needs valgrind (apt-get install valgrind);
 //   about a minute per round of 5,000 messages, and one unmeasured round of each kind first (script loads).
 // Not a test: run it by hand after npm run build (the bench's build too). Needs redis-server on the PATH.
-// Usage: node scripts/measure-script-costs.mjs [--instructions] [rounds, default 3] [messages per round,
-//   default 30000, or 5000 with --instructions]
+// Usage: node scripts/measure-script-costs.mjs [--instructions] [--batch=N] [rounds, default 3] [messages
+//   per round, default 30000, or 5000 with --instructions]
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -39,8 +40,10 @@ const [roundsArg, messagesArg] = process.argv.slice(2).filter((arg) => !arg.star
 const ROUNDS = Number(roundsArg ?? 3);
 const MESSAGES = Number(messagesArg ?? (INSTRUCTIONS ? 5000 : 30_000));
 const GROUPS = 1000;
-const SEND_BATCH = 170;
-const RECEIVE_MAX = 100;
+// --batch N: N messages per send, receive and ack (everyday rates send and take one at a time).
+const BATCH = process.argv.find((arg) => arg.startsWith("--batch="))?.slice("--batch=".length);
+const SEND_BATCH = Number(BATCH ?? 170);
+const RECEIVE_MAX = Number(BATCH ?? 100);
 const LEASE_MS = 60_000;
 const BODY = Buffer.alloc(200, 120);
 const COSTED = ["queue-send", "queue-receive", "queue-ack"];
@@ -118,7 +121,21 @@ async function round(redisServer, { engine }, groups, instructions) {
     await engine.send(address, batch);
   }
   count("send");
-  for (let received = 0; received < MESSAGES; ) {
+  if (BATCH !== undefined) {
+    // Every receive, then every ack: a dump of the counts per call would take longer than the calls.
+    const receipts = [];
+    while (receipts.length < MESSAGES) {
+      const { leases } = await engine.receive(address, RECEIVE_MAX, LEASE_MS);
+      if (leases.length === 0) throw new Error(`nothing to receive after ${receipts.length} of ${MESSAGES}`);
+      for (const lease of leases) receipts.push(lease.receipt);
+    }
+    count("receive");
+    for (let start = 0; start < receipts.length; start += RECEIVE_MAX) {
+      await engine.ack(address, receipts.slice(start, start + RECEIVE_MAX));
+    }
+    count("ack");
+  }
+  for (let received = BATCH === undefined ? 0 : MESSAGES; received < MESSAGES; ) {
     const { leases } = await engine.receive(address, RECEIVE_MAX, LEASE_MS);
     count("receive");
     if (leases.length === 0) throw new Error(`nothing to receive after ${received} of ${MESSAGES}`);

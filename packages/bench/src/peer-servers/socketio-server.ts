@@ -1,8 +1,10 @@
 /**
  * The raw Socket.IO peer: a Socket.IO 4 server with @socket.io/redis-adapter, and the two events a room
  * benchmark needs. `join` puts the socket in a room; `publish` broadcasts `(data, meta)` to a room's
- * members on every server, except the publisher, as Mailroom's `room:publish` does. GET /healthz answers
- * 200 once it listens. Its adapter key differs from Mailroom's, so the two never hear each other.
+ * members on every server, except the publisher, as Mailroom's `room:publish` does. A third, `ack`, is the
+ * relay's (systems/socketio-relay-queue.ts): one Redis command, then the answer, as the least an ack that
+ * reaches storage costs. GET /healthz answers 200 once it listens. Its adapter key differs from
+ * Mailroom's, so the two never hear each other.
  * Usage: node socketio-server.js --port <port> --redis <url>
  */
 import { randomUUID } from "node:crypto";
@@ -13,6 +15,8 @@ import { Server } from "socket.io";
 import { serverArgs } from "./server-args.js";
 
 const ADAPTER_KEY = "bench-socket.io";
+/** The counter the relay's acks increment: a Redis round trip per ack, nothing kept per message. */
+const ACKS_KEY = "bench-socket.io:acks";
 
 interface PublishArgs {
   room: string;
@@ -37,6 +41,12 @@ io.on("connection", (socket) => {
     const meta = { room, id: randomUUID(), ts: Date.now() };
     io.to(room).except(socket.id).emit(event, data, meta);
     ack({ ok: true, id: meta.id });
+  });
+  socket.on("ack", (_receipt: string, ack: (reply: object) => void) => {
+    publisher.incr(ACKS_KEY).then(
+      () => ack({ ok: true }),
+      (error: Error) => ack({ ok: false, error: { code: "UNAVAILABLE", message: error.message } }),
+    );
   });
 });
 

@@ -2,12 +2,15 @@
  * Queue latency at a steady rate (2,000 msg/s): an open-loop producer on node A sends one message at a
  * time on schedule, each carrying its due time; the consumer on node B records arrival minus due time.
  * p50/p99 leave out the first warm-up seconds. The same for every peer, and for Mailroom through the SDK
- * and through the stock socket.io-client.
+ * and through the stock socket.io-client, and for the stack's floor (socketio-relay: raw Socket.IO
+ * servers that relay each message and keep none).
  */
 import { perSecond, type ScenarioResult, skipped } from "../result.js";
+import { isStackFloor } from "../systems/queue-systems.js";
 import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
 import { describeCpu, runQueue } from "./queue-run.js";
 import { QUEUE_SYSTEM_ORDER } from "./queue-throughput.js";
+import { onRelayServers } from "./stack-floor.js";
 
 /** Below this share of the rate, a system fell behind and its latency is a backlog's, not a path's. */
 const KEPT_UP = 0.95;
@@ -25,14 +28,16 @@ export const queueLatency: Scenario = {
         continue;
       }
       context.progress(`${this.name}: ${system}, ${latencyRate} msg/s for ${latencySeconds} s`);
-      const run = await runQueue(context, {
-        system,
-        queues: [`bench-lat-${system}-${context.runId}`],
-        mode: "steady",
-        messages,
-        ratePerSecond: latencyRate,
-        warmup: Math.round(latencyRate * latencyWarmupSeconds),
-      });
+      const runOn = (on: BenchContext) =>
+        runQueue(on, {
+          system,
+          queues: [`bench-lat-${system}-${context.runId}`],
+          mode: "steady",
+          messages,
+          ratePerSecond: latencyRate,
+          warmup: Math.round(latencyRate * latencyWarmupSeconds),
+        });
+      const run = isStackFloor(system) ? await onRelayServers(context, runOn) : await runOn(context);
       const delivered = perSecond(messages, run.elapsedMs);
       const result: ScenarioResult = {
         name: this.name,

@@ -16,7 +16,7 @@ import { perSecond } from "../result.js";
 import type { QueueConsumerConfig, QueueConsumerResult } from "../roles/queue-consumer-role.js";
 import type { QueueProducerConfig, QueueProducerResult } from "../roles/queue-producer-role.js";
 import { now } from "../systems/payload.js";
-import { isMailroomSystem, type QueueSystemName, sendsOneAtATime } from "../systems/queue-systems.js";
+import { isMailroomSystem, isStackFloor, type QueueSystemName, sendsOneAtATime } from "../systems/queue-systems.js";
 import type { BenchContext } from "./bench-context.js";
 
 /** RabbitMQ's Erlang VM, whose CPU is the broker's (read from /proc when it runs on this machine). */
@@ -86,19 +86,22 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
   const base = { redisUrl: context.redis.url, amqpUrl: context.amqpUrl };
   const redisServers = spec.redisServers ?? [{ label: "redis", server: context.redis }];
   // Both start at once; the producer's warm-up message waits in the queue if the consumer is not there yet.
+  // The stack's floor keeps no message: its consumer starts first.
+  const consumerStarting = RoleProcess.start<QueueConsumerConfig, QueueConsumerResult>(
+    "queue-consumer",
+    {
+      system: spec.system,
+      targets: consumerTargets(context, spec).map((nodeUrl) => ({ ...base, nodeUrl })),
+      queues: spec.queues,
+      expected: spec.messages,
+      inFlight: isMailroom || spec.system === "rabbitmq" ? sizes.prefetch : sizes.workerConcurrency,
+      warmup: spec.warmup,
+    },
+    `${spec.system} consumer`,
+  );
+  if (isStackFloor(spec.system)) await consumerStarting.catch(() => {});
   const started = await Promise.allSettled([
-    RoleProcess.start<QueueConsumerConfig, QueueConsumerResult>(
-      "queue-consumer",
-      {
-        system: spec.system,
-        targets: consumerTargets(context, spec).map((nodeUrl) => ({ ...base, nodeUrl })),
-        queues: spec.queues,
-        expected: spec.messages,
-        inFlight: isMailroom || spec.system === "rabbitmq" ? sizes.prefetch : sizes.workerConcurrency,
-        warmup: spec.warmup,
-      },
-      `${spec.system} consumer`,
-    ),
+    consumerStarting,
     RoleProcess.start<QueueProducerConfig, QueueProducerResult>(
       "queue-producer",
       {
@@ -128,8 +131,8 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
     const scriptCosts = spec.scriptCosts ? await ScriptCostMeter.begin(context.redis) : undefined;
     const cpu = new CpuMeter({
       ...Object.fromEntries(redisServers.map(({ label, server }) => [label, usesRedis ? server.pid : undefined])),
-      "node A": isMailroom ? context.nodeA.pid : undefined,
-      "node B": isMailroom && !spec.memoryEngine ? context.nodeB.pid : undefined,
+      "node A": isMailroom || isStackFloor(spec.system) ? context.nodeA.pid : undefined,
+      "node B": (isMailroom && !spec.memoryEngine) || isStackFloor(spec.system) ? context.nodeB.pid : undefined,
       "RabbitMQ broker": spec.system === "rabbitmq" ? findProcess(RABBITMQ_PROCESS) : undefined,
       producer: producer.pid,
       consumer: consumer.pid,

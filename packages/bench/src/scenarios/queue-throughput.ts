@@ -6,22 +6,26 @@
  * `mailroom-memory`: one node on the embedded memory engine, producer and consumer both on it, with the
  * node's resident memory before and after (it should not keep what it delivered). And `mailroom-stock`:
  * the same nodes through the stock socket.io-client, without the SDK's batching (64 single sends in
- * flight, one delivery event and one ack per message).
+ * flight, one delivery event and one ack per message). And `socketio-relay`: the floor of the stack
+ * (systems/socketio-relay-queue.ts), the same stock client over raw Socket.IO servers that relay and keep
+ * nothing.
  */
 import { randomBytes } from "node:crypto";
 import { residentBytes } from "../infra/process-stats.js";
 import { ServerProcess } from "../infra/server-process.js";
 import { type ScenarioResult, skipped } from "../result.js";
-import type { QueueSystemName } from "../systems/queue-systems.js";
+import { isStackFloor, type QueueSystemName } from "../systems/queue-systems.js";
 import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
 import { describeCpu, type QueueRunResult, runFigures, runQueue } from "./queue-run.js";
 import { bestOfRounds, type RoundRunner } from "./rounds.js";
+import { onRelayServers } from "./stack-floor.js";
 
 const MIB = 1_048_576;
 
 export const QUEUE_SYSTEM_ORDER: QueueSystemName[] = [
   "mailroom",
   "mailroom-stock",
+  "socketio-relay",
   "bullmq",
   "redis-list",
   "redis-list-pipelined",
@@ -52,14 +56,16 @@ async function overRedisOrBroker(
   messages: number,
 ): Promise<ScenarioResult> {
   context.progress(`queue-throughput: ${system}, ${messages} messages`);
-  const run = await runQueue(context, {
-    system,
-    queues: [`bench-tp-${system}-${context.runId}-${randomBytes(2).toString("hex")}`],
-    mode: "burst",
-    messages,
-    ratePerSecond: 0,
-    warmup: 0,
-  });
+  const runOn = (on: BenchContext) =>
+    runQueue(on, {
+      system,
+      queues: [`bench-tp-${system}-${context.runId}-${randomBytes(2).toString("hex")}`],
+      mode: "burst",
+      messages,
+      ratePerSecond: 0,
+      warmup: 0,
+    });
+  const run = isStackFloor(system) ? await onRelayServers(context, runOn) : await runOn(context);
   return throughputResult(system, messages, run);
 }
 

@@ -13,6 +13,7 @@ const LOADERS = {
   "redis-list": async () => (await import("./reliable-list-queue.js")).reliableListQueue,
   "redis-list-pipelined": async () => (await import("./pipelined-list-queue.js")).pipelinedListQueue,
   rabbitmq: async () => (await import("./rabbitmq-queue.js")).rabbitmqQueue,
+  "socketio-relay": async () => (await import("./socketio-relay-queue.js")).socketioRelayQueue,
 } as const satisfies Record<string, () => Promise<QueueSystem>>;
 
 export type QueueSystemName = keyof typeof LOADERS;
@@ -33,8 +34,17 @@ export function isMailroomSystem(name: QueueSystemName): boolean {
  * The systems used without a batching client: at saturation their producer keeps single sends in flight
  * rather than batches, as their users would.
  */
-const ONE_AT_A_TIME_SENDERS: ReadonlySet<QueueSystemName> = new Set(["mailroom-stock"]);
+const ONE_AT_A_TIME_SENDERS: ReadonlySet<QueueSystemName> = new Set(["mailroom-stock", "socketio-relay"]);
 
 export function sendsOneAtATime(name: QueueSystemName): boolean {
   return ONE_AT_A_TIME_SENDERS.has(name);
+}
+
+/**
+ * The floor of Mailroom's stack (socketio-relay-queue.ts): raw Socket.IO servers that relay each message
+ * and keep none. Runs start two of them as node A and node B, count their CPU as Mailroom's nodes', and
+ * start the consumer before the producer (a message sent before it joined would be lost).
+ */
+export function isStackFloor(name: QueueSystemName): boolean {
+  return name === "socketio-relay";
 }
