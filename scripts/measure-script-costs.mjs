@@ -5,9 +5,10 @@ import { execFileSync } from "node:child_process";
 // read as the bench does (packages/bench/dist: infra/redis-server.js, measure/redis-scripts.js). Each round
 // sends MESSAGES messages of 200 bytes in batches of 170 (to 1,000 groups in turn, or to none), then
 // receives 100 at a time and acks each batch; with --batch=N, N per send, receive and ack, every receive
-// before the acks (--batch=1 is the shape of everyday rates: a script call per message per phase). Quieter than the bench (one process, no network between
-// nodes), so it shows a change to a script that the bench's noise hides. Alternate the two sides of a
-// change (the Lua is read at start from packages/server/lua) and compare.
+// before the acks (--batch=1 is the shape of everyday rates: a script call per message per phase).
+// Quieter than the bench (one process, no network between nodes), so it shows a change to a script that
+// the bench's noise hides. Alternate the two sides of a change (the Lua is read at start from
+// packages/server/lua) and compare.
 // Two measures:
 // - by default, Redis's slow log at 0 µs gives each script call's time; prints the lowest of the rounds per
 //   script, in µs per message (BENCHMARKS.md, "Acks that free groups without reading them"). Time moves with
