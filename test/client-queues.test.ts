@@ -388,6 +388,64 @@ describe("client acks", () => {
   });
 });
 
+describe("client acks that wait for company", () => {
+  /** Consumes `queue` with handlers that finish only when told, one per turn of the event loop. */
+  async function heldHandlers(client: MailroomClient, queue: string, messages: number, prefetch: number) {
+    const ackCommands: string[][] = [];
+    client.socket.onAnyOutgoing((event, args) => {
+      if (event === "queue:ack") ackCommands.push((args as { receipts: string[] }).receipts);
+    });
+    const finish: Array<() => void> = [];
+    await client.queue(queue).sendBatch(Array.from({ length: messages }, (_, index) => ({ data: index })));
+    await client.queue(queue).consume(() => new Promise<void>((resolve) => finish.push(resolve)), { prefetch });
+    await waitFor(() => finish.length === messages, { what: `${messages} handlers running` });
+    /** Lets the handlers finish, each in a turn of its own. */
+    const finishOnePerTurn = async () => {
+      for (const done of finish) {
+        done();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    return { ackCommands, finishOnePerTurn };
+  }
+
+  it("sends the acks of handlers that finish in separate turns within 2 ms together", async () => {
+    const node = await startNode();
+    const client = await readyClient(node.url);
+    const { ackCommands, finishOnePerTurn } = await heldHandlers(client, "lingering", 10, 100);
+    await finishOnePerTurn();
+    await statsReach(client, "lingering", { ready: 0, inflight: 0 });
+    expect(ackCommands.flat()).toHaveLength(10);
+    // One turn each: without the wait, ten commands.
+    expect(ackCommands.length).toBeLessThanOrEqual(3);
+  });
+
+  it("sends the acks that wait before the client closes", async () => {
+    const node = await startNode();
+    const consumerClient = await readyClient(node.url);
+    const observer = await readyClient(node.url);
+    const acked: string[] = [];
+    consumerClient.socket.onAnyOutgoing((event, args) => {
+      if (event === "queue:ack") acked.push(...(args as { receipts: string[] }).receipts);
+    });
+    const handled: string[] = [];
+    await observer.queue("closing").send({ data: "last" });
+    await consumerClient.queue("closing").consume(
+      (message) => {
+        handled.push(message.receipt);
+        // Its ack waits for company; the client closes right after this handler, before the wait ends.
+        setImmediate(() => consumerClient.close());
+      },
+      { prefetch: 100 },
+    );
+    await waitFor(() => handled.length === 1, { what: "the message handled" });
+    // Written before the socket closed (whether the node settles it before it gives the closed consumer's
+    // leases back is the node's race, as with any ack sent just before a close).
+    await waitFor(() => acked.length === 1, { what: "the ack emitted" });
+    expect(acked).toEqual(handled);
+  });
+});
+
 describe("client consumption registration", () => {
   it("hands a delivery that arrives before the answer to queue:consume to the handler, and acks it", async () => {
     const sent: Array<[string, unknown]> = [];

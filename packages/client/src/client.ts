@@ -19,7 +19,7 @@
 import { type CommandName, type Commands, isReservedEvent, MailroomError } from "@mailroom/protocol";
 import type { Manager } from "socket.io-client";
 import type { ConsumeFailure, QueueContext } from "./consumption.js";
-import { type HandleContext, resume } from "./handle.js";
+import { beforeClose, type HandleContext, resume } from "./handle.js";
 import { handshakeError } from "./handshake-error.js";
 import { type PositionStorage, storedPosition } from "./position-storage.js";
 import { Queue } from "./queue.js";
@@ -210,6 +210,7 @@ export class MailroomClient {
    */
   close(): void {
     if (this.closed) return;
+    for (const queue of this.queues.values()) queue[beforeClose]();
     this.closed = true;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;

@@ -25,7 +25,7 @@ import {
   type QueueNackArgs,
 } from "@mailroom/protocol";
 import { AckBatcher } from "./ack-batcher.js";
-import { type HandleContext, type Resumable, resume } from "./handle.js";
+import { beforeClose, type Closable, type HandleContext, type Resumable, resume } from "./handle.js";
 import { keepLeaseAlive } from "./lease-keeper.js";
 import { type Delivery, type ReceivedMessage, readDelivery } from "./received-message.js";
 
@@ -112,7 +112,7 @@ interface ConsumeSettings<Data> {
  * // later
  * await consumption.cancel();
  */
-export class Consumption<Data = unknown> implements Resumable {
+export class Consumption<Data = unknown> implements Resumable, Closable {
   private consumerId = "";
   private isCancelled = false;
   private isDetached = false;
@@ -121,8 +121,10 @@ export class Consumption<Data = unknown> implements Resumable {
   /** Deliveries of this queue to a consumer not yet known, kept while a registration is pending. */
   private early: Delivery<Data>[] = [];
   private readonly settings: ConsumeSettings<Data>;
-  /** The handlers' acks, one command per turn of the event loop. */
+  /** The handlers' acks, sent together (ack-batcher.ts). */
   private readonly acks: AckBatcher;
+  /** Deliveries handed to the handler and not yet settled (acked or nacked, and answered). */
+  private unsettled = 0;
 
   /**
    * Made by `queue.consume(handler, options)`; not meant to be constructed directly.
@@ -142,7 +144,8 @@ export class Consumption<Data = unknown> implements Resumable {
     private readonly onDetached: (consumption: Consumption<Data>) => void,
   ) {
     this.settings = consumeSettings(queue, options);
-    this.acks = new AckBatcher(queue, context.send);
+    const halfPrefetch = Math.ceil((options.prefetch ?? QUEUE_DEFAULTS.prefetch) / 2);
+    this.acks = new AckBatcher(queue, context.send, () => this.unsettled < halfPrefetch);
     context.socket.on("queue:message", this.onDelivery);
     context.socket.on("queue:messages", this.onDeliveries);
   }
@@ -179,6 +182,11 @@ export class Consumption<Data = unknown> implements Resumable {
     this.isCancelled = true;
     if (this.isDetached) return;
     await this.stopConsumer(this.consumerId);
+  }
+
+  /** The client closes: the acks that wait for company go now, while the socket is open. */
+  [beforeClose](): void {
+    this.acks.flushNow();
   }
 
   /** The first registration: on failure the consumption never was, and stops listening. */
@@ -262,6 +270,15 @@ export class Consumption<Data = unknown> implements Resumable {
    * `autoAck: false`). Never rejects.
    */
   private async handle(message: ReceivedMessage<Data>): Promise<void> {
+    this.unsettled += 1;
+    try {
+      await this.handleAndSettle(message);
+    } finally {
+      this.unsettled -= 1;
+    }
+  }
+
+  private async handleAndSettle(message: ReceivedMessage<Data>): Promise<void> {
     const stopExtending = this.keepAlive(message);
     let failed = false;
     try {

@@ -19,7 +19,7 @@ import type {
   SendResult,
 } from "@mailroom/protocol";
 import { type ConsumeOptions, Consumption, type MessageHandler, type QueueContext, start } from "./consumption.js";
-import { type Resumable, resume } from "./handle.js";
+import { beforeClose, type Closable, type Resumable, resume } from "./handle.js";
 
 export interface SendOptions {
   /**
@@ -64,7 +64,7 @@ export interface NackOptions {
  * await orders.send({ sku: "A-1", quantity: 2 }, { headers: { "trace-id": traceId } });
  * await orders.consume(async (message) => ship(message.data), { prefetch: 5 });
  */
-export class Queue<Data = unknown> implements Resumable {
+export class Queue<Data = unknown> implements Resumable, Closable {
   private readonly consumptions = new Set<Consumption<Data>>();
 
   /**
@@ -199,6 +199,11 @@ export class Queue<Data = unknown> implements Resumable {
    */
   async extend(receipt: string, visibilityMs: number): Promise<void> {
     await this.context.send("queue:extend", { queue: this.name, receipt, visibilityMs });
+  }
+
+  /** The client closes: each consumption sends the acks it holds back. */
+  [beforeClose](): void {
+    for (const consumption of this.consumptions) consumption[beforeClose]();
   }
 
   /** After a reconnect: every active consumption registers again (each reports its own failure). */
