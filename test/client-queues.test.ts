@@ -439,8 +439,8 @@ describe("client acks that wait for company", () => {
       { prefetch: 100 },
     );
     await waitFor(() => handled.length === 1, { what: "the message handled" });
-    // Written before the socket closed (whether the node settles it before it gives the closed consumer's
-    // leases back is the node's race, as with any ack sent just before a close).
+    // Written before the socket closed. (Whether the node settles it is another matter: an ack that
+    // arrives together with the close may go unsettled, docs/protocol.md, "Acks from the SDK".)
     await waitFor(() => acked.length === 1, { what: "the ack emitted" });
     expect(acked).toEqual(handled);
   });
