@@ -32,6 +32,8 @@ export interface EngineOptions {
   nodeId?: string;
   /** @default a fresh one */
   prefix?: string;
+  /** @default the engine's */
+  ackLingerMs?: number;
 }
 
 /** A started engine on `deployment`, its subscriber and command connections ready. */
@@ -56,6 +58,7 @@ export async function startRedisEngine(deployment: RedisDeployment, options: Eng
     queueRegistry: new RedisQueueRegistry(scripts, connections.command, keys),
     replicaWait: new ReplicaWait(connections.command, 0, COMMAND_TIMEOUT_MS),
     legacyDueIndex: () => false,
+    ...(options.ackLingerMs === undefined ? {} : { ackLingerMs: options.ackLingerMs }),
   });
   const ready = Promise.all([once(connections.command, "ready"), once(connections.subscriber, "ready")]);
   connections.connect();

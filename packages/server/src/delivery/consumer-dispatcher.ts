@@ -152,6 +152,18 @@ export class ConsumerDispatcher {
   }
 
   /** Frees the prefetch slots of deliveries of this queue that the store acked or nacked. */
+  /**
+   * Whether acks of these receipts may wait a few ms to share a store call: not when a consumer of this
+   * node that holds one of them holds half its prefetch or more (it would wait for credit meanwhile).
+   */
+  mayWaitToSettle(receipts: string[]): boolean {
+    for (const receipt of receipts) {
+      const consumer = this.receiptOwners.get(receipt);
+      if (consumer && consumer.deliveries.size * 2 >= consumer.prefetch) return false;
+    }
+    return true;
+  }
+
   settled(address: QueueAddress, receipts: string[]): void {
     const feeds = new Set<QueueFeed>();
     for (const receipt of receipts) {

@@ -142,7 +142,11 @@ export interface QueueEngine {
     byteBudget?: number,
     standingCredit?: number,
   ): Promise<ReceiveResult>;
-  ack(address: QueueAddress, receipts: string[]): Promise<{ acked: number; stale: string[] }>;
+  /**
+   * With `mayWait`, the engine may hold the acks up to a few ms to settle them with others in one store
+   * call (the Redis engine: ACK_LINGER_MS); without, they go after this turn of the event loop.
+   */
+  ack(address: QueueAddress, receipts: string[], mayWait?: boolean): Promise<{ acked: number; stale: string[] }>;
   /** Rejects with `NOT_FOUND` for a stale receipt. */
   nack(address: QueueAddress, receipt: string, requeue: boolean, delayMs: number): Promise<{ deadLettered: boolean }>;
   /** Rejects with `NOT_FOUND` for a stale receipt. */

@@ -19,8 +19,8 @@ export function observedEngine(engine: QueueEngine, metrics: NodeMetrics): Queue
       metrics.delivered(address, result.leases.length);
       return result;
     },
-    async ack(address, receipts) {
-      const result = await engine.ack(address, receipts);
+    async ack(address, receipts, mayWait) {
+      const result = await engine.ack(address, receipts, mayWait);
       metrics.acked(address, result.acked);
       return result;
     },

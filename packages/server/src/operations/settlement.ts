@@ -1,6 +1,7 @@
 /**
  * Acks and nacks as both transports run them: the store decides, then the consumer dispatcher frees the
- * prefetch slots of exactly what the store accepted. A stale receipt, or one sent with another queue's
+ * prefetch slots of exactly what the store accepted. An ack may wait a few ms in the store for others to
+ * share its call unless a consumer of this node that holds one of its deliveries is short of credit. A stale receipt, or one sent with another queue's
  * name, changes nothing (docs/protocol.md §3).
  */
 import type { ConsumerDispatcher } from "../delivery/consumer-dispatcher.js";
@@ -8,11 +9,11 @@ import type { QueueAddress, QueueEngine } from "../engines/queue-engine.js";
 
 export async function ackAndSettle(
   engine: QueueEngine,
-  dispatcher: Pick<ConsumerDispatcher, "settled"> | undefined,
+  dispatcher: Pick<ConsumerDispatcher, "settled" | "mayWaitToSettle"> | undefined,
   address: QueueAddress,
   receipts: string[],
 ): Promise<{ acked: number; stale: string[] }> {
-  const result = await engine.ack(address, receipts);
+  const result = await engine.ack(address, receipts, dispatcher?.mayWaitToSettle(receipts) ?? false);
   const stale = new Set(result.stale);
   dispatcher?.settled(
     address,

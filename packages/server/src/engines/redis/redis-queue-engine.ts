@@ -43,6 +43,12 @@ import { TickBatcher } from "./tick-batcher.js";
 /** Largest number of messages or receipts coalesced into one script call. */
 const MAX_COALESCED = 1000;
 /**
+ * How long an ack that may wait (QueueEngine.ack) waits at most for others to share its script: at
+ * everyday rates a stock client acks each message alone, and one script per ack cost Redis a fifth of what
+ * a message costs it (BENCHMARKS.md, "Acks that wait 2 ms for company").
+ */
+const ACK_LINGER_MS = 2;
+/**
  * Random bytes of the token that starts every receipt of one receive (unique per delivery). 128 bits; and
  * with a generated id the receipt (32 hex digits + ":" + id) is longer than Redis's default
  * zset-max-listpack-value (64), so the inflight set, keyed by receipt, is a skiplist: batched ZADD,
@@ -99,6 +105,8 @@ export interface RedisQueueEngineOptions {
   allowsGroups?: () => boolean;
   /** Told of each queue this node sends to or acks from (the dashboard's rate samples). @default nobody */
   active?: (address: QueueAddress) => void;
+  /** How long an ack that may wait waits at most for others to share its script (ms). @default ACK_LINGER_MS */
+  ackLingerMs?: number;
 }
 
 export class RedisQueueEngine implements QueueEngine {
@@ -116,7 +124,11 @@ export class RedisQueueEngine implements QueueEngine {
     this.outcomes = options.outcomes ?? IGNORED_OUTCOMES;
     this.registrations = new QueueRegistrations(options.queueRegistry, options.logger);
     this.sends = new TickBatcher((ref, items) => this.flushSends(ref, items), MAX_COALESCED);
-    this.acks = new TickBatcher((ref, receipts) => this.flushAcks(ref, receipts), MAX_COALESCED);
+    this.acks = new TickBatcher(
+      (ref, receipts) => this.flushAcks(ref, receipts),
+      MAX_COALESCED,
+      options.ackLingerMs ?? ACK_LINGER_MS,
+    );
     this.scheduler = new SweepScheduler({
       connections: options.connections,
       scripts: options.scripts,
@@ -181,8 +193,8 @@ export class RedisQueueEngine implements QueueEngine {
     return { leases, remaining: reply.remaining };
   }
 
-  async ack(address: QueueAddress, receipts: string[]): Promise<{ acked: number; stale: string[] }> {
-    const current = await inStore(this.acks.add(queueRef(address.namespace, address.queue), receipts));
+  async ack(address: QueueAddress, receipts: string[], mayWait = false): Promise<{ acked: number; stale: string[] }> {
+    const current = await inStore(this.acks.add(queueRef(address.namespace, address.queue), receipts, mayWait));
     const stale = receipts.filter((_receipt, index) => !current[index]);
     return { acked: receipts.length - stale.length, stale };
   }

@@ -1,7 +1,9 @@
 /**
  * Coalesces the calls made in one turn of the event loop into one store call per key: many producers
  * sending to one queue cost one script, not one each. A caller's items always travel together (so a
- * batch stays all or nothing); chunks hold at most `maxItems` unless one caller brings more.
+ * batch stays all or nothing); chunks hold at most `maxItems` unless one caller brings more. A caller that
+ * may wait lets its items wait up to `lingerMs` for others (the calls of the next turns join them); one
+ * that may not has everything pending go after this turn.
  */
 
 interface Waiter<Result> {
@@ -20,14 +22,18 @@ export type FlushChunk<Item, Result> = (key: string, items: Item[]) => Promise<R
 export class TickBatcher<Item, Result> {
   private pending = new Map<string, Chunk<Item, Result>[]>();
   private scheduled = false;
+  /** The timer of a linger, while only callers that may wait are pending. */
+  private lingering: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly flushChunk: FlushChunk<Item, Result>,
     private readonly maxItems: number,
+    /** How long items whose caller may wait wait at most. @default 0: none waits */
+    private readonly lingerMs = 0,
   ) {}
 
   /** Resolves with one result per item, in order. */
-  add(key: string, items: Item[]): Promise<Result[]> {
+  add(key: string, items: Item[], mayWait = false): Promise<Result[]> {
     return new Promise((resolve, reject) => {
       let chunks = this.pending.get(key);
       if (!chunks) {
@@ -41,7 +47,9 @@ export class TickBatcher<Item, Result> {
       }
       chunk.items.push(...items);
       chunk.waiters.push({ count: items.length, resolve, reject });
-      if (!this.scheduled) {
+      if (mayWait && this.lingerMs > 0) {
+        this.lingering ??= setTimeout(() => this.flush(), this.lingerMs);
+      } else if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
       }
@@ -52,6 +60,8 @@ export class TickBatcher<Item, Result> {
     const pending = this.pending;
     this.pending = new Map();
     this.scheduled = false;
+    clearTimeout(this.lingering);
+    this.lingering = undefined;
     for (const [key, chunks] of pending) for (const chunk of chunks) void this.flushOne(key, chunk);
   }
 

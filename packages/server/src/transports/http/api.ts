@@ -85,7 +85,7 @@ export interface HttpApiDeps {
    * The Socket.IO consumers' dispatcher: told of HTTP acks and nacks, so a socket consumer's delivery
    * settled over HTTP frees its prefetch slot at once, not at its lease's end. @default undefined
    */
-  dispatcher?: Pick<ConsumerDispatcher, "settled"> | undefined;
+  dispatcher?: Pick<ConsumerDispatcher, "settled" | "mayWaitToSettle"> | undefined;
   /** Told of each receive refused for that limit. */
   reporter: Pick<LimitReporter, "exceeded">;
   /**

@@ -60,7 +60,7 @@ export interface QueueRouteOptions {
   engine: QueueEngine;
   registry: ClusterRegistry;
   /** Told of HTTP acks and nacks, so a Socket.IO consumer's settled deliveries free its prefetch at once. */
-  dispatcher?: Pick<ConsumerDispatcher, "settled"> | undefined;
+  dispatcher?: Pick<ConsumerDispatcher, "settled" | "mayWaitToSettle"> | undefined;
   polls: LongPolls;
   /** The size bound and the defaults of a send and a lease. */
   settings: Pick<NodeConfig, "maxMessageBytes" | "maxAttempts" | "visibilityMs">;
