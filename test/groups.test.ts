@@ -92,13 +92,16 @@ describe("message groups and priorities across nodes", () => {
     await a!.stop();
 
     const order: Array<[unknown, number]> = [];
+    const acks: Promise<unknown>[] = [];
     const survivor = await connectSocket(b!.url);
     survivor.on("queue:message", (delivery: Delivery & { attempt: number }) => {
       order.push([delivery.data, delivery.attempt]);
-      void command(survivor, "queue:ack", { queue: "held", receipt: delivery.receipt });
+      acks.push(command(survivor, "queue:ack", { queue: "held", receipt: delivery.receipt }));
     });
     await command(survivor, "queue:consume", { queue: "held", prefetch: 5 });
     await waitFor(async () => order.length === 3, { what: "the three messages" });
+    // Answered before the socket closes (the node may hold an ack a few ms to share its script).
+    expect(await Promise.all(acks)).toEqual(acks.map(() => ({ ok: true, acked: 1, stale: [] })));
     expect(order).toEqual([
       ["first", 3],
       ["second", 1],
