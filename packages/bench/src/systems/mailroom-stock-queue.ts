@@ -16,10 +16,11 @@
  * their `queue`, so a process runs one consumer per queue. The socket does not reconnect: a node forgets
  * the consumers of a lost connection, and this client does not register them again.
  */
-import { io, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import type { Payload } from "./payload.js";
 import type { QueueConsumer, QueueProducer, QueueSystem } from "./queue-system.js";
 import { SharedConnections } from "./shared-connections.js";
+import { openStockSocket, singleSendProducer } from "./stock-client.js";
 
 /** How long an emit waits for the node's answer before it fails. */
 const ANSWER_TIMEOUT_MS = 60_000;
@@ -59,13 +60,8 @@ const sockets = new SharedConnections<StockSocket>(
   (socket) => socket.close(),
 );
 
-async function connected(nodeUrl: string): Promise<StockSocket> {
-  const socket: StockSocket = io(nodeUrl, { transports: ["websocket"], forceNew: true, reconnection: false });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", resolve);
-    socket.once("connect_error", reject);
-  });
-  return socket;
+function connected(nodeUrl: string): Promise<StockSocket> {
+  return openStockSocket<StockSocket>(nodeUrl);
 }
 
 /** The result of an answered command; a refusal becomes an error that names the command and the code. */
@@ -80,15 +76,7 @@ export const mailroomStockQueue: QueueSystem = {
     const send = async (data: Payload) => {
       resultOf("queue:send", await socket.timeout(ANSWER_TIMEOUT_MS).emitWithAck("queue:send", { queue, data }));
     };
-    return {
-      sendOne: send,
-      async sendBatch(messages) {
-        await Promise.all(messages.map(send));
-      },
-      async close() {
-        await sockets.release(target.nodeUrl);
-      },
-    };
+    return singleSendProducer(send, () => sockets.release(target.nodeUrl));
   },
 
   async consumer(target, queue, listener, { inFlight }): Promise<QueueConsumer> {

@@ -12,10 +12,11 @@
  * costs on top of the stack. A message sent while no consumer has joined is lost: runs start the consumer
  * first (queue-systems.ts: isStackFloor).
  */
-import { io, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import type { Payload } from "./payload.js";
 import type { QueueConsumer, QueueProducer, QueueSystem } from "./queue-system.js";
 import { SharedConnections } from "./shared-connections.js";
+import { openStockSocket, singleSendProducer } from "./stock-client.js";
 
 /** How long an emit waits for the server's answer before it fails. */
 const ANSWER_TIMEOUT_MS = 60_000;
@@ -24,14 +25,7 @@ const MESSAGE_EVENT = "relay:message";
 
 const sockets = new SharedConnections<Socket>(
   "a Socket.IO relay producer or consumer",
-  async (url) => {
-    const socket = io(url, { transports: ["websocket"], forceNew: true, reconnection: false });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("connect", resolve);
-      socket.once("connect_error", reject);
-    });
-    return socket;
-  },
+  (url) => openStockSocket(url),
   (socket) => socket.close(),
 );
 
@@ -48,15 +42,7 @@ export const socketioRelayQueue: QueueSystem = {
         .timeout(ANSWER_TIMEOUT_MS)
         .emitWithAck("publish", { room: roomOf(queue), event: MESSAGE_EVENT, data });
     };
-    return {
-      sendOne: send,
-      async sendBatch(messages) {
-        await Promise.all(messages.map(send));
-      },
-      async close() {
-        await sockets.release(target.nodeUrl);
-      },
-    };
+    return singleSendProducer(send, () => sockets.release(target.nodeUrl));
   },
 
   async consumer(target, queue, listener): Promise<QueueConsumer> {
