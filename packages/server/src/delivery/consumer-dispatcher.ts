@@ -151,7 +151,6 @@ export class ConsumerDispatcher {
     this.detach(consumer);
   }
 
-  /** Frees the prefetch slots of deliveries of this queue that the store acked or nacked. */
   /**
    * Whether acks of these receipts may wait a few ms to share a store call: not when a consumer of this
    * node that holds one of them holds half its prefetch or more (it would wait for credit meanwhile).
@@ -164,6 +163,7 @@ export class ConsumerDispatcher {
     return true;
   }
 
+  /** Frees the prefetch slots of deliveries of this queue that the store acked or nacked. */
   settled(address: QueueAddress, receipts: string[]): void {
     const feeds = new Set<QueueFeed>();
     for (const receipt of receipts) {
