@@ -46,20 +46,15 @@ describe("acks on the Redis engine", () => {
     return Promise.all(outcomes);
   }
 
-  it("settles acks that may wait, made a turn apart, in one script", async () => {
+  it.each([
+    { mayWait: true, scripts: 1, what: "that may wait, made a turn apart, in one script" },
+    { mayWait: false, scripts: 10, what: "that may not wait after their own turn, one script each" },
+  ])("settles acks $what", async ({ mayWait, scripts }) => {
     const { engine, admin, address, receipts } = await tenLeases();
     const before = await zremCalls(admin);
-    const outcomes = await ackOnePerTurn(engine, address, receipts, true);
+    const outcomes = await ackOnePerTurn(engine, address, receipts, mayWait);
     expect(outcomes).toEqual(receipts.map(() => ({ acked: 1, stale: [] })));
-    expect((await zremCalls(admin)) - before).toBe(1);
-  });
-
-  it("settles acks that may not wait after their own turn, one script each", async () => {
-    const { engine, admin, address, receipts } = await tenLeases();
-    const before = await zremCalls(admin);
-    const outcomes = await ackOnePerTurn(engine, address, receipts, false);
-    expect(outcomes).toEqual(receipts.map(() => ({ acked: 1, stale: [] })));
-    expect((await zremCalls(admin)) - before).toBe(10);
+    expect((await zremCalls(admin)) - before).toBe(scripts);
   });
 });
 

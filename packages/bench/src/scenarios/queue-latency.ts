@@ -6,11 +6,10 @@
  * servers that relay each message and keep none).
  */
 import { perSecond, type ScenarioResult, skipped } from "../result.js";
-import { isStackFloor } from "../systems/queue-systems.js";
 import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
 import { describeCpu, runQueue } from "./queue-run.js";
 import { QUEUE_SYSTEM_ORDER } from "./queue-throughput.js";
-import { onRelayServers } from "./stack-floor.js";
+import { onServersOf } from "./stack-floor.js";
 
 /** Below this share of the rate, a system fell behind and its latency is a backlog's, not a path's. */
 const KEPT_UP = 0.95;
@@ -37,7 +36,7 @@ export const queueLatency: Scenario = {
           ratePerSecond: latencyRate,
           warmup: Math.round(latencyRate * latencyWarmupSeconds),
         });
-      const run = isStackFloor(system) ? await onRelayServers(context, runOn) : await runOn(context);
+      const run = await onServersOf(context, system, runOn);
       const delivered = perSecond(messages, run.elapsedMs);
       const result: ScenarioResult = {
         name: this.name,

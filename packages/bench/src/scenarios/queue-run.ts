@@ -82,6 +82,8 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
   const { sizes } = context;
   const usesRedis = spec.system !== "rabbitmq" && !spec.memoryEngine;
   const isMailroom = isMailroomSystem(spec.system);
+  // Whose servers are node A and node B (and count as the system's): Mailroom's, or the floor's relays.
+  const onNodes = isMailroom || isStackFloor(spec.system);
   const oneAtATime = sendsOneAtATime(spec.system);
   const base = { redisUrl: context.redis.url, amqpUrl: context.amqpUrl };
   const redisServers = spec.redisServers ?? [{ label: "redis", server: context.redis }];
@@ -131,8 +133,8 @@ export async function runQueue(context: BenchContext, spec: QueueRunSpec): Promi
     const scriptCosts = spec.scriptCosts ? await ScriptCostMeter.begin(context.redis) : undefined;
     const cpu = new CpuMeter({
       ...Object.fromEntries(redisServers.map(({ label, server }) => [label, usesRedis ? server.pid : undefined])),
-      "node A": isMailroom || isStackFloor(spec.system) ? context.nodeA.pid : undefined,
-      "node B": (isMailroom && !spec.memoryEngine) || isStackFloor(spec.system) ? context.nodeB.pid : undefined,
+      "node A": onNodes ? context.nodeA.pid : undefined,
+      "node B": onNodes && !spec.memoryEngine ? context.nodeB.pid : undefined,
       "RabbitMQ broker": spec.system === "rabbitmq" ? findProcess(RABBITMQ_PROCESS) : undefined,
       producer: producer.pid,
       consumer: consumer.pid,

@@ -14,11 +14,11 @@ import { randomBytes } from "node:crypto";
 import { residentBytes } from "../infra/process-stats.js";
 import { ServerProcess } from "../infra/server-process.js";
 import { type ScenarioResult, skipped } from "../result.js";
-import { isStackFloor, type QueueSystemName } from "../systems/queue-systems.js";
+import type { QueueSystemName } from "../systems/queue-systems.js";
 import { type BenchContext, runsSystem, type Scenario } from "./bench-context.js";
 import { describeCpu, type QueueRunResult, runFigures, runQueue } from "./queue-run.js";
 import { bestOfRounds, type RoundRunner } from "./rounds.js";
-import { onRelayServers } from "./stack-floor.js";
+import { onServersOf } from "./stack-floor.js";
 
 const MIB = 1_048_576;
 
@@ -65,7 +65,7 @@ async function overRedisOrBroker(
       ratePerSecond: 0,
       warmup: 0,
     });
-  const run = isStackFloor(system) ? await onRelayServers(context, runOn) : await runOn(context);
+  const run = await onServersOf(context, system, runOn);
   return throughputResult(system, messages, run);
 }
 

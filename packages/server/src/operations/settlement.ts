@@ -1,8 +1,8 @@
 /**
  * Acks and nacks as both transports run them: the store decides, then the consumer dispatcher frees the
  * prefetch slots of exactly what the store accepted. An ack may wait a few ms in the store for others to
- * share its call unless a consumer of this node that holds one of its deliveries is short of credit. A stale receipt, or one sent with another queue's
- * name, changes nothing (docs/protocol.md §3).
+ * share its call, unless a consumer of this node that holds one of its deliveries is short of credit. A
+ * stale receipt, or one sent with another queue's name, changes nothing (docs/protocol.md §3).
  */
 import type { ConsumerDispatcher } from "../delivery/consumer-dispatcher.js";
 import type { QueueAddress, QueueEngine } from "../engines/queue-engine.js";

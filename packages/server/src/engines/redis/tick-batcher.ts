@@ -22,7 +22,7 @@ export type FlushChunk<Item, Result> = (key: string, items: Item[]) => Promise<R
 export class TickBatcher<Item, Result> {
   private pending = new Map<string, Chunk<Item, Result>[]>();
   private scheduled = false;
-  /** The timer of a linger, while only callers that may wait are pending. */
+  /** The timer of a linger, while only callers that may wait are pending (none once a flush is scheduled). */
   private lingering: NodeJS.Timeout | undefined;
 
   constructor(
@@ -47,9 +47,10 @@ export class TickBatcher<Item, Result> {
       }
       chunk.items.push(...items);
       chunk.waiters.push({ count: items.length, resolve, reject });
+      if (this.scheduled) return;
       if (mayWait && this.lingerMs > 0) {
         this.lingering ??= setTimeout(() => this.flush(), this.lingerMs);
-      } else if (!this.scheduled) {
+      } else {
         this.scheduled = true;
         setImmediate(() => this.flush());
       }
