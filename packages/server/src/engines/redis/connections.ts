@@ -2,7 +2,7 @@
  * A node's two Redis clients (redis-clients.ts: one server, Sentinel's master, or a Redis Cluster) and what
  * it asks of them beyond commands.
  * - `command`: fails fast while Redis is away (no offline queue, a command timeout, no retry of a command
- *   caught by a disconnect), so callers answer `UNAVAILABLE` instead of hanging or lying; auto-pipelined.
+ *   caught by a disconnect), so callers answer `UNAVAILABLE` instead of hanging or lying.
  * - `subscriber`: Socket.IO's adapter and our own channels; it keeps reconnecting and re-subscribes
  *   (subscriptions.ts keeps what is wanted, so a subscribe that failed is made again). On a cluster our own
  *   channels are sharded (SSUBSCRIBE, one channel per command: channels of several slots in one command

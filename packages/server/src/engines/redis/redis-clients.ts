@@ -9,9 +9,12 @@
  * command a disconnect caught), so callers answer `UNAVAILABLE` instead of hanging. While Redis hangs
  * (it holds the connection and answers nothing: stopped, swapping, a long script) the socket is destroyed
  * once nothing came back for a command timeout after a write (`socketTimeout`): every command in flight
- * or auto-pipelined behind it fails then, and each one until Redis answers again fails at once, instead of
- * each pipeline waiting out its own timeout in turn. The subscriber queues and reconnects forever. The credentials of the first URL serve every server of the list (and the
- * Sentinels themselves in sentinel mode).
+ * fails then, and each one until Redis answers again fails at once, instead of each waiting out its own
+ * timeout in turn. The subscriber queues and reconnects forever. The credentials of the first URL serve
+ * every server of the list (and the Sentinels themselves in sentinel mode).
+ *
+ * No client auto-pipelines (`AUTO_PIPELINING`): the engines already make one script call per queue and
+ * tick, and ioredis's pipelines kept each batch's objects alive past the young generation's collections.
  */
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from "ioredis";
 import type { RedisMode } from "../../config.js";
@@ -34,6 +37,14 @@ const CLUSTER_RETRY_DELAY_MS = 100;
  * on the new master only once it sees the new map.
  */
 const SLOTS_REFRESH_INTERVAL_MS = 1000;
+/**
+ * Off. With ioredis's auto-pipelining (or any ioredis `Pipeline`) on the command client, every scavenge
+ * of a node at a steady 2,000 msg/s promoted about 1 MB of dead command objects to the old generation:
+ * scavenges of 3.5–6 ms instead of 1–2, and a mark-compact every few seconds, which made most of the
+ * p99 latency (BENCHMARKS.md, "Collections that stopped a node"). Each command is written to the socket
+ * at once instead, in a write of its own.
+ */
+const AUTO_PIPELINING = false;
 
 export interface RedisClientsOptions {
   mode: RedisMode;
@@ -83,7 +94,7 @@ export function createRedisClients(options: RedisClientsOptions): RedisClients {
         },
       );
     return {
-      command: cluster(commandOptions, { enableOfflineQueue: false, enableAutoPipelining: true }),
+      command: cluster(commandOptions, { enableOfflineQueue: false, enableAutoPipelining: AUTO_PIPELINING }),
       subscriber: cluster(subscriberOptions, { enableOfflineQueue: true, shardedSubscribers: true }),
       targets,
     };
@@ -109,7 +120,7 @@ export function createRedisClients(options: RedisClientsOptions): RedisClients {
         ...redisOptions,
       });
     return {
-      command: sentinel({ ...commandOptions, enableOfflineQueue: false, enableAutoPipelining: true }),
+      command: sentinel({ ...commandOptions, enableOfflineQueue: false, enableAutoPipelining: AUTO_PIPELINING }),
       subscriber: sentinel({ ...subscriberOptions, enableOfflineQueue: true }),
       targets,
     };
@@ -120,7 +131,7 @@ export function createRedisClients(options: RedisClientsOptions): RedisClients {
     command: new Redis(url, {
       ...commandOptions,
       enableOfflineQueue: false,
-      enableAutoPipelining: true,
+      enableAutoPipelining: AUTO_PIPELINING,
       retryStrategy,
       lazyConnect: true,
     }),

@@ -12,7 +12,7 @@ import { replicasMissing } from "./store-errors.js";
 
 /**
  * The share of the command timeout a WAIT may block for: the rest is left for its own round trip and the
- * auto-pipeline's turn, so Redis answers (with how many replicas it has) before the client gives up on the
+ * commands written before it, so Redis answers (with how many replicas it has) before the client gives up on the
  * command or drops its socket as silent (`socketTimeout`).
  */
 const WAIT_SHARE = 0.5;

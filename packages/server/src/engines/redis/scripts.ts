@@ -85,7 +85,7 @@ const SCRIPTS = {
   rateSampleAppend: { numberOfKeys: 2, lua: lua("rate-sample-append", "deny") },
   rateSamplesRead: { numberOfKeys: 2, lua: lua("rate-samples-read", "allow") },
   // Two keys for a partition of the due index, three for layout 1's (with its one-level index). A fixed
-  // number of keys: auto-pipelining on a cluster routes a call by its first argument, which must be a key.
+  // number of keys, the partition's first: a cluster client routes a call by its first key.
   claimDueQueues: { numberOfKeys: 2, lua: lua("claim-due-queues", "allow") },
   claimLegacyDueQueues: { numberOfKeys: 3, lua: lua("claim-due-queues", "allow") },
   settleDueQueue: { numberOfKeys: 3, lua: lua("settle-due-queue", "allow") },
@@ -140,8 +140,8 @@ export interface Membership {
 }
 
 /**
- * Typed calls of every script on one client. The client auto-pipelines: calls made in the same tick
- * travel to Redis in one round trip.
+ * Typed calls of every script on one client. Calls made in the same tick travel to Redis together, each
+ * written at once: their round trips overlap.
  */
 export class Scripts {
   constructor(

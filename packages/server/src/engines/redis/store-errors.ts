@@ -2,8 +2,8 @@
  * Maps failures of Redis to the contract's codes, in one place: a connection that is down, closed or too
  * slow is `UNAVAILABLE` (safe to retry), and so are the refusals of a Redis that cannot take writes now
  * (full under `noeviction`, loading its data after a restart, a read-only replica, busy with a script) and
- * those of a Redis Cluster in motion (a slot moved or moving that a redirection did not follow: ioredis
- * does not follow MOVED and ASK inside an auto-pipeline that mixes slots; a WAIT cut short by a failover);
+ * those of a Redis Cluster in motion (a slot moved or moving that a redirection did not follow, e.g. one
+ * that moved again meanwhile; a WAIT cut short by a failover);
  * any other reply error from Redis itself (a bug in a script, a wrong type) is `INTERNAL`.
  */
 import { MailroomError } from "@mailroom/protocol";

@@ -1,7 +1,7 @@
 /**
  * The timed work of every queue on Redis (lease ends, delays): a due-time index for the whole cluster, in
  * partitions spread over a Redis Cluster's masters (due-partitions.ts), which every node polls with one
- * script per partition whatever the number of queues (auto-pipelined: one round trip per master). A
+ * script per partition whatever the number of queues (sent together: one round trip per master). A
  * partition is claimed from at the tick when its next due work is (the claim says in how long), at the
  * tick after this node marked it, and at least every PARTITION_RECHECK_MS (marks by other nodes): an idle
  * node costs Redis 16 claims a second, not 80. Each due queue is claimed by one node, swept
