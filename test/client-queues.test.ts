@@ -420,7 +420,7 @@ describe("client acks that wait for company", () => {
     expect(ackCommands.length).toBeLessThanOrEqual(3);
   });
 
-  it("sends the acks that wait before the client closes", async () => {
+  it("sends the acks that wait before the client closes, and disconnects once the node settled them", async () => {
     const node = await startNode();
     const consumerClient = await readyClient(node.url);
     const observer = await readyClient(node.url);
@@ -439,10 +439,12 @@ describe("client acks that wait for company", () => {
       { prefetch: 100 },
     );
     await waitFor(() => handled.length === 1, { what: "the message handled" });
-    // Written before the socket closed. (Whether the node settles it is another matter: an ack that
-    // arrives together with the close may go unsettled, docs/protocol.md, "Acks from the SDK".)
     await waitFor(() => acked.length === 1, { what: "the ack emitted" });
     expect(acked).toEqual(handled);
+    // Settled, not given back with the closed connection's leases: the socket waited for the answer.
+    await statsReach(observer, "closing", { ready: 0, inflight: 0 });
+    await waitFor(() => !consumerClient.socket.connected, { what: "the consumer's socket disconnected" });
+    expect(await observer.queue("closing").stats()).toMatchObject({ ready: 0, inflight: 0 });
   });
 });
 

@@ -9,7 +9,9 @@
  * consume again), and a failure to do so is reported to `rejoinError` or `consumeError` listeners, never
  * thrown; so are the failures of the acks, nacks and extends the SDK sends for consumption handlers.
  * Socket.IO reconnects by itself (with backoff) after a lost connection; commands sent while disconnected
- * wait in its buffer, within their timeout. After `close()` every command fails with `UNAVAILABLE`.
+ * wait in its buffer, within their timeout. After `close()` every command fails with `UNAVAILABLE`; the
+ * socket itself disconnects once the acks and nacks already sent are answered (each within its timeout),
+ * so that the node settles them before it gives the closed connection's leases back.
  *
  * One addition to Socket.IO's reconnection: a node that drains (SIGTERM) disconnects its sockets from the
  * server side, which socket.io-client never retries, so the client reconnects itself then, after
@@ -28,6 +30,8 @@ import { isBroadcastMeta, Room, type RoomEvents, receive } from "./room.js";
 
 /** How long a command waits for its acknowledgement: long enough for a busy node, short enough to retry. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
+/** The commands that settle leases: `close()` lets those in flight be answered before it disconnects. */
+const SETTLEMENTS: ReadonlySet<CommandName> = new Set<CommandName>(["queue:ack", "queue:nack"]);
 
 export interface ClientOptions {
   /** How long each command waits for the node's answer before it fails with `UNAVAILABLE`, in ms. @default 10000 */
@@ -90,6 +94,8 @@ export class MailroomClient {
   private readonly readyWaiters = new Set<ReadyWaiter>();
   private hasConnected: boolean;
   private closed = false;
+  /** Acks and nacks sent and not answered yet. */
+  private readonly settling = new Set<Promise<unknown>>();
   /** Set while a reconnect after a server-side disconnect is scheduled. */
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   /** Why the last handshake failed, for `ready()` once the socket has stopped trying. */
@@ -204,7 +210,10 @@ export class MailroomClient {
 
   /**
    * Disconnects for good: no reconnect, every later command fails with `UNAVAILABLE`, pending `ready()`
-   * calls reject, and every listener on the socket is removed. Calling it again does nothing.
+   * calls reject, and every listener on the socket is removed. The acks that wait for company are sent
+   * first, and the socket disconnects once every ack and nack sent is answered (at once when none is, or
+   * when the socket is not connected), so none arrives together with the close and goes unsettled.
+   * Calling it again does nothing.
    * @example
    * client.close();
    */
@@ -214,7 +223,8 @@ export class MailroomClient {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
-    this.socket.disconnect();
+    if (this.settling.size === 0 || !this.socket.connected) this.socket.disconnect();
+    else void Promise.allSettled(this.settling).then(() => this.socket.disconnect());
     this.socket.removeAllListeners();
     this.socket.offAny(this.onBroadcast);
     this.listeners.rejoinError.clear();
@@ -224,7 +234,13 @@ export class MailroomClient {
 
   private send<Name extends CommandName>(name: Name, args: Commands[Name]["args"]): Promise<CommandResult<Name>> {
     if (this.closed) return Promise.reject(closedError());
-    return sendCommand(this.socket, name, args, this.timeoutMs);
+    const answer = sendCommand(this.socket, name, args, this.timeoutMs);
+    if (SETTLEMENTS.has(name)) {
+      this.settling.add(answer);
+      const answered = () => this.settling.delete(answer);
+      answer.then(answered, answered);
+    }
+    return answer;
   }
 
   private readonly onConnect = (): void => {
