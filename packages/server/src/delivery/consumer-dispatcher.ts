@@ -59,6 +59,8 @@ export class ConsumerDispatcher {
   private readonly consumers = new Map<string, Consumer>();
   private readonly consumersBySocket = new Map<string, Set<Consumer>>();
   private readonly receiptOwners = new Map<string, Consumer>();
+  /** Receipts an ack or nack is settling now, each with how many: a release leaves them to it. */
+  private readonly settling = new Map<string, number>();
   private pollTimer: NodeJS.Timeout | undefined;
   private draining = false;
   /** Idle feeds waiting for their safety pull, and when the next round of them may begin. */
@@ -107,10 +109,8 @@ export class ConsumerDispatcher {
     let ended = 0;
     const releases: Promise<void>[] = [];
     for (const consumer of this.consumers.values()) {
-      const receipts = [...consumer.deliveries.keys()];
+      const receipts = this.unsettled(consumer);
       ended += receipts.length;
-      for (const receipt of receipts) this.receiptOwners.delete(receipt);
-      consumer.deliveries.clear();
       releases.push(this.release(consumer.address, receipts));
     }
     await Promise.all(releases);
@@ -163,6 +163,22 @@ export class ConsumerDispatcher {
     return true;
   }
 
+  /**
+   * Marks receipts an ack or nack is settling until the returned function is called: a release of their
+   * consumer's leases (its socket went, the node drains) leaves them to that ack or nack, which may have
+   * come in just before the socket went. Should it fail, the lease ends at its expiry instead.
+   */
+  beginSettling(receipts: string[]): () => void {
+    for (const receipt of receipts) this.settling.set(receipt, (this.settling.get(receipt) ?? 0) + 1);
+    return () => {
+      for (const receipt of receipts) {
+        const count = (this.settling.get(receipt) ?? 1) - 1;
+        if (count > 0) this.settling.set(receipt, count);
+        else this.settling.delete(receipt);
+      }
+    };
+  }
+
   /** Frees the prefetch slots of deliveries of this queue that the store acked or nacked. */
   settled(address: QueueAddress, receipts: string[]): void {
     const feeds = new Set<QueueFeed>();
@@ -196,10 +212,7 @@ export class ConsumerDispatcher {
     for (const consumer of owned) {
       if (!consumer.cancelled) this.detach(consumer);
       this.consumers.delete(consumer.id);
-      const receipts = [...consumer.deliveries.keys()];
-      for (const receipt of receipts) this.receiptOwners.delete(receipt);
-      consumer.deliveries.clear();
-      releases.push(this.release(consumer.address, receipts));
+      releases.push(this.release(consumer.address, this.unsettled(consumer)));
     }
     this.onSettled?.();
     await Promise.all(releases);
@@ -227,6 +240,14 @@ export class ConsumerDispatcher {
         if (!holding()) finish();
       };
     });
+  }
+
+  /** Takes every delivery from a consumer that goes; returns the receipts no ack or nack is settling. */
+  private unsettled(consumer: Consumer): string[] {
+    const receipts = [...consumer.deliveries.keys()];
+    for (const receipt of receipts) this.receiptOwners.delete(receipt);
+    consumer.deliveries.clear();
+    return receipts.filter((receipt) => !this.settling.has(receipt));
   }
 
   private async release(address: QueueAddress, receipts: string[]): Promise<void> {

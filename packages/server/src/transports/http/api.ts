@@ -16,13 +16,13 @@
 import type { Duplex } from "node:stream";
 import type { FastifyInstance, FastifyServerOptions } from "fastify";
 import type { NodeConfig } from "../../config.js";
-import type { ConsumerDispatcher } from "../../delivery/consumer-dispatcher.js";
 import { LongPolls } from "../../delivery/long-poll.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
 import type { QueueEngine } from "../../engines/queue-engine.js";
 import type { RoomHistory } from "../../engines/room-history.js";
 import type { LimitReporter } from "../../metrics/limit-reporter.js";
 import type { OverviewSources } from "../../operations/cluster-overview.js";
+import type { SettlingDispatcher } from "../../operations/settlement.js";
 import type { MailroomServer } from "../../socket-types.js";
 import { apiIndexRoute } from "./api-index.js";
 import { clusterRoutes } from "./cluster-routes.js";
@@ -85,7 +85,7 @@ export interface HttpApiDeps {
    * The Socket.IO consumers' dispatcher: told of HTTP acks and nacks, so a socket consumer's delivery
    * settled over HTTP frees its prefetch slot at once, not at its lease's end. @default undefined
    */
-  dispatcher?: Pick<ConsumerDispatcher, "settled" | "mayWaitToSettle"> | undefined;
+  dispatcher?: SettlingDispatcher | undefined;
   /** Told of each receive refused for that limit. */
   reporter: Pick<LimitReporter, "exceeded">;
   /**

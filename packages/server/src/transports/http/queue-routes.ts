@@ -35,7 +35,6 @@ import {
 } from "@mailroom/protocol";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { NodeConfig } from "../../config.js";
-import type { ConsumerDispatcher } from "../../delivery/consumer-dispatcher.js";
 import { leasedMessage } from "../../delivery/leased-message.js";
 import type { LongPolls } from "../../delivery/long-poll.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
@@ -43,7 +42,7 @@ import { decodeMessage } from "../../engines/message-codec.js";
 import type { Lease, QueueAddress, QueueEngine, QueueListing } from "../../engines/queue-engine.js";
 import { queueStats } from "../../operations/queue-stats.js";
 import { sendMessage, sendMessages } from "../../operations/sending.js";
-import { ackAndSettle, nackAndSettle } from "../../operations/settlement.js";
+import { ackAndSettle, nackAndSettle, type SettlingDispatcher } from "../../operations/settlement.js";
 import { RecentResults } from "../../structures/recent-results.js";
 import { BINARY_CONTENT_TYPE, BINARY_HEADERS_DESCRIPTION, installBinaryBodyParser } from "./binary-body.js";
 import { fromJsonData, toJsonData } from "./binary-json.js";
@@ -60,7 +59,7 @@ export interface QueueRouteOptions {
   engine: QueueEngine;
   registry: ClusterRegistry;
   /** Told of HTTP acks and nacks, so a Socket.IO consumer's settled deliveries free its prefetch at once. */
-  dispatcher?: Pick<ConsumerDispatcher, "settled" | "mayWaitToSettle"> | undefined;
+  dispatcher?: SettlingDispatcher | undefined;
   polls: LongPolls;
   /** The size bound and the defaults of a send and a lease. */
   settings: Pick<NodeConfig, "maxMessageBytes" | "maxAttempts" | "visibilityMs">;

@@ -6,6 +6,9 @@
  * with a callback is answered `NOT_FOUND`. Nothing a client sends can throw out of here. Once the node's
  * drain closes `inFlight`, commands are answered `UNAVAILABLE` without running. A command past the
  * connection's rate is answered `RATE_LIMITED` without running, and reported (limit-reporter.ts).
+ * Acks and nacks run from the socket's any-listener, in their packet's own tick: Socket.IO runs an event's
+ * listeners a tick later and drops them once the socket disconnected, which would lose an ack a client
+ * sent right before it disconnected, and deliver its message again.
  */
 import {
   COMMAND_ARGS,
@@ -41,6 +44,9 @@ export type CommandTable = { [Name in CommandName]?: Command<Name> };
 
 type Ack = (reply: unknown) => void;
 
+/** The commands run in their packet's own tick (from the any-listener): those that settle leases. */
+const RUN_IN_PACKET_TICK: ReadonlySet<string> = new Set<CommandName>(["queue:ack", "queue:nack"]);
+
 export interface ServeOptions {
   authorize: Authorize;
   /** Commands per second one connection may send; 0: no limit. */
@@ -55,28 +61,32 @@ export interface ServeOptions {
 export function serveCommands(socket: MailroomSocket, commands: CommandTable, options: ServeOptions): void {
   const { authorize, logger, inFlight, reporter } = options;
   const limit = options.commandsPerSecond > 0 ? new CommandRateLimit(options.commandsPerSecond) : undefined;
-  for (const event of Object.keys(commands) as CommandName[]) {
+  const serve = (event: CommandName, args: unknown[]) => {
+    if (limit && !limit.take()) {
+      reporter.exceeded("commands_per_second", socket.nsp.name, userOf(socket));
+      refuse(
+        socket,
+        event,
+        args,
+        new MailroomError("RATE_LIMITED", "too many commands on this connection: retry later"),
+      );
+      return;
+    }
     const definition = commands[event] as Command<CommandName>;
-    socket.on(event, (...args: unknown[]) => {
-      if (limit && !limit.take()) {
-        reporter.exceeded("commands_per_second", socket.nsp.name, userOf(socket));
-        refuse(
-          socket,
-          event,
-          args,
-          new MailroomError("RATE_LIMITED", "too many commands on this connection: retry later"),
-        );
-        return;
-      }
-      try {
-        void inFlight.track(() => dispatch(socket, event, definition, args, authorize, logger));
-      } catch (error) {
-        refuse(socket, event, args, error as MailroomError);
-      }
-    });
+    try {
+      void inFlight.track(() => dispatch(socket, event, definition, args, authorize, logger));
+    } catch (error) {
+      refuse(socket, event, args, error as MailroomError);
+    }
+  };
+  for (const event of Object.keys(commands) as CommandName[]) {
+    if (!RUN_IN_PACKET_TICK.has(event)) socket.on(event, (...args: unknown[]) => serve(event, args));
   }
   socket.onAny((event: unknown, ...args: unknown[]) => {
-    if (typeof event === "string" && Object.hasOwn(commands, event)) return;
+    if (typeof event === "string" && Object.hasOwn(commands, event)) {
+      if (RUN_IN_PACKET_TICK.has(event)) serve(event as CommandName, args);
+      return;
+    }
     const ack = args.at(-1);
     if (typeof ack === "function") {
       reply(ack as Ack, failure(new MailroomError("NOT_FOUND", `no such command: ${String(event)}`)));
