@@ -2,8 +2,12 @@
  * A server the bench runs as a real child process on a free port: a Mailroom node (the built CLI's
  * `mailroom serve`) or a peer's server from peer-servers/. It is ready when an HTTP path answers 200.
  * `stop` is SIGTERM and waits for the exit (a node writes its --cpu-prof profile then); `kill` is SIGKILL.
+ * For a look inside every server of a run: `BENCH_SERVER_NODE_ARGS` adds Node.js flags to each (e.g.
+ * `--trace-gc`), and `BENCH_SERVER_OUTPUT_DIR` keeps each one's whole output in `<dir>/<label>.log`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { track } from "./child-registry.js";
 import { freePort } from "./free-port.js";
@@ -14,6 +18,10 @@ const READY_POLL_MS = 100;
 const STOP_DEADLINE_MS = 12_000;
 
 const CLI = fileURLToPath(new URL("../../../cli/bin/mailroom.js", import.meta.url));
+/** Node.js flags every server gets, from the environment (space-separated). */
+const EXTRA_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter(Boolean);
+/** Where each server's whole output goes, from the environment; unset: only its tail is kept, for errors. */
+const OUTPUT_DIR = process.env.BENCH_SERVER_OUTPUT_DIR;
 
 export interface ServerProcessOptions {
   /** The script run by this Node.js, and its arguments; `{port}` in them becomes the port. */
@@ -37,9 +45,11 @@ export class ServerProcess {
     readonly port: number,
     private readonly child: ChildProcess,
   ) {
+    const whole = OUTPUT_DIR ? join(OUTPUT_DIR, `${label.replaceAll(/[^\w.-]+/g, "_")}.log`) : undefined;
     const keep = (chunk: Buffer) => {
       // Only the tail matters, for an error message.
       this.output = (this.output + chunk.toString()).slice(-8000);
+      if (whole) appendFileSync(whole, chunk);
     };
     child.stdout?.on("data", keep);
     child.stderr?.on("data", keep);
@@ -55,7 +65,7 @@ export class ServerProcess {
 
   static async start(options: ServerProcessOptions): Promise<ServerProcess> {
     const port = await freePort();
-    const args = [...(options.nodeArgs ?? []), options.script, ...options.args].map((arg) =>
+    const args = [...(options.nodeArgs ?? []), ...EXTRA_NODE_ARGS, options.script, ...options.args].map((arg) =>
       arg.replaceAll("{port}", String(port)),
     );
     const child = spawn(process.execPath, args, {
