@@ -18,7 +18,7 @@
  * Socket.IO's own first delay and jitter (unless `reconnection: false`). A token that has expired meanwhile
  * is refused at that handshake, which stops it.
  */
-import { type CommandName, type Commands, isReservedEvent, MailroomError } from "@mailroom/protocol";
+import { type CommandName, type Commands, isReservedEvent, MailroomError, SETTLING_COMMANDS } from "@mailroom/protocol";
 import type { Manager } from "socket.io-client";
 import type { ConsumeFailure, QueueContext } from "./consumption.js";
 import { beforeClose, type HandleContext, resume } from "./handle.js";
@@ -30,8 +30,6 @@ import { isBroadcastMeta, Room, type RoomEvents, receive } from "./room.js";
 
 /** How long a command waits for its acknowledgement: long enough for a busy node, short enough to retry. */
 export const DEFAULT_TIMEOUT_MS = 10_000;
-/** The commands that settle leases: `close()` lets those in flight be answered before it disconnects. */
-const SETTLEMENTS: ReadonlySet<CommandName> = new Set<CommandName>(["queue:ack", "queue:nack"]);
 
 export interface ClientOptions {
   /** How long each command waits for the node's answer before it fails with `UNAVAILABLE`, in ms. @default 10000 */
@@ -235,7 +233,7 @@ export class MailroomClient {
   private send<Name extends CommandName>(name: Name, args: Commands[Name]["args"]): Promise<CommandResult<Name>> {
     if (this.closed) return Promise.reject(closedError());
     const answer = sendCommand(this.socket, name, args, this.timeoutMs);
-    if (SETTLEMENTS.has(name)) {
+    if (SETTLING_COMMANDS.has(name)) {
       this.settling.add(answer);
       const answered = () => this.settling.delete(answer);
       answer.then(answered, answered);

@@ -55,6 +55,12 @@ export interface Commands {
 export type CommandName = keyof Commands;
 
 /**
+ * The commands that settle leases. The node runs them even when the connection closes right after them,
+ * and the SDK's `close()` waits for their answers before it disconnects.
+ */
+export const SETTLING_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>(["queue:ack", "queue:nack"]);
+
+/**
  * The schema of each command's argument, at run time: the node validates with it, and its static type is
  * `Commands[Name]["args"]` (a test keeps the two equal).
  */

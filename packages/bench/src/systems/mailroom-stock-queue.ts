@@ -56,13 +56,9 @@ type StockSocket = Socket<Deliveries, Commands>;
 /** The sockets of this process, one per node. */
 const sockets = new SharedConnections<StockSocket>(
   "a Mailroom stock-client producer or consumer",
-  connected,
+  (url) => openStockSocket<StockSocket>(url),
   (socket) => socket.close(),
 );
-
-function connected(nodeUrl: string): Promise<StockSocket> {
-  return openStockSocket<StockSocket>(nodeUrl);
-}
 
 /** The result of an answered command; a refusal becomes an error that names the command and the code. */
 function resultOf<Result>(command: string, reply: Reply<Result>): Result {

@@ -17,6 +17,7 @@ import {
   type ErrorBody,
   MailroomError,
   parseShape,
+  SETTLING_COMMANDS,
 } from "@mailroom/protocol";
 import type { FastifyBaseLogger } from "fastify";
 import type { Requirement } from "../../auth/rights.js";
@@ -43,9 +44,6 @@ export type Authorize = ((socket: MailroomSocket, requirement: Requirement) => v
 export type CommandTable = { [Name in CommandName]?: Command<Name> };
 
 type Ack = (reply: unknown) => void;
-
-/** The commands run in their packet's own tick (from the any-listener): those that settle leases. */
-const RUN_IN_PACKET_TICK: ReadonlySet<string> = new Set<CommandName>(["queue:ack", "queue:nack"]);
 
 export interface ServeOptions {
   authorize: Authorize;
@@ -80,11 +78,11 @@ export function serveCommands(socket: MailroomSocket, commands: CommandTable, op
     }
   };
   for (const event of Object.keys(commands) as CommandName[]) {
-    if (!RUN_IN_PACKET_TICK.has(event)) socket.on(event, (...args: unknown[]) => serve(event, args));
+    if (!SETTLING_COMMANDS.has(event)) socket.on(event, (...args: unknown[]) => serve(event, args));
   }
   socket.onAny((event: unknown, ...args: unknown[]) => {
     if (typeof event === "string" && Object.hasOwn(commands, event)) {
-      if (RUN_IN_PACKET_TICK.has(event)) serve(event as CommandName, args);
+      if (SETTLING_COMMANDS.has(event as CommandName)) serve(event as CommandName, args);
       return;
     }
     const ack = args.at(-1);
