@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { execFileSync } from "node:child_process";
 // What each queue script costs Redis per message, plain and grouped, without the bench's nodes and clients:
 // the Redis engine itself (packages/server/dist, in this process) on a redis-server of its own, started and
 // read as the bench does (packages/bench/dist: infra/redis-server.js, measure/redis-scripts.js). Each round
@@ -23,11 +22,9 @@ import { execFileSync } from "node:child_process";
 //   per round, default 30000, or 5000 with --instructions]
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { pino } from "pino";
 import { RedisServer } from "../packages/bench/dist/infra/redis-server.js";
+import { RedisInstructionCounter } from "../packages/bench/dist/measure/redis-instructions.js";
 import { ScriptCostMeter } from "../packages/bench/dist/measure/redis-scripts.js";
 import { RedisConnections } from "../packages/server/dist/engines/redis/connections.js";
 import { RedisKeys } from "../packages/server/dist/engines/redis/keys.js";
@@ -73,28 +70,7 @@ async function startEngine(url) {
 }
 
 /**
- * Instructions Redis executed, read from callgrind: each `since()` dumps the counts (callgrind_control)
- * and gives what ran since the last one.
- */
-class InstructionMeter {
-  constructor(pid, folder) {
-    this.pid = pid;
-    this.folder = folder;
-  }
-
-  since() {
-    const dumps = () => readdirSync(this.folder).filter((name) => /^cg\.\d+\.\d+$/.test(name));
-    for (const name of dumps()) rmSync(join(this.folder, name));
-    execFileSync("callgrind_control", ["--dump", String(this.pid)], { stdio: "ignore" });
-    const [dump] = dumps();
-    if (!dump) throw new Error("callgrind wrote no dump");
-    const text = readFileSync(join(this.folder, dump), "utf8");
-    return Number(/^(?:summary|totals): (\d+)/m.exec(text)?.[1]);
-  }
-}
-
-/**
- * Per message of one round: µs of each script (slow log), or with `instructions` (an InstructionMeter) the
+ * Per message of one round: µs of each script (slow log), or with `instructions` (a RedisInstructionCounter) the
  * instructions of the sends, the receives and the acks.
  */
 async function round(redisServer, { engine }, groups, instructions) {
@@ -155,23 +131,10 @@ async function round(redisServer, { engine }, groups, instructions) {
   return costs;
 }
 
-const callgrindFolder = INSTRUCTIONS ? mkdtempSync(join(tmpdir(), "mailroom-callgrind-")) : undefined;
-const redisServer = await RedisServer.start(
-  INSTRUCTIONS
-    ? {
-        launcher: [
-          "valgrind",
-          "--tool=callgrind",
-          `--callgrind-out-file=${join(callgrindFolder, "cg.%p")}`,
-          "--dump-instr=no",
-          "--collect-jumps=no",
-        ],
-      }
-    : {},
-);
+const instructions = INSTRUCTIONS ? await RedisInstructionCounter.start() : undefined;
+const redisServer = instructions ? instructions.server : await RedisServer.start();
 try {
   const store = await startEngine(redisServer.url);
-  const instructions = INSTRUCTIONS ? new InstructionMeter(redisServer.pid, callgrindFolder) : undefined;
   if (instructions) {
     await round(redisServer, store, 0, instructions);
     await round(redisServer, store, GROUPS, instructions);
@@ -198,6 +161,5 @@ try {
   await store.engine.close();
   await store.connections.close();
 } finally {
-  await redisServer.stop();
-  if (callgrindFolder) rmSync(callgrindFolder, { recursive: true, force: true });
+  await (instructions ?? redisServer).stop();
 }
