@@ -120,6 +120,17 @@ describe("auth over HTTP", () => {
     expect(await http(node, "GET", "/v1/cluster", { bearer: noExp })).toMatchObject(unauthorized);
   });
 
+  it("takes the Bearer scheme's name in any case, as HTTP's schemes are (RFC 9110)", async () => {
+    const node = await securedNode();
+    const valid = await token();
+    for (const scheme of ["Bearer", "bearer", "BEARER"]) {
+      const reply = await fetch(`${node.url}/v1/cluster`, { headers: { authorization: `${scheme} ${valid}` } });
+      expect(reply.status, scheme).toBe(200);
+    }
+    const bearerless = await fetch(`${node.url}/v1/cluster`, { headers: { authorization: valid } });
+    expect(bearerless.status).toBe(401);
+  });
+
   it("checks the token before the body: a bad body without a valid token is 401, not 400", async () => {
     const node = await securedNode();
     const path = `${queuePath("q")}/messages`;

@@ -27,13 +27,15 @@ declare module "fastify" {
   }
 }
 
+/** `Bearer`, in any case, then the token. */
+const BEARER = /^bearer +(.*)$/is;
+
 export function installHttpAuth(app: FastifyInstance, verifier: TokenVerifier): void {
   app.decorateRequest("principal", undefined);
   app.addHook("preParsing", async (request) => {
     const requirement = request.routeOptions.config?.right;
     if (requirement === undefined) return;
-    const header = request.headers.authorization;
-    const token = header?.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : undefined;
+    const token = bearerToken(request.headers.authorization);
     let principal: Principal;
     try {
       principal = await verifier.verify(token);
@@ -54,4 +56,10 @@ function namespaceOfRequest(request: FastifyRequest): string {
   const ns = (request.params as { ns?: string } | undefined)?.ns;
   if (ns !== undefined) return namespaceInPath(ns);
   return request.routeOptions.config?.rightsNamespace ?? "/";
+}
+
+/** The token of an `Authorization: Bearer <token>` header; the scheme's name in any case (RFC 9110 §11.1). */
+function bearerToken(header: string | undefined): string | undefined {
+  const match = header === undefined ? null : BEARER.exec(header);
+  return match ? match[1]?.trim() : undefined;
 }
