@@ -58,6 +58,9 @@ async function api<T>(node: NodeHandle, method: string, path: string, body?: unk
   return JSON.parse(text) as T;
 }
 
+/** The longest queue name the contract allows (docs/protocol.md §2). */
+const QUEUE_NAME_MAX = 124;
+
 const queuePath = (queue: string) => `/v1/namespaces/_/queues/${queue}`;
 
 async function send(node: NodeHandle, queue: string, count: number, bearer?: string): Promise<void> {
@@ -188,6 +191,24 @@ describe.skipIf(!CHROMIUM_FOUND)("the dashboard in Chromium", () => {
     expect(dashboard.requests.filter((url) => new URL(url).origin !== origin)).toEqual([]);
     expect(dashboard.requests.some((url) => url.endsWith("/v1/dashboard"))).toBe(true);
     expect(dashboard.console()).toBe("");
+  });
+
+  it("keeps every column of the queues table in view beside the longest queue name a tenant may choose", async () => {
+    const node = await startNode();
+    const longest = "q".repeat(QUEUE_NAME_MAX);
+    await send(node, longest, 1);
+    await send(node, "jobs", 1);
+    const dashboard = await openDashboard(browser, node);
+    await waitForReady(dashboard.page, longest, "1");
+    const widths = await dashboard.page.locator(`tr[data-queue="${longest}"]`).evaluate((row) => {
+      const table = row.closest("table") as HTMLTableElement;
+      return { table: table.scrollWidth, panel: (table.parentElement as HTMLElement).clientWidth };
+    });
+    expect(widths.table).toBeLessThanOrEqual(widths.panel);
+    // Cut in the cell, whole in its tooltip.
+    await expect(
+      dashboard.page.locator(`tr[data-queue="${longest}"] td.name`).first().getAttribute("title"),
+    ).resolves.toBe(longest);
   });
 
   it("moves the depth as messages are sent and acked", async () => {

@@ -392,6 +392,12 @@ describe("HTTP errors", () => {
       headers: { "content-type": "application/json" },
     });
     expect(notJson).toMatchObject({ status: 400, body: { error: { code: "BAD_REQUEST" } } });
+    const poisoned = await http(node, "POST", `${queuePath("shapes")}/messages`, {
+      raw: '{"data":{"__proto__":{"admin":true}}}',
+      headers: { "content-type": "application/json" },
+    });
+    expect(poisoned).toMatchObject({ status: 400, body: { error: { code: "BAD_REQUEST" } } });
+    expect(poisoned.body.error.message).toMatch(/__proto__/);
     const badHeader = await http(node, "POST", `${queuePath("shapes")}/messages`, {
       raw: "x",
       headers: { "content-type": "application/octet-stream", "Mailroom-Delay-Ms": "soon" },

@@ -20,7 +20,7 @@ export function NamespacesTable({ snapshot }: { snapshot: Snapshot }) {
           <tbody>
             {snapshot.namespaces.map((namespace) => (
               <tr key={namespace.name}>
-                <td>
+                <td class="name" title={namespace.name}>
                   <code>{namespace.name}</code>
                 </td>
                 <td class="number">{count(namespace.queues)}</td>

@@ -119,17 +119,19 @@ function PeekTable({ loaded }: { loaded: Loaded }) {
       <tbody>
         {loaded.messages.map((message) => (
           <tr key={message.id}>
-            <td>
+            <td class="name" title={message.id}>
               <code>{message.id}</code>
             </td>
             <td>
               {clock(message.enqueuedAt)} <span class="hint">({duration(loaded.at - message.enqueuedAt)} ago)</span>
             </td>
             <td class="number">{message.attempt}</td>
-            <td>{message.group ?? "–"}</td>
+            <td class="name" title={message.group}>
+              {message.group ?? "–"}
+            </td>
             <td class="number">{message.priority ?? "–"}</td>
             {withReasons && <td>{message.reason === undefined ? "–" : (REASONS[message.reason] ?? message.reason)}</td>}
-            <td>
+            <td class="wrap">
               {Object.entries(message.headers).map(([name, value]) => (
                 <div key={name}>
                   <code>

@@ -51,10 +51,10 @@ export function QueuesTable({ snapshot, history }: { snapshot: Snapshot; history
               const rates = history.latestRates(key);
               return (
                 <tr key={key} data-queue={queue.name}>
-                  <td>
+                  <td class="name" title={queue.name}>
                     <a href={queueHref(queue.namespace, queue.name)}>{queue.name}</a>
                   </td>
-                  <td>
+                  <td class="name" title={queue.namespace}>
                     <code>{queue.namespace}</code>
                   </td>
                   <td class={`number depth${isUnconsumed(queue) ? " state-warn" : ""}`}>{count(queue.ready)}</td>

@@ -23,10 +23,12 @@ export function RoomsTable({ snapshot }: { snapshot: Snapshot }) {
           <tbody>
             {rooms.map((room) => (
               <tr key={`${room.namespace}\n${room.name}`}>
-                <td>
+                <td class="name" title={room.namespace}>
                   <code>{room.namespace}</code>
                 </td>
-                <td>{room.name}</td>
+                <td class="name" title={room.name}>
+                  {room.name}
+                </td>
                 <td class="number">{count(room.members)}</td>
               </tr>
             ))}

@@ -59,6 +59,13 @@ function asMailroomError(error: FastifyError | Error, request: FastifyRequest): 
       `the request body is over this route's limit of ${request.routeOptions.bodyLimit} bytes`,
     );
   }
+  if (code === "FST_ERR_CTP_INVALID_JSON_BODY") {
+    // Fastify's parser refuses `__proto__` and `constructor.prototype` keys with the same error as bad syntax.
+    return new MailroomError(
+      "BAD_REQUEST",
+      "the body is not valid JSON, or holds a __proto__ or constructor.prototype key (refused: prototype poisoning)",
+    );
+  }
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {
     return new MailroomError(CODE_OF_STATUS[statusCode] ?? "BAD_REQUEST", error.message);
   }
