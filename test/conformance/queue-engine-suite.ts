@@ -331,6 +331,25 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
         expect(await engine.ack(JOBS, [b!.receipt])).toEqual({ acked: 1, stale: [] });
       });
 
+      it("keeps acceptance order across batches whose sequence numbers carry into a new digit", async () => {
+        const { engine, receive } = await setup();
+        // 9 + 1 + 13 + 8 messages: acceptance numbers 1-31, each batch ending or starting at a carry.
+        const sent: string[] = [];
+        for (const size of [9, 1, 13, 8]) {
+          const batch = Array.from({ length: size }, () => `m${sent.length}`).map((id, offset) => `${id}-${offset}`);
+          sent.push(...batch);
+          await engine.send(
+            JOBS,
+            batch.map((id) => message(id)),
+          );
+        }
+        const first = await receive(sent.length);
+        expect(ids(first)).toEqual(sent);
+        // Released in reverse, they come back in acceptance order: the store sorts them by their numbers.
+        await engine.release(JOBS, first.map((lease) => lease.receipt).reverse());
+        expect(ids(await receive(sent.length))).toEqual(sent);
+      });
+
       it("gives back leases no consumer saw at the head, in acceptance order, with no attempt counted", async () => {
         const { engine, receive } = await setup();
         await engine.send(
