@@ -207,7 +207,7 @@ describe.skipIf(!CHROMIUM_FOUND)("the dashboard in Chromium", () => {
     expect(widths.table).toBeLessThanOrEqual(widths.panel);
     // Cut in the cell, whole in its tooltip.
     await expect(
-      dashboard.page.locator(`tr[data-queue="${longest}"] td.name`).first().getAttribute("title"),
+      dashboard.page.locator(`tr[data-queue="${longest}"] .cut-name`).first().getAttribute("title"),
     ).resolves.toBe(longest);
   });
 

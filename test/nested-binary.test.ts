@@ -2,7 +2,8 @@
  * Binary data is the whole of a message's `data` or nothing (docs/protocol.md §3): binary inside an object
  * or an array is refused `BAD_REQUEST`, on queue sends, batch sends and room publishes, and nothing of it is
  * stored. Before the fix it was accepted and came back as `{ "type": "Buffer", "data": [...] }`, no longer
- * binary; and JSON shaped like a Socket.IO placeholder beside binary in one array came back as the binary.
+ * binary; and JSON shaped like a Socket.IO placeholder beside binary, in one message's data or in another
+ * message of the same batch, was turned by Socket.IO's parser into that binary and stored so.
  * JSON that merely looks like a Buffer's JSON is JSON, and is accepted and delivered as it was.
  */
 import { describe, expect, it } from "vitest";
@@ -29,6 +30,42 @@ describe("binary inside data", () => {
       expect(batch, what).toMatchObject({ ok: false, error: { code: "BAD_REQUEST" } });
       expect(await command(socket, "queue:stats", { queue }), what).toMatchObject({ ok: true, ready: 0 });
     }
+  });
+
+  it("is refused before names are looked at, wherever the bad message stands in a batch", async () => {
+    const node = await startNode();
+    const socket = await connectSocket(node.url);
+    const nested = { data: { file: BYTES } };
+    const badId = { id: "bad/id", data: 1 };
+    for (const messages of [
+      [nested, badId],
+      [badId, nested],
+    ]) {
+      const reply = await command(socket, "queue:sendBatch", { queue: "order", messages });
+      expect(reply, JSON.stringify(messages.map((message) => Object.keys(message)))).toMatchObject({
+        ok: false,
+        error: { code: "BAD_REQUEST" },
+      });
+    }
+  });
+
+  it("refuses a batch where placeholder-shaped JSON beside binary data became that binary, storing nothing", async () => {
+    const node = await startNode();
+    const socket = await connectSocket(node.url);
+    // Socket.IO's parser turns the second message's JSON into the first message's attachment.
+    const reply = await command(socket, "queue:sendBatch", {
+      queue: "shared",
+      messages: [{ data: BYTES }, { data: { _placeholder: true, num: 0 } }],
+    });
+    expect(reply).toMatchObject({ ok: false, error: { code: "BAD_REQUEST" } });
+    expect(reply.error.message).toMatch(/same binary attachment/);
+    expect(await command(socket, "queue:stats", { queue: "shared" })).toMatchObject({ ok: true, ready: 0 });
+    // Two binary messages of their own are two attachments, and are taken.
+    const two = await command(socket, "queue:sendBatch", {
+      queue: "shared",
+      messages: [{ data: BYTES }, { data: BYTES }],
+    });
+    expect(two).toMatchObject({ ok: true });
   });
 
   it("is refused in room:publish with BAD_REQUEST, and reaches no member", async () => {

@@ -1,5 +1,6 @@
 /** The namespaces that have queues or connected sockets now. */
 import type { Snapshot } from "../api/snapshot.js";
+import { CutName } from "./cut-name.js";
 import { count } from "./format.js";
 
 export function NamespacesTable({ snapshot }: { snapshot: Snapshot }) {
@@ -20,8 +21,10 @@ export function NamespacesTable({ snapshot }: { snapshot: Snapshot }) {
           <tbody>
             {snapshot.namespaces.map((namespace) => (
               <tr key={namespace.name}>
-                <td class="name" title={namespace.name}>
-                  <code>{namespace.name}</code>
+                <td>
+                  <CutName name={namespace.name} narrow>
+                    <code>{namespace.name}</code>
+                  </CutName>
                 </td>
                 <td class="number">{count(namespace.queues)}</td>
                 <td class="number">{count(namespace.sockets)}</td>

@@ -7,6 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api/http.js";
 import { PEEK_LIMIT, type PeekedMessage, type PeekState, peekMessages } from "../api/queue-api.js";
 import { deadLetterQueueOf, isDeadLetterQueue } from "../api/queue-paths.js";
+import { CutName } from "./cut-name.js";
 import { clock, count, duration } from "./format.js";
 import { dataInFull, dataPreview } from "./message-data.js";
 
@@ -119,16 +120,16 @@ function PeekTable({ loaded }: { loaded: Loaded }) {
       <tbody>
         {loaded.messages.map((message) => (
           <tr key={message.id}>
-            <td class="name" title={message.id}>
-              <code>{message.id}</code>
+            <td>
+              <CutName name={message.id}>
+                <code>{message.id}</code>
+              </CutName>
             </td>
             <td>
               {clock(message.enqueuedAt)} <span class="hint">({duration(loaded.at - message.enqueuedAt)} ago)</span>
             </td>
             <td class="number">{message.attempt}</td>
-            <td class="name" title={message.group}>
-              {message.group ?? "–"}
-            </td>
+            <td>{message.group === undefined ? "–" : <CutName name={message.group} narrow />}</td>
             <td class="number">{message.priority ?? "–"}</td>
             {withReasons && <td>{message.reason === undefined ? "–" : (REASONS[message.reason] ?? message.reason)}</td>}
             <td class="wrap">

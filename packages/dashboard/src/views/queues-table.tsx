@@ -10,6 +10,7 @@ import { queueKey } from "../state/queue-key.js";
 import { isUnconsumed, worstFirst } from "../state/queue-rows.js";
 import { queueHref } from "../state/routes.js";
 import type { SampleHistory } from "../state/sample-history.js";
+import { CutName } from "./cut-name.js";
 import { count, rate } from "./format.js";
 import { Sparkline } from "./sparkline.js";
 
@@ -51,11 +52,15 @@ export function QueuesTable({ snapshot, history }: { snapshot: Snapshot; history
               const rates = history.latestRates(key);
               return (
                 <tr key={key} data-queue={queue.name}>
-                  <td class="name" title={queue.name}>
-                    <a href={queueHref(queue.namespace, queue.name)}>{queue.name}</a>
+                  <td>
+                    <CutName name={queue.name}>
+                      <a href={queueHref(queue.namespace, queue.name)}>{queue.name}</a>
+                    </CutName>
                   </td>
-                  <td class="name" title={queue.namespace}>
-                    <code>{queue.namespace}</code>
+                  <td>
+                    <CutName name={queue.namespace}>
+                      <code>{queue.namespace}</code>
+                    </CutName>
                   </td>
                   <td class={`number depth${isUnconsumed(queue) ? " state-warn" : ""}`}>{count(queue.ready)}</td>
                   <td class="number">{count(queue.inflight)}</td>

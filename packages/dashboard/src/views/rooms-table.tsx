@@ -1,5 +1,6 @@
 /** Rooms with members now, the most members first. */
 import type { Snapshot } from "../api/snapshot.js";
+import { CutName } from "./cut-name.js";
 import { count } from "./format.js";
 
 export function RoomsTable({ snapshot }: { snapshot: Snapshot }) {
@@ -23,11 +24,13 @@ export function RoomsTable({ snapshot }: { snapshot: Snapshot }) {
           <tbody>
             {rooms.map((room) => (
               <tr key={`${room.namespace}\n${room.name}`}>
-                <td class="name" title={room.namespace}>
-                  <code>{room.namespace}</code>
+                <td>
+                  <CutName name={room.namespace} narrow>
+                    <code>{room.namespace}</code>
+                  </CutName>
                 </td>
-                <td class="name" title={room.name}>
-                  {room.name}
+                <td>
+                  <CutName name={room.name} narrow />
                 </td>
                 <td class="number">{count(room.members)}</td>
               </tr>

@@ -1,6 +1,7 @@
 /**
  * The checks a message passes on its way into a queue, shared by the Socket.IO commands and the HTTP
- * routes, in the contract's order: the headers' limits (`BAD_REQUEST`, with the shape), the queue's name,
+ * routes, in the contract's order: the headers' limits and the data's shape (`BAD_REQUEST`, with the
+ * shape), the queue's name,
  * the producer's id and the group (`INVALID_NAME`), and the size of the data (`PAYLOAD_TOO_LARGE`, docs/protocol.md §5). Shapes are checked before, by the schemas;
  * nothing here touches the store.
  */
@@ -25,11 +26,53 @@ export function queueAddress(namespace: string, queue: string): QueueAddress {
   return { namespace, queue };
 }
 
-/** A producer's message made ready to store, with its size as §5 counts it. */
+/** A message's data and headers as the store keeps them, with the data's size as §5 counts it. */
+export interface EncodedContent {
+  body: Buffer;
+  bytes: number;
+}
+
+/**
+ * Encodes a message's data with its headers; `BAD_REQUEST` for data of a shape the store cannot keep
+ * (binary inside data, nesting too deep: payload-size.ts). Part of the shape, so it runs before any name is
+ * checked; call it on every message first.
+ */
+export function encodeContent(message: OutgoingMessage): EncodedContent {
+  const headers = message.headers ?? {};
+  if (isBinary(message.data)) return { bytes: message.data.byteLength, body: encodeMessage(message.data, headers) };
+  // JSON data is stringified once: its text gives both its size and the stored body.
+  const json = dataJson(message.data);
+  return { bytes: Buffer.byteLength(json, "utf8"), body: encodeJsonMessage(json, headers) };
+}
+
+/**
+ * `BAD_REQUEST` when two messages of a batch carry the same binary object. Socket.IO's parser gives every
+ * binary attachment a Buffer of its own, and turns any `{ "_placeholder": true, "num": N }` object of a
+ * packet that has attachments into attachment N: a second reference to one Buffer is a producer's JSON
+ * that the parser made into another message's bytes, which must not be stored as binary (docs/protocol.md
+ * §15). Part of the shape.
+ */
+export function checkDistinctBinary(messages: { data?: unknown }[]): void {
+  if (messages.length < 2) return;
+  const seen = new Set<unknown>();
+  for (const { data } of messages) {
+    if (!isBinary(data)) continue;
+    if (seen.has(data)) {
+      throw new MailroomError(
+        "BAD_REQUEST",
+        'two messages of this batch hold the same binary attachment: JSON shaped like a Socket.IO placeholder ({ "_placeholder": true, "num": N }) beside binary data is read as that binary by Socket.IO; send it in a batch of its own',
+      );
+    }
+    seen.add(data);
+  }
+}
+
+/** A producer's message made ready to store, its content encoded already; `INVALID_NAME` for its id or group. */
 export function prepareMessage(
   message: OutgoingMessage,
+  content: EncodedContent,
   defaultMaxAttempts: number,
-): { message: NewMessage; bytes: number } {
+): NewMessage {
   if (message.id !== undefined) {
     const problem = messageIdProblem(message.id);
     if (problem) throw new MailroomError("INVALID_NAME", problem);
@@ -38,30 +81,15 @@ export function prepareMessage(
     const problem = groupNameProblem(message.group);
     if (problem) throw new MailroomError("INVALID_NAME", problem);
   }
-  const headers = message.headers ?? {};
-  // JSON data is stringified once: its text gives both its size and the stored body.
-  let bytes: number;
-  let body: Buffer;
-  if (isBinary(message.data)) {
-    bytes = message.data.byteLength;
-    body = encodeMessage(message.data, headers);
-  } else {
-    const json = dataJson(message.data);
-    bytes = Buffer.byteLength(json, "utf8");
-    body = encodeJsonMessage(json, headers);
-  }
   return {
-    bytes,
-    message: {
-      id: message.id ?? randomUUID(),
-      chosenByProducer: message.id !== undefined,
-      body,
-      delayMs: message.delayMs ?? 0,
-      ttlMs: message.ttlMs ?? 0,
-      maxAttempts: message.maxAttempts ?? defaultMaxAttempts,
-      group: message.group,
-      priority: message.priority ?? 0,
-    },
+    id: message.id ?? randomUUID(),
+    chosenByProducer: message.id !== undefined,
+    body: content.body,
+    delayMs: message.delayMs ?? 0,
+    ttlMs: message.ttlMs ?? 0,
+    maxAttempts: message.maxAttempts ?? defaultMaxAttempts,
+    group: message.group,
+    priority: message.priority ?? 0,
   };
 }
 

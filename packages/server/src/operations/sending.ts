@@ -1,13 +1,20 @@
 /**
- * A send as both transports run it, checks in the contract's order: every message's headers (with the
- * shape, `BAD_REQUEST`), then the names (`INVALID_NAME`: the queue, resolved by the caller's own rule for
+ * A send as both transports run it, checks in the contract's order: every message's headers and data (with
+ * the shape, `BAD_REQUEST`), then the names (`INVALID_NAME`: the queue, resolved by the caller's own rule for
  * where the name comes from, then each producer id), then the size of all the data together
  * (`PAYLOAD_TOO_LARGE`); only then the store, all messages or none.
  */
 import type { OutgoingMessage, SendResult } from "@mailroom/protocol";
 import type { NodeConfig } from "../config.js";
 import type { QueueAddress, QueueEngine } from "../engines/queue-engine.js";
-import { checkHeaderLimits, checkSize, prepareMessage } from "./outgoing-messages.js";
+import {
+  checkDistinctBinary,
+  checkHeaderLimits,
+  checkSize,
+  type EncodedContent,
+  encodeContent,
+  prepareMessage,
+} from "./outgoing-messages.js";
 
 /** The settings a send needs: the size bound, and the attempts of a message that names none. */
 export type SendSettings = Pick<NodeConfig, "maxMessageBytes" | "maxAttempts">;
@@ -21,18 +28,19 @@ export async function sendMessages(
   what: string,
 ): Promise<SendResult[]> {
   checkHeaderLimits(messages);
+  checkDistinctBinary(messages);
+  const contents = messages.map(encodeContent);
   const address = resolveAddress();
-  const prepared = messages.map((message) => prepareMessage(message, settings.maxAttempts));
+  const prepared = messages.map((message, index) =>
+    prepareMessage(message, contents[index] as EncodedContent, settings.maxAttempts),
+  );
   checkSize(
-    prepared.reduce((total, entry) => total + entry.bytes, 0),
+    contents.reduce((total, content) => total + content.bytes, 0),
     settings.maxMessageBytes,
     what,
   );
-  const duplicates = await engine.send(
-    address,
-    prepared.map((entry) => entry.message),
-  );
-  return prepared.map((entry, index) => ({ id: entry.message.id, duplicate: duplicates[index] === true }));
+  const duplicates = await engine.send(address, prepared);
+  return prepared.map((message, index) => ({ id: message.id, duplicate: duplicates[index] === true }));
 }
 
 /** One message, as `queue:send` and the single-message HTTP route take it. */
