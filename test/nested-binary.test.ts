@@ -78,6 +78,10 @@ describe("binary inside data", () => {
       const reply = await command(publisher, "room:publish", { room: "r", event: "update", data });
       expect(reply, what).toMatchObject({ ok: false, error: { code: "BAD_REQUEST" } });
     }
+    // The data's shape is checked before the names, as for sends.
+    const badRoom = await command(publisher, "room:publish", { room: "", event: "update", data: NESTED[0]?.data });
+    expect(badRoom).toMatchObject({ ok: false, error: { code: "BAD_REQUEST" } });
+    expect(badRoom.error.message).toMatch(/binary data must be the whole of data/);
     // A publish after them arrives alone: the refused ones went nowhere.
     expect(await command(publisher, "room:publish", { room: "r", event: "update", data: "after" })).toMatchObject({
       ok: true,

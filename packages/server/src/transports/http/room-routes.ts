@@ -20,6 +20,7 @@ import type { FastifyInstance } from "fastify";
 import type { NodeConfig } from "../../config.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
 import type { RoomHistory } from "../../engines/room-history.js";
+import { payloadBytes } from "../../operations/payload-size.js";
 import { checkPublish } from "../../operations/publish-checks.js";
 import { publishToRoom } from "../../operations/room-publishing.js";
 import type { MailroomServer } from "../../socket-types.js";
@@ -64,9 +65,10 @@ export async function roomRoutes(app: FastifyInstance, options: RoomRouteOptions
     },
     async (request, reply) => {
       const data = fromJsonData(request.body.data, "data");
+      const bytes = payloadBytes(data);
       const { namespace, room } = roomOf(request.params);
       const { event } = request.body;
-      checkPublish(event, data, { maxMessageBytes, broadcastsFlow });
+      checkPublish(event, bytes, { maxMessageBytes, broadcastsFlow });
       const from = request.principal?.user;
       const result = await publishToRoom(history, { namespace, room, event, data, from }, (meta) =>
         broadcastToRoom(io, namespace, event, data, meta),

@@ -14,6 +14,7 @@ import { selfRoom } from "../../delivery/private-rooms.js";
 import type { RoomFeeds } from "../../delivery/room-feeds.js";
 import type { ClusterRegistry } from "../../engines/cluster-registry.js";
 import type { RoomHistory } from "../../engines/room-history.js";
+import { payloadBytes } from "../../operations/payload-size.js";
 import { checkPublish } from "../../operations/publish-checks.js";
 import { publishToRoom } from "../../operations/room-publishing.js";
 import type { MailroomSocket } from "../../socket-types.js";
@@ -98,8 +99,9 @@ export function roomCommands({
     "room:publish": {
       requirement: "publish",
       run: async ({ room, event, data, echo }, socket) => {
+        const bytes = payloadBytes(data);
         checkRoom(room);
-        checkPublish(event, data, { maxMessageBytes: settings.maxMessageBytes, broadcastsFlow });
+        checkPublish(event, bytes, { maxMessageBytes: settings.maxMessageBytes, broadcastsFlow });
         const publication = {
           namespace: socket.nsp.name,
           room,
