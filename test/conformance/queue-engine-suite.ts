@@ -333,15 +333,19 @@ export function queueEngineSuite(name: string, factory: QueueEngineFactory): voi
 
       it("keeps acceptance order across batches whose sequence numbers carry into a new digit", async () => {
         const { engine, receive } = await setup();
-        // 9 + 1 + 13 + 8 messages: acceptance numbers 1-31, each batch ending or starting at a carry.
+        // 9 + 1 + 13 + 8 new messages: acceptance numbers 1-31, each batch ending or starting at a carry. The
+        // third batch also holds a duplicate of the first message (it takes no number) and mixes maxAttempts
+        // and TTLs, whose text the store formats once per run of equal values.
         const sent: string[] = [];
         for (const size of [9, 1, 13, 8]) {
-          const batch = Array.from({ length: size }, () => `m${sent.length}`).map((id, offset) => `${id}-${offset}`);
-          sent.push(...batch);
-          await engine.send(
-            JOBS,
-            batch.map((id) => message(id)),
+          const batch = Array.from({ length: size }, (_, offset) => `m${sent.length + offset}`);
+          const messages = batch.map((id, offset) =>
+            message(id, { maxAttempts: 3 + (offset % 2), ttlMs: offset % 3 === 0 ? 0 : 600_000 }),
           );
+          if (size === 13) messages.splice(6, 0, message("m0"));
+          const duplicates = await engine.send(JOBS, messages);
+          expect(duplicates.filter(Boolean)).toHaveLength(size === 13 ? 1 : 0);
+          sent.push(...batch);
         }
         const first = await receive(sent.length);
         expect(ids(first)).toEqual(sent);
