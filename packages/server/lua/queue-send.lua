@@ -58,9 +58,8 @@ local accepted = {}
 local timesText, timesMaxAttempts, timesExpiresAt = nil, nil, nil
 -- Reserve the batch's sequence numbers at once; a duplicate leaves a harmless gap.
 local seq = redis.call('INCRBY', seqKey, count) - count
--- Each seq's decimal text, made as the tens' text (formatted once per ten) and the units' digit: a
--- string.format per message cost Redis about 1,700 instructions.
-local seqTens, seqUnits = math.floor(seq / 10), seq % 10
+-- Each seq's decimal text is its tens' text (formatted when the units wrap, once per ten) and its units'
+-- digit: a string.format per message cost Redis about 1,700 instructions.
 local seqTensText = nil
 -- The numbers of a message's fields, read without tonumber where the text says it (tonumber cost Redis
 -- 1,100-1,500 instructions per field): delay, ttl and priority are mostly '0', maxAttempts mostly the
@@ -90,11 +89,11 @@ for index = 0, count - 1 do
     accepted[id] = true
     result[#result + 1] = 0
     seq = seq + 1
-    seqUnits = seqUnits + 1
-    if seqUnits == 10 then
-      seqTens, seqUnits, seqTensText = seqTens + 1, 0, nil
+    local seqUnits = seq % 10
+    if seqUnits == 0 or not seqTensText then
+      local seqTens = (seq - seqUnits) / 10
+      seqTensText = seqTens > 0 and string.format('%d', seqTens) or ''
     end
-    if not seqTensText then seqTensText = seqTens > 0 and string.format('%d', seqTens) or '' end
     local expiresAt = ttlMs > 0 and now + ttlMs or 0
     if maxAttempts ~= timesMaxAttempts or expiresAt ~= timesExpiresAt then
       timesMaxAttempts, timesExpiresAt = maxAttempts, expiresAt
@@ -103,7 +102,7 @@ for index = 0, count - 1 do
     -- encodeMessage's layout, for a first attempt with no reason, made in one concatenation.
     local entry
     if group or priority > 0 then
-      entry = seqTensText .. DIGIT_TEXT[seqUnits] .. timesText .. '~' .. PRIORITY_TEXT[priority] .. '~' .. (group or '') .. '|' .. body
+      entry = seqTensText .. DIGIT_TEXT[seqUnits] .. timesText .. '~' .. DIGIT_TEXT[priority] .. '~' .. (group or '') .. '|' .. body
     else
       entry = seqTensText .. DIGIT_TEXT[seqUnits] .. timesText .. '|' .. body
     end

@@ -51,12 +51,11 @@ end
 -- A digit (a priority, the units of a seq) as text, by table: Lua formats a number it concatenates or
 -- passes to Redis with sprintf, which costs more than the rest of a grouped message's bookkeeping.
 local DIGIT_TEXT = { [0] = '0', '1', '2', '3', '4', '5', '6', '7', '8', '9' }
-local PRIORITY_TEXT = DIGIT_TEXT
 
 -- What follows the reason in a stored entry: its group and priority ('' when plain: see KEYS[2]).
 local function placementFields(group, priority)
   if not group and priority == 0 then return '' end
-  return '~' .. PRIORITY_TEXT[priority] .. '~' .. (group or '')
+  return '~' .. DIGIT_TEXT[priority] .. '~' .. (group or '')
 end
 
 local function encodeMessage(meta, body)

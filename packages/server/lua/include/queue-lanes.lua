@@ -150,7 +150,7 @@ local function lanes()
     if group then
       noteGroupPriority(priority)
       -- A group with ready messages before is in a rotation already, or out.
-      local item = PRIORITY_TEXT[priority] .. id
+      local item = DIGIT_TEXT[priority] .. id
       if redis.call(push, groupKey(group), item) == 1 and redis.call('HEXISTS', outKey, group) == 0 then
         enterRotation(group, item)
         -- It may start here (a group out, or with a delayed message, has started already).
@@ -266,7 +266,7 @@ local function lanes()
     if not group then return addReady(id, group, priority, false) end
     readyElsewhereChange = readyElsewhereChange + 1
     if priority > 0 then noteGroupPriority(priority) end
-    local item = PRIORITY_TEXT[priority] .. id
+    local item = DIGIT_TEXT[priority] .. id
     if redis.call('RPUSH', groupPrefix .. group, item) == 1 then
       startedGroups[#startedGroups + 1] = group
       startedItems[#startedItems + 1] = item
