@@ -76,16 +76,17 @@ local function messageSeq(text)
 end
 
 -- A receipt's message id, and its group when it names one: "<hex token>:<id>" (the id may itself hold
--- ':'), or "<hex token>/<group>/<id>" for a grouped message (ids and groups hold no '/', names.ts): the
--- first of ':' and '/' says which. Only receipts read from inflight come here. Plain searches, not patterns:
--- an ack parses one per message, and a pattern's backtracking costs several times more.
+-- ':'), or "<hex token>/<group>/<id>" for a grouped message. Ids and groups hold no '/' (names.ts, since
+-- the first release), nor do tokens: a receipt with a '/' is a grouped one, and its first '/' ends the
+-- token. Only receipts read from inflight come here. Plain searches, not patterns: an ack parses one per
+-- message, and a pattern's backtracking costs several times more.
 local function receiptParts(receipt)
-  local colon = string.find(receipt, ':', 1, true)
   local slash = string.find(receipt, '/', 1, true)
-  if slash and not (colon and colon < slash) then
+  if slash then
     local second = string.find(receipt, '/', slash + 1, true)
     return string.sub(receipt, second + 1), string.sub(receipt, slash + 1, second - 1)
   end
+  local colon = string.find(receipt, ':', 1, true)
   if not colon then return nil, nil end
   return string.sub(receipt, colon + 1), nil
 end

@@ -77,6 +77,8 @@ end
 local lanesBuilt = nil
 local function lanes()
   if lanesBuilt then return lanesBuilt end
+  -- Called per grouped message: as locals, not looked up in `string` each time.
+  local byte, sub = string.byte, string.sub
   local laneTurnsKey = queueBase .. ':lane-turns'
   local outKey = queueBase .. ':out'
   local groupsKey = queueBase .. ':groups'
@@ -370,9 +372,10 @@ local function lanes()
   -- priority than `top` (only a node of an earlier release leaves one so: see group-priorities) is not
   -- taken here: it moves to the rotation of its head.
   local function takeMembers(members, max, top)
-    local topByte = string.byte(top)
+    local topByte, memberCount = byte(top), #members
     local groups, groupCount = {}, 0
-    for _, member in ipairs(members) do
+    for position = 1, memberCount do
+      local member = members[position]
       if member ~= LANE then
         groupCount = groupCount + 1
         groups[groupCount] = member
@@ -381,10 +384,11 @@ local function lanes()
     -- A group out has no turn (the invariant above): such an entry, or a repeat, is dropped as it stands.
     local outs = groupCount > 0 and redis.call('HMGET', outKey, unpack(groups)) or {}
     local seen, groupIndex, taken = {}, 0, #takenIds
-    for position, member in ipairs(members) do
+    for position = 1, memberCount do
+      local member = members[position]
       if member == LANE then
         local count = 1
-        if position == #members and #members < max then count = max - taken end
+        if position == memberCount and memberCount < max then count = max - taken end
         local ids = redis.call('LPOP', takenLane, count)
         if ids then
           for index, id in ipairs(ids) do
@@ -401,12 +405,12 @@ local function lanes()
           seen[member] = true
           local key = groupPrefix .. member
           local item = redis.call('LPOP', key)
-          if item and string.byte(item) ~= topByte then
+          if item and byte(item) ~= topByte then
             redis.call('LPUSH', key, item)
             enterRotation(member, item)
           elseif item then
             taken = taken + 1
-            takenIds[taken], takenGroups[taken], takenItems[taken] = string.sub(item, 2), member, item
+            takenIds[taken], takenGroups[taken], takenItems[taken] = sub(item, 2), member, item
             takenMembers[taken] = member
           end
         end
