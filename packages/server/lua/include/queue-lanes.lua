@@ -373,17 +373,10 @@ local function lanes()
   -- taken here: it moves to the rotation of its head.
   local function takeMembers(members, max, top)
     local topByte, memberCount = byte(top), #members
-    local groups, groupCount = {}, 0
-    for position = 1, memberCount do
-      local member = members[position]
-      if member ~= LANE then
-        groupCount = groupCount + 1
-        groups[groupCount] = member
-      end
-    end
     -- A group out has no turn (the invariant above): such an entry, or a repeat, is dropped as it stands.
-    local outs = groupCount > 0 and redis.call('HMGET', outKey, unpack(groups)) or {}
-    local seen, groupIndex, taken = {}, 0, #takenIds
+    -- (The lane's member, '', reads FILLER here, and is not a group.)
+    local outs = redis.call('HMGET', outKey, unpack(members))
+    local seen, taken = {}, #takenIds
     for position = 1, memberCount do
       local member = members[position]
       if member == LANE then
@@ -400,8 +393,7 @@ local function lanes()
           redis.call('HDEL', laneTurnsKey, top)
         end
       else
-        groupIndex = groupIndex + 1
-        if not outs[groupIndex] and not seen[member] then
+        if not outs[position] and not seen[member] then
           seen[member] = true
           local key = groupPrefix .. member
           local item = redis.call('LPOP', key)
