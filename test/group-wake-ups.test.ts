@@ -2,7 +2,9 @@
  * When a grouped send wakes the queue's consumers on Redis (queue-send.lua): only when one of its messages
  * became takeable, that is when its group entered its rotation. A message that joins a group with a message
  * out, or a group already in its rotation, changes nothing a waiting consumer could take, and publishes
- * nothing. Each check publishes a marker of its own on the wake-up channel after the send and counts the
+ * nothing. An ack that frees groups into their rotation wakes them only when that rotation held fewer than
+ * two members: one with more holds a group that may be taken, so no consumer is waiting for it
+ * (queue-lanes.lua: rotationGrew). Each check publishes a marker of its own on the wake-up channel after the send and counts the
  * wake-ups heard before the marker: Redis runs the send's script before the marker's PUBLISH, and a
  * subscriber hears a channel's messages in the order they were published.
  */
@@ -99,5 +101,49 @@ describe("a grouped send on Redis", () => {
     );
     const last = await redis.engine.receive(address, 10, LONG_MS);
     expect(last.leases.map((lease) => lease.body.toString()).sort()).toEqual(["a2", "b2"]);
+  });
+});
+
+describe("a grouped ack on Redis", () => {
+  it("wakes the consumers when it frees a group into a rotation that held at most one member, and not into a longer one", async () => {
+    const redis = await startEngineOnOwnRedis({ dedupWindowMs: LONG_MS });
+    const address: QueueAddress = { namespace: "/", queue: `ack-wake-ups-${randomUUID().slice(0, 8)}` };
+    const listener = await WakeUpListener.start(redis.url, redis.keys.wakeChannel(address.namespace, address.queue));
+    const bodies = (leases: { body: Buffer }[]) => leases.map((lease) => lease.body.toString());
+
+    await redis.engine.send(address, [
+      message("a1", "A"),
+      message("a2", "A"),
+      message("b1", "B"),
+      message("c1", "C"),
+      message("d1", "D"),
+    ]);
+    await listener.wakeUpsSinceLastLook();
+    const first = await redis.engine.receive(address, 1, LONG_MS);
+    expect(bodies(first.leases)).toEqual(["a1"]);
+
+    // A's next enters a rotation that holds B, C and D: every consumer with room finds them.
+    await redis.engine.ack(
+      address,
+      first.leases.map((lease) => lease.receipt),
+    );
+    expect(await listener.wakeUpsSinceLastLook()).toBe(0);
+
+    const rest = await redis.engine.receive(address, 10, LONG_MS);
+    expect(bodies(rest.leases)).toEqual(["b1", "c1", "d1", "a2"]);
+    await redis.engine.send(address, [message("b2", "B"), message("c2", "C")]);
+    expect(await listener.wakeUpsSinceLastLook()).toBe(0);
+
+    // Every group is out: B's next enters an empty rotation, and C's one that holds B alone.
+    const [b1, c1] = rest.leases;
+    if (!b1 || !c1) throw new Error("b1 and c1 were received");
+    await redis.engine.ack(address, [b1.receipt]);
+    expect(await listener.wakeUpsSinceLastLook()).toBe(1);
+    await redis.engine.ack(address, [c1.receipt]);
+    expect(await listener.wakeUpsSinceLastLook()).toBe(1);
+
+    // Nothing was lost.
+    const last = await redis.engine.receive(address, 10, LONG_MS);
+    expect(bodies(last.leases)).toEqual(["b2", "c2"]);
   });
 });

@@ -32,8 +32,9 @@ local levelsKey = queueBase .. ':levels'
 -- group-delays (above): named here too, so that queue-sweep.lua can look at it without building lanes().
 local groupDelaysKey = queueBase .. ':group-delays'
 local LANE = ''
--- Set once this script made a message takeable that may not have been (a group back in its rotation, a
--- message in a lane): the caller then wakes the queue's consumers, who may have found nothing to take.
+-- Set once this script made a message takeable that may not have been (a group back in a rotation that
+-- held no other group, a message in a lane): the caller then wakes the queue's consumers, who may have
+-- found nothing to take (rotationGrew).
 local madeTakeable = false
 -- This script's change to `readyElsewhere`, written once (flushReadyElsewhere).
 local readyElsewhereChange = 0
@@ -137,11 +138,21 @@ local function lanes()
     return queueBase .. ':turns:' .. priority
   end
 
+  -- The rotation of `priority` is `length` long after `pushed` groups joined it: the level is added when
+  -- the rotation starts. The consumers are woken (madeTakeable) only when it held fewer than two members
+  -- before. One of two or more held a group (the lane's '' is there once at most), and a group in a
+  -- rotation has a head that may be taken (the invariant above): the queue had something to take already,
+  -- and whatever made it so woke the consumers that had found nothing. So under a backlog an ack that frees
+  -- groups wakes no one; a wake-up costs Redis a PUBLISH, and every node with room a pull.
+  local function rotationGrew(priority, length, pushed)
+    if length == pushed then addLevel(priority) end
+    if length - pushed < 2 then madeTakeable = true end
+  end
+
   -- Puts a group that has no message out, and is in no rotation, in the rotation of its head's priority.
   local function enterRotation(group, head)
     local priority = string.sub(head, 1, 1)
-    if redis.call('RPUSH', turnsKey(priority), group) == 1 then addLevel(priority) end
-    madeTakeable = true
+    rotationGrew(priority, redis.call('RPUSH', turnsKey(priority), group), 1)
   end
 
   -- A ready message joins the tail of its group or lane (atHead: the head). Plain messages of priority 0
@@ -211,8 +222,7 @@ local function lanes()
     end
     for _, priority in ipairs(priorities) do
       local members = entering[priority]
-      if redis.call('RPUSH', turnsKey(priority), unpack(members)) == #members then addLevel(priority) end
-      madeTakeable = true
+      rotationGrew(priority, redis.call('RPUSH', turnsKey(priority), unpack(members)), #members)
     end
   end
 
@@ -234,8 +244,7 @@ local function lanes()
     local withLists = redis.call('EXISTS', unpack(listKeys))
     if withLists == count and redis.call('EXISTS', groupPrioritiesKey) == 0 then
       -- Every head has priority 0: all enter turns:0 as they are.
-      if redis.call('RPUSH', turnsKey('0'), unpack(groups)) == count then addLevel('0') end
-      madeTakeable = true
+      rotationGrew('0', redis.call('RPUSH', turnsKey('0'), unpack(groups)), count)
       return
     end
     local entering, heads, ending = {}, {}, {}
