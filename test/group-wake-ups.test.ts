@@ -4,7 +4,8 @@
  * out, or a group already in its rotation, changes nothing a waiting consumer could take, and publishes
  * nothing. An ack that frees groups into their rotation wakes them only when that rotation held fewer than
  * two members: one with more holds a group that may be taken, so no consumer is waiting for it
- * (queue-lanes.lua: rotationGrew). Each check publishes a marker of its own on the wake-up channel after the send and counts the
+ * (queue-lanes.lua: rotationGrew). A plain message put back on an empty plain list wakes them, though
+ * the queue holds a message waiting behind its group's (pushPlain). Each check publishes a marker of its own on the wake-up channel after the send and counts the
  * wake-ups heard before the marker: Redis runs the send's script before the marker's PUBLISH, and a
  * subscriber hears a channel's messages in the order they were published.
  */
@@ -105,24 +106,18 @@ describe("a grouped send on Redis", () => {
 });
 
 describe("a grouped ack on Redis", () => {
-  it("wakes the consumers when it frees a group into a rotation that held at most one member, and not into a longer one", async () => {
+  it("wakes the consumers when it frees a group into a rotation that held at most one member, and not into one of two", async () => {
     const redis = await startEngineOnOwnRedis({ dedupWindowMs: LONG_MS });
     const address: QueueAddress = { namespace: "/", queue: `ack-wake-ups-${randomUUID().slice(0, 8)}` };
     const listener = await WakeUpListener.start(redis.url, redis.keys.wakeChannel(address.namespace, address.queue));
     const bodies = (leases: { body: Buffer }[]) => leases.map((lease) => lease.body.toString());
 
-    await redis.engine.send(address, [
-      message("a1", "A"),
-      message("a2", "A"),
-      message("b1", "B"),
-      message("c1", "C"),
-      message("d1", "D"),
-    ]);
+    await redis.engine.send(address, [message("a1", "A"), message("a2", "A"), message("b1", "B"), message("c1", "C")]);
     await listener.wakeUpsSinceLastLook();
     const first = await redis.engine.receive(address, 1, LONG_MS);
     expect(bodies(first.leases)).toEqual(["a1"]);
 
-    // A's next enters a rotation that holds B, C and D: every consumer with room finds them.
+    // A's next enters a rotation that holds B and C: every consumer with room finds them.
     await redis.engine.ack(
       address,
       first.leases.map((lease) => lease.receipt),
@@ -130,7 +125,7 @@ describe("a grouped ack on Redis", () => {
     expect(await listener.wakeUpsSinceLastLook()).toBe(0);
 
     const rest = await redis.engine.receive(address, 10, LONG_MS);
-    expect(bodies(rest.leases)).toEqual(["b1", "c1", "d1", "a2"]);
+    expect(bodies(rest.leases)).toEqual(["b1", "c1", "a2"]);
     await redis.engine.send(address, [message("b2", "B"), message("c2", "C")]);
     expect(await listener.wakeUpsSinceLastLook()).toBe(0);
 
@@ -145,5 +140,26 @@ describe("a grouped ack on Redis", () => {
     // Nothing was lost.
     const last = await redis.engine.receive(address, 10, LONG_MS);
     expect(bodies(last.leases)).toEqual(["b2", "c2"]);
+  });
+});
+
+describe("a plain message put back on Redis", () => {
+  it("wakes the consumers when the plain list was empty, though a grouped message waits behind its group's", async () => {
+    const redis = await startEngineOnOwnRedis({ dedupWindowMs: LONG_MS });
+    const address: QueueAddress = { namespace: "/", queue: `plain-back-${randomUUID().slice(0, 8)}` };
+    const listener = await WakeUpListener.start(redis.url, redis.keys.wakeChannel(address.namespace, address.queue));
+
+    await redis.engine.send(address, [message("m1", "G"), message("m2", "G"), newMessage("p1")]);
+    const { leases } = await redis.engine.receive(address, 10, LONG_MS);
+    expect(leases.map((lease) => lease.body.toString()).sort()).toEqual(["m1", "p1"]);
+    await listener.wakeUpsSinceLastLook();
+
+    // m2 waits behind m1: a consumer that pulls now finds nothing, and p1's return must wake it.
+    const plain = leases.find((lease) => lease.body.toString() === "p1");
+    if (!plain) throw new Error("p1 was received");
+    await redis.engine.nack(address, plain.receipt, true, 0);
+    expect(await listener.wakeUpsSinceLastLook()).toBe(1);
+    const again = await redis.engine.receive(address, 10, LONG_MS);
+    expect(again.leases.map((lease) => lease.body.toString())).toEqual(["p1"]);
   });
 });

@@ -49,7 +49,7 @@ if #due > 0 then
       plain[#plain + 1] = id
     end
   end
-  if #plain > 0 then redis.call('RPUSH', readyKey, unpack(plain)) end
+  if #plain > 0 then pushPlain('RPUSH', plain) end
 end
 
 local nextDue = 0

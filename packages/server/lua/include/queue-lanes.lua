@@ -33,8 +33,8 @@ local levelsKey = queueBase .. ':levels'
 local groupDelaysKey = queueBase .. ':group-delays'
 local LANE = ''
 -- Set once this script made a message takeable that may not have been (a group back in a rotation that
--- held no other group, a message in a lane): the caller then wakes the queue's consumers, who may have
--- found nothing to take (rotationGrew).
+-- held fewer than two members, a message in a lane that was empty or above 0): the caller then wakes the
+-- queue's consumers, who may have found nothing to take (rotationGrew, pushPlain).
 local madeTakeable = false
 -- This script's change to `readyElsewhere`, written once (flushReadyElsewhere).
 local readyElsewhereChange = 0
@@ -142,8 +142,10 @@ local function lanes()
   -- the rotation starts. The consumers are woken (madeTakeable) only when it held fewer than two members
   -- before. One of two or more held a group (the lane's '' is there once at most), and a group in a
   -- rotation has a head that may be taken (the invariant above): the queue had something to take already,
-  -- and whatever made it so woke the consumers that had found nothing. So under a backlog an ack that frees
-  -- groups wakes no one; a wake-up costs Redis a PUBLISH, and every node with room a pull.
+  -- and whatever made it so woke the consumers that had found nothing. So under a backlog (a long
+  -- rotation) an ack that frees groups wakes no one; a wake-up costs Redis a PUBLISH, and every node with
+  -- room a pull. (A node that dies between an ack's script and its PUBLISH leaves the consumers that wait
+  -- to their feeds' 10 s recheck: consumer-dispatcher.ts.)
   local function rotationGrew(priority, length, pushed)
     if length == pushed then addLevel(priority) end
     if length - pushed < 2 then madeTakeable = true end
@@ -544,6 +546,14 @@ local function lanes()
   return lanesBuilt
 end
 
+-- Puts plain messages of priority 0 on KEYS[1] with `push` (LPUSH at the head, RPUSH at the tail). A message
+-- there may always be taken (in a queue with levels, it is the lane of level 0), so the consumers are
+-- woken when the list was empty before, even when the queue held ready messages, which may all wait
+-- behind groups out.
+local function pushPlain(push, ids)
+  if redis.call(push, readyKey, unpack(ids)) == #ids then madeTakeable = true end
+end
+
 -- Puts ended leases back at the head of their group or lane, keeping their acceptance order among
 -- themselves, and frees their groups. `entries` is a list of { id, seq, group, priority } (group nil and
 -- priority 0 when plain). Returns 1 when the queue's consumers should be woken (nothing was ready before,
@@ -562,6 +572,6 @@ local function requeueAtHead(entries)
       plain[#plain + 1] = id
     end
   end
-  if #plain > 0 then redis.call('LPUSH', readyKey, unpack(plain)) end
+  if #plain > 0 then pushPlain('LPUSH', plain) end
   return (wasEmpty == 1 or madeTakeable) and 1 or 0
 end

@@ -53,15 +53,14 @@ function digits(message: Buffer, start: number, end: number): number | undefined
 }
 
 /**
- * A receipt is "<hex token>:<id>", or "<hex token>/<group>/<id>" for a grouped message: the first of ":"
- * and "/" says which (queue-keys.lua: receiptParts). Receipts of earlier releases have an index after the
- * token, which reads the same way.
+ * A receipt is "<hex token>:<id>", or "<hex token>/<group>/<id>" for a grouped message. Ids, groups and
+ * tokens hold no "/", so one in a receipt makes it a grouped one (queue-keys.lua: receiptParts). Receipts
+ * of earlier releases have an index after the token, which reads the same way.
  */
 function receiptId(receipt: string): string {
-  const colon = receipt.indexOf(":");
   const slash = receipt.indexOf("/");
-  if (slash >= 0 && !(colon >= 0 && colon < slash)) return receipt.slice(receipt.indexOf("/", slash + 1) + 1);
-  return receipt.slice(colon + 1);
+  if (slash >= 0) return receipt.slice(receipt.indexOf("/", slash + 1) + 1);
+  return receipt.slice(receipt.indexOf(":") + 1);
 }
 
 /** The leases of one push; throws on a message that is not one. */
