@@ -4,10 +4,11 @@
  * out, or a group already in its rotation, changes nothing a waiting consumer could take, and publishes
  * nothing. An ack that frees groups into their rotation wakes them only when that rotation held fewer than
  * two members: one with more holds a group that may be taken, so no consumer is waiting for it
- * (queue-lanes.lua: rotationGrew). A plain message put back on an empty plain list wakes them, though
- * the queue holds a message waiting behind its group's (pushPlain). Each check publishes a marker of its own on the wake-up channel after the send and counts the
- * wake-ups heard before the marker: Redis runs the send's script before the marker's PUBLISH, and a
- * subscriber hears a channel's messages in the order they were published.
+ * (queue-lanes.lua: rotationGrew). A plain message put back on an empty plain list wakes them, though the
+ * queue holds a message waiting behind its group's (pushPlain). Each check publishes a marker of its own
+ * on the wake-up channel after the send and counts the wake-ups heard before the marker: Redis runs the
+ * send's script before the marker's PUBLISH, and a subscriber hears a channel's messages in the order they
+ * were published.
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";

@@ -4,11 +4,11 @@
 --!include queue-lanes
 --!include lease-end
 -- ARGV[2] at most this many leases and as many delayed messages per call
--- Returns { 1 when the ready list went from empty to not, when the next lease or delay is due (ms, 0 = none),
+-- Returns { 1 when a message became takeable that may not have been (the consumers are woken: rotationGrew,
+--   pushPlain in queue-lanes.lua), when the next lease or delay is due (ms, 0 = none),
 --   1 when work was left for another call, how many messages went to the dead-letter queue }
 local limit = tonumber(ARGV[2])
 local now = nowMs()
-local readyBefore = readyCount()
 
 local expired = redis.call('ZRANGEBYSCORE', inflightKey, '-inf', now, 'LIMIT', 0, limit)
 local requeued = {}
@@ -61,7 +61,7 @@ if #due > 0 and not firstDelay[2] and redis.call('EXISTS', groupDelaysKey) == 1 
 end
 if firstLease[2] then nextDue = tonumber(firstLease[2]) end
 if firstDelay[2] and (nextDue == 0 or tonumber(firstDelay[2]) < nextDue) then nextDue = tonumber(firstDelay[2]) end
-local wasFilled = ((readyBefore == 0 and readyCount() > 0) or madeTakeable) and 1 or 0
+local wasFilled = madeTakeable and 1 or 0
 flushReadyElsewhere()
 local more = (#expired == limit or #due == limit) and 1 or 0
 return { wasFilled, nextDue, more, deadLettered }

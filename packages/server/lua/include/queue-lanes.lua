@@ -153,7 +153,7 @@ local function lanes()
 
   -- Puts a group that has no message out, and is in no rotation, in the rotation of its head's priority.
   local function enterRotation(group, head)
-    local priority = string.sub(head, 1, 1)
+    local priority = sub(head, 1, 1)
     rotationGrew(priority, redis.call('RPUSH', turnsKey(priority), group), 1)
   end
 
@@ -556,11 +556,10 @@ end
 
 -- Puts ended leases back at the head of their group or lane, keeping their acceptance order among
 -- themselves, and frees their groups. `entries` is a list of { id, seq, group, priority } (group nil and
--- priority 0 when plain). Returns 1 when the queue's consumers should be woken (nothing was ready before,
--- or this script made a message takeable), else 0.
+-- priority 0 when plain). Returns 1 when the queue's consumers should be woken (this script made a message
+-- takeable that may not have been: rotationGrew, pushPlain), else 0.
 local function requeueAtHead(entries)
   if #entries == 0 then return madeTakeable and 1 or 0 end
-  local wasEmpty = readyCount() == 0 and 1 or 0
   table.sort(entries, function(a, b) return a[2] > b[2] end)
   local plain = {}
   for _, entry in ipairs(entries) do
@@ -573,5 +572,5 @@ local function requeueAtHead(entries)
     end
   end
   if #plain > 0 then pushPlain('LPUSH', plain) end
-  return (wasEmpty == 1 or madeTakeable) and 1 or 0
+  return madeTakeable and 1 or 0
 end
